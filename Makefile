@@ -1,0 +1,98 @@
+# hoody-firewall: one Makefile, output in $(BUILD).
+#
+#   make            build build/agentd
+#   make run        install dependencies, build, start the live sandbox
+#   make check      install dependencies, run every test (needs root)
+#   make bench      benchmarks; figures go to bench/RESULTS.md
+#   make SAN=1 ...  AddressSanitizer + UBSan build (in build/san)
+
+BUILD	?= build
+PREFIX	?= /usr/local
+WERROR	?= -Werror
+CFLAGS	?= -O2 -g
+
+ifeq ($(SAN),1)
+BUILD	:= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FORTIFY	:=
+else
+SANFLAGS :=
+FORTIFY	:= -D_FORTIFY_SOURCE=2
+endif
+
+LIBS_CORE := libmnl libnftnl libcjson
+PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(LIBS_CORE) check))
+PKG_LIBS := $(shell pkg-config --libs $(LIBS_CORE))
+CHECK_LIBS := $(shell pkg-config --libs check)
+
+CPPFLAGS += -D_GNU_SOURCE $(FORTIFY) -I.
+CFLAGS	+= -std=gnu11 -Wall -Wextra $(WERROR) -Wshadow -Wformat=2 \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	   -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef -Wvla \
+	   -fstack-protector-strong -fPIE $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANFLAGS)
+
+RULES_SRC := $(filter-out %_test.c,$(wildcard rules/*.c))
+NFT_SRC	  := $(filter-out %_test.c,$(wildcard nft/*.c))
+AGENTD_SRC := $(filter-out %_test.c,$(wildcard agentd/*.c))
+TEST_SRC  := $(wildcard rules/*_test.c nft/*_test.c agentd/*_test.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+RULES_OBJ := $(call obj,$(RULES_SRC))
+NFT_OBJ	  := $(call obj,$(NFT_SRC))
+AGENTD_OBJ := $(call obj,$(AGENTD_SRC))
+TEST_BIN  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
+
+.PHONY: all deps unit check check-unit check-san check-netns bench run install \
+	format format-check clean
+
+all: $(BUILD)/agentd
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/agentd: $(AGENTD_OBJ) $(NFT_OBJ) $(RULES_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests: every *_test.c links against the module it sits beside.
+$(BUILD)/tests/%_test: $(BUILD)/obj/rules/%_test.o $(RULES_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+$(BUILD)/tests/%_test: $(BUILD)/obj/nft/%_test.o $(NFT_OBJ) $(RULES_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+unit: $(TEST_BIN)
+	@set -e; for t in $(TEST_BIN); do echo "unit: $$t"; CK_FORK=no $$t; done
+
+deps:
+	@tools/install-deps
+
+check: deps
+	$(MAKE) all unit
+	$(MAKE) SAN=1 unit
+	$(MAKE) check-netns
+
+check-netns: all
+	tests/netns/run
+
+bench: deps all
+	bench/run
+
+run: deps all
+	tools/sandbox
+
+install: all
+	install -D -m 0755 $(BUILD)/agentd $(DESTDIR)$(PREFIX)/sbin/hoody-agentd
+
+format:
+	clang-format -i $(wildcard */*.c */*.h)
+
+format-check:
+	clang-format --dry-run --Werror $(wildcard */*.c */*.h)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,280 @@
+/*
+ * agentd: the hoody-firewall host agent.
+ *
+ *   agentd --apply FILE [--table NAME]   make the kernel hold FILE's state, exit
+ *   agentd --dump [--table NAME]         print the state the kernel enforces
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentd/log.h"
+#include "agentd/render.h"
+#include "nft/nft.h"
+#include "rules/rules.h"
+
+#define EXIT_USAGE 2
+/* A 10,000-container state file is about 15 MiB. */
+#define STATE_FILE_MAX (256u << 20)
+/* Another writer may commit between our dump and our transaction. */
+#define APPLY_TRIES 5
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: agentd --apply FILE [--table NAME]\n"
+		   "       agentd --dump [--table NAME]\n"
+		   "\n"
+		   "  --apply FILE   make the kernel enforce the desired state in FILE\n"
+		   "                 (\"-\" for standard input) in one transaction, then exit\n"
+		   "  --dump         print the rules the kernel enforces, decoded, with counters\n"
+		   "  --table NAME   the nftables table (family inet) to use (default %s)\n"
+		   "  --debug        log more\n"
+		   "  --help         show this\n",
+		   NFT_TABLE_DEFAULT);
+}
+
+static int
+read_all(const char *path, char **ret_buf, size_t *ret_len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
+	size_t len = 0, cap = 1 << 16;
+	char *buf = NULL, *nb;
+	int r = 0;
+
+	if (f == NULL)
+		return -errno;
+	for (;;) {
+		size_t n;
+
+		nb = realloc(buf, cap);
+		if (nb == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		buf = nb;
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0) {
+			if (ferror(f))
+				r = -EIO;
+			break;
+		}
+		if (len == cap) {
+			if (cap >= STATE_FILE_MAX) {
+				r = -EFBIG;
+				break;
+			}
+			cap *= 2;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static void
+print_rules_error(const char *path, const struct rules_error *e)
+{
+	char where[2 * RULES_ID_MAX + 64] = "";
+
+	if (e->container[0] != '\0')
+		snprintf(where, sizeof(where), "container \"%s\": ", e->container);
+	if (e->rule[0] != '\0')
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), "rule %s%s%s: ",
+			 e->rule[0] == '#' ? "" : "\"", e->rule, e->rule[0] == '#' ? "" : "\"");
+	fprintf(stderr, "agentd: %s: %s%s%s%s\n", path, where, e->field,
+		e->field[0] ? ": " : "", e->message);
+}
+
+static void
+print_nft_error(const char *table, const struct nft_error *e)
+{
+	char where[2 * RULES_ID_MAX + 64] = "";
+
+	if (e->container[0] != '\0')
+		snprintf(where, sizeof(where), "container \"%s\": ", e->container);
+	if (e->rule[0] != '\0')
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), "rule \"%s\": ",
+			 e->rule);
+	fprintf(stderr, "agentd: table %s: %s%s: %s%s%s\n", table, where, e->what,
+		strerror(-e->err), e->detail[0] ? ": " : "", e->detail);
+}
+
+static int
+open_conn(const char *table, struct nft_conn **ret)
+{
+	int r = nft_conn_open(table, ret);
+
+	if (r < 0)
+		log_warn(r, "open netfilter netlink socket%s",
+			 r == -EPERM ? " (agentd needs CAP_NET_ADMIN)" : "");
+	return r;
+}
+
+/* Every container --apply enforces needs its interface. */
+static int
+check_attached(const char *path, const struct rules_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncontainers; i++) {
+		if (s->containers[i].ifname[0] != '\0')
+			continue;
+		fprintf(stderr,
+			"agentd: %s: container \"%s\": interface: missing; --apply enforces a "
+			"container on its host-side interface, e.g. \"interface\": \"hc1\"\n",
+			path, s->containers[i].id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+do_apply(const char *path, const char *table)
+{
+	struct rules_set *want = NULL;
+	struct nft_conn *c = NULL;
+	struct nft_state *have = NULL;
+	struct nft_apply_stats st;
+	struct rules_error rerr;
+	struct nft_error err;
+	char *buf = NULL;
+	size_t len = 0;
+	int r, tries;
+
+	r = read_all(path, &buf, &len);
+	if (r < 0) {
+		log_warn(r, "read %s", path);
+		return EXIT_FAILURE;
+	}
+	r = rules_set_parse(buf, len, &want, &rerr);
+	free(buf);
+	if (r < 0) {
+		print_rules_error(path, &rerr);
+		return EXIT_FAILURE;
+	}
+	r = check_attached(path, want);
+	if (r == 0)
+		r = open_conn(table, &c);
+	for (tries = 0; r == 0 && tries < APPLY_TRIES; tries++) {
+		nft_state_free(have);
+		have = NULL;
+		r = nft_dump(c, &have, &err);
+		if (r == 0)
+			r = nft_apply(c, want, have, &st, &err);
+		if (r != -ERESTART)
+			break;
+		log_debug("table %s: the ruleset changed during apply, trying again", table);
+		r = 0;
+	}
+	if (r == 0 && tries == APPLY_TRIES)
+		r = -ERESTART;
+	if (r < 0) {
+		if (err.err != 0)
+			print_nft_error(table, &err);
+		goto out;
+	}
+	if (st.messages == 0)
+		log_info("table %s: already as desired (%u containers), nothing sent", table,
+			 st.unchanged);
+	else
+		log_info("table %s: %u created, %u updated, %u removed, %u unchanged, in one "
+			 "transaction of %u messages",
+			 table, st.created, st.updated, st.removed, st.unchanged, st.messages);
+	if (!st.persist)
+		log_warnx("table %s: the table lacks the owner and persist flags (kernel "
+			  "before 6.9?): tamper protection is off",
+			  table);
+out:
+	nft_state_free(have);
+	nft_conn_close(c);
+	rules_set_free(want);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static int
+do_dump(const char *table)
+{
+	struct nft_conn *c = NULL;
+	struct nft_state *st = NULL;
+	struct nft_error err;
+	int r;
+
+	r = open_conn(table, &c);
+	if (r == 0) {
+		r = nft_dump(c, &st, &err);
+		if (r < 0)
+			print_nft_error(table, &err);
+	}
+	if (r == 0) {
+		r = agentd_render_state(stdout, table, st);
+		if (r < 0)
+			log_warn(r, "write dump");
+	}
+	nft_state_free(st);
+	nft_conn_close(c);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"apply", required_argument, NULL, 'a'},
+		{"dump", no_argument, NULL, 'd'},
+		{"table", required_argument, NULL, 't'},
+		{"debug", no_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *apply = NULL, *table = NFT_TABLE_DEFAULT;
+	bool dump = false, debug = false;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			apply = optarg;
+			break;
+		case 'd':
+			dump = true;
+			break;
+		case 't':
+			table = optarg;
+			break;
+		case 'D':
+			debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	log_init("agentd", LOG_FORMAT_TEXT, debug);
+	if (optind != argc || (apply != NULL) == dump) {
+		fprintf(stderr, "agentd: give exactly one of --apply FILE or --dump\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* table names share the id alphabet: safe in messages and JSON */
+	if (!rules_id_valid(table) || strlen(table) > NFT_TABLE_NAME_MAX) {
+		fprintf(stderr, "agentd: --table \"%s\": expected 1-64 characters of "
+				"A-Z a-z 0-9 _ . -\n",
+			table);
+		return EXIT_USAGE;
+	}
+	return apply != NULL ? do_apply(apply, table) : do_dump(table);
+}

@@ -1,0 +1,101 @@
+/* The kernel state as JSON, written one container at a time. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agentd/render.h"
+
+static bool
+add_counter(cJSON *o, const char *name, const struct nft_counter *c)
+{
+	cJSON *x = cJSON_AddObjectToObject(o, name);
+
+	return x != NULL && cJSON_AddNumberToObject(x, "packets", (double)c->packets) &&
+	       cJSON_AddNumberToObject(x, "bytes", (double)c->bytes);
+}
+
+static cJSON *
+container_json(const struct nft_container *ct)
+{
+	static const struct nft_counter zero;
+	cJSON *o, *rules, *r;
+	size_t i = 0;
+
+	if (ct->damage[0] != '\0') {
+		o = cJSON_CreateObject();
+		if (o == NULL ||
+		    !(ct->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", ct->fw.ifname)
+				       : cJSON_AddNullToObject(o, "interface")) ||
+		    !cJSON_AddStringToObject(o, "damage", ct->damage)) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		return o;
+	}
+	o = rules_container_to_json(&ct->fw);
+	rules = o ? cJSON_GetObjectItemCaseSensitive(o, "rules") : NULL;
+	if (rules == NULL)
+		goto fail;
+	cJSON_ArrayForEach(r, rules)
+	{
+		if (!cJSON_AddNumberToObject(r, "packets", (double)ct->counters[i].packets) ||
+		    !cJSON_AddNumberToObject(r, "bytes", (double)ct->counters[i].bytes))
+			goto fail;
+		i++;
+	}
+	/* the default action's hits: drops when it is deny */
+	if (!add_counter(o, "dropped", ct->fw.policy == RULES_ACTION_DENY ? &ct->dflt : &zero))
+		goto fail;
+	if (ct->fw.policy == RULES_ACTION_ALLOW && !add_counter(o, "accepted_by_default", &ct->dflt))
+		goto fail;
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+int
+agentd_render_state(FILE *f, const char *table, const struct nft_state *st)
+{
+	cJSON *head = cJSON_CreateObject();
+	char *text = NULL;
+	size_t i, n = nft_state_count(st);
+	int r = -ENOMEM;
+
+	if (head == NULL || !cJSON_AddStringToObject(head, "table", table) ||
+	    !cJSON_AddBoolToObject(head, "exists", nft_state_table_exists(st)) ||
+	    !cJSON_AddBoolToObject(head, "owned", nft_state_table_owned(st)) ||
+	    !cJSON_AddBoolToObject(head, "persist", nft_state_table_persist(st)))
+		goto out;
+	if (nft_state_base_damage(st)[0] != '\0' &&
+	    !cJSON_AddStringToObject(head, "damage", nft_state_base_damage(st)))
+		goto out;
+	text = cJSON_PrintUnformatted(head);
+	if (text == NULL)
+		goto out;
+	/* splice "containers" into the head object by hand, so that each
+	 * container's tree exists only while it is being printed */
+	text[strlen(text) - 1] = '\0';
+	fprintf(f, "%s,\"containers\":{", text);
+	for (i = 0; i < n; i++) {
+		const struct nft_container *ct = nft_state_get(st, i);
+		cJSON *o = container_json(ct);
+		char *body = o ? cJSON_PrintUnformatted(o) : NULL;
+
+		cJSON_Delete(o);
+		if (body == NULL)
+			goto out;
+		/* ids are A-Z a-z 0-9 _ . - only: nothing to escape */
+		fprintf(f, "%s\n\"%s\":%s", i ? "," : "", ct->fw.id, body);
+		cJSON_free(body);
+	}
+	fprintf(f, "\n}}\n");
+	r = fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+out:
+	cJSON_free(text);
+	cJSON_Delete(head);
+	return r;
+}

@@ -1,0 +1,18 @@
+#ifndef AGENTD_RENDER_H
+#define AGENTD_RENDER_H
+
+#include <stdio.h>
+
+#include "nft/nft.h"
+
+/*
+ * Write the decoded kernel state of table as one JSON document to f:
+ * {"table", "exists", "owned", "persist", "containers": {"<id>": {"interface",
+ * "default_action", "rules": [{rule fields, "packets", "bytes"}],
+ * "dropped": {"packets", "bytes"}}}}. Containers whose kernel objects
+ * are not as written carry "damage" instead of rules. Returns 0, or a
+ * negative errno when memory or the stream fails.
+ */
+int agentd_render_state(FILE *f, const char *table, const struct nft_state *st);
+
+#endif

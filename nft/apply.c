@@ -1,0 +1,686 @@
+/*
+ * Make the kernel hold a desired rules_set: diff it against a dump and
+ * send the difference as one transaction. A container whose firewall
+ * is unchanged is not touched at all; a changed one has its chain
+ * flushed and refilled and its tags replaced, which costs the same
+ * whatever the number of other containers; nothing that makes the
+ * kernel re-validate the table is sent unless a container's interface
+ * (its dispatch element) or the base chain changes.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "nft/nft_int.h"
+
+enum op {
+	OP_KEEP = 0,
+	OP_REWRITE, /* the chain exists: flush and refill */
+	OP_CREATE,
+};
+
+struct target {
+	const struct rules_container *want;
+	const struct nft_container *have; /* for counters; NULL when new */
+	enum op op;
+	uint32_t base;
+	char chain[LAYOUT_CHAIN_NAME_MAX + 1];
+};
+
+struct plan {
+	struct nft_conn *c;
+	const struct nft_state *have;
+	struct nft_batch *b;
+	struct target *t; /* desired containers with an interface, by id */
+	size_t nt;
+	const struct target **by_ifname;
+	bool fresh;	   /* build everything: no table, or one we recreate */
+	bool base_chain;   /* (re)create the base chain's rules */
+	unsigned int changes;
+	struct nft_apply_stats *st;
+};
+
+static const struct target *
+owner_of(const struct plan *p, const char *ifname)
+{
+	size_t lo = 0, hi = p->nt;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(p->by_ifname[mid]->want->ifname, ifname);
+
+		if (c == 0)
+			return p->by_ifname[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int
+target_id_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct target *)elem)->want->id);
+}
+
+/* p->t follows want's order, which is by id. */
+static const struct target *
+target_find(const struct plan *p, const char *id)
+{
+	return bsearch(id, p->t, p->nt, sizeof(*p->t), target_id_cmp);
+}
+
+static int
+by_ifname_cmp(const void *a, const void *b)
+{
+	const struct target *x = *(const struct target *const *)a;
+	const struct target *y = *(const struct target *const *)b;
+
+	return strcmp(x->want->ifname, y->want->ifname);
+}
+
+/* Message builders: each reserves one batch message and fills it. */
+static int
+put_table(struct plan *p, uint16_t type, uint32_t flags)
+{
+	struct nftnl_table *t = layout_table(p->c->table, flags);
+	uint32_t seq;
+	char *buf;
+	int r = -ENOMEM;
+
+	if (t == NULL)
+		return r;
+	buf = nft_batch_reserve(p->b, NULL, NULL,
+				type == NFT_MSG_NEWTABLE ? "create table" : "delete table", &seq);
+	if (buf != NULL) {
+		struct nlmsghdr *nlh = nftnl_table_nlmsg_build_hdr(
+			buf, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, seq);
+
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		r = nft_batch_next(p->b);
+	}
+	nftnl_table_free(t);
+	return r;
+}
+
+static int
+put_set(struct plan *p, uint16_t type, struct nftnl_set *s, const char *what)
+{
+	uint32_t seq;
+	char *buf = nft_batch_reserve(p->b, NULL, NULL, what, &seq);
+	int r = -ENOMEM;
+
+	if (buf != NULL) {
+		struct nlmsghdr *nlh = nftnl_set_nlmsg_build_hdr(
+			buf, type, NFPROTO_INET, type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0, seq);
+
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		r = nft_batch_next(p->b);
+	}
+	nftnl_set_free(s);
+	p->changes++;
+	return r;
+}
+
+static int
+put_chain(struct plan *p, uint16_t type, struct nftnl_chain *ch, const char *container,
+	  const char *what)
+{
+	uint32_t seq;
+	char *buf = NULL;
+	int r = -ENOMEM;
+
+	if (ch != NULL)
+		buf = nft_batch_reserve(p->b, container, NULL, what, &seq);
+	if (buf != NULL) {
+		struct nlmsghdr *nlh = nftnl_chain_nlmsg_build_hdr(
+			buf, type, NFPROTO_INET, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, seq);
+
+		nftnl_chain_nlmsg_build_payload(nlh, ch);
+		r = nft_batch_next(p->b);
+	}
+	if (ch != NULL)
+		nftnl_chain_free(ch);
+	p->changes++;
+	return r;
+}
+
+/* Without a handle, DELRULE empties the whole chain. */
+static int
+put_flush(struct plan *p, const char *chain, const char *container)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	uint32_t seq;
+	char *buf = NULL;
+	int err = -ENOMEM;
+
+	if (r != NULL && nftnl_rule_set_str(r, NFTNL_RULE_TABLE, p->c->table) == 0 &&
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) == 0)
+		buf = nft_batch_reserve(p->b, container, NULL, "flush chain", &seq);
+	if (buf != NULL) {
+		struct nlmsghdr *nlh =
+			nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_DELRULE, NFPROTO_INET, 0, seq);
+
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		err = nft_batch_next(p->b);
+	}
+	if (r != NULL)
+		nftnl_rule_free(r);
+	p->changes++;
+	return err;
+}
+
+static int
+put_rule(struct plan *p, struct nftnl_rule *r, const char *container, const char *rule)
+{
+	uint32_t seq;
+	char *buf = NULL;
+	int err = -ENOMEM;
+
+	if (r != NULL)
+		buf = nft_batch_reserve(p->b, container, rule, "add rule", &seq);
+	if (buf != NULL) {
+		struct nlmsghdr *nlh = nftnl_rule_nlmsg_build_hdr(
+			buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND, seq);
+
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		err = nft_batch_next(p->b);
+	}
+	if (r != NULL)
+		nftnl_rule_free(r);
+	p->changes++;
+	return err;
+}
+
+/*
+ * Elements of one set for one container (or one stray interface). A
+ * message holds at most 64 KiB of elements, so big lists take several.
+ */
+static int
+put_elems(struct plan *p, uint16_t type, enum layout_set which, struct nftnl_set *s,
+	  const char *container)
+{
+	static const char *const what[2][LAYOUT_SET_MAX] = {
+		{"add allow element", "add deny element", "add attached element",
+		 "add default-tag element", "add dispatch element"},
+		{"delete allow element", "delete deny element", "delete attached element",
+		 "delete default-tag element", "delete dispatch element"},
+	};
+	struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
+	int more, r = 0;
+
+	if (it == NULL)
+		r = -ENOMEM;
+	do {
+		uint32_t seq;
+		char *buf;
+		struct nlmsghdr *nlh;
+
+		if (r < 0)
+			break;
+		buf = nft_batch_reserve(p->b, container, NULL, what[type == NFT_MSG_DELSETELEM][which],
+					&seq);
+		if (buf == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		nlh = nftnl_set_elem_nlmsg_build_hdr(
+			buf, type, NFPROTO_INET, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, seq);
+		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
+		r = nft_batch_next(p->b);
+		p->changes++;
+	} while (more > 0);
+	if (it != NULL)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return r;
+}
+
+static struct nftnl_set *
+elem_set(const struct plan *p, enum layout_set which)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s == NULL)
+		return NULL;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, p->c->table) < 0 ||
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, layout_set_names[which]) < 0) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static struct nftnl_set_elem *
+elem_key_of(enum layout_set which, const struct nft_elem *e)
+{
+	if (which == LAYOUT_SET_ALLOW || which == LAYOUT_SET_DENY)
+		return layout_tag_key(e->ifname, e->value);
+	return layout_ifname_elem(e->ifname);
+}
+
+/* Should an existing element stay? */
+static bool
+elem_keep(const struct plan *p, enum layout_set which, const struct nft_elem *e)
+{
+	const struct target *t = owner_of(p, e->ifname);
+
+	if (t == NULL)
+		return false;
+	if (t->op == OP_KEEP)
+		return true;
+	/* A rewritten container keeps its interface's entries when they
+	 * already point where they should: re-adding a dispatch jump would
+	 * make the kernel re-validate every chain of the table. */
+	if (which == LAYOUT_SET_ATTACHED)
+		return true;
+	if (which == LAYOUT_SET_DISPATCH)
+		return e->chain != NULL && strcmp(e->chain, t->chain) == 0;
+	return false;
+}
+
+/* Delete every element that should not stay, grouped by interface. */
+static int
+delete_elems(struct plan *p, enum layout_set which)
+{
+	const struct nft_elems *es = &p->have->elems[which];
+	size_t i = 0;
+	int r = 0;
+
+	while (i < es->n && r == 0) {
+		const char *ifname = es->v[i].ifname;
+		const struct target *t = owner_of(p, ifname);
+		struct nftnl_set *s = NULL;
+		size_t n = 0;
+
+		for (; i < es->n && strcmp(es->v[i].ifname, ifname) == 0; i++) {
+			struct nftnl_set_elem *e;
+
+			if (elem_keep(p, which, &es->v[i]))
+				continue;
+			if (s == NULL && (s = elem_set(p, which)) == NULL)
+				return -ENOMEM;
+			e = elem_key_of(which, &es->v[i]);
+			if (e == NULL) {
+				nftnl_set_free(s);
+				return -ENOMEM;
+			}
+			nftnl_set_elem_add(s, e); /* takes e */
+			n++;
+		}
+		if (n > 0)
+			r = put_elems(p, NFT_MSG_DELSETELEM, which, s, t ? t->want->id : NULL);
+	}
+	return r;
+}
+
+static const struct nft_counter *
+carried_counter(const struct target *t, size_t i)
+{
+	const struct rules_rule *w = &t->want->rules[i];
+	size_t j;
+
+	if (t->have == NULL || t->have->counters == NULL)
+		return NULL;
+	/* Counters follow a rule as long as it matches the same packets. */
+	for (j = 0; j < t->have->fw.nrules; j++) {
+		const struct rules_rule *h = &t->have->fw.rules[j];
+
+		if (strcmp(h->id, w->id) == 0 && rules_rule_same_match(h, w))
+			return &t->have->counters[j];
+	}
+	return NULL;
+}
+
+static void
+add_elem(struct nftnl_set *s[], size_t n[], enum layout_set which, struct nftnl_set_elem *e)
+{
+	nftnl_set_elem_add(s[which], e); /* takes e */
+	n[which]++;
+}
+
+static int
+add_container_elems(struct plan *p, const struct target *t)
+{
+	const struct rules_container *w = t->want;
+	struct nftnl_set *s[LAYOUT_SET_MAX] = {0};
+	size_t n[LAYOUT_SET_MAX] = {0};
+	const struct nft_counter *dctr = NULL;
+	const struct nft_elem *old;
+	struct nftnl_set_elem *e;
+	uint32_t dtag = t->base + w->nrules;
+	size_t i;
+	int r = -ENOMEM;
+
+	for (i = 0; i < LAYOUT_SET_MAX; i++)
+		if ((s[i] = elem_set(p, i)) == NULL)
+			goto out;
+	for (i = 0; i < w->nrules; i++) {
+		const struct rules_rule *ru = &w->rules[i];
+		size_t dlen = ru->desc ? strlen(ru->desc) : 0;
+		size_t head = layout_desc_head_len(ru->id, dlen);
+
+		e = layout_tag_elem(w->ifname, t->base + i, carried_counter(t, i),
+				    ru->desc ? ru->desc + head : NULL, dlen - head);
+		if (e == NULL)
+			goto out;
+		add_elem(s, n, ru->action == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY,
+			 e);
+	}
+	if (t->have != NULL && t->have->counters != NULL && t->have->fw.policy == w->policy)
+		dctr = &t->have->dflt;
+	e = layout_tag_elem(w->ifname, dtag, dctr, NULL, 0);
+	if (e == NULL)
+		goto out;
+	add_elem(s, n, w->policy == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY, e);
+	if ((e = layout_deftag_elem(w->ifname, dtag)) == NULL)
+		goto out;
+	add_elem(s, n, LAYOUT_SET_DEFTAG, e);
+	old = p->fresh ? NULL : nft_elems_find(&p->have->elems[LAYOUT_SET_ATTACHED], w->ifname, 0);
+	if (old == NULL) {
+		if ((e = layout_ifname_elem(w->ifname)) == NULL)
+			goto out;
+		add_elem(s, n, LAYOUT_SET_ATTACHED, e);
+	}
+	old = p->fresh ? NULL : nft_elems_find(&p->have->elems[LAYOUT_SET_DISPATCH], w->ifname, 0);
+	if (old == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH, old)) {
+		if ((e = layout_dispatch_elem(w->ifname, t->chain)) == NULL)
+			goto out;
+		add_elem(s, n, LAYOUT_SET_DISPATCH, e);
+	}
+	r = 0;
+	for (i = 0; i < LAYOUT_SET_MAX; i++) {
+		if (r == 0 && n[i] > 0)
+			r = put_elems(p, NFT_MSG_NEWSETELEM, i, s[i], w->id);
+		else
+			nftnl_set_free(s[i]);
+		s[i] = NULL;
+	}
+out:
+	for (i = 0; i < LAYOUT_SET_MAX; i++)
+		if (s[i] != NULL)
+			nftnl_set_free(s[i]);
+	return r;
+}
+
+static int
+add_container_rules(struct plan *p, const struct target *t)
+{
+	struct claim *cl = calloc(layout_nclaims(t->want), sizeof(*cl));
+	size_t i, n;
+	int r = 0;
+
+	if (cl == NULL)
+		return -ENOMEM;
+	n = layout_compile(t->want, t->base, cl);
+	for (i = 0; i < n && r == 0; i++) {
+		/* a claim's tag is its rule's index above the base */
+		const char *rid =
+			cl[i].kind == CLAIM_MATCH ? t->want->rules[cl[i].tag - t->base].id : NULL;
+
+		r = put_rule(p, layout_claim_rule(p->c->table, t->chain, &cl[i]), t->want->id, rid);
+	}
+	free(cl);
+	return r;
+}
+
+/* Pick a block of n tags above every tag in use. */
+static int
+tag_block(uint32_t *next, uint32_t n, uint32_t *ret_base)
+{
+	/* Wrapping would reuse tags that stale conntrack entries may still
+	 * carry; 2^32 tags last for billions of changes, so refuse. */
+	if (*next == 0 || (uint64_t)*next + n > UINT32_MAX)
+		return -ERANGE;
+	*ret_base = *next;
+	*next += n;
+	return 0;
+}
+
+static int
+first_tag(const struct nft_state *have, uint32_t *ret)
+{
+	uint32_t r;
+
+	if (have->tag_max != 0) {
+		*ret = have->tag_max + 1;
+		return 0;
+	}
+	/* A new table starts at a random tag: flows marked by an earlier,
+	 * deleted table must not find their old tags meaning something. */
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		return -errno;
+	*ret = 1 + (r & 0x3fffffff);
+	return 0;
+}
+
+static int
+plan_targets(struct plan *p, const struct rules_set *want)
+{
+	uint32_t next = 0;
+	size_t i;
+	int r;
+
+	r = first_tag(p->have, &next);
+	if (r < 0)
+		return r;
+	p->t = calloc(want->ncontainers ? want->ncontainers : 1, sizeof(*p->t));
+	p->by_ifname = calloc(want->ncontainers ? want->ncontainers : 1, sizeof(*p->by_ifname));
+	if (p->t == NULL || p->by_ifname == NULL)
+		return -ENOMEM;
+	for (i = 0; i < want->ncontainers; i++) {
+		const struct rules_container *w = &want->containers[i];
+		const struct nft_container *h;
+		struct target *t;
+
+		if (w->ifname[0] == '\0')
+			continue; /* not attached: nothing to enforce yet */
+		t = &p->t[p->nt];
+		p->by_ifname[p->nt++] = t;
+		t->want = w;
+		h = nft_state_find(p->have, w->id);
+		/* counters come only from a container that decoded soundly */
+		t->have = h != NULL && h->damage[0] == '\0' ? h : NULL;
+		layout_chain_name(w->id, t->chain);
+		if (p->fresh || h == NULL)
+			t->op = OP_CREATE;
+		else if (t->have != NULL && rules_container_equal(&t->have->fw, w))
+			t->op = OP_KEEP;
+		else
+			t->op = OP_REWRITE;
+		if (t->op == OP_KEEP) {
+			p->st->unchanged++;
+			continue;
+		}
+		if (t->op == OP_CREATE)
+			p->st->created++;
+		else
+			p->st->updated++;
+		r = tag_block(&next, w->nrules + 1, &t->base);
+		if (r < 0)
+			return r;
+	}
+	qsort(p->by_ifname, p->nt, sizeof(*p->by_ifname), by_ifname_cmp);
+	return 0;
+}
+
+/* Containers and chains of the table that want does not have. */
+static int
+remove_stale(struct plan *p)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < p->have->ncontainers && r == 0; i++) {
+		const struct nft_container *h = &p->have->containers[i];
+		char chain[LAYOUT_CHAIN_NAME_MAX + 1];
+
+		if (target_find(p, h->fw.id) != NULL)
+			continue;
+		layout_chain_name(h->fw.id, chain);
+		p->st->removed++;
+		r = put_flush(p, chain, h->fw.id);
+		if (r == 0)
+			r = put_chain(p, NFT_MSG_DELCHAIN, layout_container_chain(p->c->table, chain),
+				      h->fw.id, "delete chain");
+	}
+	for (i = 0; i < p->have->nforeign_chains && r == 0; i++) {
+		r = put_flush(p, p->have->foreign_chains[i], NULL);
+		if (r == 0)
+			r = put_chain(p, NFT_MSG_DELCHAIN,
+				      layout_container_chain(p->c->table, p->have->foreign_chains[i]),
+				      NULL, "delete foreign chain");
+	}
+	for (i = 0; i < p->have->nforeign_sets && r == 0; i++) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (s == NULL || nftnl_set_set_str(s, NFTNL_SET_TABLE, p->c->table) < 0 ||
+		    nftnl_set_set_str(s, NFTNL_SET_NAME, p->have->foreign_sets[i]) < 0) {
+			if (s != NULL)
+				nftnl_set_free(s);
+			return -ENOMEM;
+		}
+		nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+		r = put_set(p, NFT_MSG_DELSET, s, "delete foreign set");
+	}
+	return r;
+}
+
+static int
+build(struct plan *p)
+{
+	uint32_t flags = p->c->no_owner ? 0 : NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST;
+	const struct nft_state *h = p->have;
+	size_t i;
+	int r;
+
+	/* A table we made without persist (or that cannot be mended in
+	 * place) is replaced in the same transaction: no gap opens. */
+	if (h->exists && p->fresh) {
+		r = put_table(p, NFT_MSG_DELTABLE, 0);
+		if (r < 0)
+			return r;
+		p->changes++;
+	}
+	r = put_table(p, NFT_MSG_NEWTABLE, flags);
+	if (r < 0)
+		return r;
+	if (!p->fresh) {
+		/* deletions first: elements, then rules, then chains and sets */
+		for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
+			r = delete_elems(p, i);
+		for (i = 0; i < p->nt && r == 0; i++)
+			if (p->t[i].op == OP_REWRITE)
+				r = put_flush(p, p->t[i].chain, p->t[i].want->id);
+		if (r == 0 && p->base_chain && h->base_chain_present)
+			r = put_flush(p, LAYOUT_BASE_CHAIN, NULL);
+		if (r == 0)
+			r = remove_stale(p);
+	}
+	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++) {
+		static const char *const what[LAYOUT_SET_MAX] = {
+			"create set allow", "create set deny", "create set attached",
+			"create map deftag", "create map dispatch"};
+
+		if (p->fresh || !h->set_present[i])
+			r = put_set(p, NFT_MSG_NEWSET, layout_set(p->c->table, i), what[i]);
+	}
+	if (r == 0 && (p->fresh || !h->base_chain_present))
+		r = put_chain(p, NFT_MSG_NEWCHAIN, layout_base_chain(p->c->table), NULL,
+			      "create base chain");
+	for (i = 0; p->base_chain && i < layout_base_nrules() && r == 0; i++)
+		r = put_rule(p, layout_base_rule(p->c->table, i), NULL, NULL);
+	for (i = 0; i < p->nt && r == 0; i++) {
+		const struct target *t = &p->t[i];
+
+		if (t->op == OP_KEEP)
+			continue;
+		if (t->op == OP_CREATE)
+			r = put_chain(p, NFT_MSG_NEWCHAIN, layout_container_chain(p->c->table, t->chain),
+				      t->want->id, "create chain");
+		if (r == 0)
+			r = add_container_rules(p, t);
+		if (r == 0)
+			r = add_container_elems(p, t);
+	}
+	return r;
+}
+
+static int
+apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
+	   struct nft_apply_stats *st, struct nft_error *err)
+{
+	struct plan p = {.c = c, .have = have, .st = st};
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	if (have->exists && !have->ours) {
+		err->err = -EEXIST;
+		snprintf(err->what, sizeof(err->what), "take over table");
+		snprintf(err->detail, sizeof(err->detail),
+			 "the table exists and was not made by hoody-firewall; "
+			 "choose another --table or delete it");
+		return -EEXIST;
+	}
+	/* sets of the wrong type or holding elements we cannot name, and a
+	 * base chain on the wrong hook, cannot be mended in place */
+	p.fresh = !have->exists || have->base_unrepairable ||
+		  (!c->no_owner && !(have->flags & NFT_TABLE_F_PERSIST));
+	p.base_chain = p.fresh || !have->base_rules_ok;
+	p.b = nft_batch_new(c, have->genid);
+	r = p.b ? plan_targets(&p, want) : -ENOMEM;
+	if (r == 0)
+		r = build(&p);
+	if (r < 0) {
+		err->err = r;
+		snprintf(err->what, sizeof(err->what), "build transaction");
+		goto out;
+	}
+	st->persist = !c->no_owner;
+	if (p.changes == 0) {
+		st->persist = nft_state_table_persist(have);
+		goto out; /* the kernel already holds want */
+	}
+	st->messages = nft_batch_count(p.b);
+	r = nft_batch_commit(p.b, err);
+out:
+	nft_batch_free(p.b);
+	free(p.t);
+	free(p.by_ifname);
+	return r;
+}
+
+int
+nft_apply(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
+	  struct nft_apply_stats *ret_stats, struct nft_error *err)
+{
+	struct nft_apply_stats st;
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	r = apply_once(c, want, have, &st, err);
+	/* Kernels before 5.12 (owner) or 6.9 (persist) refuse the flags:
+	 * fall back to a plain table, which the caller reports. */
+	if ((r == -EOPNOTSUPP || r == -EINVAL) && !c->no_owner &&
+	    strcmp(err->what, "create table") == 0) {
+		c->no_owner = true;
+		memset(err, 0, sizeof(*err));
+		r = apply_once(c, want, have, &st, err);
+	}
+	if (r == -EPERM && strcmp(err->what, "create table") == 0)
+		snprintf(err->detail, sizeof(err->detail),
+			 "the table is owned by another running process (netlink port %u)",
+			 have->owner);
+	if (r == 0)
+		*ret_stats = st;
+	return r;
+}

@@ -1,0 +1,181 @@
+/* The netfilter netlink socket and its request/response exchanges. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nft/nft_int.h"
+
+/* A dump of 10,000 containers takes well under a second; a stuck kernel
+ * answer must not hang the agent forever. */
+#define CONN_TIMEOUT_MS 30000
+
+/* Dump replies are batched into skbs of up to 32 KiB; a smaller buffer
+ * would truncate them. */
+#define CONN_DUMP_BUF 65536
+
+int
+nft_conn_open(const char *table, struct nft_conn **ret)
+{
+	struct nft_conn *c;
+	int one = 1;
+	int r;
+
+	if (strlen(table) == 0 || strlen(table) > NFT_TABLE_NAME_MAX)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	strcpy(c->table, table);
+	c->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (c->nl == NULL) {
+		r = -errno;
+		goto fail;
+	}
+	if (mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* Extended acks carry the kernel's reason; capped acks keep error
+	 * replies small by not echoing the failed message back. */
+	if (mnl_socket_setsockopt(c->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+	    mnl_socket_setsockopt(c->nl, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	c->portid = mnl_socket_get_portid(c->nl);
+	c->seq = (uint32_t)time(NULL);
+	*ret = c;
+	return 0;
+fail:
+	nft_conn_close(c);
+	return r;
+}
+
+void
+nft_conn_close(struct nft_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->nl != NULL)
+		mnl_socket_close(c->nl);
+	free(c);
+}
+
+const char *
+nft_conn_table(const struct nft_conn *c)
+{
+	return c->table;
+}
+
+uint32_t
+nft_conn_seq(struct nft_conn *c)
+{
+	return ++c->seq;
+}
+
+static int
+wait_readable(struct nft_conn *c)
+{
+	struct pollfd pfd = {.fd = mnl_socket_get_fd(c->nl), .events = POLLIN};
+	int n;
+
+	do
+		n = poll(&pfd, 1, CONN_TIMEOUT_MS);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == 0 ? -ETIMEDOUT : 0;
+}
+
+/*
+ * Send one request and feed every answer to cb until the kernel says
+ * it is done. Dumps end with NLMSG_DONE; plain requests with an ack.
+ */
+int
+nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	char *buf;
+	uint32_t seq = req->nlmsg_seq;
+	int r;
+
+	buf = malloc(CONN_DUMP_BUF);
+	if (buf == NULL)
+		return -ENOMEM;
+	if (mnl_socket_sendto(c->nl, req, req->nlmsg_len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(c->nl, buf, CONN_DUMP_BUF);
+
+		if (n < 0) {
+			if (errno == EAGAIN) {
+				r = wait_readable(c);
+				if (r < 0)
+					goto out;
+				continue;
+			}
+			r = -errno;
+			goto out;
+		}
+		r = mnl_cb_run(buf, n, seq, c->portid, cb, data);
+		if (r < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (r == MNL_CB_STOP) {
+			r = 0;
+			goto out;
+		}
+	}
+out:
+	free(buf);
+	return r;
+}
+
+static int
+genid_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(a) == NFTA_GEN_ID && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			*(uint32_t *)data = ntohl(mnl_attr_get_u32(a));
+	}
+	return MNL_CB_OK;
+}
+
+/* The ruleset generation: it changes with every commit by anyone. */
+int
+nft_conn_genid(struct nft_conn *c, uint32_t *ret_genid)
+{
+	char buf[NFT_REQ_BUF] = {0};
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *g;
+	uint32_t genid = 0;
+	int r;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = nft_conn_seq(c);
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = AF_UNSPEC;
+	g->version = NFNETLINK_V0;
+	r = nft_conn_dump(c, nlh, genid_cb, &genid);
+	if (r < 0)
+		return r;
+	*ret_genid = genid;
+	return 0;
+}

@@ -1,0 +1,952 @@
+/*
+ * Read the program's table back from the kernel and decode it into the
+ * rules model. Nothing outside the kernel is consulted: rule ids and
+ * descriptions come from rule and element userdata, interfaces from
+ * the dispatch map, verdicts from the allow and deny sets. Anything
+ * that is not exactly what layout.c builds marks its container damaged.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libnftnl/udata.h>
+
+#include "nft/nft_int.h"
+
+#define DUMP_TRIES 5
+
+/* A container chain as dumped, before it is decoded. */
+struct dchain {
+	char *name;
+	struct claim *claims;
+	char **heads; /* owned copies of each claim's description head */
+	size_t n;
+	size_t cap;
+	char bad[96]; /* first reason a rule was not ours */
+};
+
+struct dump {
+	struct nft_state *st;
+	const char *table;
+	struct dchain *chains; /* sorted by name once the chain dump is done */
+	size_t nchains;
+	size_t cap;
+	unsigned int base_rules_seen;
+	enum layout_set set; /* the set whose elements are being dumped */
+	int err;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+set_reason(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf[0] != '\0')
+		return; /* the first reason explains the rest */
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+static int
+table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct nftnl_table *t = nftnl_table_alloc();
+	const char *comment = NULL;
+	uint32_t len = 0;
+	const void *u;
+
+	if (t == NULL || nftnl_table_nlmsg_parse(nlh, t) < 0) {
+		d->err = -ENOMEM;
+		goto out;
+	}
+	d->st->exists = true;
+	d->st->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+	d->st->owner = nftnl_table_get_u32(t, NFTNL_TABLE_OWNER);
+	u = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+	/* the comment TLV: type 0, length, NUL-terminated text */
+	if (u != NULL && len == 2 + sizeof(LAYOUT_COMMENT) && ((const uint8_t *)u)[0] == 0)
+		comment = (const char *)u + 2;
+	d->st->ours = comment != NULL && memcmp(comment, LAYOUT_COMMENT, sizeof(LAYOUT_COMMENT)) == 0;
+out:
+	if (t != NULL)
+		nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+static int
+set_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	const char *name;
+	int i;
+
+	if (s == NULL || nftnl_set_nlmsg_parse(nlh, s) < 0) {
+		d->err = -ENOMEM;
+		goto out;
+	}
+	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+	for (i = 0; i < LAYOUT_SET_MAX; i++)
+		if (strcmp(name, layout_set_names[i]) == 0)
+			break;
+	if (i < LAYOUT_SET_MAX) {
+		if (layout_set_check(s, d->table, i) == 0)
+			d->st->set_present[i] = true;
+		else {
+			set_reason(d->st->base_damage, sizeof(d->st->base_damage),
+				   "set %s has the wrong type", name);
+			d->st->base_unrepairable = true;
+		}
+	} else {
+		char **v = reallocarray(d->st->foreign_sets, d->st->nforeign_sets + 1, sizeof(*v));
+
+		if (v == NULL || (v[d->st->nforeign_sets] = strdup(name)) == NULL) {
+			if (v != NULL)
+				d->st->foreign_sets = v;
+			d->err = -ENOMEM;
+			goto out;
+		}
+		d->st->foreign_sets = v;
+		d->st->nforeign_sets++;
+	}
+out:
+	if (s != NULL)
+		nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+static int
+add_foreign_chain(struct nft_state *st, const char *name)
+{
+	char **v = reallocarray(st->foreign_chains, st->nforeign_chains + 1, sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	st->foreign_chains = v;
+	v[st->nforeign_chains] = strdup(name);
+	if (v[st->nforeign_chains] == NULL)
+		return -ENOMEM;
+	st->nforeign_chains++;
+	return 0;
+}
+
+static int
+chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	const char *name;
+
+	if (ch == NULL || nftnl_chain_nlmsg_parse(nlh, ch) < 0) {
+		d->err = -ENOMEM;
+		goto out;
+	}
+	name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME);
+	if (strcmp(name, LAYOUT_BASE_CHAIN) == 0) {
+		if (layout_base_chain_check(ch) == 0)
+			d->st->base_chain_present = true;
+		else {
+			set_reason(d->st->base_damage, sizeof(d->st->base_damage),
+				   "chain %s is not hooked as it should be", name);
+			d->st->base_unrepairable = true;
+		}
+		goto out;
+	}
+	if (layout_chain_container(name) == NULL ||
+	    nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM)) {
+		if (add_foreign_chain(d->st, name) < 0)
+			d->err = -ENOMEM;
+		goto out;
+	}
+	if (d->nchains == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		struct dchain *v = reallocarray(d->chains, cap, sizeof(*v));
+
+		if (v == NULL) {
+			d->err = -ENOMEM;
+			goto out;
+		}
+		d->chains = v;
+		d->cap = cap;
+	}
+	memset(&d->chains[d->nchains], 0, sizeof(d->chains[0]));
+	d->chains[d->nchains].name = strdup(name);
+	if (d->chains[d->nchains].name == NULL)
+		d->err = -ENOMEM;
+	else
+		d->nchains++;
+out:
+	if (ch != NULL)
+		nftnl_chain_free(ch);
+	return MNL_CB_OK;
+}
+
+static int
+dchain_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dchain *)a)->name, ((const struct dchain *)b)->name);
+}
+
+static struct dchain *
+dchain_find(struct dump *d, const char *name)
+{
+	struct dchain key = {.name = (char *)(uintptr_t)name};
+
+	return bsearch(&key, d->chains, d->nchains, sizeof(key), dchain_cmp);
+}
+
+static int
+dchain_add(struct dchain *dc, const struct claim *cl)
+{
+	if (dc->n == dc->cap) {
+		size_t cap = dc->cap ? dc->cap * 2 : 16;
+		struct claim *v = reallocarray(dc->claims, cap, sizeof(*v));
+		char **h;
+
+		if (v == NULL)
+			return -ENOMEM;
+		dc->claims = v;
+		h = reallocarray(dc->heads, cap, sizeof(*h));
+		if (h == NULL)
+			return -ENOMEM;
+		dc->heads = h;
+		dc->cap = cap;
+	}
+	dc->claims[dc->n] = *cl;
+	dc->heads[dc->n] = NULL;
+	if (cl->desc_len > 0) {
+		dc->heads[dc->n] = malloc(cl->desc_len);
+		if (dc->heads[dc->n] == NULL)
+			return -ENOMEM;
+		memcpy(dc->heads[dc->n], cl->desc, cl->desc_len);
+	}
+	/* the claim pointed into the dumped rule, which is about to go */
+	dc->claims[dc->n].desc = dc->heads[dc->n];
+	dc->n++;
+	return 0;
+}
+
+static int
+rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct claim cl;
+	struct dchain *dc;
+	const char *chain;
+	int err;
+
+	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		d->err = -ENOMEM;
+		goto out;
+	}
+	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+	if (strcmp(chain, LAYOUT_BASE_CHAIN) == 0) {
+		if (d->base_rules_seen >= layout_base_nrules() ||
+		    layout_base_rule_check(r, d->table, d->base_rules_seen) != 0)
+			d->st->base_rules_ok = false;
+		d->base_rules_seen++;
+		goto out;
+	}
+	dc = dchain_find(d, chain);
+	if (dc == NULL)
+		goto out; /* a foreign chain's rule: the chain goes as a whole */
+	err = layout_claim_parse(r, &cl);
+	if (err == -EBADMSG) {
+		if (dc->bad[0] == '\0')
+			snprintf(dc->bad, sizeof(dc->bad), "rule handle %llu is not ours",
+				 (unsigned long long)nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE));
+		goto out;
+	}
+	if (err == 0)
+		err = dchain_add(dc, &cl);
+	if (err < 0)
+		d->err = err;
+out:
+	if (r != NULL)
+		nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+static int
+elems_add(struct nft_elems *es, struct nft_elem *e)
+{
+	if (es->n == es->cap) {
+		size_t cap = es->cap ? es->cap * 2 : 64;
+		struct nft_elem *v = reallocarray(es->v, cap, sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		es->v = v;
+		es->cap = cap;
+	}
+	es->v[es->n++] = *e;
+	return 0;
+}
+
+static int
+elem_counter_cb(struct nftnl_expr *e, void *data)
+{
+	struct nft_counter *c = data;
+
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0) {
+		c->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+		c->bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+	}
+	return 0;
+}
+
+static int
+tail_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct nft_elem *e = data;
+
+	if (nftnl_udata_type(attr) == LAYOUT_UDATA_DESC && e->tail == NULL) {
+		e->tail_len = nftnl_udata_len(attr);
+		e->tail = malloc(e->tail_len + 1);
+		if (e->tail != NULL)
+			memcpy(e->tail, nftnl_udata_get(attr), e->tail_len);
+	}
+	return 0;
+}
+
+static int
+decode_elem(struct dump *d, struct nftnl_set_elem *se, struct nft_elem *e)
+{
+	uint32_t len = 0;
+	const char *key = nftnl_set_elem_get(se, NFTNL_SET_ELEM_KEY, &len);
+	bool tagged = d->set == LAYOUT_SET_ALLOW || d->set == LAYOUT_SET_DENY;
+	const void *p;
+
+	memset(e, 0, sizeof(*e));
+	if (key == NULL || len != sizeof(e->ifname) + (tagged ? sizeof(uint32_t) : 0))
+		return -EBADMSG;
+	memcpy(e->ifname, key, sizeof(e->ifname));
+	e->ifname[sizeof(e->ifname) - 1] = '\0';
+	if (tagged) {
+		memcpy(&e->value, key + sizeof(e->ifname), sizeof(e->value));
+		nftnl_set_elem_expr_foreach(se, elem_counter_cb, &e->ctr);
+		p = nftnl_set_elem_get(se, NFTNL_SET_ELEM_USERDATA, &len);
+		if (p != NULL && nftnl_udata_parse(p, len, tail_cb, e) < 0)
+			return -EBADMSG;
+		if (e->tail_len > 0 && e->tail == NULL)
+			return -ENOMEM;
+	} else if (d->set == LAYOUT_SET_DEFTAG) {
+		p = nftnl_set_elem_get(se, NFTNL_SET_ELEM_DATA, &len);
+		if (p == NULL || len != sizeof(e->value))
+			return -EBADMSG;
+		memcpy(&e->value, p, sizeof(e->value));
+	} else if (d->set == LAYOUT_SET_DISPATCH) {
+		if (nftnl_set_elem_get_u32(se, NFTNL_SET_ELEM_VERDICT) == (uint32_t)NFT_JUMP) {
+			e->chain = strdup(nftnl_set_elem_get_str(se, NFTNL_SET_ELEM_CHAIN));
+			if (e->chain == NULL)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int
+elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it = NULL;
+	struct nftnl_set_elem *se;
+	struct nft_elem e;
+	int err = 0;
+
+	if (s == NULL || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		err = -ENOMEM;
+		goto out;
+	}
+	it = nftnl_set_elems_iter_create(s);
+	if (it == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* iter_next() hands out the current element, then moves on */
+	while (err == 0 && (se = nftnl_set_elems_iter_next(it)) != NULL) {
+		err = decode_elem(d, se, &e);
+		if (err == -EBADMSG) {
+			/* not an element we could have written: cannot be
+			 * addressed for deletion either, so the set is damaged */
+			set_reason(d->st->base_damage, sizeof(d->st->base_damage),
+				   "set %s holds a foreign element", layout_set_names[d->set]);
+			d->st->base_unrepairable = true;
+			err = 0;
+			continue;
+		}
+		if (err == 0)
+			err = elems_add(&d->st->elems[d->set], &e);
+		if (err < 0) {
+			free(e.chain);
+			free(e.tail);
+		}
+	}
+out:
+	if (err < 0)
+		d->err = err;
+	if (it != NULL)
+		nftnl_set_elems_iter_destroy(it);
+	if (s != NULL)
+		nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+static int
+elem_cmp(const void *a, const void *b)
+{
+	const struct nft_elem *x = a, *y = b;
+	int c = strcmp(x->ifname, y->ifname);
+
+	if (c != 0)
+		return c;
+	return x->value < y->value ? -1 : x->value > y->value;
+}
+
+const struct nft_elem *
+nft_elems_find(const struct nft_elems *es, const char *ifname, uint32_t value)
+{
+	struct nft_elem key = {.value = value};
+
+	snprintf(key.ifname, sizeof(key.ifname), "%s", ifname);
+	return bsearch(&key, es->v, es->n, sizeof(key), elem_cmp);
+}
+
+const struct nft_elem *
+nft_elems_find_ifname(const struct nft_elems *es, const char *ifname)
+{
+	size_t lo = 0, hi = es->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(es->v[mid].ifname, ifname) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < es->n && strcmp(es->v[lo].ifname, ifname) == 0 ? &es->v[lo] : NULL;
+}
+
+/* One object kind of the table: a dump request and its callback. */
+static int
+dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, mnl_cb_t cb)
+{
+	char buf[NFT_REQ_BUF] = {0};
+	struct nlmsghdr *nlh;
+	uint16_t flags = NLM_F_DUMP;
+	int r;
+
+	switch (type) {
+	case NFT_MSG_GETTABLE: {
+		struct nftnl_table *t = nftnl_table_alloc();
+
+		if (t == NULL)
+			return -ENOMEM;
+		nftnl_table_set_str(t, NFTNL_TABLE_NAME, c->table);
+		nlh = nftnl_table_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_ACK,
+						  nft_conn_seq(c));
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		nftnl_table_free(t);
+		break;
+	}
+	case NFT_MSG_GETSETELEM: {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (s == NULL)
+			return -ENOMEM;
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, c->table);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, layout_set_names[d->set]);
+		nlh = nftnl_set_elem_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags,
+						     nft_conn_seq(c));
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		break;
+	}
+	default:
+		/* chains, sets and rules: filtered by table */
+		nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, nft_conn_seq(c));
+		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, c->table);
+	}
+	r = nft_conn_dump(c, nlh, cb, d);
+	if (r == 0 && d->err < 0)
+		r = d->err;
+	return r;
+}
+
+static void
+container_free(struct nft_container *ct)
+{
+	rules_container_clear(&ct->fw);
+	free(ct->counters);
+}
+
+void
+nft_state_free(struct nft_state *s)
+{
+	size_t i, j;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < LAYOUT_SET_MAX; i++) {
+		for (j = 0; j < s->elems[i].n; j++) {
+			free(s->elems[i].v[j].chain);
+			free(s->elems[i].v[j].tail);
+		}
+		free(s->elems[i].v);
+	}
+	for (i = 0; i < s->nforeign_chains; i++)
+		free(s->foreign_chains[i]);
+	free(s->foreign_chains);
+	for (i = 0; i < s->nforeign_sets; i++)
+		free(s->foreign_sets[i]);
+	free(s->foreign_sets);
+	for (i = 0; i < s->ncontainers; i++)
+		container_free(&s->containers[i]);
+	free(s->containers);
+	free(s);
+}
+
+static void
+dump_free(struct dump *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->nchains; i++) {
+		for (j = 0; j < d->chains[i].n; j++)
+			free(d->chains[i].heads[j]);
+		free(d->chains[i].heads);
+		free(d->chains[i].claims);
+		free(d->chains[i].name);
+	}
+	free(d->chains);
+}
+
+static void
+note_tag(struct nft_state *st, uint32_t tag)
+{
+	if (tag > st->tag_max)
+		st->tag_max = tag;
+}
+
+static int
+by_chain_cmp(const void *a, const void *b)
+{
+	const struct nft_elem *x = *(const struct nft_elem *const *)a;
+	const struct nft_elem *y = *(const struct nft_elem *const *)b;
+
+	return strcmp(x->chain, y->chain);
+}
+
+/* Dispatch elements that jump, sorted by target chain. */
+struct dispatch_index {
+	const struct nft_elem **v;
+	size_t n;
+};
+
+static int
+dispatch_index_build(const struct nft_state *st, struct dispatch_index *ix)
+{
+	const struct nft_elems *es = &st->elems[LAYOUT_SET_DISPATCH];
+	size_t i;
+
+	ix->n = 0;
+	ix->v = calloc(es->n ? es->n : 1, sizeof(*ix->v));
+	if (ix->v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < es->n; i++)
+		if (es->v[i].chain != NULL)
+			ix->v[ix->n++] = &es->v[i];
+	qsort(ix->v, ix->n, sizeof(*ix->v), by_chain_cmp);
+	return 0;
+}
+
+/* The interface whose dispatch element jumps to chain; NULL unless one. */
+static const char *
+dispatch_ifname(const struct dispatch_index *ix, const char *chain)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ix->v[mid]->chain, chain) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == ix->n || strcmp(ix->v[lo]->chain, chain) != 0)
+		return NULL;
+	if (lo + 1 < ix->n && strcmp(ix->v[lo + 1]->chain, chain) == 0)
+		return NULL;
+	return ix->v[lo]->ifname;
+}
+
+/* Rebuild one user rule from its claims [first, last). */
+static int
+decode_rule(const struct nft_state *st, const struct dchain *dc, size_t first, size_t last,
+	    const char *ifname, struct rules_rule *r, struct nft_counter *ctr, const char **why)
+{
+	const struct claim *c0 = &dc->claims[first];
+	const struct nft_elem *ea = nft_elems_find(&st->elems[LAYOUT_SET_ALLOW], ifname, c0->tag);
+	const struct nft_elem *ed = nft_elems_find(&st->elems[LAYOUT_SET_DENY], ifname, c0->tag);
+	const struct nft_elem *e = ea ? ea : ed;
+	size_t i, dlen;
+
+	if ((ea == NULL) == (ed == NULL)) {
+		*why = "a rule's tag is in neither or both of the allow and deny sets";
+		return -EBADMSG;
+	}
+	memset(r, 0, sizeof(*r));
+	strcpy(r->id, c0->id);
+	r->daddr = c0->daddr;
+	r->plen = c0->plen;
+	r->proto = c0->proto;
+	r->action = ea ? RULES_ACTION_ALLOW : RULES_ACTION_DENY;
+	for (i = first; i < last; i++) {
+		const struct claim *c = &dc->claims[i];
+
+		if (strcmp(c->id, c0->id) != 0 || c->daddr != c0->daddr || c->plen != c0->plen ||
+		    c->proto != c0->proto || c->has_port != c0->has_port ||
+		    (i > first && c->desc_len > 0)) {
+			*why = "the items of a rule disagree";
+			return -EBADMSG;
+		}
+		if (!c->has_port)
+			continue;
+		/* items are stored merged and sorted, as rules/ normalises them */
+		if (r->nports == RULES_PORTS_MAX ||
+		    (r->nports > 0 && c->port_lo <= (uint32_t)r->ports[r->nports - 1].hi + 1)) {
+			*why = "a rule's ports are not in normal form";
+			return -EBADMSG;
+		}
+		r->ports[r->nports].lo = c->port_lo;
+		r->ports[r->nports].hi = c->port_hi;
+		r->nports++;
+	}
+	if (!c0->has_port && last - first != 1) {
+		*why = "a rule without ports has several items";
+		return -EBADMSG;
+	}
+	dlen = c0->desc_len + e->tail_len;
+	if (dlen > 0) {
+		r->desc = malloc(dlen + 1);
+		if (r->desc == NULL)
+			return -ENOMEM;
+		memcpy(r->desc, c0->desc, c0->desc_len);
+		memcpy(r->desc + c0->desc_len, e->tail, e->tail_len);
+		r->desc[dlen] = '\0';
+		if (!rules_desc_valid(r->desc, dlen) ||
+		    c0->desc_len != layout_desc_head_len(r->id, dlen)) {
+			*why = "a rule's description is not in normal form";
+			return -EBADMSG;
+		}
+	}
+	*ctr = e->ctr;
+	return 0;
+}
+
+/*
+ * A chain decodes when it is reset, then claims grouped by consecutive
+ * tags from its block's base, then default; and when the sets hold a
+ * verdict for each tag, the default tag for its interface, and exactly
+ * one dispatch element jumping to it.
+ */
+static int
+decode_container(const struct nft_state *st, const struct dispatch_index *ix,
+		 const struct dchain *dc, struct nft_container *ct, const char **why)
+{
+	const struct claim *dflt;
+	const struct nft_elem *e;
+	const char *ifname;
+	uint32_t base, ndeny = 0;
+	size_t i, first, nrules;
+	int r;
+
+	if (dc->bad[0] != '\0') {
+		*why = dc->bad;
+		return -EBADMSG;
+	}
+	if (dc->n < 2 || dc->claims[0].kind != CLAIM_RESET ||
+	    dc->claims[dc->n - 1].kind != CLAIM_DEFAULT) {
+		*why = "the chain is not reset, claims, default";
+		return -EBADMSG;
+	}
+	ifname = dispatch_ifname(ix, dc->name);
+	if (ifname == NULL) {
+		*why = "no single interface dispatches to the chain";
+		return -EBADMSG;
+	}
+	snprintf(ct->fw.ifname, sizeof(ct->fw.ifname), "%s", ifname);
+	dflt = &dc->claims[dc->n - 1];
+	base = dflt->range_lo;
+	nrules = dflt->tag - base;
+	ct->tag_base = base;
+	if (dflt->range_hi != dflt->tag || dflt->tag < base || nrules > RULES_PER_CONTAINER_MAX) {
+		*why = "the default claim is not in normal form";
+		return -EBADMSG;
+	}
+	ct->fw.rules = calloc(nrules ? nrules : 1, sizeof(*ct->fw.rules));
+	ct->counters = calloc(nrules ? nrules : 1, sizeof(*ct->counters));
+	if (ct->fw.rules == NULL || ct->counters == NULL)
+		return -ENOMEM;
+	/* claims with the same tag make up one rule; tags count up from base */
+	for (i = 1; dc->claims[i].kind == CLAIM_MATCH;) {
+		first = i;
+		while (dc->claims[i].kind == CLAIM_MATCH && dc->claims[i].tag == dc->claims[first].tag)
+			i++;
+		if (dc->claims[first].tag != base + ct->fw.nrules || ct->fw.nrules == nrules) {
+			*why = "the rules' tags are not consecutive";
+			return -EBADMSG;
+		}
+		r = decode_rule(st, dc, first, i, ifname, &ct->fw.rules[ct->fw.nrules],
+				&ct->counters[ct->fw.nrules], why);
+		if (r < 0) {
+			rules_rule_clear(&ct->fw.rules[ct->fw.nrules]);
+			return r;
+		}
+		ct->fw.nrules++;
+	}
+	if (i != dc->n - 1) {
+		*why = "a reset claim is out of place";
+		return -EBADMSG;
+	}
+	if (ct->fw.nrules != nrules) {
+		*why = "the chain has fewer rules than its tags say";
+		return -EBADMSG;
+	}
+	for (i = 0; i < nrules; i++) {
+		const struct rules_rule *ru = &ct->fw.rules[i];
+		bool deny = ru->action == RULES_ACTION_DENY;
+		size_t k;
+
+		ndeny += deny;
+		if (deny && ndeny != i + 1) {
+			*why = "a deny rule comes after an allow rule";
+			return -EBADMSG;
+		}
+		for (k = 0; k < i; k++)
+			if (strcmp(ct->fw.rules[k].id, ru->id) == 0) {
+				*why = "two rules have the same id";
+				return -EBADMSG;
+			}
+	}
+	for (i = 1; i + 1 < dc->n; i++) {
+		const struct claim *c = &dc->claims[i];
+		uint32_t hi = base + (c->tag - base < ndeny ? ndeny : nrules) - 1;
+
+		if (c->range_lo != base || c->range_hi != hi) {
+			*why = "a claim's range does not match its rule";
+			return -EBADMSG;
+		}
+	}
+	e = nft_elems_find(&st->elems[LAYOUT_SET_ALLOW], ifname, dflt->tag);
+	ct->fw.policy = e ? RULES_ACTION_ALLOW : RULES_ACTION_DENY;
+	if (e == NULL)
+		e = nft_elems_find(&st->elems[LAYOUT_SET_DENY], ifname, dflt->tag);
+	if (e == NULL || (ct->fw.policy == RULES_ACTION_ALLOW &&
+			  nft_elems_find(&st->elems[LAYOUT_SET_DENY], ifname, dflt->tag))) {
+		*why = "the default tag has no single verdict";
+		return -EBADMSG;
+	}
+	ct->dflt = e->ctr;
+	if (nft_elems_find(&st->elems[LAYOUT_SET_ATTACHED], ifname, 0) == NULL) {
+		*why = "the interface is missing from the attached set";
+		return -EBADMSG;
+	}
+	e = nft_elems_find_ifname(&st->elems[LAYOUT_SET_DEFTAG], ifname);
+	if (e == NULL || e->value != dflt->tag) {
+		*why = "the interface's default tag is wrong";
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int
+decode(struct dump *d)
+{
+	struct nft_state *st = d->st;
+	struct dispatch_index ix;
+	size_t i, j;
+	int r;
+
+	for (i = 0; i < LAYOUT_SET_MAX; i++) {
+		qsort(st->elems[i].v, st->elems[i].n, sizeof(struct nft_elem), elem_cmp);
+		if (i == LAYOUT_SET_ALLOW || i == LAYOUT_SET_DENY || i == LAYOUT_SET_DEFTAG)
+			for (j = 0; j < st->elems[i].n; j++)
+				note_tag(st, st->elems[i].v[j].value);
+	}
+	st->containers = calloc(d->nchains ? d->nchains : 1, sizeof(*st->containers));
+	if (st->containers == NULL || dispatch_index_build(st, &ix) < 0)
+		return -ENOMEM;
+	for (i = 0, r = 0; i < d->nchains && r == 0; i++) {
+		struct nft_container *ct = &st->containers[st->ncontainers++];
+		const char *why = NULL;
+
+		for (j = 0; j < d->chains[i].n; j++) {
+			note_tag(st, d->chains[i].claims[j].tag);
+			note_tag(st, d->chains[i].claims[j].range_hi);
+		}
+		strcpy(ct->fw.id, layout_chain_container(d->chains[i].name));
+		r = decode_container(st, &ix, &d->chains[i], ct, &why);
+		if (r == -EBADMSG) {
+			/* keep the id (and interface, if known) so apply can
+			 * rewrite or remove it; the rest is untrustworthy */
+			for (j = 0; j < ct->fw.nrules; j++)
+				rules_rule_clear(&ct->fw.rules[j]);
+			free(ct->fw.rules);
+			free(ct->counters);
+			ct->fw.rules = NULL;
+			ct->counters = NULL;
+			ct->fw.nrules = 0;
+			snprintf(ct->damage, sizeof(ct->damage), "%s", why);
+			r = 0;
+		}
+	}
+	free(ix.v);
+	return r;
+}
+
+static int
+dump_once(struct nft_conn *c, struct nft_state *st)
+{
+	struct dump d = {.st = st, .table = c->table};
+	uint32_t genid_after;
+	int r, i;
+
+	r = nft_conn_genid(c, &st->genid);
+	if (r < 0)
+		return r;
+	r = dump_objects(c, &d, NFT_MSG_GETTABLE, table_cb);
+	if (r == -ENOENT)
+		return 0; /* no table: an empty state */
+	if (r < 0)
+		goto out;
+	st->base_rules_ok = true;
+	r = dump_objects(c, &d, NFT_MSG_GETSET, set_cb);
+	if (r == 0)
+		r = dump_objects(c, &d, NFT_MSG_GETCHAIN, chain_cb);
+	if (r < 0)
+		goto out;
+	qsort(d.chains, d.nchains, sizeof(*d.chains), dchain_cmp);
+	r = dump_objects(c, &d, NFT_MSG_GETRULE, rule_cb);
+	for (i = 0; r == 0 && i < LAYOUT_SET_MAX; i++) {
+		if (!st->set_present[i])
+			continue;
+		d.set = i;
+		r = dump_objects(c, &d, NFT_MSG_GETSETELEM, elem_cb);
+	}
+	if (r < 0)
+		goto out;
+	if (!st->base_chain_present || d.base_rules_seen != layout_base_nrules())
+		st->base_rules_ok = false;
+	if (st->base_damage[0] == '\0' && !st->base_rules_ok)
+		snprintf(st->base_damage, sizeof(st->base_damage), "the base chain is %s",
+			 st->base_chain_present ? "altered" : "missing");
+	for (i = 0; i < LAYOUT_SET_MAX; i++)
+		if (!st->set_present[i])
+			set_reason(st->base_damage, sizeof(st->base_damage), "set %s is missing",
+				   layout_set_names[i]);
+	r = decode(&d);
+	if (r < 0)
+		goto out;
+	/* Everything above must describe one generation of the ruleset. */
+	r = nft_conn_genid(c, &genid_after);
+	if (r == 0 && genid_after != st->genid)
+		r = -EAGAIN;
+out:
+	dump_free(&d);
+	return r;
+}
+
+int
+nft_dump(struct nft_conn *c, struct nft_state **ret, struct nft_error *err)
+{
+	struct nft_state *st = NULL;
+	int r = -EAGAIN, tries;
+
+	memset(err, 0, sizeof(*err));
+	for (tries = 0; tries < DUMP_TRIES && r == -EAGAIN; tries++) {
+		nft_state_free(st);
+		st = calloc(1, sizeof(*st));
+		if (st == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		r = dump_once(c, st);
+	}
+	if (r < 0) {
+		nft_state_free(st);
+		err->err = r;
+		snprintf(err->what, sizeof(err->what), "dump table");
+		if (r == -EAGAIN)
+			snprintf(err->detail, sizeof(err->detail),
+				 "the ruleset kept changing while it was read");
+		return r;
+	}
+	*ret = st;
+	return 0;
+}
+
+bool
+nft_state_table_exists(const struct nft_state *s)
+{
+	return s->exists;
+}
+
+bool
+nft_state_table_owned(const struct nft_state *s)
+{
+	return s->flags & NFT_TABLE_F_OWNER;
+}
+
+bool
+nft_state_table_persist(const struct nft_state *s)
+{
+	return s->flags & NFT_TABLE_F_PERSIST;
+}
+
+uint32_t
+nft_state_genid(const struct nft_state *s)
+{
+	return s->genid;
+}
+
+size_t
+nft_state_count(const struct nft_state *s)
+{
+	return s->ncontainers;
+}
+
+const struct nft_container *
+nft_state_get(const struct nft_state *s, size_t i)
+{
+	return i < s->ncontainers ? &s->containers[i] : NULL;
+}
+
+static int
+container_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct nft_container *)elem)->fw.id);
+}
+
+const struct nft_container *
+nft_state_find(const struct nft_state *s, const char *id)
+{
+	return bsearch(id, s->containers, s->ncontainers, sizeof(*s->containers), container_cmp);
+}
+
+const char *
+nft_state_base_damage(const struct nft_state *s)
+{
+	return s->base_damage;
+}

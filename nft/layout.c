@@ -1,0 +1,1096 @@
+/*
+ * The layout of the program's table, built with libnftnl and recognised
+ * in dumps. Everything the table contains is made here, so that what
+ * we read back can be checked against what we would have written.
+ *
+ *   chain pre (prerouting, priority filter, policy accept):
+ *     0 iifname . ct mark @allow, not an expected connection: accept
+ *     1 iifname not @attached: accept (not a container: not ours)
+ *     2 iifname . ct mark @deny: drop
+ *     3 ct direction reply: accept (answers to connections towards it)
+ *     4 IPv6 neighbour solicitation/advertisement to the host: accept
+ *     5 the same to link-local multicast: accept
+ *     6 IPv4: iifname vmap @dispatch (jump to the container chain)
+ *     7 IPv6: ct mark set iifname map @deftag (no IPv6 rules: default)
+ *     8 iifname . ct mark @allow: accept
+ *     9 iifname . ct mark @deny: drop
+ *    10 drop (a container packet nothing claimed, e.g. untracked)
+ *
+ *   chain c_<id>: claims, see struct claim. These rules carry no verdict
+ *   and use no expression with a validate hook, so changing them does
+ *   not make the kernel re-validate the whole table on commit.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tuple_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/rtnetlink.h>
+#include <libnftnl/udata.h>
+#include <net/if.h>
+
+#include "nft/nft_int.h"
+
+const char *const layout_set_names[LAYOUT_SET_MAX] = {
+	[LAYOUT_SET_ALLOW] = "allow",	    [LAYOUT_SET_DENY] = "deny",
+	[LAYOUT_SET_ATTACHED] = "attached", [LAYOUT_SET_DEFTAG] = "deftag",
+	[LAYOUT_SET_DISPATCH] = "dispatch",
+};
+
+/* nft's datatype ids, so that `nft list` shows our sets readably. */
+#define NFT_TYPE_MARK 19
+#define NFT_TYPE_IFNAME 41
+#define NFT_TYPE_BITS 6
+#define NFT_UDATA_TABLE_COMMENT 0
+
+#define PROTO_ICMP 1
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+
+static const uint8_t proto_numbers[RULES_PROTO_MAX] = {
+	[RULES_PROTO_TCP] = PROTO_TCP,
+	[RULES_PROTO_UDP] = PROTO_UDP,
+	[RULES_PROTO_ICMP] = PROTO_ICMP,
+};
+
+void
+layout_chain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1])
+{
+	strcpy(buf, LAYOUT_CHAIN_PREFIX);
+	strcat(buf, container_id);
+}
+
+const char *
+layout_chain_container(const char *chain)
+{
+	size_t n = strlen(LAYOUT_CHAIN_PREFIX);
+
+	if (strncmp(chain, LAYOUT_CHAIN_PREFIX, n) != 0 || !rules_id_valid(chain + n))
+		return NULL;
+	return chain + n;
+}
+
+size_t
+layout_desc_head_len(const char *rule_id, size_t desc_len)
+{
+	/* two TLVs of two header bytes each, the id, then the head */
+	size_t room = LAYOUT_RULE_UDATA_MAX - 4 - strlen(rule_id);
+
+	if (room > 255)
+		room = 255;
+	return desc_len < room ? desc_len : room;
+}
+
+/*
+ * Rule assembly. Any allocation failure marks the builder failed; the
+ * caller checks once at the end instead of after every expression.
+ */
+struct rb {
+	struct nftnl_rule *r;
+	bool failed;
+};
+
+static void
+add(struct rb *b, struct nftnl_expr *e)
+{
+	if (e == NULL) {
+		b->failed = true;
+		return;
+	}
+	nftnl_rule_add_expr(b->r, e); /* takes e */
+}
+
+static struct nftnl_expr *
+expr(const char *name)
+{
+	return nftnl_expr_alloc(name);
+}
+
+/*
+ * Each builder sets exactly the attributes the kernel reports back in a
+ * dump, so that a dumped expression and a built one compare equal.
+ */
+static struct nftnl_expr *
+e_payload(uint32_t base, uint32_t offset, uint32_t len)
+{
+	struct nftnl_expr *e = expr("payload");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	return e;
+}
+
+static struct nftnl_expr *
+e_cmp(uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr("cmp");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	return e;
+}
+
+static struct nftnl_expr *
+e_cmp_u8(uint8_t v)
+{
+	return e_cmp(NFT_CMP_EQ, &v, sizeof(v));
+}
+
+static struct nftnl_expr *
+e_range(uint32_t op, const void *from, const void *to, uint32_t len)
+{
+	struct nftnl_expr *e = expr("range");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, from, len);
+	nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, to, len);
+	return e;
+}
+
+static struct nftnl_expr *
+e_bitwise_and(const void *mask, uint32_t len)
+{
+	static const uint8_t zero[4];
+	struct nftnl_expr *e = expr("bitwise");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_BOOL);
+	return e;
+}
+
+static struct nftnl_expr *
+e_meta(uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = expr("meta");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	return e;
+}
+
+static struct nftnl_expr *
+e_ct_load(uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = expr("ct");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	return e;
+}
+
+static struct nftnl_expr *
+e_ct_set_mark(void)
+{
+	struct nftnl_expr *e = expr("ct");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+	return e;
+}
+
+/*
+ * A constant into register 1 without an immediate expression: jhash of
+ * whatever the register holds, modulo 1, plus the constant. immediate
+ * has a validate hook; hash has none, and nft prints it faithfully.
+ */
+static struct nftnl_expr *
+e_const(uint32_t value)
+{
+	struct nftnl_expr *e = expr("hash");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_LEN, sizeof(uint32_t));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_MODULUS, 1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SEED, 0);
+	if (value != 0) /* the kernel leaves a zero offset out of dumps */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_OFFSET, value);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
+	return e;
+}
+
+static struct nftnl_expr *
+e_lookup(const char *set, uint32_t dreg, bool has_dreg, uint32_t flags)
+{
+	struct nftnl_expr *e = expr("lookup");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	if (has_dreg)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, dreg);
+	if (nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set) < 0) {
+		nftnl_expr_free(e);
+		return NULL;
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, flags);
+	return e;
+}
+
+static struct nftnl_expr *
+e_verdict(int verdict)
+{
+	struct nftnl_expr *e = expr("immediate");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, verdict);
+	return e;
+}
+
+static struct nftnl_expr *
+e_fib_daddr_type(void)
+{
+	struct nftnl_expr *e = expr("fib");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+	return e;
+}
+
+static struct nftnl_rule *
+rule_new(const char *table, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r == NULL)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	if (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table) < 0 ||
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) < 0) {
+		nftnl_rule_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+static struct nftnl_rule *
+rule_done(struct rb *b)
+{
+	if (b->failed) {
+		nftnl_rule_free(b->r);
+		return NULL;
+	}
+	return b->r;
+}
+
+/* iifname . ct mark: the key of the allow and deny sets, in registers 1-2 */
+static void
+add_ifname_mark(struct rb *b)
+{
+	add(b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
+	add(b, e_ct_load(NFT_CT_MARK, NFT_REG_2));
+}
+
+static void
+add_nd(struct rb *b)
+{
+	uint8_t ipv6 = NFPROTO_IPV6, icmpv6 = IPPROTO_ICMPV6, hops = 255;
+	uint8_t nd_lo = 135, nd_hi = 136; /* neighbour solicitation, advertisement */
+
+	add(b, e_meta(NFT_META_NFPROTO, NFT_REG_1));
+	add(b, e_cmp(NFT_CMP_EQ, &ipv6, 1));
+	add(b, e_meta(NFT_META_L4PROTO, NFT_REG_1));
+	add(b, e_cmp(NFT_CMP_EQ, &icmpv6, 1));
+	add(b, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1));
+	add(b, e_range(NFT_RANGE_EQ, &nd_lo, &nd_hi, 1));
+	/* hop limit 255: neighbour discovery never crosses a router */
+	add(b, e_payload(NFT_PAYLOAD_NETWORK_HEADER, 7, 1));
+	add(b, e_cmp(NFT_CMP_EQ, &hops, 1));
+}
+
+unsigned int
+layout_base_nrules(void)
+{
+	return 11;
+}
+
+struct nftnl_rule *
+layout_base_rule(const char *table, unsigned int i)
+{
+	uint32_t expected = IPS_EXPECTED, zero = 0, local = RTN_LOCAL;
+	uint8_t reply = IP_CT_DIR_REPLY, ipv4 = NFPROTO_IPV4, ipv6 = NFPROTO_IPV6;
+	uint16_t ff02 = htons(0xff02);
+	const char *const *sets = layout_set_names;
+	struct rb b = {.r = rule_new(table, LAYOUT_BASE_CHAIN)};
+
+	if (b.r == NULL)
+		return NULL;
+	switch (i) {
+	case 0:
+		/* Fast path. Expected connections inherit their master's mark:
+		 * they must be checked on their own. */
+		add_ifname_mark(&b);
+		add(&b, e_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
+		add(&b, e_ct_load(NFT_CT_STATUS, NFT_REG_1));
+		add(&b, e_bitwise_and(&expected, sizeof(expected)));
+		add(&b, e_cmp(NFT_CMP_EQ, &zero, sizeof(zero)));
+		add(&b, e_verdict(NF_ACCEPT));
+		break;
+	case 1:
+		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
+		add(&b, e_lookup(sets[LAYOUT_SET_ATTACHED], 0, false, NFT_LOOKUP_F_INV));
+		add(&b, e_verdict(NF_ACCEPT));
+		break;
+	case 2:
+	case 9:
+		add_ifname_mark(&b);
+		add(&b, e_lookup(sets[LAYOUT_SET_DENY], 0, false, 0));
+		add(&b, e_verdict(NF_DROP));
+		break;
+	case 3:
+		add(&b, e_ct_load(NFT_CT_DIRECTION, NFT_REG_1));
+		add(&b, e_cmp(NFT_CMP_EQ, &reply, sizeof(reply)));
+		add(&b, e_verdict(NF_ACCEPT));
+		break;
+	case 4:
+		add_nd(&b);
+		add(&b, e_fib_daddr_type());
+		add(&b, e_cmp(NFT_CMP_EQ, &local, sizeof(local)));
+		add(&b, e_verdict(NF_ACCEPT));
+		break;
+	case 5:
+		add_nd(&b);
+		add(&b, e_payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 2));
+		add(&b, e_cmp(NFT_CMP_EQ, &ff02, sizeof(ff02)));
+		add(&b, e_verdict(NF_ACCEPT));
+		break;
+	case 6:
+		add(&b, e_meta(NFT_META_NFPROTO, NFT_REG_1));
+		add(&b, e_cmp(NFT_CMP_EQ, &ipv4, 1));
+		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
+		add(&b, e_lookup(sets[LAYOUT_SET_DISPATCH], NFT_REG_VERDICT, true, 0));
+		break;
+	case 7:
+		add(&b, e_meta(NFT_META_NFPROTO, NFT_REG_1));
+		add(&b, e_cmp(NFT_CMP_EQ, &ipv6, 1));
+		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
+		add(&b, e_lookup(sets[LAYOUT_SET_DEFTAG], NFT_REG_1, true, 0));
+		add(&b, e_ct_set_mark());
+		break;
+	case 8:
+		add_ifname_mark(&b);
+		add(&b, e_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
+		add(&b, e_verdict(NF_ACCEPT));
+		break;
+	case 10:
+		add(&b, e_verdict(NF_DROP));
+		break;
+	default:
+		nftnl_rule_free(b.r);
+		return NULL;
+	}
+	return rule_done(&b);
+}
+
+static uint32_t
+prefix_mask(uint8_t plen)
+{
+	return plen == 0 ? 0 : htonl(~0u << (32 - plen));
+}
+
+/* Write tag into the mark unless the mark holds a tag of [lo, hi]. */
+static void
+add_claim_tail(struct rb *b, uint32_t lo, uint32_t hi, uint32_t tag)
+{
+	add(b, e_ct_load(NFT_CT_MARK, NFT_REG_1));
+	add(b, e_range(NFT_RANGE_NEQ, &lo, &hi, sizeof(lo)));
+	add(b, e_const(tag));
+	add(b, e_ct_set_mark());
+}
+
+static bool
+put_claim_udata(struct nftnl_rule *r, const struct claim *cl)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(LAYOUT_RULE_UDATA_MAX);
+	bool ok;
+
+	if (u == NULL)
+		return false;
+	ok = nftnl_udata_put(u, LAYOUT_UDATA_RULE_ID, strlen(cl->id), cl->id) &&
+	     (cl->desc_len == 0 || nftnl_udata_put(u, LAYOUT_UDATA_DESC, cl->desc_len, cl->desc)) &&
+	     nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u),
+				 nftnl_udata_buf_len(u)) == 0;
+	nftnl_udata_buf_free(u);
+	return ok;
+}
+
+struct nftnl_rule *
+layout_claim_rule(const char *table, const char *chain, const struct claim *cl)
+{
+	uint32_t expected = IPS_EXPECTED;
+	struct rb b = {.r = rule_new(table, chain)};
+
+	if (b.r == NULL)
+		return NULL;
+	switch (cl->kind) {
+	case CLAIM_RESET:
+		add(&b, e_ct_load(NFT_CT_STATUS, NFT_REG_1));
+		add(&b, e_bitwise_and(&expected, sizeof(expected)));
+		add(&b, e_cmp(NFT_CMP_EQ, &expected, sizeof(expected)));
+		add(&b, e_const(0));
+		add(&b, e_ct_set_mark());
+		break;
+	case CLAIM_MATCH:
+		/* The base chain sends only IPv4 here: offsets are IPv4's. */
+		if (cl->plen > 0) {
+			uint32_t mask = prefix_mask(cl->plen), net = htonl(cl->daddr);
+
+			add(&b, e_payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4));
+			if (cl->plen < 32)
+				add(&b, e_bitwise_and(&mask, sizeof(mask)));
+			add(&b, e_cmp(NFT_CMP_EQ, &net, sizeof(net)));
+		}
+		if (cl->proto != RULES_PROTO_ANY) {
+			add(&b, e_payload(NFT_PAYLOAD_NETWORK_HEADER, 9, 1));
+			add(&b, e_cmp_u8(proto_numbers[cl->proto]));
+		}
+		if (cl->has_port) {
+			uint16_t lo = htons(cl->port_lo), hi = htons(cl->port_hi);
+
+			add(&b, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
+			if (lo == hi)
+				add(&b, e_cmp(NFT_CMP_EQ, &lo, sizeof(lo)));
+			else
+				add(&b, e_range(NFT_RANGE_EQ, &lo, &hi, sizeof(lo)));
+		}
+		add_claim_tail(&b, cl->range_lo, cl->range_hi, cl->tag);
+		if (!b.failed && !put_claim_udata(b.r, cl))
+			b.failed = true;
+		break;
+	case CLAIM_DEFAULT:
+		add_claim_tail(&b, cl->range_lo, cl->range_hi, cl->tag);
+		break;
+	default:
+		b.failed = true;
+	}
+	return rule_done(&b);
+}
+
+size_t
+layout_nclaims(const struct rules_container *c)
+{
+	size_t i, n = 2; /* reset and default */
+
+	for (i = 0; i < c->nrules; i++)
+		n += c->rules[i].nports ? c->rules[i].nports : 1;
+	return n;
+}
+
+/*
+ * Rule i gets tag tag_base + i and the default tag_base + nrules. Rules
+ * come deny first (canonical order), so a deny claims unless an earlier
+ * deny did, and an allow claims unless any deny or earlier allow did:
+ * any matching deny wins over every allow.
+ */
+size_t
+layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim *out)
+{
+	size_t i, j, n = 0, ndeny = 0;
+
+	for (i = 0; i < c->nrules; i++)
+		ndeny += c->rules[i].action == RULES_ACTION_DENY;
+	memset(&out[n], 0, sizeof(out[n]));
+	out[n++].kind = CLAIM_RESET;
+	for (i = 0; i < c->nrules; i++) {
+		const struct rules_rule *r = &c->rules[i];
+		size_t items = r->nports ? r->nports : 1;
+		size_t dlen = r->desc ? strlen(r->desc) : 0;
+
+		for (j = 0; j < items; j++) {
+			struct claim *cl = &out[n++];
+
+			memset(cl, 0, sizeof(*cl));
+			cl->kind = CLAIM_MATCH;
+			cl->daddr = r->daddr;
+			cl->plen = r->plen;
+			cl->proto = r->proto;
+			cl->has_port = r->nports > 0;
+			if (cl->has_port) {
+				cl->port_lo = r->ports[j].lo;
+				cl->port_hi = r->ports[j].hi;
+			}
+			cl->range_lo = tag_base;
+			cl->range_hi = tag_base +
+				       (r->action == RULES_ACTION_DENY ? ndeny : c->nrules) - 1;
+			cl->tag = tag_base + i;
+			strcpy(cl->id, r->id);
+			if (j == 0) {
+				cl->desc = r->desc;
+				cl->desc_len = layout_desc_head_len(r->id, dlen);
+			}
+		}
+	}
+	memset(&out[n], 0, sizeof(out[n]));
+	out[n].kind = CLAIM_DEFAULT;
+	out[n].range_lo = tag_base;
+	out[n].range_hi = tag_base + c->nrules;
+	out[n].tag = tag_base + c->nrules;
+	return n + 1;
+}
+
+/*
+ * Recognising. Two expressions are equal when they have the same name
+ * and the same attributes set to the same bytes: a dumped rule is ours
+ * only if rebuilding it from the values we extract gives it back.
+ */
+#define EXPR_ATTRS 20
+
+static bool
+expr_equal(const struct nftnl_expr *a, const struct nftnl_expr *b)
+{
+	uint16_t t;
+
+	if (strcmp(nftnl_expr_get_str(a, NFTNL_EXPR_NAME), nftnl_expr_get_str(b, NFTNL_EXPR_NAME)))
+		return false;
+	for (t = NFTNL_EXPR_BASE; t < NFTNL_EXPR_BASE + EXPR_ATTRS; t++) {
+		uint32_t la = 0, lb = 0;
+		const void *da, *db;
+
+		if (nftnl_expr_is_set(a, t) != nftnl_expr_is_set(b, t))
+			return false;
+		if (!nftnl_expr_is_set(a, t))
+			continue;
+		da = nftnl_expr_get(a, t, &la);
+		db = nftnl_expr_get(b, t, &lb);
+		if (la != lb || (la > 0 && memcmp(da, db, la) != 0))
+			return false;
+	}
+	return true;
+}
+
+static bool
+rule_equal(const struct nftnl_rule *a, const struct nftnl_rule *b)
+{
+	struct nftnl_expr_iter *ia = nftnl_expr_iter_create(a);
+	struct nftnl_expr_iter *ib = nftnl_expr_iter_create(b);
+	const void *ua, *ub;
+	uint32_t la = 0, lb = 0;
+	bool eq = ia != NULL && ib != NULL;
+
+	while (eq) {
+		struct nftnl_expr *ea = nftnl_expr_iter_next(ia);
+		struct nftnl_expr *eb = nftnl_expr_iter_next(ib);
+
+		if (ea == NULL || eb == NULL) {
+			eq = ea == eb;
+			break;
+		}
+		eq = expr_equal(ea, eb);
+	}
+	if (ia != NULL)
+		nftnl_expr_iter_destroy(ia);
+	if (ib != NULL)
+		nftnl_expr_iter_destroy(ib);
+	if (!eq)
+		return false;
+	ua = nftnl_rule_is_set(a, NFTNL_RULE_USERDATA) ? nftnl_rule_get_data(a, NFTNL_RULE_USERDATA, &la)
+						       : NULL;
+	ub = nftnl_rule_is_set(b, NFTNL_RULE_USERDATA) ? nftnl_rule_get_data(b, NFTNL_RULE_USERDATA, &lb)
+						       : NULL;
+	return la == lb && (la == 0 || memcmp(ua, ub, la) == 0);
+}
+
+int
+layout_base_rule_check(const struct nftnl_rule *r, const char *table, unsigned int i)
+{
+	struct nftnl_rule *want = layout_base_rule(table, i);
+	bool eq;
+
+	if (want == NULL)
+		return -ENOMEM;
+	eq = rule_equal(r, want);
+	nftnl_rule_free(want);
+	return eq ? 0 : -EBADMSG;
+}
+
+static const void *
+expr_data(const struct nftnl_expr *e, uint16_t attr, uint32_t len)
+{
+	uint32_t got = 0;
+	const void *d = nftnl_expr_get(e, attr, &got);
+
+	return d != NULL && got == len ? d : NULL;
+}
+
+static bool
+is(const struct nftnl_expr *e, const char *name)
+{
+	return e != NULL && strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), name) == 0;
+}
+
+static bool
+is_payload(const struct nftnl_expr *e, uint32_t base, uint32_t offset, uint32_t len)
+{
+	return is(e, "payload") && nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE) == base &&
+	       nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET) == offset &&
+	       nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN) == len;
+}
+
+struct udata_view {
+	const char *id;
+	uint32_t id_len;
+	const char *desc;
+	uint32_t desc_len;
+	bool unknown;
+};
+
+static int
+udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct udata_view *v = data;
+
+	switch (nftnl_udata_type(attr)) {
+	case LAYOUT_UDATA_RULE_ID:
+		v->id = nftnl_udata_get(attr);
+		v->id_len = nftnl_udata_len(attr);
+		break;
+	case LAYOUT_UDATA_DESC:
+		v->desc = nftnl_udata_get(attr);
+		v->desc_len = nftnl_udata_len(attr);
+		break;
+	default:
+		v->unknown = true;
+	}
+	return 0;
+}
+
+static int
+parse_claim_udata(const struct nftnl_rule *r, struct claim *cl)
+{
+	struct udata_view v = {0};
+	uint32_t len = 0;
+	const void *u;
+
+	if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
+		return 0;
+	u = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+	if (nftnl_udata_parse(u, len, udata_cb, &v) < 0 || v.unknown || v.id_len == 0 ||
+	    v.id_len > RULES_ID_MAX)
+		return -EBADMSG;
+	memcpy(cl->id, v.id, v.id_len);
+	cl->id[v.id_len] = '\0';
+	cl->desc = v.desc;
+	cl->desc_len = v.desc_len;
+	return rules_id_valid(cl->id) ? 0 : -EBADMSG;
+}
+
+static int
+proto_from_number(uint8_t n)
+{
+	int p;
+
+	for (p = RULES_PROTO_TCP; p < RULES_PROTO_MAX; p++)
+		if (proto_numbers[p] == n)
+			return p;
+	return -1;
+}
+
+/* Pull the values out; layout_claim_parse() then checks by rebuilding. */
+static int
+extract_claim(struct nftnl_expr_iter *it, struct claim *cl)
+{
+	struct nftnl_expr *e = nftnl_expr_iter_next(it);
+	const uint32_t *u32, *u32b;
+	const uint16_t *u16, *u16b;
+	const uint8_t *u8;
+
+	if (is(e, "ct") && nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_STATUS) {
+		cl->kind = CLAIM_RESET;
+		return 0;
+	}
+	cl->kind = CLAIM_DEFAULT;
+	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4)) {
+		cl->kind = CLAIM_MATCH;
+		cl->plen = 32;
+		e = nftnl_expr_iter_next(it);
+		if (is(e, "bitwise")) {
+			u32 = expr_data(e, NFTNL_EXPR_BITWISE_MASK, 4);
+			if (u32 == NULL)
+				return -EBADMSG;
+			cl->plen = (uint8_t)__builtin_popcount(*u32);
+			e = nftnl_expr_iter_next(it);
+		}
+		u32 = is(e, "cmp") ? expr_data(e, NFTNL_EXPR_CMP_DATA, 4) : NULL;
+		if (u32 == NULL)
+			return -EBADMSG;
+		cl->daddr = ntohl(*u32);
+		e = nftnl_expr_iter_next(it);
+	}
+	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 9, 1)) {
+		int p;
+
+		cl->kind = CLAIM_MATCH;
+		e = nftnl_expr_iter_next(it);
+		u8 = is(e, "cmp") ? expr_data(e, NFTNL_EXPR_CMP_DATA, 1) : NULL;
+		p = u8 ? proto_from_number(*u8) : -1;
+		if (p < 0)
+			return -EBADMSG;
+		cl->proto = (uint8_t)p;
+		e = nftnl_expr_iter_next(it);
+	}
+	if (is_payload(e, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2)) {
+		cl->kind = CLAIM_MATCH;
+		cl->has_port = true;
+		e = nftnl_expr_iter_next(it);
+		if (is(e, "cmp")) {
+			u16 = expr_data(e, NFTNL_EXPR_CMP_DATA, 2);
+			u16b = u16;
+		} else if (is(e, "range")) {
+			u16 = expr_data(e, NFTNL_EXPR_RANGE_FROM_DATA, 2);
+			u16b = expr_data(e, NFTNL_EXPR_RANGE_TO_DATA, 2);
+		} else {
+			return -EBADMSG;
+		}
+		if (u16 == NULL || u16b == NULL)
+			return -EBADMSG;
+		cl->port_lo = ntohs(*u16);
+		cl->port_hi = ntohs(*u16b);
+		e = nftnl_expr_iter_next(it);
+	}
+	/* the claim tail: ct mark, range, hash, ct set */
+	if (!is(e, "ct"))
+		return -EBADMSG;
+	e = nftnl_expr_iter_next(it);
+	u32 = is(e, "range") ? expr_data(e, NFTNL_EXPR_RANGE_FROM_DATA, 4) : NULL;
+	u32b = is(e, "range") ? expr_data(e, NFTNL_EXPR_RANGE_TO_DATA, 4) : NULL;
+	if (u32 == NULL || u32b == NULL)
+		return -EBADMSG;
+	cl->range_lo = *u32;
+	cl->range_hi = *u32b;
+	e = nftnl_expr_iter_next(it);
+	if (!is(e, "hash"))
+		return -EBADMSG;
+	cl->tag = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_OFFSET);
+	return 0;
+}
+
+int
+layout_claim_parse(const struct nftnl_rule *r, struct claim *ret)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_rule *want = NULL;
+	struct claim cl = {0};
+	int err;
+
+	if (it == NULL)
+		return -ENOMEM;
+	err = extract_claim(it, &cl);
+	nftnl_expr_iter_destroy(it);
+	if (err < 0)
+		return err;
+	if (cl.kind == CLAIM_MATCH) {
+		err = parse_claim_udata(r, &cl);
+		if (err < 0)
+			return err;
+		if (cl.plen < 32 && (cl.daddr & ~ntohl(prefix_mask(cl.plen))) != 0)
+			return -EBADMSG;
+		if (cl.has_port && (cl.proto == RULES_PROTO_ANY || cl.proto == RULES_PROTO_ICMP ||
+				    cl.port_lo == 0 || cl.port_lo > cl.port_hi))
+			return -EBADMSG;
+	}
+	want = layout_claim_rule(nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
+				 nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), &cl);
+	if (want == NULL)
+		return -ENOMEM;
+	err = rule_equal(r, want) ? 0 : -EBADMSG;
+	nftnl_rule_free(want);
+	if (err == 0)
+		*ret = cl;
+	return err;
+}
+
+struct nftnl_table *
+layout_table(const char *table, uint32_t flags)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(LAYOUT_RULE_UDATA_MAX);
+	bool ok;
+
+	ok = t != NULL && u != NULL && nftnl_table_set_str(t, NFTNL_TABLE_NAME, table) == 0 &&
+	     nftnl_udata_put_strz(u, NFT_UDATA_TABLE_COMMENT, LAYOUT_COMMENT) &&
+	     nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(u),
+				  nftnl_udata_buf_len(u)) == 0;
+	if (u != NULL)
+		nftnl_udata_buf_free(u);
+	if (!ok) {
+		if (t != NULL)
+			nftnl_table_free(t);
+		return NULL;
+	}
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags);
+	return t;
+}
+
+struct set_shape {
+	uint32_t flags;
+	uint32_t key_type;
+	uint32_t key_len;
+	uint32_t data_type;
+	uint32_t data_len; /* as the kernel reports it */
+	bool counter;
+	/* set userdata as nft writes it: key and data byte order */
+	const char *udata;
+	uint32_t udata_len;
+};
+
+#define UDATA(s) s, sizeof(s) - 1
+/* The kernel's struct nft_verdict, as a verdict map reports its data. */
+#define VERDICT_DATA_LEN 16
+/* nft marks a concatenated key with a typeof attribute; keep it so that
+ * `nft list` prints the elements of allow and deny as nft would. */
+#define CONCAT_UDATA "\x00\x04\x00\x00\x00\x00\x03\x08\x00\x04\x0d\x00\x00\x00\x01\x00"
+
+static const struct set_shape set_shapes[LAYOUT_SET_MAX] = {
+	[LAYOUT_SET_ALLOW] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_MARK, IFNAMSIZ + 4, 0,
+			      0, true, UDATA(CONCAT_UDATA)},
+	[LAYOUT_SET_DENY] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_MARK, IFNAMSIZ + 4, 0,
+			     0, true, UDATA(CONCAT_UDATA)},
+	[LAYOUT_SET_ATTACHED] = {0, NFT_TYPE_IFNAME, IFNAMSIZ, 0, 0, false,
+				 UDATA("\x00\x04\x01\x00\x00\x00")},
+	[LAYOUT_SET_DEFTAG] = {NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_TYPE_MARK, 4, false,
+			       UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x01\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+	[LAYOUT_SET_DISPATCH] = {NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_DATA_VERDICT,
+				 VERDICT_DATA_LEN, false,
+				 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+};
+
+struct nftnl_set *
+layout_set(const char *table, enum layout_set which)
+{
+	const struct set_shape *sh = &set_shapes[which];
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_expr *ctr = NULL;
+
+	if (s == NULL)
+		return NULL;
+	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, table) < 0 ||
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, layout_set_names[which]) < 0 ||
+	    nftnl_set_set_data(s, NFTNL_SET_USERDATA, sh->udata, sh->udata_len) < 0)
+		goto fail;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	/* the kernel insists on an id, unique within the transaction */
+	nftnl_set_set_u32(s, NFTNL_SET_ID, which + 1);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, sh->flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, sh->key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, sh->key_len);
+	if (sh->flags & NFT_SET_MAP) {
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, sh->data_type);
+		if (sh->data_type != NFT_DATA_VERDICT)
+			nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, sh->data_len);
+	}
+	if (sh->counter) {
+		ctr = expr("counter");
+		if (ctr == NULL)
+			goto fail;
+		nftnl_set_add_expr(s, ctr); /* takes ctr */
+	}
+	return s;
+fail:
+	nftnl_set_free(s);
+	return NULL;
+}
+
+static int
+has_counter_cb(struct nftnl_expr *e, void *data)
+{
+	*(bool *)data = is(e, "counter");
+	return 0;
+}
+
+int
+layout_set_check(const struct nftnl_set *s, const char *table, enum layout_set which)
+{
+	const struct set_shape *sh = &set_shapes[which];
+	bool counter = false;
+
+	(void)table;
+	if (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) != sh->flags ||
+	    nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) != sh->key_type ||
+	    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != sh->key_len)
+		return -EBADMSG;
+	if ((sh->flags & NFT_SET_MAP) &&
+	    (nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE) != sh->data_type ||
+	     nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN) != sh->data_len))
+		return -EBADMSG;
+	nftnl_set_expr_foreach(s, has_counter_cb, &counter);
+	return counter == sh->counter ? 0 : -EBADMSG;
+}
+
+struct nftnl_chain *
+layout_container_chain(const char *table, const char *chain)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+
+	if (ch == NULL)
+		return NULL;
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	if (nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table) < 0 ||
+	    nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, chain) < 0) {
+		nftnl_chain_free(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+struct nftnl_chain *
+layout_base_chain(const char *table)
+{
+	struct nftnl_chain *ch = layout_container_chain(table, LAYOUT_BASE_CHAIN);
+
+	if (ch == NULL)
+		return NULL;
+	/* After conntrack (-200) so ct state exists, and after the host's
+	 * own DNAT (-100): rules see the destination a packet really goes
+	 * to. Prerouting sees forwarded packets and those for the host. */
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
+	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if (nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter") < 0) {
+		nftnl_chain_free(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+int
+layout_base_chain_check(const struct nftnl_chain *ch)
+{
+	const char *type = nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE);
+
+	if (!nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM) ||
+	    nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM) != NF_INET_PRE_ROUTING ||
+	    nftnl_chain_get_s32(ch, NFTNL_CHAIN_PRIO) != 0 ||
+	    nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) != NF_ACCEPT || type == NULL ||
+	    strcmp(type, "filter") != 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Elements. */
+static struct nftnl_set_elem *
+elem_with_key(const void *key, uint32_t len)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (e == NULL)
+		return NULL;
+	if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len) < 0) {
+		nftnl_set_elem_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+struct nftnl_set_elem *
+layout_ifname_elem(const char *ifname)
+{
+	char key[IFNAMSIZ] = {0};
+
+	strncpy(key, ifname, IFNAMSIZ - 1);
+	return elem_with_key(key, sizeof(key));
+}
+
+struct nftnl_set_elem *
+layout_tag_key(const char *ifname, uint32_t tag)
+{
+	char key[IFNAMSIZ + sizeof(uint32_t)] = {0};
+
+	strncpy(key, ifname, IFNAMSIZ - 1);
+	memcpy(key + IFNAMSIZ, &tag, sizeof(tag));
+	return elem_with_key(key, sizeof(key));
+}
+
+struct nftnl_set_elem *
+layout_tag_elem(const char *ifname, uint32_t tag, const struct nft_counter *ctr,
+		const char *desc_tail, size_t tail_len)
+{
+	struct nftnl_set_elem *e = layout_tag_key(ifname, tag);
+	struct nftnl_expr *c;
+
+	if (e == NULL)
+		return NULL;
+	/* The element's counter starts where the replaced one stopped. */
+	c = expr("counter");
+	if (c == NULL)
+		goto fail;
+	nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_PACKETS, ctr ? ctr->packets : 0);
+	nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_BYTES, ctr ? ctr->bytes : 0);
+	nftnl_set_elem_add_expr(e, c); /* takes c */
+	if (tail_len > 0) {
+		struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(LAYOUT_ELEM_UDATA_MAX);
+		bool ok = u != NULL && nftnl_udata_put(u, LAYOUT_UDATA_DESC, tail_len, desc_tail) &&
+			  nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(u),
+					     nftnl_udata_buf_len(u)) == 0;
+
+		if (u != NULL)
+			nftnl_udata_buf_free(u);
+		if (!ok)
+			goto fail;
+	}
+	return e;
+fail:
+	nftnl_set_elem_free(e);
+	return NULL;
+}
+
+struct nftnl_set_elem *
+layout_deftag_elem(const char *ifname, uint32_t tag)
+{
+	struct nftnl_set_elem *e = layout_ifname_elem(ifname);
+
+	if (e != NULL && nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, &tag, sizeof(tag)) < 0) {
+		nftnl_set_elem_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+struct nftnl_set_elem *
+layout_dispatch_elem(const char *ifname, const char *chain)
+{
+	struct nftnl_set_elem *e = layout_ifname_elem(ifname);
+
+	if (e == NULL)
+		return NULL;
+	nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
+	if (nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain) < 0) {
+		nftnl_set_elem_free(e);
+		return NULL;
+	}
+	return e;
+}

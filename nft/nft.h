@@ -1,0 +1,103 @@
+#ifndef AGENTD_NFT_H
+#define AGENTD_NFT_H
+
+/*
+ * nft: the only module that speaks nf_tables netlink.
+ *
+ * It turns a desired rules_set into one nf_tables transaction on the
+ * program's table, and reads that table back into the same model with
+ * counters. The kernel is the only source of truth for the read-back:
+ * everything needed to recover ids and descriptions lives in the
+ * ruleset itself (rule and element userdata).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules/rules.h"
+
+#define NFT_TABLE_DEFAULT "hoody_egress"
+#define NFT_TABLE_NAME_MAX 64
+
+struct nft_conn;
+struct nft_state;
+
+struct nft_counter {
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/* One container as the kernel enforces it. */
+struct nft_container {
+	struct rules_container fw;     /* rules in canonical order */
+	struct nft_counter *counters;  /* one per fw.rules[i]; NULL when damaged */
+	struct nft_counter dflt;       /* packets that took the default action */
+	uint32_t tag_base;	       /* first conntrack-mark tag of its block */
+	char damage[160];	       /* "" when the kernel objects are sound */
+};
+
+/*
+ * Why a kernel operation failed: err is a negative errno; container
+ * and rule name the object the failing message was built from ("" when
+ * it was not tied to one); detail holds the kernel's extended ack text
+ * or our own explanation.
+ */
+struct nft_error {
+	int err;
+	char container[RULES_ID_MAX + 1];
+	char rule[RULES_ID_MAX + 1];
+	char what[48];
+	char detail[256];
+};
+
+struct nft_apply_stats {
+	unsigned int messages; /* netlink messages in the transaction; 0: nothing to do */
+	unsigned int created;  /* containers */
+	unsigned int updated;
+	unsigned int removed;
+	unsigned int unchanged;
+	bool persist; /* the table is made with owner+persist: tamper protection is on */
+};
+
+/*
+ * Open a netfilter netlink socket for table name (family inet). Returns
+ * 0 and a new connection in *ret, or a negative errno. The socket is the
+ * table's owner once an apply creates or adopts it, for as long as it is
+ * open.
+ */
+int nft_conn_open(const char *table, struct nft_conn **ret);
+void nft_conn_close(struct nft_conn *c);
+const char *nft_conn_table(const struct nft_conn *c);
+
+/*
+ * Dump the table and decode it. Blocks until the kernel answered.
+ * Returns 0 and a new state in *ret (a missing table is an empty state),
+ * or a negative errno with *err filled.
+ */
+int nft_dump(struct nft_conn *c, struct nft_state **ret, struct nft_error *err);
+void nft_state_free(struct nft_state *s);
+
+bool nft_state_table_exists(const struct nft_state *s);
+/* owner: a live process owns the table now; persist: it outlives its owner */
+bool nft_state_table_owned(const struct nft_state *s);
+bool nft_state_table_persist(const struct nft_state *s);
+uint32_t nft_state_genid(const struct nft_state *s);
+size_t nft_state_count(const struct nft_state *s);
+const struct nft_container *nft_state_get(const struct nft_state *s, size_t i); /* by id */
+const struct nft_container *nft_state_find(const struct nft_state *s, const char *id);
+/* "" when the table's own objects (base chain, sets) are sound */
+const char *nft_state_base_damage(const struct nft_state *s);
+
+/*
+ * Make the kernel hold exactly want, starting from have (a dump taken
+ * on the same connection), in one transaction. Containers without an
+ * interface are not enforced and are removed from the kernel. Sends
+ * nothing when the kernel already matches. Returns 0, -ERESTART when
+ * the ruleset changed since have was dumped (dump and try again), or
+ * another negative errno with *err naming the container and rule.
+ */
+int nft_apply(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
+	      struct nft_apply_stats *ret_stats, struct nft_error *err);
+
+#endif

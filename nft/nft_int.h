@@ -1,0 +1,191 @@
+#ifndef AGENTD_NFT_INT_H
+#define AGENTD_NFT_INT_H
+
+/* Declarations shared by the files of nft/ only. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "nft/nft.h"
+
+/* Debian's uapi headers predate the persist flag (Linux 6.9). */
+#ifndef NFT_TABLE_F_PERSIST
+#define NFT_TABLE_F_PERSIST 0x4
+#endif
+
+/* Requests and acks are small; dumps use a larger buffer (conn.c). */
+#define NFT_REQ_BUF 16384
+
+struct nft_conn {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	bool no_owner; /* the kernel refused owner/persist: plain table */
+	char table[NFT_TABLE_NAME_MAX + 1];
+};
+
+/* conn.c: request/response exchanges outside transactions. */
+uint32_t nft_conn_seq(struct nft_conn *c);
+int nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data);
+int nft_conn_genid(struct nft_conn *c, uint32_t *ret_genid);
+
+/* batch.c: one transaction, with every message mapped back to its origin. */
+struct nft_batch;
+struct nft_batch *nft_batch_new(struct nft_conn *c, uint32_t genid);
+void nft_batch_free(struct nft_batch *b);
+unsigned int nft_batch_count(const struct nft_batch *b);
+/*
+ * Reserve the next message: returns where to build it and its sequence
+ * number in *ret_seq; the origin strings must outlive the batch. Finish
+ * each message with nft_batch_next().
+ */
+char *nft_batch_reserve(struct nft_batch *b, const char *container, const char *rule,
+			const char *what, uint32_t *ret_seq);
+int nft_batch_next(struct nft_batch *b);
+int nft_batch_commit(struct nft_batch *b, struct nft_error *err);
+
+/* layout.c: the objects of the table, built and recognised. */
+#define LAYOUT_COMMENT "hoody-firewall layout 1"
+#define LAYOUT_BASE_CHAIN "pre"
+#define LAYOUT_CHAIN_PREFIX "c_"
+#define LAYOUT_CHAIN_NAME_MAX (sizeof(LAYOUT_CHAIN_PREFIX) - 1 + RULES_ID_MAX)
+
+enum layout_set {
+	LAYOUT_SET_ALLOW = 0, /* ifname . mark: tags whose verdict is accept */
+	LAYOUT_SET_DENY,      /* ifname . mark: tags whose verdict is drop */
+	LAYOUT_SET_ATTACHED,  /* ifname: container interfaces */
+	LAYOUT_SET_DEFTAG,    /* ifname : mark: the default tag, for IPv6 */
+	LAYOUT_SET_DISPATCH,  /* ifname : verdict: jump to the container chain */
+	LAYOUT_SET_MAX,
+};
+
+extern const char *const layout_set_names[LAYOUT_SET_MAX];
+
+/* The kinds of rule in a container chain, in chain order. */
+enum claim_kind {
+	CLAIM_RESET = 0, /* expected connections forget the mark inherited from their master */
+	CLAIM_MATCH,	 /* one port item of a user rule */
+	CLAIM_DEFAULT,	 /* nothing claimed the packet: the default action does */
+	CLAIM_MAX,
+};
+
+/*
+ * One rule of a container chain. A claim writes its tag into the
+ * conntrack mark unless the mark already holds a tag in
+ * [range_lo, range_hi]; the base chain turns the tag into a verdict.
+ */
+struct claim {
+	uint8_t kind;
+	uint8_t plen;
+	uint8_t proto; /* enum rules_proto */
+	bool has_port;
+	uint32_t daddr; /* host byte order */
+	uint16_t port_lo;
+	uint16_t port_hi;
+	uint32_t range_lo;
+	uint32_t range_hi;
+	uint32_t tag;
+	char id[RULES_ID_MAX + 1]; /* CLAIM_MATCH: the user rule's id */
+	const char *desc;	   /* head of the description; not owned */
+	size_t desc_len;
+};
+
+/* Our userdata attributes, above the types nft itself uses. */
+enum {
+	LAYOUT_UDATA_RULE_ID = 16,
+	LAYOUT_UDATA_DESC = 17,
+};
+
+/* Rule userdata: the head of a description; element userdata: the rest. */
+#define LAYOUT_RULE_UDATA_MAX 256
+#define LAYOUT_ELEM_UDATA_MAX 254 /* the kernel stores element userdata length in a u8 */
+
+void layout_chain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1]);
+const char *layout_chain_container(const char *chain); /* id, or NULL for other chains */
+size_t layout_desc_head_len(const char *rule_id, size_t desc_len);
+
+struct nftnl_table *layout_table(const char *table, uint32_t flags);
+struct nftnl_set *layout_set(const char *table, enum layout_set which);
+struct nftnl_chain *layout_base_chain(const char *table);
+struct nftnl_chain *layout_container_chain(const char *table, const char *chain);
+unsigned int layout_base_nrules(void);
+struct nftnl_rule *layout_base_rule(const char *table, unsigned int i);
+struct nftnl_rule *layout_claim_rule(const char *table, const char *chain, const struct claim *cl);
+
+/*
+ * Element builders. Keys are the interface name, zero-padded to
+ * IFNAMSIZ, followed by the tag for the allow and deny sets.
+ */
+struct nftnl_set_elem *layout_tag_key(const char *ifname, uint32_t tag); /* key only */
+struct nftnl_set_elem *layout_tag_elem(const char *ifname, uint32_t tag,
+				       const struct nft_counter *ctr, const char *desc_tail,
+				       size_t tail_len);
+struct nftnl_set_elem *layout_ifname_elem(const char *ifname);
+struct nftnl_set_elem *layout_deftag_elem(const char *ifname, uint32_t tag);
+struct nftnl_set_elem *layout_dispatch_elem(const char *ifname, const char *chain);
+
+/* Recognisers: 0 when the object is exactly what the builders make. */
+int layout_claim_parse(const struct nftnl_rule *r, struct claim *ret);
+int layout_base_rule_check(const struct nftnl_rule *r, const char *table, unsigned int i);
+int layout_set_check(const struct nftnl_set *s, const char *table, enum layout_set which);
+int layout_base_chain_check(const struct nftnl_chain *ch);
+
+/*
+ * Compile a container into its claims, in chain order, with tags from
+ * tag_base (one per rule, then the default's). Returns the number of
+ * claims written to out (at most layout_nclaims(c)).
+ */
+size_t layout_nclaims(const struct rules_container *c);
+size_t layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim *out);
+
+/* dump.c: what a dump found, kept for nft_apply() to diff against. */
+struct nft_elem {
+	char ifname[16];    /* IFNAMSIZ, NUL-padded */
+	uint32_t value;	    /* allow, deny: the tag in the key; deftag: the data */
+	char *chain;	    /* dispatch: jump target (owned); NULL for other verdicts */
+	struct nft_counter ctr;
+	char *tail;	    /* allow, deny: description tail (owned) */
+	size_t tail_len;
+};
+
+struct nft_elems {
+	struct nft_elem *v; /* sorted by ifname, then value */
+	size_t n;
+	size_t cap;
+};
+
+struct nft_state {
+	bool exists;
+	bool ours; /* the table carries our layout comment */
+	uint32_t flags;
+	uint32_t owner;
+	uint32_t genid;
+	char base_damage[160];
+	bool base_unrepairable; /* wrong set types, foreign elements, wrong hook */
+	bool set_present[LAYOUT_SET_MAX];
+	bool base_chain_present;
+	bool base_rules_ok;
+	struct nft_elems elems[LAYOUT_SET_MAX];
+	char **foreign_chains; /* chains that are neither the base nor a container's */
+	size_t nforeign_chains;
+	char **foreign_sets;
+	size_t nforeign_sets;
+	struct nft_container *containers; /* sorted by id */
+	size_t ncontainers;
+	uint32_t tag_max; /* the highest tag anything in the table uses */
+};
+
+/* The element with this key (value 0 for sets keyed by interface only). */
+const struct nft_elem *nft_elems_find(const struct nft_elems *es, const char *ifname,
+				      uint32_t value);
+/* The first element for this interface, whatever its value. */
+const struct nft_elem *nft_elems_find_ifname(const struct nft_elems *es, const char *ifname);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * Strict IPv4 addresses and CIDR prefixes. inet_aton() is no use here:
+ * it takes "10.1", "0x0a.0.0.1" and "010.0.0.1" (octal), each meaning
+ * something other than what a person reading the rule would assume.
+ */
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rules/rules_int.h"
+
+#define DEST_HINT "expected an IPv4 address or CIDR such as \"203.0.113.10\" or \"10.0.0.0/8\""
+
+/* How reading the dotted quad at the start of the address part went. */
+enum quad {
+	QUAD_OK,
+	QUAD_TRAILING,	/* four octets, then more characters */
+	QUAD_SHORT,	/* fewer than four octets */
+	QUAD_MALFORMED, /* an empty octet or a stray character */
+	QUAD_RANGE,	/* an octet over 255 */
+	QUAD_ZEROS,	/* an octet with a leading zero */
+	QUAD_MAX,
+};
+
+static const char *const quad_why[QUAD_MAX] = {
+	[QUAD_TRAILING] = "unexpected characters after the address",
+	[QUAD_SHORT] = "short forms are not accepted; write all four octets",
+	[QUAD_MALFORMED] = "malformed address",
+	[QUAD_RANGE] = "octets are 0-255",
+	[QUAD_ZEROS] = "leading zeros are not accepted (they read as octal elsewhere)",
+};
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static enum quad
+read_quad(const char *s, size_t len, uint32_t *ret_addr)
+{
+	uint32_t addr = 0;
+	size_t i = 0;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		unsigned v = 0;
+		size_t start;
+
+		if (k > 0) {
+			if (i == len)
+				return QUAD_SHORT;
+			if (s[i] != '.')
+				return QUAD_MALFORMED;
+			i++;
+		}
+		start = i;
+		for (; i < len && is_digit(s[i]); i++)
+			if (v <= 255)
+				v = v * 10 + (unsigned)(s[i] - '0');
+		if (i == start)
+			return QUAD_MALFORMED;
+		if (s[start] == '0' && i - start > 1)
+			return QUAD_ZEROS;
+		if (v > 255)
+			return QUAD_RANGE;
+		addr = addr << 8 | v;
+	}
+	if (i < len)
+		return QUAD_TRAILING;
+	*ret_addr = addr;
+	return QUAD_OK;
+}
+
+/* An octet spelt "0x..": say so rather than "malformed". */
+static bool
+has_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++)
+		if ((i == 0 || s[i - 1] == '.') && s[i] == '0' &&
+		    (s[i + 1] == 'x' || s[i + 1] == 'X'))
+			return true;
+	return false;
+}
+
+static bool
+has_letter(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (isalpha((unsigned char)s[i]))
+			return true;
+	return false;
+}
+
+static int
+refuse(struct rules_error *e, const char *q, const char *why)
+{
+	return rules_error_set(e, "invalid_destination", "destination",
+			       "destination %s: %s; " DEST_HINT, q, why);
+}
+
+/* The text after "/": plain decimal 0-32. */
+static const char *
+prefix_why(const char *p, unsigned *ret_plen)
+{
+	unsigned v = 0;
+	size_t i;
+
+	if (*p == '\0')
+		return "missing prefix length after \"/\"";
+	for (i = 0; p[i] != '\0'; i++) {
+		if (!is_digit(p[i]))
+			return "the prefix length must be a decimal number 0-32";
+		if (v <= 32)
+			v = v * 10 + (unsigned)(p[i] - '0');
+	}
+	if (p[0] == '0' && i > 1)
+		return "leading zeros in the prefix length are not accepted";
+	if (v > 32)
+		return "the prefix length is over 32";
+	*ret_plen = v;
+	return NULL;
+}
+
+int
+rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen, struct rules_error *e)
+{
+	char q[RULES_QUOTE_SIZE], canon[19];
+	const char *slash, *why, *p;
+	unsigned plen = 32;
+	uint32_t addr, mask;
+	enum quad r;
+	size_t alen;
+
+	rules_quote(s, q);
+	if (*s == '\0')
+		return refuse(e, q, "empty");
+	if (strchr(s, ':') != NULL)
+		return refuse(e, q, "IPv6 is not supported");
+	for (p = s; *p != '\0'; p++)
+		if (isspace((unsigned char)*p))
+			return refuse(e, q, "whitespace is not accepted");
+	slash = strchr(s, '/');
+	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
+	if (has_hex(s, alen))
+		return refuse(e, q, "hexadecimal octets are not accepted");
+	r = read_quad(s, alen, &addr);
+	if (r != QUAD_OK && r != QUAD_TRAILING && has_letter(s, alen))
+		return refuse(e, q,
+			      "hostnames are not accepted; resolve it first, the firewall takes "
+			      "numeric IPv4 only");
+	if (r != QUAD_OK)
+		return refuse(e, q, quad_why[r]);
+	if (slash != NULL) {
+		why = prefix_why(slash + 1, &plen);
+		if (why != NULL)
+			return refuse(e, q, why);
+	}
+	/* a shift by 32 is undefined, so /0 gets its mask spelt out */
+	mask = plen == 0 ? 0 : UINT32_MAX << (32 - plen);
+	if ((addr & ~mask) != 0)
+		return rules_error_set(e, "invalid_destination", "destination",
+				       "destination %s: host bits set; did you mean \"%s\"?", q,
+				       rules_cidr_format(addr & mask, (uint8_t)plen, canon));
+	*ret_daddr = addr;
+	*ret_plen = (uint8_t)plen;
+	return 0;
+}
+
+char *
+rules_cidr_format(uint32_t daddr, uint8_t plen, char buf[19])
+{
+	/* buf fits "/32" at most; a longer prefix is a caller bug, kept in bounds */
+	unsigned len = plen <= 32 ? plen : 32;
+
+	snprintf(buf, 19, "%u.%u.%u.%u/%u", daddr >> 24, (daddr >> 16) & 0xff, (daddr >> 8) & 0xff,
+		 daddr & 0xff, len);
+	return buf;
+}

@@ -1,0 +1,179 @@
+#ifndef AGENTD_RULES_H
+#define AGENTD_RULES_H
+
+/*
+ * rules: the desired egress firewall of containers, as a typed model.
+ *
+ * Pure code: parses and validates the JSON the control plane sends,
+ * normalises it, and renders it back. No I/O, no clocks, no logging.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON; /* the JSON entry points take cJSON trees; callers include cJSON.h */
+
+#define RULES_ID_MAX 64	    /* container and rule ids, in bytes */
+#define RULES_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
+#define RULES_PORTS_MAX 16  /* items in a destination_port list */
+#define RULES_DESC_MAX 256  /* description, in bytes of UTF-8 */
+#define RULES_PER_CONTAINER_MAX 1024
+
+enum rules_proto {
+	RULES_PROTO_ANY = 0,
+	RULES_PROTO_TCP,
+	RULES_PROTO_UDP,
+	RULES_PROTO_ICMP,
+	RULES_PROTO_MAX,
+};
+
+enum rules_action {
+	RULES_ACTION_DENY = 0,
+	RULES_ACTION_ALLOW,
+	RULES_ACTION_MAX,
+};
+
+/* An inclusive port range; lo == hi for a single port. */
+struct rules_port_range {
+	uint16_t lo;
+	uint16_t hi;
+};
+
+struct rules_rule {
+	char id[RULES_ID_MAX + 1];
+	uint32_t daddr; /* host byte order, host bits clear */
+	uint8_t plen;	/* 0..32; 0 with daddr 0 is everything */
+	uint8_t proto;	/* enum rules_proto */
+	uint8_t action; /* enum rules_action */
+	uint8_t nports; /* 0: every port */
+	/* sorted ascending, disjoint and not adjacent (merged) */
+	struct rules_port_range ports[RULES_PORTS_MAX];
+	char *desc; /* owned, NUL-terminated UTF-8; NULL when empty */
+};
+
+struct rules_container {
+	char id[RULES_ID_MAX + 1];
+	char ifname[RULES_IFNAME_MAX + 1]; /* "" when not attached */
+	uint8_t policy;			   /* default action, enum rules_action */
+	size_t nrules;
+	/*
+	 * Canonical order: deny rules first, then allow rules, each in the
+	 * order they were given. Rule ids are unique within the container.
+	 */
+	struct rules_rule *rules;
+};
+
+struct rules_set {
+	size_t ncontainers;
+	struct rules_container *containers; /* sorted by id (strcmp) */
+};
+
+/*
+ * Why a document was refused. code is a static machine-readable string
+ * ("invalid_destination", "unknown_field", ...); field names the JSON
+ * field ("destination") or is empty when the whole object is at fault;
+ * container and rule name where (rule is the id, or "#N" with N counted
+ * from 1 when the rule has no id); message is for people and says what
+ * was wrong and what is accepted.
+ */
+struct rules_error {
+	const char *code;
+	char field[32];
+	char container[RULES_ID_MAX + 1];
+	char rule[RULES_ID_MAX + 2];
+	char message[384];
+};
+
+/*
+ * Parse a complete desired state: {"containers": {"<id>": {container}}}.
+ * On success *ret_set owns a new set (release with rules_set_free()).
+ * On failure returns -EINVAL (or -ENOMEM), leaves *ret_set alone and
+ * explains in *reterr. Interfaces must be unique across containers.
+ */
+int rules_set_parse(const char *buf, size_t len, struct rules_set **ret_set,
+		    struct rules_error *reterr);
+
+/*
+ * Refuse raw JSON text that cJSON would parse lossily: NUL bytes, a
+ * \u0000 escape or an unescaped control character inside a string.
+ * Call it on every body before cJSON sees it. Returns 0, or -EINVAL
+ * with code "invalid_json" and the byte offset in *reterr.
+ */
+int rules_json_check_raw(const char *buf, size_t len, struct rules_error *reterr);
+
+/*
+ * Parse one container's firewall object {"interface", "default_action",
+ * "rules"} for container id. "interface" is optional (not attached);
+ * "default_action" defaults to "deny"; "rules" defaults to none.
+ * Rule ids that are absent are assigned (see rules_rule_id_assign()).
+ * On success fills *ret (caller releases with rules_container_clear());
+ * on failure returns -EINVAL/-ENOMEM, leaves *ret zeroed, fills *reterr.
+ */
+int rules_container_parse(const struct cJSON *obj, const char *id, struct rules_container *ret,
+			  struct rules_error *reterr);
+
+/*
+ * Parse one rule object as the REST API takes it. An absent "id" leaves
+ * ret->id empty for the caller to assign. On failure returns -EINVAL or
+ * -ENOMEM, leaves *ret zeroed and fills *reterr (rule is "#index" when
+ * index > 0 and the rule has no id).
+ */
+int rules_rule_parse(const struct cJSON *obj, unsigned index, struct rules_rule *ret,
+		     struct rules_error *reterr);
+
+/*
+ * Give r an id derived from its match and action ("r" + 8 hex digits),
+ * unique among the n rules in others (a "-2", "-3"... suffix resolves a
+ * clash). Identical rules therefore get identical ids.
+ */
+void rules_rule_id_assign(struct rules_rule *r, const struct rules_rule *others, size_t n);
+
+/* True when a and b match the same packets with the same action. */
+bool rules_rule_same_match(const struct rules_rule *a, const struct rules_rule *b);
+
+/* True when a and b are identical, descriptions and ids included. */
+bool rules_rule_equal(const struct rules_rule *a, const struct rules_rule *b);
+
+/* True when a and b are identical (id, interface, policy, every rule). */
+bool rules_container_equal(const struct rules_container *a, const struct rules_container *b);
+
+/* Validators for ids that arrive outside a JSON body (URL path, argv). */
+bool rules_id_valid(const char *id);
+bool rules_ifname_valid(const char *ifname);
+
+/*
+ * True when len bytes at s are an acceptable description: at most
+ * RULES_DESC_MAX bytes of valid UTF-8 without control characters. For
+ * text that arrives outside JSON, such as a description read back from
+ * the kernel.
+ */
+bool rules_desc_valid(const char *s, size_t len);
+
+/*
+ * Render back to JSON. Each returns a new cJSON tree owned by the caller,
+ * or NULL on out-of-memory. A rule renders as {"id", "destination"
+ * (always "a.b.c.d/len"), "destination_port" (string, or null for every
+ * port), "protocol", "action", "description" (string, "" when none)}.
+ */
+struct cJSON *rules_rule_to_json(const struct rules_rule *r);
+struct cJSON *rules_container_to_json(const struct rules_container *c); /* without the id */
+struct cJSON *rules_set_to_json(const struct rules_set *s);
+
+/* Format helpers; each writes a NUL-terminated string and returns buf. */
+char *rules_cidr_format(uint32_t daddr, uint8_t plen, char buf[19]);
+char *rules_ports_format(const struct rules_rule *r, char *buf, size_t size);
+const char *rules_proto_name(uint8_t proto);
+const char *rules_action_name(uint8_t action);
+
+/* Deep copies and release. Copies return -ENOMEM on failure. */
+int rules_rule_copy(struct rules_rule *dst, const struct rules_rule *src);
+void rules_rule_clear(struct rules_rule *r);
+int rules_container_copy(struct rules_container *dst, const struct rules_container *src);
+void rules_container_clear(struct rules_container *c);
+void rules_set_free(struct rules_set *s);
+
+/* Binary search by id; NULL when absent. */
+const struct rules_container *rules_set_find(const struct rules_set *s, const char *id);
+
+#endif

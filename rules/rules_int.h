@@ -1,0 +1,80 @@
+#ifndef AGENTD_RULES_INT_H
+#define AGENTD_RULES_INT_H
+
+/*
+ * Helpers shared by the files of rules/ and their tests. Other modules
+ * use rules.h only.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules/rules.h"
+
+/* A quoted user value in a message: 64 shown characters, quotes, "...". */
+#define RULES_QUOTE_SIZE 72
+
+/* Longest rules_ports_format() output: "65535-65535," per item. */
+#define RULES_PORTS_STRLEN (RULES_PORTS_MAX * 12)
+
+#define RULES_ID_HINT "expected 1-64 characters of A-Z a-z 0-9 _ . - (not \".\" or \"..\")"
+
+/* One accepted key of a JSON object; item is NULL when absent. */
+struct rules_field {
+	const char *name;
+	const struct cJSON *item;
+};
+
+/*
+ * Reset *e, fill code, field and message, and return -EINVAL so that
+ * callers can write "return rules_error_set(...)".
+ */
+int rules_error_set(struct rules_error *e, const char *code, const char *field, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
+
+/* The same for allocation failures; returns -ENOMEM. */
+int rules_error_nomem(struct rules_error *e);
+
+/*
+ * Write s into buf as a double-quoted string safe to show: quotes and
+ * backslashes escaped, other bytes outside printable ASCII as \xNN, cut
+ * after 64 characters with "...". Returns buf.
+ */
+const char *rules_quote(const char *s, char buf[RULES_QUOTE_SIZE]);
+
+/* "a string", "a number", ... for messages about wrong JSON types. */
+const char *rules_json_type(const struct cJSON *item);
+
+/*
+ * Sort the members of obj into fields[n] by key. Refuses keys not in
+ * fields ("unknown_field") and keys given twice ("duplicate_field").
+ */
+int rules_json_fields(const struct cJSON *obj, struct rules_field *fields, size_t n,
+		      struct rules_error *e);
+
+/* enum value for "tcp", "allow", ...; -EINVAL when s is no such name. */
+int rules_proto_from_name(const char *s);
+int rules_action_from_name(const char *s);
+
+/*
+ * Strict dotted-quad IPv4 address or CIDR, as "destination". Returns 0
+ * and fills the outputs, or -EINVAL with "invalid_destination" in *e.
+ */
+int rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen, struct rules_error *e);
+
+/*
+ * A "destination_port" string: a port, a range or a comma list. On
+ * success the ranges are sorted and merged into ret_ports and *ret_n;
+ * on failure returns -EINVAL with "invalid_port" in *e.
+ */
+int rules_ports_parse(const char *s, struct rules_port_range ret_ports[RULES_PORTS_MAX],
+		      uint8_t *ret_n, struct rules_error *e);
+
+/*
+ * Check len bytes of s for valid UTF-8 without control characters.
+ * Returns 0, or -EILSEQ with the offset of the bad byte and a static
+ * reason ("overlong encoding", ...) in the outputs.
+ */
+int rules_text_check(const char *s, size_t len, size_t *ret_off, const char **ret_why);
+
+#endif
