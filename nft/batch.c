@@ -42,7 +42,8 @@ struct origin {
 struct nft_batch {
 	struct nft_conn *c;
 	struct nftnl_batch *nb;
-	char *zeroed; /* the batch page we last cleared */
+	char *zero_lo; /* the span of the current page that is cleared */
+	char *zero_hi;
 	uint32_t begin_seq;
 	struct origin *orig;
 	size_t n;
@@ -69,18 +70,23 @@ put_batch_hdr(char *buf, uint16_t type, uint16_t flags, uint32_t seq, uint32_t g
 }
 
 /*
- * libmnl 1.0.4 leaves attribute padding as it finds it: clear each page
- * of the batch before the first message goes in, so that no stale heap
- * bytes travel to the kernel.
+ * libmnl 1.0.4 leaves attribute padding as it finds it: keep the bytes
+ * ahead of the batch's tail cleared, so that no stale heap bytes travel
+ * to the kernel. A message ends at most BATCH_OVERRUN past the tail,
+ * and a page holds BATCH_OVERRUN past its last tail, so clearing that
+ * far never leaves the page. A tail outside the cleared span is on a
+ * new page (libnftnl moved the message that overflowed the old one).
  */
 static char *
 batch_tail(struct nft_batch *b)
 {
 	char *buf = nftnl_batch_buffer(b->nb);
 
-	if (b->zeroed == NULL || buf < b->zeroed || buf >= b->zeroed + BATCH_PAGE) {
-		memset(buf, 0, BATCH_PAGE + BATCH_OVERRUN);
-		b->zeroed = buf;
+	if (buf < b->zero_lo || buf > b->zero_hi)
+		b->zero_lo = b->zero_hi = buf;
+	if (b->zero_hi < buf + BATCH_OVERRUN) {
+		memset(b->zero_hi, 0, buf + BATCH_OVERRUN - b->zero_hi);
+		b->zero_hi = buf + BATCH_OVERRUN;
 	}
 	return buf;
 }

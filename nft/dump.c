@@ -92,6 +92,8 @@ set_cb(const struct nlmsghdr *nlh, void *data)
 		d->err = -ENOMEM;
 		goto out;
 	}
+	if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), d->table) != 0)
+		goto out;
 	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
 	for (i = 0; i < LAYOUT_SET_MAX; i++)
 		if (strcmp(name, layout_set_names[i]) == 0)
@@ -148,6 +150,9 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 		d->err = -ENOMEM;
 		goto out;
 	}
+	/* the kernel does not filter chain dumps by table */
+	if (strcmp(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE), d->table) != 0)
+		goto out;
 	name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME);
 	if (strcmp(name, LAYOUT_BASE_CHAIN) == 0) {
 		if (layout_base_chain_check(ch) == 0)
@@ -247,6 +252,8 @@ rule_cb(const struct nlmsghdr *nlh, void *data)
 		d->err = -ENOMEM;
 		goto out;
 	}
+	if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), d->table) != 0)
+		goto out;
 	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 	if (strcmp(chain, LAYOUT_BASE_CHAIN) == 0) {
 		if (d->base_rules_seen >= layout_base_nrules() ||
@@ -473,7 +480,7 @@ dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, mnl_cb_t cb)
 		break;
 	}
 	default:
-		/* chains, sets and rules: filtered by table */
+		/* chains, sets and rules; the callbacks check the table too */
 		nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, nft_conn_seq(c));
 		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, c->table);
 	}

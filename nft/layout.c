@@ -422,12 +422,35 @@ prefix_mask(uint8_t plen)
 	return plen == 0 ? 0 : htonl(~0u << (32 - plen));
 }
 
-/* Write tag into the mark unless the mark holds a tag of [lo, hi]. */
+static struct nftnl_expr *
+e_hton32(void)
+{
+	struct nftnl_expr *e = expr("byteorder");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, sizeof(uint32_t));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, sizeof(uint32_t));
+	return e;
+}
+
+/*
+ * Write tag into the mark unless the mark holds a tag of [lo, hi]. The
+ * kernel compares ranges with memcmp(): the host-endian mark must be
+ * made big-endian first, or a block of tags that crosses a multiple of
+ * 256 would compare out of order.
+ */
 static void
 add_claim_tail(struct rb *b, uint32_t lo, uint32_t hi, uint32_t tag)
 {
+	uint32_t lo_be = htonl(lo), hi_be = htonl(hi);
+
 	add(b, e_ct_load(NFT_CT_MARK, NFT_REG_1));
-	add(b, e_range(NFT_RANGE_NEQ, &lo, &hi, sizeof(lo)));
+	add(b, e_hton32());
+	add(b, e_range(NFT_RANGE_NEQ, &lo_be, &hi_be, sizeof(lo_be)));
 	add(b, e_const(tag));
 	add(b, e_ct_set_mark());
 }
@@ -781,16 +804,16 @@ extract_claim(struct nftnl_expr_iter *it, struct claim *cl)
 		cl->port_hi = ntohs(*u16b);
 		e = nftnl_expr_iter_next(it);
 	}
-	/* the claim tail: ct mark, range, hash, ct set */
-	if (!is(e, "ct"))
+	/* the claim tail: ct mark, byteorder, range, hash, ct set */
+	if (!is(e, "ct") || !is(nftnl_expr_iter_next(it), "byteorder"))
 		return -EBADMSG;
 	e = nftnl_expr_iter_next(it);
 	u32 = is(e, "range") ? expr_data(e, NFTNL_EXPR_RANGE_FROM_DATA, 4) : NULL;
 	u32b = is(e, "range") ? expr_data(e, NFTNL_EXPR_RANGE_TO_DATA, 4) : NULL;
 	if (u32 == NULL || u32b == NULL)
 		return -EBADMSG;
-	cl->range_lo = *u32;
-	cl->range_hi = *u32b;
+	cl->range_lo = ntohl(*u32);
+	cl->range_hi = ntohl(*u32b);
 	e = nftnl_expr_iter_next(it);
 	if (!is(e, "hash"))
 		return -EBADMSG;

@@ -158,6 +158,7 @@ static const struct mutation mutations[] = {
 	{"hash", NFTNL_EXPR_HASH_MODULUS, 2},
 	{"ct", NFTNL_EXPR_CT_DIR, 1},
 	{"bitwise", NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_LSHIFT},
+	{"byteorder", NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_NTOH},
 };
 
 struct mutate {
