@@ -70,6 +70,7 @@ deps:
 	@tools/install-deps
 
 check: deps
+	$(MAKE) format-check
 	$(MAKE) all unit
 	$(MAKE) SAN=1 unit
 	$(MAKE) check-netns
@@ -86,11 +87,13 @@ run: deps all
 install: all
 	install -D -m 0755 $(BUILD)/agentd $(DESTDIR)$(PREFIX)/sbin/hoody-agentd
 
+FORMAT_SRC := $(wildcard agentd/*.[ch] nft/*.[ch] rules/*.[ch] api/*.[ch] tools/*.[ch] bench/*.[ch])
+
 format:
-	clang-format -i $(wildcard */*.c */*.h)
+	clang-format -i $(FORMAT_SRC)
 
 format-check:
-	clang-format --dry-run --Werror $(wildcard */*.c */*.h)
+	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf build

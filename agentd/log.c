@@ -37,8 +37,8 @@ vlog(const char *level, int r, const char *fmt, va_list ap)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		if (o != NULL && cJSON_AddNumberToObject(o, "time", (double)ts.tv_sec +
-									   ts.tv_nsec / 1e9) &&
+		if (o != NULL &&
+		    cJSON_AddNumberToObject(o, "time", (double)ts.tv_sec + ts.tv_nsec / 1e9) &&
 		    cJSON_AddStringToObject(o, "level", level) &&
 		    cJSON_AddStringToObject(o, "msg", msg))
 			line = cJSON_PrintUnformatted(o);

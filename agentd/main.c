@@ -25,16 +25,17 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: agentd --apply FILE [--table NAME]\n"
-		   "       agentd --dump [--table NAME]\n"
-		   "\n"
-		   "  --apply FILE   make the kernel enforce the desired state in FILE\n"
-		   "                 (\"-\" for standard input) in one transaction, then exit\n"
-		   "  --dump         print the rules the kernel enforces, decoded, with counters\n"
-		   "  --table NAME   the nftables table (family inet) to use (default %s)\n"
-		   "  --debug        log more\n"
-		   "  --help         show this\n",
-		   NFT_TABLE_DEFAULT);
+	fprintf(f,
+		"usage: agentd --apply FILE [--table NAME]\n"
+		"       agentd --dump [--table NAME]\n"
+		"\n"
+		"  --apply FILE   make the kernel enforce the desired state in FILE\n"
+		"                 (\"-\" for standard input) in one transaction, then exit\n"
+		"  --dump         print the rules the kernel enforces, decoded, with counters\n"
+		"  --table NAME   the nftables table (family inet) to use (default %s)\n"
+		"  --debug        log more\n"
+		"  --help         show this\n",
+		NFT_TABLE_DEFAULT);
 }
 
 static int
@@ -82,32 +83,38 @@ read_all(const char *path, char **ret_buf, size_t *ret_len)
 	return 0;
 }
 
+/* "container "c1": rule "r1": " for whichever of the two is known. */
+static void
+where(char *buf, size_t size, const char *container, const char *rule)
+{
+	int n = 0;
+
+	buf[0] = '\0';
+	if (container[0] != '\0')
+		n = snprintf(buf, size, "container \"%s\": ", container);
+	/* rules without an id are named by position: #3 */
+	if (rule[0] != '\0' && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - n, rule[0] == '#' ? "rule %s: " : "rule \"%s\": ", rule);
+}
+
 static void
 print_rules_error(const char *path, const struct rules_error *e)
 {
-	char where[2 * RULES_ID_MAX + 64] = "";
+	char w[2 * RULES_ID_MAX + 64];
 
-	if (e->container[0] != '\0')
-		snprintf(where, sizeof(where), "container \"%s\": ", e->container);
-	if (e->rule[0] != '\0')
-		snprintf(where + strlen(where), sizeof(where) - strlen(where), "rule %s%s%s: ",
-			 e->rule[0] == '#' ? "" : "\"", e->rule, e->rule[0] == '#' ? "" : "\"");
-	fprintf(stderr, "agentd: %s: %s%s%s%s\n", path, where, e->field,
-		e->field[0] ? ": " : "", e->message);
+	where(w, sizeof(w), e->container, e->rule);
+	fprintf(stderr, "agentd: %s: %s%s%s%s\n", path, w, e->field, e->field[0] ? ": " : "",
+		e->message);
 }
 
 static void
 print_nft_error(const char *table, const struct nft_error *e)
 {
-	char where[2 * RULES_ID_MAX + 64] = "";
+	char w[2 * RULES_ID_MAX + 64];
 
-	if (e->container[0] != '\0')
-		snprintf(where, sizeof(where), "container \"%s\": ", e->container);
-	if (e->rule[0] != '\0')
-		snprintf(where + strlen(where), sizeof(where) - strlen(where), "rule \"%s\": ",
-			 e->rule);
-	fprintf(stderr, "agentd: table %s: %s%s: %s%s%s\n", table, where, e->what,
-		strerror(-e->err), e->detail[0] ? ": " : "", e->detail);
+	where(w, sizeof(w), e->container, e->rule);
+	fprintf(stderr, "agentd: table %s: %s%s: %s%s%s\n", table, w, e->what, strerror(-e->err),
+		e->detail[0] ? ": " : "", e->detail);
 }
 
 static int
@@ -230,12 +237,9 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{"apply", required_argument, NULL, 'a'},
-		{"dump", no_argument, NULL, 'd'},
-		{"table", required_argument, NULL, 't'},
-		{"debug", no_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"apply", required_argument, NULL, 'a'}, {"dump", no_argument, NULL, 'd'},
+		{"table", required_argument, NULL, 't'}, {"debug", no_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},	 {NULL, 0, NULL, 0},
 	};
 	const char *apply = NULL, *table = NFT_TABLE_DEFAULT;
 	bool dump = false, debug = false;
@@ -271,8 +275,9 @@ main(int argc, char *argv[])
 	}
 	/* table names share the id alphabet: safe in messages and JSON */
 	if (!rules_id_valid(table) || strlen(table) > NFT_TABLE_NAME_MAX) {
-		fprintf(stderr, "agentd: --table \"%s\": expected 1-64 characters of "
-				"A-Z a-z 0-9 _ . -\n",
+		fprintf(stderr,
+			"agentd: --table \"%s\": expected 1-64 characters of "
+			"A-Z a-z 0-9 _ . -\n",
 			table);
 		return EXIT_USAGE;
 	}

@@ -49,7 +49,8 @@ container_json(const struct nft_container *ct)
 	/* the default action's hits: drops when it is deny */
 	if (!add_counter(o, "dropped", ct->fw.policy == RULES_ACTION_DENY ? &ct->dflt : &zero))
 		goto fail;
-	if (ct->fw.policy == RULES_ACTION_ALLOW && !add_counter(o, "accepted_by_default", &ct->dflt))
+	if (ct->fw.policy == RULES_ACTION_ALLOW &&
+	    !add_counter(o, "accepted_by_default", &ct->dflt))
 		goto fail;
 	return o;
 fail:

@@ -40,8 +40,8 @@ struct plan {
 	struct target *t; /* desired containers with an interface, by id */
 	size_t nt;
 	const struct target **by_ifname;
-	bool fresh;	   /* build everything: no table, or one we recreate */
-	bool base_chain;   /* (re)create the base chain's rules */
+	bool fresh;	 /* build everything: no table, or one we recreate */
+	bool base_chain; /* (re)create the base chain's rules */
 	unsigned int changes;
 	struct nft_apply_stats *st;
 };
@@ -226,14 +226,15 @@ put_elems(struct plan *p, uint16_t type, enum layout_set which, struct nftnl_set
 
 		if (r < 0)
 			break;
-		buf = nft_batch_reserve(p->b, container, NULL, what[type == NFT_MSG_DELSETELEM][which],
-					&seq);
+		buf = nft_batch_reserve(p->b, container, NULL,
+					what[type == NFT_MSG_DELSETELEM][which], &seq);
 		if (buf == NULL) {
 			r = -ENOMEM;
 			break;
 		}
-		nlh = nftnl_set_elem_nlmsg_build_hdr(
-			buf, type, NFPROTO_INET, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, seq);
+		nlh = nftnl_set_elem_nlmsg_build_hdr(buf, type, NFPROTO_INET,
+						     type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
+						     seq);
 		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
 		r = nft_batch_next(p->b);
 		p->changes++;
@@ -373,8 +374,8 @@ add_container_elems(struct plan *p, const struct target *t)
 				    ru->desc ? ru->desc + head : NULL, dlen - head);
 		if (e == NULL)
 			goto out;
-		add_elem(s, n, ru->action == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY,
-			 e);
+		add_elem(s, n,
+			 ru->action == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY, e);
 	}
 	if (t->have != NULL && t->have->counters != NULL && t->have->fw.policy == w->policy)
 		dctr = &t->have->dflt;
@@ -530,15 +531,17 @@ remove_stale(struct plan *p)
 		p->st->removed++;
 		r = put_flush(p, chain, h->fw.id);
 		if (r == 0)
-			r = put_chain(p, NFT_MSG_DELCHAIN, layout_container_chain(p->c->table, chain),
-				      h->fw.id, "delete chain");
+			r = put_chain(p, NFT_MSG_DELCHAIN,
+				      layout_container_chain(p->c->table, chain), h->fw.id,
+				      "delete chain");
 	}
 	for (i = 0; i < p->have->nforeign_chains && r == 0; i++) {
 		r = put_flush(p, p->have->foreign_chains[i], NULL);
 		if (r == 0)
-			r = put_chain(p, NFT_MSG_DELCHAIN,
-				      layout_container_chain(p->c->table, p->have->foreign_chains[i]),
-				      NULL, "delete foreign chain");
+			r = put_chain(
+				p, NFT_MSG_DELCHAIN,
+				layout_container_chain(p->c->table, p->have->foreign_chains[i]),
+				NULL, "delete foreign chain");
 	}
 	for (i = 0; i < p->have->nforeign_sets && r == 0; i++) {
 		struct nftnl_set *s = nftnl_set_alloc();
@@ -605,8 +608,9 @@ build(struct plan *p)
 		if (t->op == OP_KEEP)
 			continue;
 		if (t->op == OP_CREATE)
-			r = put_chain(p, NFT_MSG_NEWCHAIN, layout_container_chain(p->c->table, t->chain),
-				      t->want->id, "create chain");
+			r = put_chain(p, NFT_MSG_NEWCHAIN,
+				      layout_container_chain(p->c->table, t->chain), t->want->id,
+				      "create chain");
 		if (r == 0)
 			r = add_container_rules(p, t);
 		if (r == 0)

@@ -16,10 +16,10 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <libnftnl/batch.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <libnftnl/batch.h>
 
 #include "nft/nft_int.h"
 
@@ -202,7 +202,7 @@ ack_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	if (a->err != 0)
 		return MNL_CB_OK; /* keep draining: the first error explains the rest */
-	a->err = e->error;   /* already -errno */
+	a->err = e->error;	  /* already -errno */
 	a->err_seq = nlh->nlmsg_seq;
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return MNL_CB_OK;
@@ -267,8 +267,8 @@ drain(struct nft_batch *b, struct acks *a)
 			continue;
 		}
 		/* seq 0: answers to every message of the batch are welcome */
-		if (mnl_cb_run2(buf, n, 0, b->c->portid, NULL, a, ctl_cbs, MNL_ARRAY_SIZE(ctl_cbs)) <
-		    0)
+		if (mnl_cb_run2(buf, n, 0, b->c->portid, NULL, a, ctl_cbs,
+				MNL_ARRAY_SIZE(ctl_cbs)) < 0)
 			return -EPROTO;
 	}
 }
@@ -329,7 +329,8 @@ nft_batch_commit(struct nft_batch *b, struct nft_error *err)
 	snprintf(err->detail, sizeof(err->detail), "%s", a.extack);
 	o = origin_find(b, a.err_seq);
 	if (o != NULL) {
-		snprintf(err->container, sizeof(err->container), "%s", o->container ? o->container : "");
+		snprintf(err->container, sizeof(err->container), "%s",
+			 o->container ? o->container : "");
 		snprintf(err->rule, sizeof(err->rule), "%s", o->rule ? o->rule : "");
 		snprintf(err->what, sizeof(err->what), "%s", o->what);
 	} else {

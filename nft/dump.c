@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
-#include <libnftnl/udata.h>
 
 #include "nft/nft_int.h"
 
@@ -73,7 +73,8 @@ table_cb(const struct nlmsghdr *nlh, void *data)
 	/* the comment TLV: type 0, length, NUL-terminated text */
 	if (u != NULL && len == 2 + sizeof(LAYOUT_COMMENT) && ((const uint8_t *)u)[0] == 0)
 		comment = (const char *)u + 2;
-	d->st->ours = comment != NULL && memcmp(comment, LAYOUT_COMMENT, sizeof(LAYOUT_COMMENT)) == 0;
+	d->st->ours =
+		comment != NULL && memcmp(comment, LAYOUT_COMMENT, sizeof(LAYOUT_COMMENT)) == 0;
 out:
 	if (t != NULL)
 		nftnl_table_free(t);
@@ -164,8 +165,7 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 		}
 		goto out;
 	}
-	if (layout_chain_container(name) == NULL ||
-	    nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM)) {
+	if (layout_chain_container(name) == NULL || nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM)) {
 		if (add_foreign_chain(d->st, name) < 0)
 			d->err = -ENOMEM;
 		goto out;
@@ -709,7 +709,8 @@ decode_container(const struct nft_state *st, const struct dispatch_index *ix,
 	/* claims with the same tag make up one rule; tags count up from base */
 	for (i = 1; dc->claims[i].kind == CLAIM_MATCH;) {
 		first = i;
-		while (dc->claims[i].kind == CLAIM_MATCH && dc->claims[i].tag == dc->claims[first].tag)
+		while (dc->claims[i].kind == CLAIM_MATCH &&
+		       dc->claims[i].tag == dc->claims[first].tag)
 			i++;
 		if (dc->claims[first].tag != base + ct->fw.nrules || ct->fw.nrules == nrules) {
 			*why = "the rules' tags are not consecutive";

@@ -26,12 +26,12 @@
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tuple_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/rtnetlink.h>
-#include <libnftnl/udata.h>
 #include <net/if.h>
 
 #include "nft/nft_int.h"
@@ -567,8 +567,8 @@ layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim 
 				cl->port_hi = r->ports[j].hi;
 			}
 			cl->range_lo = tag_base;
-			cl->range_hi = tag_base +
-				       (r->action == RULES_ACTION_DENY ? ndeny : c->nrules) - 1;
+			cl->range_hi =
+				tag_base + (r->action == RULES_ACTION_DENY ? ndeny : c->nrules) - 1;
 			cl->tag = tag_base + i;
 			strcpy(cl->id, r->id);
 			if (j == 0) {
@@ -640,10 +640,12 @@ rule_equal(const struct nftnl_rule *a, const struct nftnl_rule *b)
 		nftnl_expr_iter_destroy(ib);
 	if (!eq)
 		return false;
-	ua = nftnl_rule_is_set(a, NFTNL_RULE_USERDATA) ? nftnl_rule_get_data(a, NFTNL_RULE_USERDATA, &la)
-						       : NULL;
-	ub = nftnl_rule_is_set(b, NFTNL_RULE_USERDATA) ? nftnl_rule_get_data(b, NFTNL_RULE_USERDATA, &lb)
-						       : NULL;
+	ua = nftnl_rule_is_set(a, NFTNL_RULE_USERDATA)
+		     ? nftnl_rule_get_data(a, NFTNL_RULE_USERDATA, &la)
+		     : NULL;
+	ub = nftnl_rule_is_set(b, NFTNL_RULE_USERDATA)
+		     ? nftnl_rule_get_data(b, NFTNL_RULE_USERDATA, &lb)
+		     : NULL;
 	return la == lb && (la == 0 || memcmp(ua, ub, la) == 0);
 }
 
@@ -899,17 +901,18 @@ struct set_shape {
 #define CONCAT_UDATA "\x00\x04\x00\x00\x00\x00\x03\x08\x00\x04\x0d\x00\x00\x00\x01\x00"
 
 static const struct set_shape set_shapes[LAYOUT_SET_MAX] = {
-	[LAYOUT_SET_ALLOW] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_MARK, IFNAMSIZ + 4, 0,
-			      0, true, UDATA(CONCAT_UDATA)},
+	[LAYOUT_SET_ALLOW] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_MARK, IFNAMSIZ + 4,
+			      0, 0, true, UDATA(CONCAT_UDATA)},
 	[LAYOUT_SET_DENY] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_MARK, IFNAMSIZ + 4, 0,
 			     0, true, UDATA(CONCAT_UDATA)},
 	[LAYOUT_SET_ATTACHED] = {0, NFT_TYPE_IFNAME, IFNAMSIZ, 0, 0, false,
 				 UDATA("\x00\x04\x01\x00\x00\x00")},
-	[LAYOUT_SET_DEFTAG] = {NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_TYPE_MARK, 4, false,
-			       UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x01\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
-	[LAYOUT_SET_DISPATCH] = {NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_DATA_VERDICT,
-				 VERDICT_DATA_LEN, false,
-				 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+	[LAYOUT_SET_DEFTAG] =
+		{NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_TYPE_MARK, 4, false,
+		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x01\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+	[LAYOUT_SET_DISPATCH] =
+		{NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_DATA_VERDICT, VERDICT_DATA_LEN, false,
+		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
 };
 
 struct nftnl_set *

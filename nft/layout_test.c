@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
-#include <cjson/cJSON.h>
 
 #include "nft/nft_int.h"
 
@@ -233,7 +233,8 @@ START_TEST(base_rules_recognised)
 		struct nftnl_rule *r = round_trip(layout_base_rule(TABLE, i));
 
 		for (j = 0; j < n; j++) {
-			int want = i == j || (i == 2 && j == 9) || (i == 9 && j == 2) ? 0 : -EBADMSG;
+			int want =
+				i == j || (i == 2 && j == 9) || (i == 9 && j == 2) ? 0 : -EBADMSG;
 
 			ck_assert_msg(layout_base_rule_check(r, TABLE, j) == want,
 				      "base rule %u checked as %u", i, j);
@@ -289,7 +290,8 @@ layout_suite(void)
 	tcase_add_loop_test(tc, claims_round_trip, 0, sizeof(containers) / sizeof(containers[0]));
 	tcase_add_test(tc, claims_give_deny_precedence);
 	tcase_add_test(tc, description_split_fits);
-	tcase_add_loop_test(tc, altered_claims_refused, 0, sizeof(mutations) / sizeof(mutations[0]));
+	tcase_add_loop_test(tc, altered_claims_refused, 0,
+			    sizeof(mutations) / sizeof(mutations[0]));
 	tcase_add_test(tc, extended_claim_refused);
 	tcase_add_test(tc, base_rules_recognised);
 	tcase_add_loop_test(tc, sets_recognised, 0, LAYOUT_SET_MAX);

@@ -30,11 +30,11 @@ struct nft_counter {
 
 /* One container as the kernel enforces it. */
 struct nft_container {
-	struct rules_container fw;     /* rules in canonical order */
-	struct nft_counter *counters;  /* one per fw.rules[i]; NULL when damaged */
-	struct nft_counter dflt;       /* packets that took the default action */
-	uint32_t tag_base;	       /* first conntrack-mark tag of its block */
-	char damage[160];	       /* "" when the kernel objects are sound */
+	struct rules_container fw;    /* rules in canonical order */
+	struct nft_counter *counters; /* one per fw.rules[i]; NULL when damaged */
+	struct nft_counter dflt;      /* packets that took the default action */
+	uint32_t tag_base;	      /* first conntrack-mark tag of its block */
+	char damage[160];	      /* "" when the kernel objects are sound */
 };
 
 /*

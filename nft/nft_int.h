@@ -147,11 +147,11 @@ size_t layout_compile(const struct rules_container *c, uint32_t tag_base, struct
 
 /* dump.c: what a dump found, kept for nft_apply() to diff against. */
 struct nft_elem {
-	char ifname[16];    /* IFNAMSIZ, NUL-padded */
-	uint32_t value;	    /* allow, deny: the tag in the key; deftag: the data */
-	char *chain;	    /* dispatch: jump target (owned); NULL for other verdicts */
+	char ifname[16]; /* IFNAMSIZ, NUL-padded */
+	uint32_t value;	 /* allow, deny: the tag in the key; deftag: the data */
+	char *chain;	 /* dispatch: jump target (owned); NULL for other verdicts */
 	struct nft_counter ctr;
-	char *tail;	    /* allow, deny: description tail (owned) */
+	char *tail; /* allow, deny: description tail (owned) */
 	size_t tail_len;
 };
 
