@@ -22,7 +22,7 @@ endif
 
 LIBS_CORE := libmnl libnftnl libcjson
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(LIBS_CORE) check))
-PKG_LIBS := $(shell pkg-config --libs $(LIBS_CORE))
+PKG_LIBS := $(shell pkg-config --libs $(LIBS_CORE)) -pthread
 CHECK_LIBS := $(shell pkg-config --libs check)
 
 CPPFLAGS += -D_GNU_SOURCE $(FORTIFY) -I.

@@ -1,6 +1,7 @@
 /* The kernel state as JSON, written one container at a time. */
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,13 +9,34 @@
 
 #include "agentd/render.h"
 
+/*
+ * Counters go out as integer literals: cJSON numbers are doubles, exact
+ * only to 2^53, and printing them costs a printf and a scanf each.
+ */
+static bool
+add_u64(cJSON *o, const char *name, uint64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf) - 1;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return cJSON_AddRawToObject(o, name, p) != NULL;
+}
+
+static bool
+add_counters(cJSON *o, const struct nft_counter *c)
+{
+	return add_u64(o, "packets", c->packets) && add_u64(o, "bytes", c->bytes);
+}
+
 static bool
 add_counter(cJSON *o, const char *name, const struct nft_counter *c)
 {
 	cJSON *x = cJSON_AddObjectToObject(o, name);
 
-	return x != NULL && cJSON_AddNumberToObject(x, "packets", (double)c->packets) &&
-	       cJSON_AddNumberToObject(x, "bytes", (double)c->bytes);
+	return x != NULL && add_counters(x, c);
 }
 
 static cJSON *
@@ -41,8 +63,7 @@ container_json(const struct nft_container *ct)
 		goto fail;
 	cJSON_ArrayForEach(r, rules)
 	{
-		if (!cJSON_AddNumberToObject(r, "packets", (double)ct->counters[i].packets) ||
-		    !cJSON_AddNumberToObject(r, "bytes", (double)ct->counters[i].bytes))
+		if (!add_counters(r, &ct->counters[i]))
 			goto fail;
 		i++;
 	}

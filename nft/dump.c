@@ -7,10 +7,12 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
@@ -38,6 +40,7 @@ struct dump {
 	size_t cap;
 	unsigned int base_rules_seen;
 	enum layout_set set; /* the set whose elements are being dumped */
+	struct claim_cache *cache;
 	int err;
 };
 
@@ -238,47 +241,53 @@ dchain_add(struct dchain *dc, const struct claim *cl)
 	return 0;
 }
 
+/* The base chain's few rules, checked as libnftnl objects. */
 static int
-rule_cb(const struct nlmsghdr *nlh, void *data)
+base_rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump *d = data;
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct claim cl;
-	struct dchain *dc;
-	const char *chain;
-	int err;
 
 	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
 		d->err = -ENOMEM;
 		goto out;
 	}
-	if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), d->table) != 0)
-		goto out;
-	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
-	if (strcmp(chain, LAYOUT_BASE_CHAIN) == 0) {
-		if (d->base_rules_seen >= layout_base_nrules() ||
-		    layout_base_rule_check(r, d->table, d->base_rules_seen) != 0)
-			d->st->base_rules_ok = false;
-		d->base_rules_seen++;
-		goto out;
-	}
-	dc = dchain_find(d, chain);
+	if (d->base_rules_seen >= layout_base_nrules() ||
+	    layout_base_rule_check(r, d->table, d->base_rules_seen) != 0)
+		d->st->base_rules_ok = false;
+	d->base_rules_seen++;
+out:
+	if (r != NULL)
+		nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+/* A container chain's rules, read in place: there are 100,000 of them. */
+static int
+rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct raw_rule r;
+	struct claim cl;
+	struct dchain *dc;
+	int err;
+
+	if (raw_rule_parse(nlh, &r) < 0 || strcmp(r.table, d->table) != 0)
+		return MNL_CB_OK;
+	dc = dchain_find(d, r.chain);
 	if (dc == NULL)
-		goto out; /* a foreign chain's rule: the chain goes as a whole */
-	err = layout_claim_parse(r, &cl);
+		return MNL_CB_OK;
+	err = layout_claim_match(d->cache, &r, &cl);
 	if (err == -EBADMSG) {
 		if (dc->bad[0] == '\0')
 			snprintf(dc->bad, sizeof(dc->bad), "rule handle %llu is not ours",
-				 (unsigned long long)nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE));
-		goto out;
+				 (unsigned long long)r.handle);
+		return MNL_CB_OK;
 	}
 	if (err == 0)
 		err = dchain_add(dc, &cl);
 	if (err < 0)
 		d->err = err;
-out:
-	if (r != NULL)
-		nftnl_rule_free(r);
 	return MNL_CB_OK;
 }
 
@@ -299,18 +308,6 @@ elems_add(struct nft_elems *es, struct nft_elem *e)
 }
 
 static int
-elem_counter_cb(struct nftnl_expr *e, void *data)
-{
-	struct nft_counter *c = data;
-
-	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0) {
-		c->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
-		c->bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
-	}
-	return 0;
-}
-
-static int
 tail_cb(const struct nftnl_udata *attr, void *data)
 {
 	struct nft_elem *e = data;
@@ -325,86 +322,71 @@ tail_cb(const struct nftnl_udata *attr, void *data)
 }
 
 static int
-decode_elem(struct dump *d, struct nftnl_set_elem *se, struct nft_elem *e)
+decode_elem(struct dump *d, const struct raw_elem *re, struct nft_elem *e)
 {
-	uint32_t len = 0;
-	const char *key = nftnl_set_elem_get(se, NFTNL_SET_ELEM_KEY, &len);
 	bool tagged = d->set == LAYOUT_SET_ALLOW || d->set == LAYOUT_SET_DENY;
-	const void *p;
 
 	memset(e, 0, sizeof(*e));
-	if (key == NULL || len != sizeof(e->ifname) + (tagged ? sizeof(uint32_t) : 0))
+	if (re->key_len != sizeof(e->ifname) + (tagged ? sizeof(uint32_t) : 0))
 		return -EBADMSG;
-	memcpy(e->ifname, key, sizeof(e->ifname));
+	memcpy(e->ifname, re->key, sizeof(e->ifname));
 	e->ifname[sizeof(e->ifname) - 1] = '\0';
 	if (tagged) {
-		memcpy(&e->value, key + sizeof(e->ifname), sizeof(e->value));
-		nftnl_set_elem_expr_foreach(se, elem_counter_cb, &e->ctr);
-		p = nftnl_set_elem_get(se, NFTNL_SET_ELEM_USERDATA, &len);
-		if (p != NULL && nftnl_udata_parse(p, len, tail_cb, e) < 0)
+		memcpy(&e->value, (const char *)re->key + sizeof(e->ifname), sizeof(e->value));
+		if (!re->has_counter)
+			return -EBADMSG;
+		e->ctr.packets = re->packets;
+		e->ctr.bytes = re->bytes;
+		if (re->udata != NULL &&
+		    nftnl_udata_parse(re->udata, re->udata_len, tail_cb, e) < 0)
 			return -EBADMSG;
 		if (e->tail_len > 0 && e->tail == NULL)
 			return -ENOMEM;
 	} else if (d->set == LAYOUT_SET_DEFTAG) {
-		p = nftnl_set_elem_get(se, NFTNL_SET_ELEM_DATA, &len);
-		if (p == NULL || len != sizeof(e->value))
+		if (re->data == NULL || re->data_len != sizeof(e->value))
 			return -EBADMSG;
-		memcpy(&e->value, p, sizeof(e->value));
-	} else if (d->set == LAYOUT_SET_DISPATCH) {
-		if (nftnl_set_elem_get_u32(se, NFTNL_SET_ELEM_VERDICT) == (uint32_t)NFT_JUMP) {
-			e->chain = strdup(nftnl_set_elem_get_str(se, NFTNL_SET_ELEM_CHAIN));
-			if (e->chain == NULL)
-				return -ENOMEM;
-		}
+		memcpy(&e->value, re->data, sizeof(e->value));
+	} else if (d->set == LAYOUT_SET_DISPATCH && re->verdict == NFT_JUMP && re->chain != NULL) {
+		e->chain = strdup(re->chain);
+		if (e->chain == NULL)
+			return -ENOMEM;
 	}
 	return 0;
+}
+
+static int
+raw_elem_cb(const struct raw_elem *re, void *data)
+{
+	struct dump *d = data;
+	struct nft_elem e = {0};
+	int err = re ? decode_elem(d, re, &e) : -EBADMSG;
+
+	if (err == -EBADMSG) {
+		/* not an element we could have written: cannot be addressed
+		 * for deletion either, so the set is damaged */
+		set_reason(d->st->base_damage, sizeof(d->st->base_damage),
+			   "set %s holds a foreign element", layout_set_names[d->set]);
+		d->st->base_unrepairable = true;
+		free(e.tail);
+		return 0;
+	}
+	if (err == 0)
+		err = elems_add(&d->st->elems[d->set], &e);
+	if (err < 0) {
+		free(e.chain);
+		free(e.tail);
+	}
+	return err;
 }
 
 static int
 elem_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump *d = data;
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elems_iter *it = NULL;
-	struct nftnl_set_elem *se;
-	struct nft_elem e;
-	int err = 0;
+	int err = raw_elems_foreach(nlh, raw_elem_cb, d);
 
-	if (s == NULL || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
-		err = -ENOMEM;
-		goto out;
-	}
-	it = nftnl_set_elems_iter_create(s);
-	if (it == NULL) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* iter_next() hands out the current element, then moves on */
-	while (err == 0 && (se = nftnl_set_elems_iter_next(it)) != NULL) {
-		err = decode_elem(d, se, &e);
-		if (err == -EBADMSG) {
-			/* not an element we could have written: cannot be
-			 * addressed for deletion either, so the set is damaged */
-			set_reason(d->st->base_damage, sizeof(d->st->base_damage),
-				   "set %s holds a foreign element", layout_set_names[d->set]);
-			d->st->base_unrepairable = true;
-			err = 0;
-			continue;
-		}
-		if (err == 0)
-			err = elems_add(&d->st->elems[d->set], &e);
-		if (err < 0) {
-			free(e.chain);
-			free(e.tail);
-		}
-	}
-out:
 	if (err < 0)
 		d->err = err;
-	if (it != NULL)
-		nftnl_set_elems_iter_destroy(it);
-	if (s != NULL)
-		nftnl_set_free(s);
 	return MNL_CB_OK;
 }
 
@@ -424,7 +406,7 @@ nft_elems_find(const struct nft_elems *es, const char *ifname, uint32_t value)
 {
 	struct nft_elem key = {.value = value};
 
-	snprintf(key.ifname, sizeof(key.ifname), "%s", ifname);
+	strncpy(key.ifname, ifname, sizeof(key.ifname) - 1);
 	return bsearch(&key, es->v, es->n, sizeof(key), elem_cmp);
 }
 
@@ -444,9 +426,15 @@ nft_elems_find_ifname(const struct nft_elems *es, const char *ifname)
 	return lo < es->n && strcmp(es->v[lo].ifname, ifname) == 0 ? &es->v[lo] : NULL;
 }
 
-/* One object kind of the table: a dump request and its callback. */
+/*
+ * One object kind of the table: a dump request and its callback. Rules
+ * are asked for one chain at a time: the kernel resumes a table-wide
+ * rule dump by walking every rule again up to where the last reply
+ * stopped, which is quadratic (13 s at 10,000 containers); a chain's
+ * dump starts from a hash lookup of the chain.
+ */
 static int
-dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, mnl_cb_t cb)
+dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, const char *chain, mnl_cb_t cb)
 {
 	char buf[NFT_REQ_BUF] = {0};
 	struct nlmsghdr *nlh;
@@ -479,8 +467,20 @@ dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, mnl_cb_t cb)
 		nftnl_set_free(s);
 		break;
 	}
+	case NFT_MSG_GETRULE: {
+		struct nftnl_rule *ru = nftnl_rule_alloc();
+
+		if (ru == NULL)
+			return -ENOMEM;
+		nftnl_rule_set_str(ru, NFTNL_RULE_TABLE, c->table);
+		nftnl_rule_set_str(ru, NFTNL_RULE_CHAIN, chain);
+		nlh = nftnl_rule_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, nft_conn_seq(c));
+		nftnl_rule_nlmsg_build_payload(nlh, ru);
+		nftnl_rule_free(ru);
+		break;
+	}
 	default:
-		/* chains, sets and rules; the callbacks check the table too */
+		/* chains and sets; the callbacks check the table too */
 		nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, nft_conn_seq(c));
 		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, c->table);
 	}
@@ -488,6 +488,64 @@ dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, mnl_cb_t cb)
 	if (r == 0 && d->err < 0)
 		r = d->err;
 	return r;
+}
+
+/*
+ * A second thread with its own socket dumps the later half of the
+ * container chains: the kernel fills a dump inside the syscalls of the
+ * thread that reads it, so this puts a second CPU to the kernel's half
+ * of the work too. Each chain's claims are written by one thread only.
+ */
+#define WORKER_MIN_CHAINS 512
+
+struct worker {
+	struct nft_conn *c;
+	struct dump d;
+	size_t first; /* chains [first, nchains) are the worker's */
+	pthread_t tid;
+	bool running;
+	int r;
+};
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	size_t j;
+
+	for (j = w->first; w->r == 0 && j < w->d.nchains; j++)
+		w->r = dump_objects(w->c, &w->d, NFT_MSG_GETRULE, w->d.chains[j].name, rule_cb);
+	return NULL;
+}
+
+/* Without a worker (one CPU, few chains, or no resources for one) the
+ * main thread dumps every chain. */
+static void
+worker_start(struct nft_conn *c, struct dump *d, struct worker *w)
+{
+	w->first = d->nchains;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || d->nchains < WORKER_MIN_CHAINS ||
+	    nft_conn_open(c->table, &w->c) < 0)
+		return;
+	w->d = *d;
+	w->d.cache = layout_claim_cache_new();
+	if (w->d.cache == NULL)
+		return;
+	/* the main thread also dumps the sets: the worker takes more chains */
+	w->first = d->nchains * 2 / 5;
+	w->running = pthread_create(&w->tid, NULL, worker_run, w) == 0;
+	if (!w->running)
+		w->first = d->nchains;
+}
+
+static int
+worker_join(struct worker *w)
+{
+	if (w->running)
+		pthread_join(w->tid, NULL);
+	layout_claim_cache_free(w->d.cache);
+	nft_conn_close(w->c);
+	return w->running ? w->r : 0;
 }
 
 static void
@@ -683,9 +741,8 @@ decode_container(const struct nft_state *st, const struct dispatch_index *ix,
 		*why = dc->bad;
 		return -EBADMSG;
 	}
-	if (dc->n < 2 || dc->claims[0].kind != CLAIM_RESET ||
-	    dc->claims[dc->n - 1].kind != CLAIM_DEFAULT) {
-		*why = "the chain is not reset, claims, default";
+	if (dc->n < 1 || dc->claims[dc->n - 1].kind != CLAIM_DEFAULT) {
+		*why = "the chain does not end with its default claim";
 		return -EBADMSG;
 	}
 	ifname = dispatch_ifname(ix, dc->name);
@@ -707,7 +764,7 @@ decode_container(const struct nft_state *st, const struct dispatch_index *ix,
 	if (ct->fw.rules == NULL || ct->counters == NULL)
 		return -ENOMEM;
 	/* claims with the same tag make up one rule; tags count up from base */
-	for (i = 1; dc->claims[i].kind == CLAIM_MATCH;) {
+	for (i = 0; dc->claims[i].kind == CLAIM_MATCH;) {
 		first = i;
 		while (dc->claims[i].kind == CLAIM_MATCH &&
 		       dc->claims[i].tag == dc->claims[first].tag)
@@ -725,7 +782,7 @@ decode_container(const struct nft_state *st, const struct dispatch_index *ix,
 		ct->fw.nrules++;
 	}
 	if (i != dc->n - 1) {
-		*why = "a reset claim is out of place";
+		*why = "a default claim is out of place";
 		return -EBADMSG;
 	}
 	if (ct->fw.nrules != nrules) {
@@ -748,7 +805,7 @@ decode_container(const struct nft_state *st, const struct dispatch_index *ix,
 				return -EBADMSG;
 			}
 	}
-	for (i = 1; i + 1 < dc->n; i++) {
+	for (i = 0; i + 1 < dc->n; i++) {
 		const struct claim *c = &dc->claims[i];
 		uint32_t hi = base + (c->tag - base < ndeny ? ndeny : nrules) - 1;
 
@@ -828,31 +885,44 @@ static int
 dump_once(struct nft_conn *c, struct nft_state *st)
 {
 	struct dump d = {.st = st, .table = c->table};
+	struct worker w = {0};
 	uint32_t genid_after;
-	int r, i;
+	size_t j;
+	int r, r2, i;
 
 	r = nft_conn_genid(c, &st->genid);
 	if (r < 0)
 		return r;
-	r = dump_objects(c, &d, NFT_MSG_GETTABLE, table_cb);
+	r = dump_objects(c, &d, NFT_MSG_GETTABLE, NULL, table_cb);
 	if (r == -ENOENT)
 		return 0; /* no table: an empty state */
 	if (r < 0)
 		goto out;
 	st->base_rules_ok = true;
-	r = dump_objects(c, &d, NFT_MSG_GETSET, set_cb);
+	r = dump_objects(c, &d, NFT_MSG_GETSET, NULL, set_cb);
 	if (r == 0)
-		r = dump_objects(c, &d, NFT_MSG_GETCHAIN, chain_cb);
+		r = dump_objects(c, &d, NFT_MSG_GETCHAIN, NULL, chain_cb);
 	if (r < 0)
 		goto out;
 	qsort(d.chains, d.nchains, sizeof(*d.chains), dchain_cmp);
-	r = dump_objects(c, &d, NFT_MSG_GETRULE, rule_cb);
+	d.cache = layout_claim_cache_new();
+	if (d.cache == NULL)
+		r = -ENOMEM;
+	if (r == 0)
+		worker_start(c, &d, &w);
+	if (r == 0 && st->base_chain_present)
+		r = dump_objects(c, &d, NFT_MSG_GETRULE, LAYOUT_BASE_CHAIN, base_rule_cb);
 	for (i = 0; r == 0 && i < LAYOUT_SET_MAX; i++) {
 		if (!st->set_present[i])
 			continue;
 		d.set = i;
-		r = dump_objects(c, &d, NFT_MSG_GETSETELEM, elem_cb);
+		r = dump_objects(c, &d, NFT_MSG_GETSETELEM, NULL, elem_cb);
 	}
+	for (j = 0; r == 0 && j < w.first; j++)
+		r = dump_objects(c, &d, NFT_MSG_GETRULE, d.chains[j].name, rule_cb);
+	r2 = worker_join(&w);
+	if (r == 0)
+		r = r2;
 	if (r < 0)
 		goto out;
 	if (!st->base_chain_present || d.base_rules_seen != layout_base_nrules())
@@ -872,6 +942,7 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 	if (r == 0 && genid_after != st->genid)
 		r = -EAGAIN;
 out:
+	layout_claim_cache_free(d.cache);
 	dump_free(&d);
 	return r;
 }

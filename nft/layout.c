@@ -10,11 +10,12 @@
  *     3 ct direction reply: accept (answers to connections towards it)
  *     4 IPv6 neighbour solicitation/advertisement to the host: accept
  *     5 the same to link-local multicast: accept
- *     6 IPv4: iifname vmap @dispatch (jump to the container chain)
- *     7 IPv6: ct mark set iifname map @deftag (no IPv6 rules: default)
- *     8 iifname . ct mark @allow: accept
- *     9 iifname . ct mark @deny: drop
- *    10 drop (a container packet nothing claimed, e.g. untracked)
+ *     6 expected connection: ct mark set 0 (forget the master's tag)
+ *     7 IPv4: iifname vmap @dispatch (jump to the container chain)
+ *     8 IPv6: ct mark set iifname map @deftag (no IPv6 rules: default)
+ *     9 iifname . ct mark @allow: accept
+ *    10 iifname . ct mark @deny: drop
+ *    11 drop (a container packet nothing claimed, e.g. untracked)
  *
  *   chain c_<id>: claims, see struct claim. These rules carry no verdict
  *   and use no expression with a validate hook, so changing them does
@@ -257,6 +258,18 @@ e_lookup(const char *set, uint32_t dreg, bool has_dreg, uint32_t flags)
 }
 
 static struct nftnl_expr *
+e_imm_data(const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr("immediate");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+	return e;
+}
+
+static struct nftnl_expr *
 e_verdict(int verdict)
 {
 	struct nftnl_expr *e = expr("immediate");
@@ -335,7 +348,7 @@ add_nd(struct rb *b)
 unsigned int
 layout_base_nrules(void)
 {
-	return 11;
+	return 12;
 }
 
 struct nftnl_rule *
@@ -366,7 +379,7 @@ layout_base_rule(const char *table, unsigned int i)
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
 	case 2:
-	case 9:
+	case 10:
 		add_ifname_mark(&b);
 		add(&b, e_lookup(sets[LAYOUT_SET_DENY], 0, false, 0));
 		add(&b, e_verdict(NF_DROP));
@@ -389,24 +402,33 @@ layout_base_rule(const char *table, unsigned int i)
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
 	case 6:
+		/* Expected connections (conntrack helpers) inherit their
+		 * master's mark: make them earn a tag of their own. */
+		add(&b, e_ct_load(NFT_CT_STATUS, NFT_REG_1));
+		add(&b, e_bitwise_and(&expected, sizeof(expected)));
+		add(&b, e_cmp(NFT_CMP_EQ, &expected, sizeof(expected)));
+		add(&b, e_imm_data(&zero, sizeof(zero)));
+		add(&b, e_ct_set_mark());
+		break;
+	case 7:
 		add(&b, e_meta(NFT_META_NFPROTO, NFT_REG_1));
 		add(&b, e_cmp(NFT_CMP_EQ, &ipv4, 1));
 		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
 		add(&b, e_lookup(sets[LAYOUT_SET_DISPATCH], NFT_REG_VERDICT, true, 0));
 		break;
-	case 7:
+	case 8:
 		add(&b, e_meta(NFT_META_NFPROTO, NFT_REG_1));
 		add(&b, e_cmp(NFT_CMP_EQ, &ipv6, 1));
 		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
 		add(&b, e_lookup(sets[LAYOUT_SET_DEFTAG], NFT_REG_1, true, 0));
 		add(&b, e_ct_set_mark());
 		break;
-	case 8:
+	case 9:
 		add_ifname_mark(&b);
 		add(&b, e_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
-	case 10:
+	case 11:
 		add(&b, e_verdict(NF_DROP));
 		break;
 	default:
@@ -474,19 +496,11 @@ put_claim_udata(struct nftnl_rule *r, const struct claim *cl)
 struct nftnl_rule *
 layout_claim_rule(const char *table, const char *chain, const struct claim *cl)
 {
-	uint32_t expected = IPS_EXPECTED;
 	struct rb b = {.r = rule_new(table, chain)};
 
 	if (b.r == NULL)
 		return NULL;
 	switch (cl->kind) {
-	case CLAIM_RESET:
-		add(&b, e_ct_load(NFT_CT_STATUS, NFT_REG_1));
-		add(&b, e_bitwise_and(&expected, sizeof(expected)));
-		add(&b, e_cmp(NFT_CMP_EQ, &expected, sizeof(expected)));
-		add(&b, e_const(0));
-		add(&b, e_ct_set_mark());
-		break;
 	case CLAIM_MATCH:
 		/* The base chain sends only IPv4 here: offsets are IPv4's. */
 		if (cl->plen > 0) {
@@ -526,7 +540,7 @@ layout_claim_rule(const char *table, const char *chain, const struct claim *cl)
 size_t
 layout_nclaims(const struct rules_container *c)
 {
-	size_t i, n = 2; /* reset and default */
+	size_t i, n = 1; /* the default */
 
 	for (i = 0; i < c->nrules; i++)
 		n += c->rules[i].nports ? c->rules[i].nports : 1;
@@ -546,8 +560,6 @@ layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim 
 
 	for (i = 0; i < c->nrules; i++)
 		ndeny += c->rules[i].action == RULES_ACTION_DENY;
-	memset(&out[n], 0, sizeof(out[n]));
-	out[n++].kind = CLAIM_RESET;
 	for (i = 0; i < c->nrules; i++) {
 		const struct rules_rule *r = &c->rules[i];
 		size_t items = r->nports ? r->nports : 1;
@@ -590,7 +602,9 @@ layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim 
  * and the same attributes set to the same bytes: a dumped rule is ours
  * only if rebuilding it from the values we extract gives it back.
  */
-#define EXPR_ATTRS 20
+/* Attributes past the base that our expression kinds can carry: hash
+ * has the most (up to its deprecated set id). */
+#define EXPR_ATTRS (NFTNL_EXPR_HASH_SET_ID - NFTNL_EXPR_BASE + 1)
 
 static bool
 expr_equal(const struct nftnl_expr *a, const struct nftnl_expr *b)
@@ -662,75 +676,12 @@ layout_base_rule_check(const struct nftnl_rule *r, const char *table, unsigned i
 	return eq ? 0 : -EBADMSG;
 }
 
-static const void *
-expr_data(const struct nftnl_expr *e, uint16_t attr, uint32_t len)
-{
-	uint32_t got = 0;
-	const void *d = nftnl_expr_get(e, attr, &got);
-
-	return d != NULL && got == len ? d : NULL;
-}
-
 static bool
-is(const struct nftnl_expr *e, const char *name)
+is_payload(const struct raw_expr *e, uint32_t base, uint32_t offset, uint32_t len)
 {
-	return e != NULL && strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), name) == 0;
-}
-
-static bool
-is_payload(const struct nftnl_expr *e, uint32_t base, uint32_t offset, uint32_t len)
-{
-	return is(e, "payload") && nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE) == base &&
-	       nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET) == offset &&
-	       nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN) == len;
-}
-
-struct udata_view {
-	const char *id;
-	uint32_t id_len;
-	const char *desc;
-	uint32_t desc_len;
-	bool unknown;
-};
-
-static int
-udata_cb(const struct nftnl_udata *attr, void *data)
-{
-	struct udata_view *v = data;
-
-	switch (nftnl_udata_type(attr)) {
-	case LAYOUT_UDATA_RULE_ID:
-		v->id = nftnl_udata_get(attr);
-		v->id_len = nftnl_udata_len(attr);
-		break;
-	case LAYOUT_UDATA_DESC:
-		v->desc = nftnl_udata_get(attr);
-		v->desc_len = nftnl_udata_len(attr);
-		break;
-	default:
-		v->unknown = true;
-	}
-	return 0;
-}
-
-static int
-parse_claim_udata(const struct nftnl_rule *r, struct claim *cl)
-{
-	struct udata_view v = {0};
-	uint32_t len = 0;
-	const void *u;
-
-	if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
-		return 0;
-	u = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
-	if (nftnl_udata_parse(u, len, udata_cb, &v) < 0 || v.unknown || v.id_len == 0 ||
-	    v.id_len > RULES_ID_MAX)
-		return -EBADMSG;
-	memcpy(cl->id, v.id, v.id_len);
-	cl->id[v.id_len] = '\0';
-	cl->desc = v.desc;
-	cl->desc_len = v.desc_len;
-	return rules_id_valid(cl->id) ? 0 : -EBADMSG;
+	return raw_expr_is(e, "payload") && raw_expr_u32(e, NFTA_PAYLOAD_BASE) == base &&
+	       raw_expr_u32(e, NFTA_PAYLOAD_OFFSET) == offset &&
+	       raw_expr_u32(e, NFTA_PAYLOAD_LEN) == len;
 }
 
 static int
@@ -744,59 +695,62 @@ proto_from_number(uint8_t n)
 	return -1;
 }
 
-/* Pull the values out; layout_claim_parse() then checks by rebuilding. */
+/*
+ * Pull the values out of a dumped claim, following the builder's order.
+ * This is lenient about everything else: matches() below checks that
+ * the rest is exactly what the builder writes.
+ */
 static int
-extract_claim(struct nftnl_expr_iter *it, struct claim *cl)
+extract(const struct raw_rule *r, struct claim *cl)
 {
-	struct nftnl_expr *e = nftnl_expr_iter_next(it);
+	const struct raw_expr *e = r->nexprs > 0 ? &r->e[0] : NULL;
 	const uint32_t *u32, *u32b;
 	const uint16_t *u16, *u16b;
 	const uint8_t *u8;
+	unsigned int i = 0;
+	int p;
 
-	if (is(e, "ct") && nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_STATUS) {
-		cl->kind = CLAIM_RESET;
-		return 0;
-	}
+#define NEXT() (++i < r->nexprs ? &r->e[i] : NULL)
 	cl->kind = CLAIM_DEFAULT;
 	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4)) {
 		cl->kind = CLAIM_MATCH;
 		cl->plen = 32;
-		e = nftnl_expr_iter_next(it);
-		if (is(e, "bitwise")) {
-			u32 = expr_data(e, NFTNL_EXPR_BITWISE_MASK, 4);
+		e = NEXT();
+		if (raw_expr_is(e, "bitwise")) {
+			u32 = raw_expr_value(e, NFTA_BITWISE_MASK, 4);
 			if (u32 == NULL)
 				return -EBADMSG;
 			cl->plen = (uint8_t)__builtin_popcount(*u32);
-			e = nftnl_expr_iter_next(it);
+			/* a mask that is not a prefix would not match a CIDR */
+			if (cl->plen == 0 || *u32 != prefix_mask(cl->plen))
+				return -EBADMSG;
+			e = NEXT();
 		}
-		u32 = is(e, "cmp") ? expr_data(e, NFTNL_EXPR_CMP_DATA, 4) : NULL;
+		u32 = raw_expr_is(e, "cmp") ? raw_expr_value(e, NFTA_CMP_DATA, 4) : NULL;
 		if (u32 == NULL)
 			return -EBADMSG;
 		cl->daddr = ntohl(*u32);
-		e = nftnl_expr_iter_next(it);
+		e = NEXT();
 	}
 	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 9, 1)) {
-		int p;
-
 		cl->kind = CLAIM_MATCH;
-		e = nftnl_expr_iter_next(it);
-		u8 = is(e, "cmp") ? expr_data(e, NFTNL_EXPR_CMP_DATA, 1) : NULL;
+		e = NEXT();
+		u8 = raw_expr_is(e, "cmp") ? raw_expr_value(e, NFTA_CMP_DATA, 1) : NULL;
 		p = u8 ? proto_from_number(*u8) : -1;
 		if (p < 0)
 			return -EBADMSG;
 		cl->proto = (uint8_t)p;
-		e = nftnl_expr_iter_next(it);
+		e = NEXT();
 	}
 	if (is_payload(e, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2)) {
 		cl->kind = CLAIM_MATCH;
 		cl->has_port = true;
-		e = nftnl_expr_iter_next(it);
-		if (is(e, "cmp")) {
-			u16 = expr_data(e, NFTNL_EXPR_CMP_DATA, 2);
-			u16b = u16;
-		} else if (is(e, "range")) {
-			u16 = expr_data(e, NFTNL_EXPR_RANGE_FROM_DATA, 2);
-			u16b = expr_data(e, NFTNL_EXPR_RANGE_TO_DATA, 2);
+		e = NEXT();
+		if (raw_expr_is(e, "cmp")) {
+			u16 = u16b = raw_expr_value(e, NFTA_CMP_DATA, 2);
+		} else if (raw_expr_is(e, "range")) {
+			u16 = raw_expr_value(e, NFTA_RANGE_FROM_DATA, 2);
+			u16b = raw_expr_value(e, NFTA_RANGE_TO_DATA, 2);
 		} else {
 			return -EBADMSG;
 		}
@@ -804,58 +758,235 @@ extract_claim(struct nftnl_expr_iter *it, struct claim *cl)
 			return -EBADMSG;
 		cl->port_lo = ntohs(*u16);
 		cl->port_hi = ntohs(*u16b);
-		e = nftnl_expr_iter_next(it);
+		e = NEXT();
 	}
 	/* the claim tail: ct mark, byteorder, range, hash, ct set */
-	if (!is(e, "ct") || !is(nftnl_expr_iter_next(it), "byteorder"))
+	if (!raw_expr_is(e, "ct") || !raw_expr_is(NEXT(), "byteorder"))
 		return -EBADMSG;
-	e = nftnl_expr_iter_next(it);
-	u32 = is(e, "range") ? expr_data(e, NFTNL_EXPR_RANGE_FROM_DATA, 4) : NULL;
-	u32b = is(e, "range") ? expr_data(e, NFTNL_EXPR_RANGE_TO_DATA, 4) : NULL;
+	e = NEXT();
+	u32 = raw_expr_is(e, "range") ? raw_expr_value(e, NFTA_RANGE_FROM_DATA, 4) : NULL;
+	u32b = raw_expr_is(e, "range") ? raw_expr_value(e, NFTA_RANGE_TO_DATA, 4) : NULL;
 	if (u32 == NULL || u32b == NULL)
 		return -EBADMSG;
 	cl->range_lo = ntohl(*u32);
 	cl->range_hi = ntohl(*u32b);
-	e = nftnl_expr_iter_next(it);
-	if (!is(e, "hash"))
+	e = NEXT();
+	if (!raw_expr_is(e, "hash"))
 		return -EBADMSG;
-	cl->tag = nftnl_expr_get_u32(e, NFTNL_EXPR_HASH_OFFSET);
+	cl->tag = raw_expr_u32(e, NFTA_HASH_OFFSET);
+	return 0;
+#undef NEXT
+}
+
+struct udata_view {
+	const char *id;
+	uint32_t id_len;
+	const char *desc;
+	uint32_t desc_len;
+	unsigned int n;
+	bool bad;
+};
+
+static int
+udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct udata_view *v = data;
+
+	/* exactly the id, then optionally the head of the description */
+	if (v->n == 0 && nftnl_udata_type(attr) == LAYOUT_UDATA_RULE_ID) {
+		v->id = nftnl_udata_get(attr);
+		v->id_len = nftnl_udata_len(attr);
+	} else if (v->n == 1 && nftnl_udata_type(attr) == LAYOUT_UDATA_DESC) {
+		v->desc = nftnl_udata_get(attr);
+		v->desc_len = nftnl_udata_len(attr);
+	} else {
+		v->bad = true;
+	}
+	v->n++;
 	return 0;
 }
 
-int
-layout_claim_parse(const struct nftnl_rule *r, struct claim *ret)
+static int
+parse_claim_udata(const struct raw_rule *r, struct claim *cl)
 {
-	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
-	struct nftnl_rule *want = NULL;
-	struct claim cl = {0};
-	int err;
+	struct udata_view v = {0};
 
-	if (it == NULL)
+	if (r->udata == NULL || nftnl_udata_parse(r->udata, r->udata_len, udata_cb, &v) < 0 ||
+	    v.bad || v.id_len == 0 || v.id_len > RULES_ID_MAX ||
+	    (v.desc != NULL && v.desc_len == 0))
+		return -EBADMSG;
+	memcpy(cl->id, v.id, v.id_len);
+	cl->id[v.id_len] = '\0';
+	cl->desc = v.desc;
+	cl->desc_len = v.desc_len;
+	return rules_id_valid(cl->id) ? 0 : -EBADMSG;
+}
+
+/*
+ * Templates. Claims come in a few shapes (which address, protocol and
+ * port matches they carry). For each, the builder makes two claims with
+ * every value different; the attributes that differ between the two are
+ * where values go, and every other attribute of a dumped claim must be
+ * byte for byte the template's.
+ */
+enum {
+	SHAPE_DEFAULT = 0,
+	SHAPE_MAX =
+		1 +
+		3 * 2 * 3, /* address: any, host, net; protocol: any, one; port: none, one, range */
+};
+
+struct template
+{
+	bool built;
+	char buf[2048]; /* the serialised rule the views point into */
+	struct raw_rule r;
+	bool var[RAW_EXPRS_MAX][RAW_ATTRS_MAX];
+};
+
+struct claim_cache {
+	struct template t[SHAPE_MAX];
+};
+
+struct claim_cache *
+layout_claim_cache_new(void)
+{
+	return calloc(1, sizeof(struct claim_cache));
+}
+
+void
+layout_claim_cache_free(struct claim_cache *cc)
+{
+	free(cc);
+}
+
+static unsigned int
+shape_of(const struct claim *cl)
+{
+	unsigned int addr = cl->plen == 0 ? 0 : cl->plen == 32 ? 1 : 2;
+	unsigned int port = !cl->has_port ? 0 : cl->port_lo == cl->port_hi ? 1 : 2;
+
+	if (cl->kind == CLAIM_DEFAULT)
+		return SHAPE_DEFAULT;
+	return 1 + (addr * 2 + (cl->proto != RULES_PROTO_ANY)) * 3 + port;
+}
+
+/* A claim of the shape with every value set from one of two variants. */
+static void
+sample(unsigned int shape, int v, struct claim *cl)
+{
+	unsigned int x = shape - 1, addr = x / 6, proto = (x / 3) % 2, port = x % 3;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->kind = shape == SHAPE_DEFAULT ? CLAIM_DEFAULT : CLAIM_MATCH;
+	cl->range_lo = v ? 200 : 100;
+	cl->range_hi = v ? 207 : 105;
+	cl->tag = v ? 203 : 101;
+	if (cl->kind == CLAIM_DEFAULT)
+		return;
+	cl->plen = addr == 0 ? 0 : addr == 1 ? 32 : v ? 16 : 8;
+	cl->daddr = addr == 0 ? 0 : v ? 0xc0a80000 | (addr == 1 ? 0x0709 : 0) : 0x0a000000;
+	cl->proto = !proto ? RULES_PROTO_ANY : v ? RULES_PROTO_UDP : RULES_PROTO_TCP;
+	cl->has_port = port > 0;
+	cl->port_lo = port == 1 ? (v ? 443 : 80) : v ? 3000 : 1000;
+	cl->port_hi = port == 1 ? cl->port_lo : v ? 4000 : 2000;
+	strcpy(cl->id, "r");
+}
+
+static int
+serialise(const struct claim *cl, char *buf, size_t size, struct raw_rule *ret)
+{
+	struct nftnl_rule *r = layout_claim_rule("t", "c", cl);
+	struct nlmsghdr *nlh;
+
+	if (r == NULL)
 		return -ENOMEM;
-	err = extract_claim(it, &cl);
-	nftnl_expr_iter_destroy(it);
-	if (err < 0)
-		return err;
+	memset(buf, 0, size);
+	nlh = nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, 0, 0);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return nlh->nlmsg_len <= size ? raw_rule_parse(nlh, ret) : -EMSGSIZE;
+}
+
+static const struct template *
+template_get(struct claim_cache *cc, unsigned int shape)
+{
+	struct template *t = &cc->t[shape];
+	char other_buf[sizeof(t->buf)];
+	struct raw_rule other;
+	struct claim cl;
+	unsigned int i, j;
+
+	if (t->built)
+		return t;
+	sample(shape, 0, &cl);
+	if (serialise(&cl, t->buf, sizeof(t->buf), &t->r) < 0)
+		return NULL;
+	sample(shape, 1, &cl);
+	if (serialise(&cl, other_buf, sizeof(other_buf), &other) < 0 || other.nexprs != t->r.nexprs)
+		return NULL;
+	for (i = 0; i < t->r.nexprs; i++)
+		for (j = 0; j < t->r.e[i].nattrs; j++) {
+			const struct raw_attr *a = &t->r.e[i].a[j];
+			const struct raw_attr *b = raw_expr_attr(&other.e[i], a->type);
+
+			t->var[i][j] =
+				b == NULL || b->len != a->len || memcmp(a->data, b->data, a->len);
+		}
+	t->built = true;
+	return t;
+}
+
+static bool
+matches(const struct template *t, const struct raw_rule *r)
+{
+	unsigned int i, j;
+
+	if (r->nexprs != t->r.nexprs)
+		return false;
+	for (i = 0; i < r->nexprs; i++) {
+		const struct raw_expr *te = &t->r.e[i], *re = &r->e[i];
+
+		if (strcmp(te->name, re->name) != 0 || te->nattrs != re->nattrs)
+			return false;
+		for (j = 0; j < te->nattrs; j++) {
+			const struct raw_attr *ta = &te->a[j];
+			const struct raw_attr *ra = raw_expr_attr(re, ta->type);
+
+			if (ra == NULL || ra->len != ta->len ||
+			    (!t->var[i][j] && memcmp(ra->data, ta->data, ta->len) != 0))
+				return false;
+		}
+	}
+	return true;
+}
+
+int
+layout_claim_match(struct claim_cache *cc, const struct raw_rule *r, struct claim *ret)
+{
+	const struct template *t;
+	struct claim cl = {0};
+
+	if (extract(r, &cl) < 0)
+		return -EBADMSG;
 	if (cl.kind == CLAIM_MATCH) {
-		err = parse_claim_udata(r, &cl);
-		if (err < 0)
-			return err;
+		if (parse_claim_udata(r, &cl) < 0)
+			return -EBADMSG;
 		if (cl.plen < 32 && (cl.daddr & ~ntohl(prefix_mask(cl.plen))) != 0)
 			return -EBADMSG;
 		if (cl.has_port && (cl.proto == RULES_PROTO_ANY || cl.proto == RULES_PROTO_ICMP ||
 				    cl.port_lo == 0 || cl.port_lo > cl.port_hi))
 			return -EBADMSG;
+	} else if (r->udata != NULL) {
+		return -EBADMSG;
 	}
-	want = layout_claim_rule(nftnl_rule_get_str(r, NFTNL_RULE_TABLE),
-				 nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), &cl);
-	if (want == NULL)
+	t = template_get(cc, shape_of(&cl));
+	if (t == NULL)
 		return -ENOMEM;
-	err = rule_equal(r, want) ? 0 : -EBADMSG;
-	nftnl_rule_free(want);
-	if (err == 0)
-		*ret = cl;
-	return err;
+	if (!matches(t, r))
+		return -EBADMSG;
+	*ret = cl;
+	return 0;
 }
 
 struct nftnl_table *
@@ -954,7 +1085,7 @@ fail:
 static int
 has_counter_cb(struct nftnl_expr *e, void *data)
 {
-	*(bool *)data = is(e, "counter");
+	*(bool *)data = strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0;
 	return 0;
 }
 

@@ -51,6 +51,55 @@ char *nft_batch_reserve(struct nft_batch *b, const char *container, const char *
 int nft_batch_next(struct nft_batch *b);
 int nft_batch_commit(struct nft_batch *b, struct nft_error *err);
 
+/* raw.c: zero-copy views of dumped rules and elements. */
+#define RAW_EXPRS_MAX 16
+#define RAW_ATTRS_MAX 10
+
+struct raw_attr {
+	uint16_t type; /* NLA_F_* flags masked off */
+	uint16_t len;
+	const void *data;
+};
+
+struct raw_expr {
+	const char *name;
+	unsigned int nattrs;
+	struct raw_attr a[RAW_ATTRS_MAX];
+};
+
+struct raw_rule {
+	const char *table;
+	const char *chain;
+	uint64_t handle;
+	const void *udata;
+	uint16_t udata_len;
+	unsigned int nexprs;
+	struct raw_expr e[RAW_EXPRS_MAX];
+};
+
+struct raw_elem {
+	const void *key;
+	uint16_t key_len;
+	const void *data; /* value data, for maps */
+	uint16_t data_len;
+	int32_t verdict; /* verdict maps */
+	const char *chain;
+	const void *udata;
+	uint16_t udata_len;
+	bool has_counter;
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/* Views point into nlh; -EBADMSG when it does not parse or exceeds them. */
+int raw_rule_parse(const struct nlmsghdr *nlh, struct raw_rule *ret);
+int raw_elems_foreach(const struct nlmsghdr *nlh, int (*cb)(const struct raw_elem *e, void *data),
+		      void *data);
+const struct raw_attr *raw_expr_attr(const struct raw_expr *e, uint16_t type);
+uint32_t raw_expr_u32(const struct raw_expr *e, uint16_t type); /* UINT32_MAX if absent */
+const void *raw_expr_value(const struct raw_expr *e, uint16_t type, uint16_t len);
+bool raw_expr_is(const struct raw_expr *e, const char *name);
+
 /* layout.c: the objects of the table, built and recognised. */
 #define LAYOUT_COMMENT "hoody-firewall layout 1"
 #define LAYOUT_BASE_CHAIN "pre"
@@ -70,8 +119,7 @@ extern const char *const layout_set_names[LAYOUT_SET_MAX];
 
 /* The kinds of rule in a container chain, in chain order. */
 enum claim_kind {
-	CLAIM_RESET = 0, /* expected connections forget the mark inherited from their master */
-	CLAIM_MATCH,	 /* one port item of a user rule */
+	CLAIM_MATCH = 0, /* one port item of a user rule */
 	CLAIM_DEFAULT,	 /* nothing claimed the packet: the default action does */
 	CLAIM_MAX,
 };
@@ -131,8 +179,15 @@ struct nftnl_set_elem *layout_ifname_elem(const char *ifname);
 struct nftnl_set_elem *layout_deftag_elem(const char *ifname, uint32_t tag);
 struct nftnl_set_elem *layout_dispatch_elem(const char *ifname, const char *chain);
 
-/* Recognisers: 0 when the object is exactly what the builders make. */
-int layout_claim_parse(const struct nftnl_rule *r, struct claim *ret);
+/*
+ * Recognisers: 0 when the object is exactly what the builders make.
+ * Claims are checked against templates that the cache builds once per
+ * shape of rule; the claim's desc points into r.
+ */
+struct claim_cache;
+struct claim_cache *layout_claim_cache_new(void);
+void layout_claim_cache_free(struct claim_cache *cc);
+int layout_claim_match(struct claim_cache *cc, const struct raw_rule *r, struct claim *ret);
 int layout_base_rule_check(const struct nftnl_rule *r, const char *table, unsigned int i);
 int layout_set_check(const struct nftnl_set *s, const char *table, enum layout_set which);
 int layout_base_chain_check(const struct nftnl_chain *ch);
