@@ -78,7 +78,11 @@ check: deps
 check-netns: all
 	tests/netns/run
 
-bench: deps all
+$(BUILD)/udprate: bench/udprate.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+bench: deps all $(BUILD)/udprate
 	bench/run
 
 run: deps all

@@ -196,8 +196,9 @@ do_apply(const char *path, const char *table)
 			 st.unchanged);
 	else
 		log_info("table %s: %u created, %u updated, %u removed, %u unchanged, in one "
-			 "transaction of %u messages",
-			 table, st.created, st.updated, st.removed, st.unchanged, st.messages);
+			 "transaction of %u messages (commit %.1f ms)",
+			 table, st.created, st.updated, st.removed, st.unchanged, st.messages,
+			 st.commit_us / 1000.0);
 	if (!st.persist)
 		log_warnx("table %s: the table lacks the owner and persist flags (kernel "
 			  "before 6.9?): tamper protection is off",

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -624,6 +625,7 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	   struct nft_apply_stats *st, struct nft_error *err)
 {
 	struct plan p = {.c = c, .have = have, .st = st};
+	struct timespec t0, t1;
 	int r;
 
 	memset(st, 0, sizeof(*st));
@@ -655,7 +657,11 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 		goto out; /* the kernel already holds want */
 	}
 	st->messages = nft_batch_count(p.b);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = nft_batch_commit(p.b, err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st->commit_us = (unsigned int)((t1.tv_sec - t0.tv_sec) * 1000000 +
+				       (t1.tv_nsec - t0.tv_nsec) / 1000);
 out:
 	nft_batch_free(p.b);
 	free(p.t);

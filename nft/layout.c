@@ -4,10 +4,11 @@
  * we read back can be checked against what we would have written.
  *
  *   chain pre (prerouting, priority filter, policy accept):
- *     0 iifname . ct mark @allow, not an expected connection: accept
- *     1 iifname not @attached: accept (not a container: not ours)
- *     2 iifname . ct mark @deny: drop
- *     3 ct direction reply: accept (answers to connections towards it)
+ *     0 ct direction reply: accept (answers to connections towards it;
+ *       first, so that replies of every flow cost one comparison)
+ *     1 iifname . ct mark @allow, not an expected connection: accept
+ *     2 iifname not @attached: accept (not a container: not ours)
+ *     3 iifname . ct mark @deny: drop
  *     4 IPv6 neighbour solicitation/advertisement to the host: accept
  *     5 the same to link-local multicast: accept
  *     6 expected connection: ct mark set 0 (forget the master's tag)
@@ -364,6 +365,13 @@ layout_base_rule(const char *table, unsigned int i)
 		return NULL;
 	switch (i) {
 	case 0:
+		/* Our claims mark only original-direction packets: a reply
+		 * never carries a container's verdict. */
+		add(&b, e_ct_load(NFT_CT_DIRECTION, NFT_REG_1));
+		add(&b, e_cmp(NFT_CMP_EQ, &reply, sizeof(reply)));
+		add(&b, e_verdict(NF_ACCEPT));
+		break;
+	case 1:
 		/* Fast path. Expected connections inherit their master's mark:
 		 * they must be checked on their own. */
 		add_ifname_mark(&b);
@@ -373,21 +381,16 @@ layout_base_rule(const char *table, unsigned int i)
 		add(&b, e_cmp(NFT_CMP_EQ, &zero, sizeof(zero)));
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
-	case 1:
+	case 2:
 		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
 		add(&b, e_lookup(sets[LAYOUT_SET_ATTACHED], 0, false, NFT_LOOKUP_F_INV));
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
-	case 2:
+	case 3:
 	case 10:
 		add_ifname_mark(&b);
 		add(&b, e_lookup(sets[LAYOUT_SET_DENY], 0, false, 0));
 		add(&b, e_verdict(NF_DROP));
-		break;
-	case 3:
-		add(&b, e_ct_load(NFT_CT_DIRECTION, NFT_REG_1));
-		add(&b, e_cmp(NFT_CMP_EQ, &reply, sizeof(reply)));
-		add(&b, e_verdict(NF_ACCEPT));
 		break;
 	case 4:
 		add_nd(&b);

@@ -52,8 +52,9 @@ struct nft_error {
 };
 
 struct nft_apply_stats {
-	unsigned int messages; /* netlink messages in the transaction; 0: nothing to do */
-	unsigned int created;  /* containers */
+	unsigned int messages;	/* netlink messages in the transaction; 0: nothing to do */
+	unsigned int commit_us; /* from sending the transaction to the kernel's answer */
+	unsigned int created;	/* containers */
 	unsigned int updated;
 	unsigned int removed;
 	unsigned int unchanged;
