@@ -89,11 +89,14 @@ hfw_init() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
+	trap 'exit 141' PIPE
 }
 
 hfw_cleanup() {
 	local rc=$? ns pid
-	trap - EXIT INT TERM HUP
+	trap - EXIT
+	# finish even if the terminal or a pipe went away mid-way
+	trap '' INT TERM HUP PIPE
 	set +e
 	{
 		for pid in "${HFW_BG[@]}"; do
