@@ -74,4 +74,23 @@ expect_ok "c2 -> 198.51.100.2 udp 53" udp "$C2" 198.51.100.2 53
 expect_inbound_ok " (c1 allow + deny rules)"
 batch_end
 
+# Traffic without a conntrack entry cannot be decided (no flow to claim):
+# if the host untracks a container's packets, they are dropped even with a
+# default of allow. The notrack rule lives in a table of this test's own.
+nsx "$HOST" nft -f - <<'EOF2'
+table inet hfwtest_notrack {
+	chain raw {
+		type filter hook prerouting priority raw; policy accept;
+		iifname "hc2" notrack
+	}
+}
+EOF2
+batch_begin
+expect_blocked "untracked from c2 (default allow): dropped" tcp "$C2" 203.0.113.10 443
+expect_blocked "untracked udp from c2 (default allow): dropped" udp "$C2" 203.0.113.10 53
+expect_ok "c1 unaffected by c2's notrack" tcp "$C1" 203.0.113.20 22
+batch_end
+nsx "$HOST" nft delete table inet hfwtest_notrack
+expect_ok "c2 passes again once tracked" tcp "$C2" 203.0.113.10 443
+
 finish
