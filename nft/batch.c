@@ -242,7 +242,7 @@ static int
 drain(struct nft_batch *b, struct acks *a)
 {
 	int fd = mnl_socket_get_fd(b->c->nl);
-	char buf[NFT_REQ_BUF] = {0};
+	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF] = {0};
 	bool waited = false;
 
 	for (;;) {

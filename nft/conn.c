@@ -160,7 +160,7 @@ genid_cb(const struct nlmsghdr *nlh, void *data)
 int
 nft_conn_genid(struct nft_conn *c, uint32_t *ret_genid)
 {
-	char buf[NFT_REQ_BUF] = {0};
+	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF] = {0};
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *g;
 	uint32_t genid = 0;

@@ -436,7 +436,7 @@ nft_elems_find_ifname(const struct nft_elems *es, const char *ifname)
 static int
 dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, const char *chain, mnl_cb_t cb)
 {
-	char buf[NFT_REQ_BUF] = {0};
+	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF] = {0};
 	struct nlmsghdr *nlh;
 	uint16_t flags = NLM_F_DUMP;
 	int r;

@@ -842,7 +842,7 @@ enum {
 struct template
 {
 	bool built;
-	char buf[2048]; /* the serialised rule the views point into */
+	NFT_MSG_ALIGNED char buf[2048]; /* the serialised rule the views point into */
 	struct raw_rule r;
 	bool var[RAW_EXPRS_MAX][RAW_ATTRS_MAX];
 };
@@ -915,7 +915,7 @@ static const struct template *
 template_get(struct claim_cache *cc, unsigned int shape)
 {
 	struct template *t = &cc->t[shape];
-	char other_buf[sizeof(t->buf)];
+	NFT_MSG_ALIGNED char other_buf[sizeof(t->buf)];
 	struct raw_rule other;
 	struct claim cl;
 	unsigned int i, j;

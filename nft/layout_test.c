@@ -20,7 +20,7 @@
 #define TABLE "t"
 #define CHAIN "c_web"
 
-static char msgbuf[16384];
+static NFT_MSG_ALIGNED char msgbuf[16384];
 static struct claim_cache *cache;
 
 static struct nlmsghdr *

@@ -20,6 +20,9 @@
 #define NFT_TABLE_F_PERSIST 0x4
 #endif
 
+/* Buffers that hold netlink messages: struct nlmsghdr wants 4 bytes. */
+#define NFT_MSG_ALIGNED _Alignas(8)
+
 /* Requests and acks are small; dumps use a larger buffer (conn.c). */
 #define NFT_REQ_BUF 16384
 
