@@ -17,6 +17,7 @@
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include "nft/nft_int.h"
 
@@ -34,6 +35,22 @@ struct target {
 	char chain[LAYOUT_CHAIN_NAME_MAX + 1];
 };
 
+/*
+ * Elements of one set on their way to the kernel, from many containers.
+ * They go out as soon as a message's worth is gathered, so that a large
+ * apply never holds them all.
+ */
+#define ELEM_BATCH_FLUSH 256
+
+struct elem_batch {
+	uint16_t type;	     /* NFT_MSG_NEWSETELEM or NFT_MSG_DELSETELEM */
+	struct nftnl_set *s; /* the elements not sent yet */
+	const char **owners; /* the container of every element, in order */
+	size_t n;
+	size_t sent;
+	size_t cap;
+};
+
 struct plan {
 	struct nft_conn *c;
 	const struct nft_state *have;
@@ -43,6 +60,8 @@ struct plan {
 	const struct target **by_ifname;
 	bool fresh;	 /* build everything: no table, or one we recreate */
 	bool base_chain; /* (re)create the base chain's rules */
+	struct elem_batch add[LAYOUT_SET_MAX];
+	struct elem_batch del[LAYOUT_SET_MAX];
 	unsigned int changes;
 	struct nft_apply_stats *st;
 };
@@ -201,51 +220,6 @@ put_rule(struct plan *p, struct nftnl_rule *r, const char *container, const char
 	return err;
 }
 
-/*
- * Elements of one set for one container (or one stray interface). A
- * message holds at most 64 KiB of elements, so big lists take several.
- */
-static int
-put_elems(struct plan *p, uint16_t type, enum layout_set which, struct nftnl_set *s,
-	  const char *container)
-{
-	static const char *const what[2][LAYOUT_SET_MAX] = {
-		{"add allow element", "add deny element", "add attached element",
-		 "add default-tag element", "add dispatch element"},
-		{"delete allow element", "delete deny element", "delete attached element",
-		 "delete default-tag element", "delete dispatch element"},
-	};
-	struct nftnl_set_elems_iter *it = nftnl_set_elems_iter_create(s);
-	int more, r = 0;
-
-	if (it == NULL)
-		r = -ENOMEM;
-	do {
-		uint32_t seq;
-		char *buf;
-		struct nlmsghdr *nlh;
-
-		if (r < 0)
-			break;
-		buf = nft_batch_reserve(p->b, container, NULL,
-					what[type == NFT_MSG_DELSETELEM][which], &seq);
-		if (buf == NULL) {
-			r = -ENOMEM;
-			break;
-		}
-		nlh = nftnl_set_elem_nlmsg_build_hdr(buf, type, NFPROTO_INET,
-						     type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
-						     seq);
-		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
-		r = nft_batch_next(p->b);
-		p->changes++;
-	} while (more > 0);
-	if (it != NULL)
-		nftnl_set_elems_iter_destroy(it);
-	nftnl_set_free(s);
-	return r;
-}
-
 static struct nftnl_set *
 elem_set(const struct plan *p, enum layout_set which)
 {
@@ -260,6 +234,107 @@ elem_set(const struct plan *p, enum layout_set which)
 		return NULL;
 	}
 	return s;
+}
+
+static int eb_send(struct plan *p, struct elem_batch *eb, enum layout_set which);
+
+static int
+eb_add(struct plan *p, struct elem_batch *eb, enum layout_set which, struct nftnl_set_elem *e,
+       const char *owner)
+{
+	if (e == NULL)
+		return -ENOMEM;
+	if (eb->s == NULL && (eb->s = elem_set(p, which)) == NULL)
+		goto fail;
+	if (eb->n == eb->cap) {
+		size_t cap = eb->cap ? eb->cap * 2 : 1024;
+		const char **o = reallocarray(eb->owners, cap, sizeof(*o));
+
+		if (o == NULL)
+			goto fail;
+		eb->owners = o;
+		eb->cap = cap;
+	}
+	nftnl_set_elem_add(eb->s, e); /* takes e */
+	eb->owners[eb->n++] = owner;
+	return eb->n - eb->sent >= ELEM_BATCH_FLUSH ? eb_send(p, eb, which) : 0;
+fail:
+	nftnl_set_elem_free(e);
+	return -ENOMEM;
+}
+
+static size_t
+count_elems(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a, *e;
+	size_t n = 0;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
+			mnl_attr_for_each_nested(e, a) n++;
+	}
+	return n;
+}
+
+/*
+ * Send the elements gathered for one set. Elements of many containers
+ * share messages (an element message holds at most 64 KiB), which keeps
+ * a large apply at one message per few hundred elements; the batch
+ * maps an error on one element back to its container.
+ */
+static int
+eb_send(struct plan *p, struct elem_batch *eb, enum layout_set which)
+{
+	uint16_t type = eb->type;
+	static const char *const what[2][LAYOUT_SET_MAX] = {
+		{"add allow element", "add deny element", "add attached element",
+		 "add default-tag element", "add dispatch element"},
+		{"delete allow element", "delete deny element", "delete attached element",
+		 "delete default-tag element", "delete dispatch element"},
+	};
+	struct nftnl_set_elems_iter *it;
+	size_t first = eb->sent;
+	int more, r = 0;
+
+	if (eb->n == eb->sent)
+		return 0;
+	it = nftnl_set_elems_iter_create(eb->s);
+	if (it == NULL)
+		return -ENOMEM;
+	do {
+		uint32_t seq;
+		char *buf = nft_batch_reserve(p->b, NULL, NULL,
+					      what[type == NFT_MSG_DELSETELEM][which], &seq);
+		struct nlmsghdr *nlh;
+
+		if (buf == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		nlh = nftnl_set_elem_nlmsg_build_hdr(buf, type, NFPROTO_INET,
+						     type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
+						     seq);
+		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
+		nft_batch_owners(p->b, &eb->owners[first]);
+		first += count_elems(nlh);
+		r = nft_batch_next(p->b);
+		p->changes++;
+	} while (more > 0 && r == 0);
+	nftnl_set_elems_iter_destroy(it);
+	/* the messages hold copies: the elements can go */
+	nftnl_set_free(eb->s);
+	eb->s = NULL;
+	eb->sent = eb->n;
+	return r;
+}
+
+static void
+eb_free(struct elem_batch *eb)
+{
+	if (eb->s != NULL)
+		nftnl_set_free(eb->s);
+	free(eb->owners);
 }
 
 static struct nftnl_set_elem *
@@ -290,37 +365,22 @@ elem_keep(const struct plan *p, enum layout_set which, const struct nft_elem *e)
 	return false;
 }
 
-/* Delete every element that should not stay, grouped by interface. */
+/* Gather every element of the set that should not stay. */
 static int
 delete_elems(struct plan *p, enum layout_set which)
 {
 	const struct nft_elems *es = &p->have->elems[which];
-	size_t i = 0;
+	size_t i;
 	int r = 0;
 
-	while (i < es->n && r == 0) {
-		const char *ifname = es->v[i].ifname;
-		const struct target *t = owner_of(p, ifname);
-		struct nftnl_set *s = NULL;
-		size_t n = 0;
+	for (i = 0; i < es->n && r == 0; i++) {
+		const struct target *t;
 
-		for (; i < es->n && strcmp(es->v[i].ifname, ifname) == 0; i++) {
-			struct nftnl_set_elem *e;
-
-			if (elem_keep(p, which, &es->v[i]))
-				continue;
-			if (s == NULL && (s = elem_set(p, which)) == NULL)
-				return -ENOMEM;
-			e = elem_key_of(which, &es->v[i]);
-			if (e == NULL) {
-				nftnl_set_free(s);
-				return -ENOMEM;
-			}
-			nftnl_set_elem_add(s, e); /* takes e */
-			n++;
-		}
-		if (n > 0)
-			r = put_elems(p, NFT_MSG_DELSETELEM, which, s, t ? t->want->id : NULL);
+		if (elem_keep(p, which, &es->v[i]))
+			continue;
+		t = owner_of(p, es->v[i].ifname);
+		r = eb_add(p, &p->del[which], which, elem_key_of(which, &es->v[i]),
+			   t ? t->want->id : NULL);
 	}
 	return r;
 }
@@ -343,74 +403,49 @@ carried_counter(const struct target *t, size_t i)
 	return NULL;
 }
 
-static void
-add_elem(struct nftnl_set *s[], size_t n[], enum layout_set which, struct nftnl_set_elem *e)
-{
-	nftnl_set_elem_add(s[which], e); /* takes e */
-	n[which]++;
-}
-
+/* Gather the elements of a container that is created or rewritten. */
 static int
 add_container_elems(struct plan *p, const struct target *t)
 {
 	const struct rules_container *w = t->want;
-	struct nftnl_set *s[LAYOUT_SET_MAX] = {0};
-	size_t n[LAYOUT_SET_MAX] = {0};
 	const struct nft_counter *dctr = NULL;
 	const struct nft_elem *old;
-	struct nftnl_set_elem *e;
 	uint32_t dtag = t->base + w->nrules;
 	size_t i;
-	int r = -ENOMEM;
+	int r = 0;
 
-	for (i = 0; i < LAYOUT_SET_MAX; i++)
-		if ((s[i] = elem_set(p, i)) == NULL)
-			goto out;
-	for (i = 0; i < w->nrules; i++) {
+	for (i = 0; i < w->nrules && r == 0; i++) {
 		const struct rules_rule *ru = &w->rules[i];
 		size_t dlen = ru->desc ? strlen(ru->desc) : 0;
 		size_t head = layout_desc_head_len(ru->id, dlen);
+		enum layout_set which =
+			ru->action == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY;
 
-		e = layout_tag_elem(w->ifname, t->base + i, carried_counter(t, i),
-				    ru->desc ? ru->desc + head : NULL, dlen - head);
-		if (e == NULL)
-			goto out;
-		add_elem(s, n,
-			 ru->action == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY, e);
+		r = eb_add(p, &p->add[which], which,
+			   layout_tag_elem(w->ifname, t->base + i, carried_counter(t, i),
+					   ru->desc ? ru->desc + head : NULL, dlen - head),
+			   w->id);
 	}
 	if (t->have != NULL && t->have->counters != NULL && t->have->fw.policy == w->policy)
 		dctr = &t->have->dflt;
-	e = layout_tag_elem(w->ifname, dtag, dctr, NULL, 0);
-	if (e == NULL)
-		goto out;
-	add_elem(s, n, w->policy == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY, e);
-	if ((e = layout_deftag_elem(w->ifname, dtag)) == NULL)
-		goto out;
-	add_elem(s, n, LAYOUT_SET_DEFTAG, e);
+	if (r == 0) {
+		enum layout_set which =
+			w->policy == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY;
+
+		r = eb_add(p, &p->add[which], which,
+			   layout_tag_elem(w->ifname, dtag, dctr, NULL, 0), w->id);
+	}
+	if (r == 0)
+		r = eb_add(p, &p->add[LAYOUT_SET_DEFTAG], LAYOUT_SET_DEFTAG,
+			   layout_deftag_elem(w->ifname, dtag), w->id);
 	old = p->fresh ? NULL : nft_elems_find(&p->have->elems[LAYOUT_SET_ATTACHED], w->ifname, 0);
-	if (old == NULL) {
-		if ((e = layout_ifname_elem(w->ifname)) == NULL)
-			goto out;
-		add_elem(s, n, LAYOUT_SET_ATTACHED, e);
-	}
+	if (r == 0 && old == NULL)
+		r = eb_add(p, &p->add[LAYOUT_SET_ATTACHED], LAYOUT_SET_ATTACHED,
+			   layout_ifname_elem(w->ifname), w->id);
 	old = p->fresh ? NULL : nft_elems_find(&p->have->elems[LAYOUT_SET_DISPATCH], w->ifname, 0);
-	if (old == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH, old)) {
-		if ((e = layout_dispatch_elem(w->ifname, t->chain)) == NULL)
-			goto out;
-		add_elem(s, n, LAYOUT_SET_DISPATCH, e);
-	}
-	r = 0;
-	for (i = 0; i < LAYOUT_SET_MAX; i++) {
-		if (r == 0 && n[i] > 0)
-			r = put_elems(p, NFT_MSG_NEWSETELEM, i, s[i], w->id);
-		else
-			nftnl_set_free(s[i]);
-		s[i] = NULL;
-	}
-out:
-	for (i = 0; i < LAYOUT_SET_MAX; i++)
-		if (s[i] != NULL)
-			nftnl_set_free(s[i]);
+	if (r == 0 && (old == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH, old)))
+		r = eb_add(p, &p->add[LAYOUT_SET_DISPATCH], LAYOUT_SET_DISPATCH,
+			   layout_dispatch_elem(w->ifname, t->chain), w->id);
 	return r;
 }
 
@@ -582,6 +617,8 @@ build(struct plan *p)
 		/* deletions first: elements, then rules, then chains and sets */
 		for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
 			r = delete_elems(p, i);
+		for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
+			r = eb_send(p, &p->del[i], i);
 		for (i = 0; i < p->nt && r == 0; i++)
 			if (p->t[i].op == OP_REWRITE)
 				r = put_flush(p, p->t[i].chain, p->t[i].want->id);
@@ -617,7 +654,16 @@ build(struct plan *p)
 		if (r == 0)
 			r = add_container_elems(p, t);
 	}
+	/* the rest of the elements; a dispatch jump follows its chain */
+	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
+		r = eb_send(p, &p->add[i], i);
 	return r;
+}
+
+static unsigned int
+elapsed_us(const struct timespec *a, const struct timespec *b)
+{
+	return (unsigned int)((b->tv_sec - a->tv_sec) * 1000000 + (b->tv_nsec - a->tv_nsec) / 1000);
 }
 
 static int
@@ -625,10 +671,16 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	   struct nft_apply_stats *st, struct nft_error *err)
 {
 	struct plan p = {.c = c, .have = have, .st = st};
-	struct timespec t0, t1;
+	struct timespec t0, t1, t2;
+	size_t i;
 	int r;
 
 	memset(st, 0, sizeof(*st));
+	for (i = 0; i < LAYOUT_SET_MAX; i++) {
+		p.add[i].type = NFT_MSG_NEWSETELEM;
+		p.del[i].type = NFT_MSG_DELSETELEM;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (have->exists && !have->ours) {
 		err->err = -EEXIST;
 		snprintf(err->what, sizeof(err->what), "take over table");
@@ -657,12 +709,16 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 		goto out; /* the kernel already holds want */
 	}
 	st->messages = nft_batch_count(p.b);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = nft_batch_commit(p.b, err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	st->commit_us = (unsigned int)((t1.tv_sec - t0.tv_sec) * 1000000 +
-				       (t1.tv_nsec - t0.tv_nsec) / 1000);
+	r = nft_batch_commit(p.b, err);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	st->build_us = elapsed_us(&t0, &t1);
+	st->commit_us = elapsed_us(&t1, &t2);
 out:
+	for (i = 0; i < LAYOUT_SET_MAX; i++) {
+		eb_free(&p.add[i]);
+		eb_free(&p.del[i]);
+	}
 	nft_batch_free(p.b);
 	free(p.t);
 	free(p.by_ifname);

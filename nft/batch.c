@@ -37,6 +37,8 @@ struct origin {
 	const char *container;
 	const char *rule;
 	const char *what;
+	const struct nlmsghdr *msg; /* in the batch's pages, which outlive the commit */
+	const char *const *owners;  /* set elements: the container of each, in order */
 };
 
 struct nft_batch {
@@ -135,6 +137,7 @@ nft_batch_reserve(struct nft_batch *b, const char *container, const char *rule, 
 		  uint32_t *ret_seq)
 {
 	struct origin *o;
+	char *buf;
 
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
@@ -150,8 +153,40 @@ nft_batch_reserve(struct nft_batch *b, const char *container, const char *rule, 
 	o->container = container;
 	o->rule = rule;
 	o->what = what;
+	buf = batch_tail(b);
+	o->msg = (const struct nlmsghdr *)buf;
+	o->owners = NULL;
 	*ret_seq = o->seq;
-	return batch_tail(b);
+	return buf;
+}
+
+void
+nft_batch_owners(struct nft_batch *b, const char *const *owners)
+{
+	b->orig[b->n - 1].owners = owners;
+}
+
+/* The owner of the set element at offset off of an element message. */
+static const char *
+element_owner(const struct origin *o, uint32_t off)
+{
+	const struct nlattr *a, *e;
+	size_t i = 0;
+
+	mnl_attr_for_each(a, o->msg, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(e, a)
+		{
+			uint32_t start = (const char *)e - (const char *)o->msg;
+
+			if (off >= start && off < start + e->nla_len)
+				return o->owners[i];
+			i++;
+		}
+	}
+	return NULL;
 }
 
 int
@@ -182,6 +217,7 @@ struct acks {
 	bool end_acked;
 	int err;
 	uint32_t err_seq;
+	uint32_t err_off; /* the failing attribute's offset in its message; 0: unknown */
 	char extack[sizeof(((struct nft_error *)0)->detail)];
 };
 
@@ -211,6 +247,9 @@ ack_cb(const struct nlmsghdr *nlh, void *data)
 		off += mnl_nlmsg_get_payload_len(&e->msg);
 	mnl_attr_for_each(attr, nlh, off)
 	{
+		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_OFFS &&
+		    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			a->err_off = mnl_attr_get_u32(attr);
 		if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
 		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
 			snprintf(a->extack, sizeof(a->extack), "%s", mnl_attr_get_str(attr));
@@ -273,6 +312,24 @@ drain(struct nft_batch *b, struct acks *a)
 	}
 }
 
+void
+nft_batch_explain(const struct nft_batch *b, uint32_t seq, uint32_t off, struct nft_error *err)
+{
+	const struct origin *o = origin_find(b, seq);
+	const char *owner;
+
+	if (o == NULL) {
+		snprintf(err->what, sizeof(err->what), "transaction");
+		return;
+	}
+	owner = o->container;
+	if (owner == NULL && o->owners != NULL && off != 0)
+		owner = element_owner(o, off);
+	snprintf(err->container, sizeof(err->container), "%s", owner ? owner : "");
+	snprintf(err->rule, sizeof(err->rule), "%s", o->rule ? o->rule : "");
+	snprintf(err->what, sizeof(err->what), "%s", o->what);
+}
+
 int
 nft_batch_commit(struct nft_batch *b, struct nft_error *err)
 {
@@ -280,7 +337,6 @@ nft_batch_commit(struct nft_batch *b, struct nft_error *err)
 	struct acks a = {0};
 	struct msghdr msg = {0};
 	struct iovec *iov;
-	const struct origin *o;
 	size_t total = 0;
 	int fd = mnl_socket_get_fd(b->c->nl);
 	int i, niov, r;
@@ -327,15 +383,7 @@ nft_batch_commit(struct nft_batch *b, struct nft_error *err)
 	}
 	r = a.err;
 	snprintf(err->detail, sizeof(err->detail), "%s", a.extack);
-	o = origin_find(b, a.err_seq);
-	if (o != NULL) {
-		snprintf(err->container, sizeof(err->container), "%s",
-			 o->container ? o->container : "");
-		snprintf(err->rule, sizeof(err->rule), "%s", o->rule ? o->rule : "");
-		snprintf(err->what, sizeof(err->what), "%s", o->what);
-	} else {
-		snprintf(err->what, sizeof(err->what), "transaction");
-	}
+	nft_batch_explain(b, a.err_seq, a.err_off, err);
 out:
 	err->err = r;
 	free(iov);

@@ -53,6 +53,7 @@ struct nft_error {
 
 struct nft_apply_stats {
 	unsigned int messages;	/* netlink messages in the transaction; 0: nothing to do */
+	unsigned int build_us;	/* planning and building the transaction */
 	unsigned int commit_us; /* from sending the transaction to the kernel's answer */
 	unsigned int created;	/* containers */
 	unsigned int updated;

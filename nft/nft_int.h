@@ -52,7 +52,16 @@ unsigned int nft_batch_count(const struct nft_batch *b);
 char *nft_batch_reserve(struct nft_batch *b, const char *container, const char *rule,
 			const char *what, uint32_t *ret_seq);
 int nft_batch_next(struct nft_batch *b);
+/*
+ * The last reserved message is a set element message whose elements
+ * belong to owners[i], in order: an error on one names its container.
+ * owners must outlive the batch.
+ */
+void nft_batch_owners(struct nft_batch *b, const char *const *owners);
 int nft_batch_commit(struct nft_batch *b, struct nft_error *err);
+/* Name in err the origin of message seq, and of the attribute at off in it. */
+void nft_batch_explain(const struct nft_batch *b, uint32_t seq, uint32_t off,
+		       struct nft_error *err);
 
 /* raw.c: zero-copy views of dumped rules and elements. */
 #define RAW_EXPRS_MAX 16
