@@ -62,7 +62,6 @@ struct plan {
 	bool base_chain; /* (re)create the base chain's rules */
 	struct elem_batch add[LAYOUT_SET_MAX];
 	struct elem_batch del[LAYOUT_SET_MAX];
-	unsigned int changes;
 	struct nft_apply_stats *st;
 };
 
@@ -107,69 +106,62 @@ by_ifname_cmp(const void *a, const void *b)
 	return strcmp(x->want->ifname, y->want->ifname);
 }
 
-/* Message builders: each reserves one batch message and fills it. */
+enum obj {
+	OBJ_TABLE = 0,
+	OBJ_SET,
+	OBJ_CHAIN,
+	OBJ_RULE,
+	OBJ_MAX,
+};
+
+/*
+ * One message of the transaction about object o of kind k, which this
+ * takes (o may be NULL after a failed allocation: -ENOMEM). container
+ * and rule name what the message is for, should the kernel refuse it.
+ */
 static int
-put_table(struct plan *p, uint16_t type, uint32_t flags)
-{
-	struct nftnl_table *t = layout_table(p->c->table, flags);
-	uint32_t seq;
-	char *buf;
-	int r = -ENOMEM;
-
-	if (t == NULL)
-		return r;
-	buf = nft_batch_reserve(p->b, NULL, NULL,
-				type == NFT_MSG_NEWTABLE ? "create table" : "delete table", &seq);
-	if (buf != NULL) {
-		struct nlmsghdr *nlh = nftnl_table_nlmsg_build_hdr(
-			buf, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, seq);
-
-		nftnl_table_nlmsg_build_payload(nlh, t);
-		r = nft_batch_next(p->b);
-	}
-	nftnl_table_free(t);
-	return r;
-}
-
-static int
-put_set(struct plan *p, uint16_t type, struct nftnl_set *s, const char *what)
-{
-	uint32_t seq;
-	char *buf = nft_batch_reserve(p->b, NULL, NULL, what, &seq);
-	int r = -ENOMEM;
-
-	if (buf != NULL) {
-		struct nlmsghdr *nlh = nftnl_set_nlmsg_build_hdr(
-			buf, type, NFPROTO_INET, type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0, seq);
-
-		nftnl_set_nlmsg_build_payload(nlh, s);
-		r = nft_batch_next(p->b);
-	}
-	nftnl_set_free(s);
-	p->changes++;
-	return r;
-}
-
-static int
-put_chain(struct plan *p, uint16_t type, struct nftnl_chain *ch, const char *container,
-	  const char *what)
+put(struct plan *p, enum obj k, void *o, uint16_t type, uint16_t flags, const char *container,
+    const char *rule, const char *what)
 {
 	uint32_t seq;
 	char *buf = NULL;
 	int r = -ENOMEM;
 
-	if (ch != NULL)
-		buf = nft_batch_reserve(p->b, container, NULL, what, &seq);
+	if (o != NULL)
+		buf = nft_batch_reserve(p->b, container, rule, what, &seq);
 	if (buf != NULL) {
-		struct nlmsghdr *nlh = nftnl_chain_nlmsg_build_hdr(
-			buf, type, NFPROTO_INET, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, seq);
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, seq);
 
-		nftnl_chain_nlmsg_build_payload(nlh, ch);
+		switch (k) {
+		case OBJ_TABLE:
+			nftnl_table_nlmsg_build_payload(nlh, o);
+			break;
+		case OBJ_SET:
+			nftnl_set_nlmsg_build_payload(nlh, o);
+			break;
+		case OBJ_CHAIN:
+			nftnl_chain_nlmsg_build_payload(nlh, o);
+			break;
+		default:
+			nftnl_rule_nlmsg_build_payload(nlh, o);
+		}
 		r = nft_batch_next(p->b);
 	}
-	if (ch != NULL)
-		nftnl_chain_free(ch);
-	p->changes++;
+	if (o != NULL) {
+		switch (k) {
+		case OBJ_TABLE:
+			nftnl_table_free(o);
+			break;
+		case OBJ_SET:
+			nftnl_set_free(o);
+			break;
+		case OBJ_CHAIN:
+			nftnl_chain_free(o);
+			break;
+		default:
+			nftnl_rule_free(o);
+		}
+	}
 	return r;
 }
 
@@ -178,46 +170,20 @@ static int
 put_flush(struct plan *p, const char *chain, const char *container)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	uint32_t seq;
-	char *buf = NULL;
-	int err = -ENOMEM;
 
-	if (r != NULL && nftnl_rule_set_str(r, NFTNL_RULE_TABLE, p->c->table) == 0 &&
-	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) == 0)
-		buf = nft_batch_reserve(p->b, container, NULL, "flush chain", &seq);
-	if (buf != NULL) {
-		struct nlmsghdr *nlh =
-			nftnl_rule_nlmsg_build_hdr(buf, NFT_MSG_DELRULE, NFPROTO_INET, 0, seq);
-
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		err = nft_batch_next(p->b);
-	}
-	if (r != NULL)
+	if (r != NULL && (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, p->c->table) < 0 ||
+			  nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) < 0)) {
 		nftnl_rule_free(r);
-	p->changes++;
-	return err;
+		r = NULL;
+	}
+	return put(p, OBJ_RULE, r, NFT_MSG_DELRULE, 0, container, NULL, "flush chain");
 }
 
 static int
 put_rule(struct plan *p, struct nftnl_rule *r, const char *container, const char *rule)
 {
-	uint32_t seq;
-	char *buf = NULL;
-	int err = -ENOMEM;
-
-	if (r != NULL)
-		buf = nft_batch_reserve(p->b, container, rule, "add rule", &seq);
-	if (buf != NULL) {
-		struct nlmsghdr *nlh = nftnl_rule_nlmsg_build_hdr(
-			buf, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND, seq);
-
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		err = nft_batch_next(p->b);
-	}
-	if (r != NULL)
-		nftnl_rule_free(r);
-	p->changes++;
-	return err;
+	return put(p, OBJ_RULE, r, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, container, rule,
+		   "add rule");
 }
 
 static struct nftnl_set *
@@ -319,7 +285,6 @@ eb_send(struct plan *p, struct elem_batch *eb, enum layout_set which)
 		nft_batch_owners(p->b, &eb->owners[first]);
 		first += count_elems(nlh);
 		r = nft_batch_next(p->b);
-		p->changes++;
 	} while (more > 0 && r == 0);
 	nftnl_set_elems_iter_destroy(it);
 	/* the messages hold copies: the elements can go */
@@ -567,17 +532,15 @@ remove_stale(struct plan *p)
 		p->st->removed++;
 		r = put_flush(p, chain, h->fw.id);
 		if (r == 0)
-			r = put_chain(p, NFT_MSG_DELCHAIN,
-				      layout_container_chain(p->c->table, chain), h->fw.id,
-				      "delete chain");
+			r = put(p, OBJ_CHAIN, layout_container_chain(p->c->table, chain),
+				NFT_MSG_DELCHAIN, 0, h->fw.id, NULL, "delete chain");
 	}
 	for (i = 0; i < p->have->nforeign_chains && r == 0; i++) {
 		r = put_flush(p, p->have->foreign_chains[i], NULL);
 		if (r == 0)
-			r = put_chain(
-				p, NFT_MSG_DELCHAIN,
+			r = put(p, OBJ_CHAIN,
 				layout_container_chain(p->c->table, p->have->foreign_chains[i]),
-				NULL, "delete foreign chain");
+				NFT_MSG_DELCHAIN, 0, NULL, NULL, "delete foreign chain");
 	}
 	for (i = 0; i < p->have->nforeign_sets && r == 0; i++) {
 		struct nftnl_set *s = nftnl_set_alloc();
@@ -589,7 +552,7 @@ remove_stale(struct plan *p)
 			return -ENOMEM;
 		}
 		nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-		r = put_set(p, NFT_MSG_DELSET, s, "delete foreign set");
+		r = put(p, OBJ_SET, s, NFT_MSG_DELSET, 0, NULL, NULL, "delete foreign set");
 	}
 	return r;
 }
@@ -605,12 +568,14 @@ build(struct plan *p)
 	/* A table we made without persist (or that cannot be mended in
 	 * place) is replaced in the same transaction: no gap opens. */
 	if (h->exists && p->fresh) {
-		r = put_table(p, NFT_MSG_DELTABLE, 0);
+		r = put(p, OBJ_TABLE, layout_table(p->c->table, 0), NFT_MSG_DELTABLE, 0, NULL, NULL,
+			"delete table");
 		if (r < 0)
 			return r;
-		p->changes++;
 	}
-	r = put_table(p, NFT_MSG_NEWTABLE, flags);
+	/* adopts an orphaned table; without a change besides it, nothing is sent */
+	r = put(p, OBJ_TABLE, layout_table(p->c->table, flags), NFT_MSG_NEWTABLE, NLM_F_CREATE,
+		NULL, NULL, "create table");
 	if (r < 0)
 		return r;
 	if (!p->fresh) {
@@ -633,11 +598,12 @@ build(struct plan *p)
 			"create map deftag", "create map dispatch"};
 
 		if (p->fresh || !h->set_present[i])
-			r = put_set(p, NFT_MSG_NEWSET, layout_set(p->c->table, i), what[i]);
+			r = put(p, OBJ_SET, layout_set(p->c->table, i), NFT_MSG_NEWSET,
+				NLM_F_CREATE, NULL, NULL, what[i]);
 	}
 	if (r == 0 && (p->fresh || !h->base_chain_present))
-		r = put_chain(p, NFT_MSG_NEWCHAIN, layout_base_chain(p->c->table), NULL,
-			      "create base chain");
+		r = put(p, OBJ_CHAIN, layout_base_chain(p->c->table), NFT_MSG_NEWCHAIN,
+			NLM_F_CREATE, NULL, NULL, "create base chain");
 	for (i = 0; p->base_chain && i < layout_base_nrules() && r == 0; i++)
 		r = put_rule(p, layout_base_rule(p->c->table, i), NULL, NULL);
 	for (i = 0; i < p->nt && r == 0; i++) {
@@ -646,9 +612,8 @@ build(struct plan *p)
 		if (t->op == OP_KEEP)
 			continue;
 		if (t->op == OP_CREATE)
-			r = put_chain(p, NFT_MSG_NEWCHAIN,
-				      layout_container_chain(p->c->table, t->chain), t->want->id,
-				      "create chain");
+			r = put(p, OBJ_CHAIN, layout_container_chain(p->c->table, t->chain),
+				NFT_MSG_NEWCHAIN, NLM_F_CREATE, t->want->id, NULL, "create chain");
 		if (r == 0)
 			r = add_container_rules(p, t);
 		if (r == 0)
@@ -704,7 +669,7 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 		goto out;
 	}
 	st->persist = !c->no_owner;
-	if (p.changes == 0) {
+	if (nft_batch_count(p.b) == 1) {
 		st->persist = nft_state_table_persist(have);
 		goto out; /* the kernel already holds want */
 	}
