@@ -20,7 +20,7 @@ SANFLAGS :=
 FORTIFY	:= -D_FORTIFY_SOURCE=2
 endif
 
-LIBS_CORE := libmnl libnftnl libcjson
+LIBS_CORE := libmnl libnftnl libcjson libmicrohttpd
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(LIBS_CORE) check))
 PKG_LIBS := $(shell pkg-config --libs $(LIBS_CORE)) -pthread
 CHECK_LIBS := $(shell pkg-config --libs check)
@@ -34,7 +34,7 @@ LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANFLAGS)
 
 RULES_SRC := $(filter-out %_test.c,$(wildcard rules/*.c))
 NFT_SRC	  := $(filter-out %_test.c,$(wildcard nft/*.c))
-AGENTD_SRC := $(filter-out %_test.c,$(wildcard agentd/*.c))
+AGENTD_SRC := $(filter-out %_test.c,$(wildcard agentd/*.c api/*.c))
 TEST_SRC  := $(wildcard rules/*_test.c nft/*_test.c agentd/*_test.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

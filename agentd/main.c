@@ -1,8 +1,9 @@
 /*
  * agentd: the hoody-firewall host agent.
  *
- *   agentd --apply FILE [--table NAME]   make the kernel hold FILE's state, exit
- *   agentd --dump [--table NAME]         print the state the kernel enforces
+ *   agentd [--socket PATH] [--state-dir DIR] ...   the daemon: serve the API
+ *   agentd --apply FILE [--table NAME]           make the kernel hold FILE's state, exit
+ *   agentd --dump [--table NAME]                 print the state the kernel enforces
  */
 
 #include <errno.h>
@@ -17,12 +18,15 @@
 
 #include <sys/mman.h>
 
+#include "agentd/daemon.h"
 #include "agentd/log.h"
 #include "agentd/render.h"
 #include "nft/nft.h"
 #include "rules/rules.h"
 
 #define EXIT_USAGE 2
+#define SOCKET_DEFAULT "/run/hoody-firewall/agentd.sock"
+#define STATE_DIR_DEFAULT "/var/lib/hoody-firewall"
 /* A 10,000-container state file is about 15 MiB. */
 #define STATE_FILE_MAX (256u << 20)
 /* Another writer may commit between our dump and our transaction. */
@@ -32,16 +36,26 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: agentd --apply FILE [--table NAME]\n"
+		"usage: agentd [--socket PATH] [--listen ADDR:PORT --token-file FILE]\n"
+		"              [--state-dir DIR] [--table NAME] [--log-format text|json]\n"
+		"       agentd --apply FILE [--table NAME]\n"
 		"       agentd --dump [--table NAME]\n"
 		"\n"
-		"  --apply FILE   make the kernel enforce the desired state in FILE\n"
-		"                 (\"-\" for standard input) in one transaction, then exit\n"
-		"  --dump         print the rules the kernel enforces, decoded, with counters\n"
-		"  --table NAME   the nftables table (family inet) to use (default %s)\n"
-		"  --debug        log more\n"
-		"  --help         show this\n",
-		NFT_TABLE_DEFAULT);
+		"Without --apply or --dump, agentd runs in the foreground: it makes the kernel\n"
+		"enforce the state in --state-dir and serves the REST API until SIGTERM.\n"
+		"\n"
+		"  --socket PATH      the API's Unix socket, mode 0660 (default %s)\n"
+		"  --listen ADDR:PORT also serve the API over TCP (needs --token-file)\n"
+		"  --token-file FILE  the bearer token TCP clients must send\n"
+		"  --state-dir DIR    where the desired state is kept (default %s)\n"
+		"  --apply FILE       make the kernel enforce the desired state in FILE\n"
+		"                     (\"-\" for standard input) in one transaction, then exit\n"
+		"  --dump             print the rules the kernel enforces, decoded, with counters\n"
+		"  --table NAME       the nftables table (family inet) to use (default %s)\n"
+		"  --log-format F     text (default) or json: one JSON object per line\n"
+		"  --debug            log more\n"
+		"  --help             show this\n",
+		SOCKET_DEFAULT, STATE_DIR_DEFAULT, NFT_TABLE_DEFAULT);
 }
 
 static int
@@ -235,7 +249,7 @@ do_apply(const char *path, const char *table)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_debug("table %s: dumped in %.1f ms", table, ms(&t0, &t1));
 		if (r == 0)
-			r = nft_apply(c, want, have, &st, &err);
+			r = nft_apply(c, want, have, NULL, &st, &err);
 		if (r != -ERESTART)
 			break;
 		log_debug("table %s: the ruleset changed during apply, trying again", table);
@@ -297,12 +311,29 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{"apply", required_argument, NULL, 'a'}, {"dump", no_argument, NULL, 'd'},
-		{"table", required_argument, NULL, 't'}, {"debug", no_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},	 {NULL, 0, NULL, 0},
+		{"apply", required_argument, NULL, 'a'},
+		{"dump", no_argument, NULL, 'd'},
+		{"table", required_argument, NULL, 't'},
+		{"socket", required_argument, NULL, 's'},
+		{"listen", required_argument, NULL, 'l'},
+		{"token-file", required_argument, NULL, 'k'},
+		{"state-dir", required_argument, NULL, 'S'},
+		{"log-format", required_argument, NULL, 'f'},
+		{"debug", no_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *apply = NULL, *table = NFT_TABLE_DEFAULT;
-	bool dump = false, debug = false;
+	struct daemon_options dopt = {
+		.table = NFT_TABLE_DEFAULT,
+		.state_dir = STATE_DIR_DEFAULT,
+		.socket_path = SOCKET_DEFAULT,
+		.threads = 4,
+		.max_connections = 256,
+		.timeout_s = 10,
+	};
+	enum log_format fmt = LOG_FORMAT_TEXT;
+	const char *apply = NULL;
+	bool dump = false, debug = false, daemon_opt = false;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -314,7 +345,31 @@ main(int argc, char *argv[])
 			dump = true;
 			break;
 		case 't':
-			table = optarg;
+			dopt.table = optarg;
+			break;
+		case 's':
+			dopt.socket_path = optarg;
+			daemon_opt = true;
+			break;
+		case 'l':
+			dopt.listen = optarg;
+			daemon_opt = true;
+			break;
+		case 'k':
+			dopt.token_file = optarg;
+			daemon_opt = true;
+			break;
+		case 'S':
+			dopt.state_dir = optarg;
+			daemon_opt = true;
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				fmt = LOG_FORMAT_JSON;
+			else if (strcmp(optarg, "text") != 0) {
+				fprintf(stderr, "agentd: --log-format: expected text or json\n");
+				return EXIT_USAGE;
+			}
 			break;
 		case 'D':
 			debug = true;
@@ -327,19 +382,29 @@ main(int argc, char *argv[])
 			return EXIT_USAGE;
 		}
 	}
-	log_init("agentd", LOG_FORMAT_TEXT, debug);
-	if (optind != argc || (apply != NULL) == dump) {
-		fprintf(stderr, "agentd: give exactly one of --apply FILE or --dump\n");
+	log_init("agentd", fmt, debug);
+	if (optind != argc || (apply != NULL && dump) || ((apply != NULL || dump) && daemon_opt)) {
+		fprintf(stderr,
+			"agentd: give --apply FILE, --dump, or daemon options, not a mix\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	/* table names share the id alphabet: safe in messages and JSON */
-	if (!rules_id_valid(table) || strlen(table) > NFT_TABLE_NAME_MAX) {
+	if (!rules_id_valid(dopt.table) || strlen(dopt.table) > NFT_TABLE_NAME_MAX) {
 		fprintf(stderr,
 			"agentd: --table \"%s\": expected 1-64 characters of "
 			"A-Z a-z 0-9 _ . -\n",
-			table);
+			dopt.table);
 		return EXIT_USAGE;
 	}
-	return apply != NULL ? do_apply(apply, table) : do_dump(table);
+	if (dopt.listen != NULL && dopt.token_file == NULL) {
+		fprintf(stderr, "agentd: --listen needs --token-file: the API is never served "
+				"over TCP without a bearer token\n");
+		return EXIT_USAGE;
+	}
+	if (apply != NULL)
+		return do_apply(apply, dopt.table);
+	if (dump)
+		return do_dump(dopt.table);
+	return daemon_run(&dopt);
 }

@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,13 @@ enum op {
 struct target {
 	const struct rules_container *want;
 	const struct nft_container *have; /* for counters; NULL when new */
+	/* nft_put(): the container as last committed, and its counters */
+	const struct model_ct *old;
+	const struct nft_counter *old_ctrs; /* old->nrules + 1 (the default) */
 	enum op op;
 	uint32_t base;
+	bool add_attached; /* the interface's attached and dispatch elements */
+	bool add_dispatch;
 	char chain[LAYOUT_CHAIN_NAME_MAX + 1];
 };
 
@@ -53,11 +59,13 @@ struct elem_batch {
 
 struct plan {
 	struct nft_conn *c;
-	const struct nft_state *have;
+	const struct nft_state *have; /* NULL in nft_put() */
 	struct nft_batch *b;
 	struct target *t; /* desired containers with an interface, by id */
 	size_t nt;
 	const struct target **by_ifname;
+	uint32_t tag_next;
+	bool adopt;	 /* send the table message even when nothing else changes */
 	bool fresh;	 /* build everything: no table, or one we recreate */
 	bool base_chain; /* (re)create the base chain's rules */
 	struct elem_batch add[LAYOUT_SET_MAX];
@@ -350,21 +358,38 @@ delete_elems(struct plan *p, enum layout_set which)
 	return r;
 }
 
+/* Counters follow a rule as long as it keeps its id and matches the same packets. */
 static const struct nft_counter *
 carried_counter(const struct target *t, size_t i)
 {
 	const struct rules_rule *w = &t->want->rules[i];
+	uint64_t key;
 	size_t j;
 
-	if (t->have == NULL || t->have->counters == NULL)
-		return NULL;
-	/* Counters follow a rule as long as it matches the same packets. */
-	for (j = 0; j < t->have->fw.nrules; j++) {
-		const struct rules_rule *h = &t->have->fw.rules[j];
+	if (t->have != NULL && t->have->counters != NULL) {
+		for (j = 0; j < t->have->fw.nrules; j++) {
+			const struct rules_rule *h = &t->have->fw.rules[j];
 
-		if (strcmp(h->id, w->id) == 0 && rules_rule_same_match(h, w))
-			return &t->have->counters[j];
+			if (strcmp(h->id, w->id) == 0 && rules_rule_same_match(h, w))
+				return &t->have->counters[j];
+		}
 	}
+	if (t->old != NULL && t->old_ctrs != NULL) {
+		key = model_rule_key(w);
+		for (j = 0; j < t->old->nrules; j++)
+			if (t->old->rules[j].key == key)
+				return &t->old_ctrs[j];
+	}
+	return NULL;
+}
+
+static const struct nft_counter *
+carried_default(const struct target *t)
+{
+	if (t->have != NULL && t->have->counters != NULL && t->have->fw.policy == t->want->policy)
+		return &t->have->dflt;
+	if (t->old != NULL && t->old_ctrs != NULL && t->old->policy == t->want->policy)
+		return &t->old_ctrs[t->old->nrules];
 	return NULL;
 }
 
@@ -373,8 +398,6 @@ static int
 add_container_elems(struct plan *p, const struct target *t)
 {
 	const struct rules_container *w = t->want;
-	const struct nft_counter *dctr = NULL;
-	const struct nft_elem *old;
 	uint32_t dtag = t->base + w->nrules;
 	size_t i;
 	int r = 0;
@@ -391,24 +414,20 @@ add_container_elems(struct plan *p, const struct target *t)
 					   ru->desc ? ru->desc + head : NULL, dlen - head),
 			   w->id);
 	}
-	if (t->have != NULL && t->have->counters != NULL && t->have->fw.policy == w->policy)
-		dctr = &t->have->dflt;
 	if (r == 0) {
 		enum layout_set which =
 			w->policy == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY;
 
 		r = eb_add(p, &p->add[which], which,
-			   layout_tag_elem(w->ifname, dtag, dctr, NULL, 0), w->id);
+			   layout_tag_elem(w->ifname, dtag, carried_default(t), NULL, 0), w->id);
 	}
 	if (r == 0)
 		r = eb_add(p, &p->add[LAYOUT_SET_DEFTAG], LAYOUT_SET_DEFTAG,
 			   layout_deftag_elem(w->ifname, dtag), w->id);
-	old = p->fresh ? NULL : nft_elems_find(&p->have->elems[LAYOUT_SET_ATTACHED], w->ifname, 0);
-	if (r == 0 && old == NULL)
+	if (r == 0 && t->add_attached)
 		r = eb_add(p, &p->add[LAYOUT_SET_ATTACHED], LAYOUT_SET_ATTACHED,
 			   layout_ifname_elem(w->ifname), w->id);
-	old = p->fresh ? NULL : nft_elems_find(&p->have->elems[LAYOUT_SET_DISPATCH], w->ifname, 0);
-	if (r == 0 && (old == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH, old)))
+	if (r == 0 && t->add_dispatch)
 		r = eb_add(p, &p->add[LAYOUT_SET_DISPATCH], LAYOUT_SET_DISPATCH,
 			   layout_dispatch_elem(w->ifname, t->chain), w->id);
 	return r;
@@ -468,11 +487,10 @@ first_tag(const struct nft_state *have, uint32_t *ret)
 static int
 plan_targets(struct plan *p, const struct rules_set *want)
 {
-	uint32_t next = 0;
 	size_t i;
 	int r;
 
-	r = first_tag(p->have, &next);
+	r = first_tag(p->have, &p->tag_next);
 	if (r < 0)
 		return r;
 	p->t = calloc(want->ncontainers ? want->ncontainers : 1, sizeof(*p->t));
@@ -507,11 +525,24 @@ plan_targets(struct plan *p, const struct rules_set *want)
 			p->st->created++;
 		else
 			p->st->updated++;
-		r = tag_block(&next, w->nrules + 1, &t->base);
+		r = tag_block(&p->tag_next, w->nrules + 1, &t->base);
 		if (r < 0)
 			return r;
 	}
 	qsort(p->by_ifname, p->nt, sizeof(*p->by_ifname), by_ifname_cmp);
+	for (i = 0; i < p->nt; i++) {
+		struct target *t = &p->t[i];
+		const struct nft_elem *e;
+
+		if (t->op == OP_KEEP)
+			continue;
+		t->add_attached = p->fresh || nft_elems_find(&p->have->elems[LAYOUT_SET_ATTACHED],
+							     t->want->ifname, 0) == NULL;
+		e = p->fresh ? NULL
+			     : nft_elems_find(&p->have->elems[LAYOUT_SET_DISPATCH], t->want->ifname,
+					      0);
+		t->add_dispatch = e == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH, e);
+	}
 	return 0;
 }
 
@@ -631,21 +662,85 @@ elapsed_us(const struct timespec *a, const struct timespec *b)
 	return (unsigned int)((b->tv_sec - a->tv_sec) * 1000000 + (b->tv_nsec - a->tv_nsec) / 1000);
 }
 
-static int
-apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
-	   struct nft_apply_stats *st, struct nft_error *err)
+static void
+plan_init(struct plan *p, struct nft_conn *c, const struct nft_state *have,
+	  struct nft_apply_stats *st)
 {
-	struct plan p = {.c = c, .have = have, .st = st};
-	struct timespec t0, t1, t2;
 	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	memset(st, 0, sizeof(*st));
+	p->c = c;
+	p->have = have;
+	p->st = st;
+	for (i = 0; i < LAYOUT_SET_MAX; i++) {
+		p->add[i].type = NFT_MSG_NEWSETELEM;
+		p->del[i].type = NFT_MSG_DELSETELEM;
+	}
+}
+
+static void
+plan_free(struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < LAYOUT_SET_MAX; i++) {
+		eb_free(&p->add[i]);
+		eb_free(&p->del[i]);
+	}
+	nft_batch_free(p->b);
+	free(p->t);
+	free(p->by_ifname);
+}
+
+/* Send the transaction built so far; a batch of only its table message changes nothing. */
+static int
+plan_commit(struct plan *p, const struct timespec *t0, struct nft_error *err)
+{
+	struct timespec t1, t2;
 	int r;
 
-	memset(st, 0, sizeof(*st));
-	for (i = 0; i < LAYOUT_SET_MAX; i++) {
-		p.add[i].type = NFT_MSG_NEWSETELEM;
-		p.del[i].type = NFT_MSG_DELSETELEM;
+	if (nft_batch_count(p->b) <= 1 && !p->adopt)
+		return 0;
+	p->st->messages = nft_batch_count(p->b);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r = nft_batch_commit(p->b, err);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	p->st->build_us = elapsed_us(t0, &t1);
+	p->st->commit_us = elapsed_us(&t1, &t2);
+	return r;
+}
+
+/* After a commit: the model describes the kernel again. */
+static int
+model_rebuild(struct nft_model *m, const struct plan *p)
+{
+	size_t i;
+	int r = 0;
+
+	model_clear(m);
+	for (i = 0; i < p->nt && r == 0; i++) {
+		const struct target *t = &p->t[i];
+
+		r = model_set(m, t->want, t->op == OP_KEEP ? t->have->tag_base : t->base);
 	}
+	m->tag_next = p->tag_next;
+	m->valid = r == 0;
+	return r;
+}
+
+static int
+apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
+	   bool commit, struct nft_model *model, struct nft_apply_stats *st, struct nft_error *err)
+{
+	struct plan p;
+	struct timespec t0;
+	int r;
+
+	plan_init(&p, c, have, st);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (model != NULL)
+		model->valid = false;
 	if (have->exists && !have->ours) {
 		err->err = -EEXIST;
 		snprintf(err->what, sizeof(err->what), "take over table");
@@ -659,6 +754,8 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	p.fresh = !have->exists || have->base_unrepairable ||
 		  (!c->no_owner && !(have->flags & NFT_TABLE_F_PERSIST));
 	p.base_chain = p.fresh || !have->base_rules_ok;
+	p.adopt = c->hold && !c->no_owner && have->exists &&
+		  (!(have->flags & NFT_TABLE_F_OWNER) || have->owner != c->portid);
 	p.b = nft_batch_new(c, have->genid);
 	r = p.b ? plan_targets(&p, want) : -ENOMEM;
 	if (r == 0)
@@ -668,44 +765,36 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 		snprintf(err->what, sizeof(err->what), "build transaction");
 		goto out;
 	}
-	st->persist = !c->no_owner;
-	if (nft_batch_count(p.b) == 1) {
-		st->persist = nft_state_table_persist(have);
-		goto out; /* the kernel already holds want */
+	st->persist = nft_batch_count(p.b) == 1 ? nft_state_table_persist(have) : !c->no_owner;
+	if (!commit) {
+		st->messages = nft_batch_count(p.b) <= 1 ? 0 : nft_batch_count(p.b);
+		goto out;
 	}
-	st->messages = nft_batch_count(p.b);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	r = nft_batch_commit(p.b, err);
-	clock_gettime(CLOCK_MONOTONIC, &t2);
-	st->build_us = elapsed_us(&t0, &t1);
-	st->commit_us = elapsed_us(&t1, &t2);
+	r = plan_commit(&p, &t0, err);
+	if (r == 0 && model != NULL)
+		r = model_rebuild(model, &p);
 out:
-	for (i = 0; i < LAYOUT_SET_MAX; i++) {
-		eb_free(&p.add[i]);
-		eb_free(&p.del[i]);
-	}
-	nft_batch_free(p.b);
-	free(p.t);
-	free(p.by_ifname);
+	plan_free(&p);
 	return r;
 }
 
-int
-nft_apply(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
-	  struct nft_apply_stats *ret_stats, struct nft_error *err)
+static int
+apply_or_check(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
+	       bool commit, struct nft_model *model, struct nft_apply_stats *ret_stats,
+	       struct nft_error *err)
 {
 	struct nft_apply_stats st;
 	int r;
 
 	memset(err, 0, sizeof(*err));
-	r = apply_once(c, want, have, &st, err);
+	r = apply_once(c, want, have, commit, model, &st, err);
 	/* Kernels before 5.12 (owner) or 6.9 (persist) refuse the flags:
 	 * fall back to a plain table, which the caller reports. */
 	if ((r == -EOPNOTSUPP || r == -EINVAL) && !c->no_owner &&
 	    strcmp(err->what, "create table") == 0) {
 		c->no_owner = true;
 		memset(err, 0, sizeof(*err));
-		r = apply_once(c, want, have, &st, err);
+		r = apply_once(c, want, have, commit, model, &st, err);
 	}
 	if (r == -EPERM && strcmp(err->what, "create table") == 0)
 		snprintf(err->detail, sizeof(err->detail),
@@ -713,5 +802,228 @@ nft_apply(struct nft_conn *c, const struct rules_set *want, const struct nft_sta
 			 have->owner);
 	if (r == 0)
 		*ret_stats = st;
+	return r;
+}
+
+int
+nft_apply(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
+	  struct nft_model *model, struct nft_apply_stats *ret_stats, struct nft_error *err)
+{
+	return apply_or_check(c, want, have, true, model, ret_stats, err);
+}
+
+int
+nft_diff(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
+	 struct nft_apply_stats *ret_stats, struct nft_error *err)
+{
+	return apply_or_check(c, want, have, false, NULL, ret_stats, err);
+}
+
+/* Counters of the old container's tag elements, by tag, in ctrs. */
+struct fetch {
+	const struct model_ct *old;
+	struct nft_counter *ctrs;
+};
+
+static int
+fetch_elem_cb(const struct raw_elem *re, void *data)
+{
+	struct fetch *f = data;
+	uint32_t tag;
+
+	if (re == NULL || re->key_len != IFNAMSIZ + sizeof(tag))
+		return 0;
+	memcpy(&tag, (const char *)re->key + IFNAMSIZ, sizeof(tag));
+	if (re->has_counter && tag - f->old->base <= f->old->nrules) {
+		f->ctrs[tag - f->old->base].packets = re->packets;
+		f->ctrs[tag - f->old->base].bytes = re->bytes;
+	}
+	return 0;
+}
+
+static int
+fetch_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return raw_elems_foreach(nlh, fetch_elem_cb, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+/*
+ * One GETSETELEM per verdict set, naming the old tags: the kernel
+ * answers each element, so this costs two round trips, not a dump.
+ * -ENOENT when an element is missing: the table is not what we left.
+ */
+static int
+fetch_counters(struct plan *p, const struct model_ct *old, struct nft_counter *ctrs)
+{
+	struct fetch f = {.old = old, .ctrs = ctrs};
+	int which, r = 0;
+
+	for (which = LAYOUT_SET_ALLOW; which <= LAYOUT_SET_DENY && r == 0; which++) {
+		uint8_t action = which == LAYOUT_SET_ALLOW ? RULES_ACTION_ALLOW : RULES_ACTION_DENY;
+		struct nftnl_set *s = elem_set(p, which);
+		NFT_MSG_ALIGNED char buf[NFT_REQ_BUF];
+		struct nlmsghdr *nlh;
+		size_t n = 0;
+		uint32_t i;
+
+		if (s == NULL)
+			return -ENOMEM;
+		for (i = 0; i <= old->nrules; i++) {
+			uint8_t a = i < old->nrules ? old->rules[i].action : old->policy;
+			struct nftnl_set_elem *e;
+
+			if (a != action)
+				continue;
+			e = layout_tag_key(old->ifname, old->base + i);
+			if (e == NULL) {
+				nftnl_set_free(s);
+				return -ENOMEM;
+			}
+			nftnl_set_elem_add(s, e);
+			n++;
+		}
+		/* a request of 1025 keys of 20 bytes fits the buffer */
+		if (n > 0) {
+			nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+						    NLM_F_ACK, nft_conn_seq(p->c));
+			nftnl_set_elems_nlmsg_build_payload(nlh, s);
+			r = nft_conn_dump(p->c, nlh, fetch_cb, &f);
+		}
+		nftnl_set_free(s);
+	}
+	return r;
+}
+
+/* Delete everything the old container put in the kernel but its chain. */
+static int
+put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname)
+{
+	uint32_t i;
+	int r = 0;
+
+	for (i = 0; i <= old->nrules && r == 0; i++) {
+		uint8_t a = i < old->nrules ? old->rules[i].action : old->policy;
+		enum layout_set which =
+			a == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY;
+
+		r = eb_add(p, &p->del[which], which, layout_tag_key(old->ifname, old->base + i),
+			   old->id);
+	}
+	if (r == 0)
+		r = eb_add(p, &p->del[LAYOUT_SET_DEFTAG], LAYOUT_SET_DEFTAG,
+			   layout_ifname_elem(old->ifname), old->id);
+	if (r == 0 && !keep_ifname)
+		r = eb_add(p, &p->del[LAYOUT_SET_DISPATCH], LAYOUT_SET_DISPATCH,
+			   layout_ifname_elem(old->ifname), old->id);
+	if (r == 0 && !keep_ifname)
+		r = eb_add(p, &p->del[LAYOUT_SET_ATTACHED], LAYOUT_SET_ATTACHED,
+			   layout_ifname_elem(old->ifname), old->id);
+	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
+		r = eb_send(p, &p->del[i], i);
+	return r;
+}
+
+static int
+put_build(struct plan *p, struct target *t, const char *id)
+{
+	const struct model_ct *old = t->old;
+	bool attach = t->want != NULL && t->want->ifname[0] != '\0';
+	bool same_if = attach && old != NULL && strcmp(old->ifname, t->want->ifname) == 0;
+	int r = 0;
+
+	if (old != NULL) {
+		r = put_unlink_old(p, old, same_if);
+		if (r == 0)
+			r = put_flush(p, t->chain, id);
+		if (r == 0 && !attach)
+			r = put(p, OBJ_CHAIN, layout_container_chain(p->c->table, t->chain),
+				NFT_MSG_DELCHAIN, 0, id, NULL, "delete chain");
+	}
+	if (!attach || r < 0)
+		return r;
+	if (old == NULL)
+		r = put(p, OBJ_CHAIN, layout_container_chain(p->c->table, t->chain),
+			NFT_MSG_NEWCHAIN, NLM_F_CREATE, id, NULL, "create chain");
+	t->add_attached = t->add_dispatch = !same_if;
+	if (r == 0)
+		r = tag_block(&p->tag_next, t->want->nrules + 1, &t->base);
+	if (r == 0)
+		r = add_container_rules(p, t);
+	if (r == 0)
+		r = add_container_elems(p, t);
+	for (size_t i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
+		r = eb_send(p, &p->add[i], i);
+	return r;
+}
+
+int
+nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct rules_container *want,
+	struct nft_apply_stats *ret_stats, struct nft_error *err)
+{
+	struct nft_counter *ctrs = NULL;
+	struct nft_apply_stats st;
+	struct target t = {.want = want};
+	const struct model_ct *other;
+	struct timespec t0;
+	struct plan p;
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	plan_init(&p, c, NULL, &st);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!m->valid)
+		return -ERESTART;
+	t.old = model_find(m, id);
+	if (want != NULL && want->ifname[0] != '\0') {
+		other = model_find_ifname(m, want->ifname);
+		if (other != NULL && strcmp(other->id, id) != 0) {
+			err->err = -EEXIST;
+			snprintf(err->container, sizeof(err->container), "%s", id);
+			snprintf(err->what, sizeof(err->what), "attach interface");
+			snprintf(err->detail, sizeof(err->detail),
+				 "interface %s is attached to container %s", want->ifname,
+				 other->id);
+			return -EEXIST;
+		}
+	} else if (t.old == NULL)
+		return 0; /* not in the kernel, and not to be */
+	layout_chain_name(id, t.chain);
+	p.tag_next = m->tag_next;
+	p.b = nft_batch_new(c, 0);
+	r = p.b ? 0 : -ENOMEM;
+	if (r == 0 && t.old != NULL && want != NULL) {
+		ctrs = calloc(t.old->nrules + 1, sizeof(*ctrs));
+		r = ctrs ? fetch_counters(&p, t.old, ctrs) : -ENOMEM;
+		t.old_ctrs = ctrs;
+	}
+	if (r == 0)
+		r = put_build(&p, &t, id);
+	if (r < 0 && r != -ENOENT) {
+		err->err = r;
+		snprintf(err->container, sizeof(err->container), "%s", id);
+		snprintf(err->what, sizeof(err->what), "build transaction");
+	}
+	if (r == 0)
+		r = plan_commit(&p, &t0, err);
+	if (r == 0) {
+		m->tag_next = p.tag_next;
+		if (t.want != NULL && t.want->ifname[0] != '\0') {
+			r = model_set(m, want, t.base);
+			st.created = t.old == NULL;
+			st.updated = t.old != NULL;
+		} else {
+			model_remove(m, id);
+			st.removed = 1;
+		}
+	}
+	/* the kernel does not hold what the model says: somebody else changed it */
+	if (r == -ENOENT || r == -EEXIST || r == -EBUSY || r == -ERESTART) {
+		m->valid = false;
+		r = -ERESTART;
+	}
+	if (r == 0)
+		*ret_stats = st;
+	free(ctrs);
+	plan_free(&p);
 	return r;
 }

@@ -77,6 +77,18 @@ nft_conn_table(const struct nft_conn *c)
 	return c->table;
 }
 
+void
+nft_conn_hold_table(struct nft_conn *c)
+{
+	c->hold = true;
+}
+
+int
+nft_genid(struct nft_conn *c, uint32_t *ret)
+{
+	return nft_conn_genid(c, ret);
+}
+
 uint32_t
 nft_conn_seq(struct nft_conn *c)
 {

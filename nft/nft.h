@@ -71,6 +71,14 @@ struct nft_apply_stats {
 int nft_conn_open(const char *table, struct nft_conn **ret);
 void nft_conn_close(struct nft_conn *c);
 const char *nft_conn_table(const struct nft_conn *c);
+/*
+ * A long-lived connection holds the table: from now on nft_apply()
+ * adopts a table that no live process owns even when nothing else
+ * differs, so that tamper protection covers the process's lifetime.
+ */
+void nft_conn_hold_table(struct nft_conn *c);
+/* The ruleset generation: it changes with every commit by anyone. */
+int nft_genid(struct nft_conn *c, uint32_t *ret);
 
 /*
  * Dump the table and decode it. Blocks until the kernel answered.
@@ -92,14 +100,45 @@ const struct nft_container *nft_state_find(const struct nft_state *s, const char
 const char *nft_state_base_damage(const struct nft_state *s);
 
 /*
+ * What this process last committed to the table: enough to change one
+ * container without dumping the others. nft_apply() fills it, nft_put()
+ * keeps it current; it is valid only while every change goes through
+ * them on one connection.
+ */
+struct nft_model;
+int nft_model_new(struct nft_model **ret);
+void nft_model_free(struct nft_model *m);
+bool nft_model_valid(const struct nft_model *m);
+
+/*
  * Make the kernel hold exactly want, starting from have (a dump taken
  * on the same connection), in one transaction. Containers without an
  * interface are not enforced and are removed from the kernel. Sends
- * nothing when the kernel already matches. Returns 0, -ERESTART when
- * the ruleset changed since have was dumped (dump and try again), or
- * another negative errno with *err naming the container and rule.
+ * nothing when the kernel already matches. When model is not NULL it
+ * is rebuilt to describe the result (and invalidated on failure).
+ * Returns 0, -ERESTART when the ruleset changed since have was dumped
+ * (dump and try again), or another negative errno with *err naming the
+ * container and rule.
  */
 int nft_apply(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
-	      struct nft_apply_stats *ret_stats, struct nft_error *err);
+	      struct nft_model *model, struct nft_apply_stats *ret_stats, struct nft_error *err);
+
+/* Like nft_apply() without sending anything: how far is have from want? */
+int nft_diff(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
+	     struct nft_apply_stats *ret_stats, struct nft_error *err);
+
+/*
+ * Make the kernel enforce want for container id, or nothing for it
+ * when want is NULL or has no interface, in one transaction the size
+ * of that container whatever the size of the table. Counters of rules
+ * that keep their id and match carry over. Returns 0; -EEXIST when
+ * another container has the interface; -ERESTART when the model is
+ * invalid or the kernel no longer holds what the model says (someone
+ * else changed the table): dump, nft_apply() the whole desired state,
+ * and the model is valid again; another negative errno with *err.
+ */
+int nft_put(struct nft_conn *c, struct nft_model *model, const char *id,
+	    const struct rules_container *want, struct nft_apply_stats *ret_stats,
+	    struct nft_error *err);
 
 #endif

@@ -31,6 +31,7 @@ struct nft_conn {
 	uint32_t portid;
 	uint32_t seq;
 	bool no_owner; /* the kernel refused owner/persist: plain table */
+	bool hold;     /* nft_conn_hold_table() */
 	char table[NFT_TABLE_NAME_MAX + 1];
 };
 
@@ -254,5 +255,35 @@ const struct nft_elem *nft_elems_find(const struct nft_elems *es, const char *if
 				      uint32_t value);
 /* The first element for this interface, whatever its value. */
 const struct nft_elem *nft_elems_find_ifname(const struct nft_elems *es, const char *ifname);
+
+/* model.c: what this process last committed, per container. */
+struct model_rule {
+	uint64_t key;	/* model_rule_key(): counters follow a rule while it holds */
+	uint8_t action; /* which set its tag's element is in */
+};
+
+struct model_ct {
+	char id[RULES_ID_MAX + 1];
+	char ifname[RULES_IFNAME_MAX + 1];
+	uint32_t base;
+	uint8_t policy;
+	uint32_t nrules;
+	struct model_rule rules[];
+};
+
+struct nft_model {
+	void *by_id; /* tsearch trees of the same struct model_ct nodes */
+	void *by_ifname;
+	size_t n;
+	uint32_t tag_next; /* the first tag no block has used */
+	bool valid;	   /* false until an nft_apply() commits, and after a failure */
+};
+
+const struct model_ct *model_find(const struct nft_model *m, const char *id);
+const struct model_ct *model_find_ifname(const struct nft_model *m, const char *ifname);
+uint64_t model_rule_key(const struct rules_rule *r);
+int model_set(struct nft_model *m, const struct rules_container *c, uint32_t base);
+void model_remove(struct nft_model *m, const char *id);
+void model_clear(struct nft_model *m);
 
 #endif

@@ -1,0 +1,156 @@
+/*
+ * The agent's life: load the desired state, make the kernel hold it in
+ * one transaction (adopting the table), serve the API, and on SIGTERM
+ * or SIGINT stop serving and exit with the rules left in force.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+
+#include "agentd/daemon.h"
+#include "agentd/engine.h"
+#include "agentd/log.h"
+#include "api/api.h"
+
+#define TOKEN_MAX 4096
+
+static int
+read_token(const char *path, char **ret)
+{
+	char buf[TOKEN_MAX + 2];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0' || strlen(buf) > TOKEN_MAX) {
+		explicit_bzero(buf, sizeof(buf));
+		return -EINVAL;
+	}
+	*ret = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return *ret ? 0 : -ENOMEM;
+}
+
+/*
+ * Keep CAP_NET_ADMIN and nothing else, for good: the netlink socket is
+ * open and the API bound, and the state directory is our own.
+ */
+static int
+drop_privileges(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+	unsigned long cap;
+
+	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (cap != CAP_NET_ADMIN && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
+			return -errno;
+	d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Tell systemd (Type=notify) that the kernel holds the state and the API serves. */
+static void
+notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+		log_warn(-errno, "notify systemd");
+	close(fd);
+}
+
+int
+daemon_run(const struct daemon_options *o)
+{
+	struct engine_options eo = {.table = o->table, .state_dir = o->state_dir};
+	struct api_options ao = {
+		.socket_path = o->socket_path,
+		.listen = o->listen,
+		.threads = o->threads,
+		.max_connections = o->max_connections,
+		.timeout_s = o->timeout_s,
+	};
+	struct engine *e = NULL;
+	struct api *a = NULL;
+	char *token = NULL;
+	sigset_t stop;
+	int sig = 0, r;
+
+	/* every thread started from here on leaves these signals to sigwait() */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (o->listen != NULL) {
+		r = read_token(o->token_file, &token);
+		if (r < 0) {
+			log_warn(r, "--token-file %s (one line, 1-%d bytes)", o->token_file,
+				 TOKEN_MAX);
+			return EXIT_FAILURE;
+		}
+		ao.token = token;
+	}
+	r = engine_start(&eo, &e);
+	if (r == 0)
+		r = api_start(&ao, e, &a);
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	if (r == 0) {
+		r = drop_privileges();
+		if (r < 0)
+			log_warn(r, "dropping capabilities");
+	}
+	if (r == 0) {
+		log_info("serving (table %s, state %s)", o->table, o->state_dir);
+		notify_ready();
+		while (sigwait(&stop, &sig) != 0)
+			;
+		log_info("%s: stopping; the kernel keeps enforcing table %s", strsignal(sig),
+			 o->table);
+	}
+	api_stop(a);
+	engine_stop(e);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,20 @@
+#ifndef AGENTD_DAEMON_H
+#define AGENTD_DAEMON_H
+
+/* The long-running agent: state, kernel, API, until SIGTERM or SIGINT. */
+
+struct daemon_options {
+	const char *table;
+	const char *state_dir;
+	const char *socket_path;
+	const char *listen;
+	const char *token_file;
+	unsigned int threads;
+	unsigned int max_connections;
+	unsigned int timeout_s;
+};
+
+/* Returns the process's exit status. */
+int daemon_run(const struct daemon_options *o);
+
+#endif

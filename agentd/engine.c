@@ -1,0 +1,1054 @@
+/*
+ * The desired state, in memory, on disk and in the kernel. One change
+ * at a time: stage the container's file, change its chain in the kernel
+ * (one transaction the size of that container), commit the file, and
+ * only then let the new state be seen. Reads share a lock and never
+ * touch the kernel or the disk.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <search.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agentd/engine.h"
+#include "agentd/log.h"
+#include "agentd/store.h"
+#include "nft/nft.h"
+#include "rules/rules.h"
+
+/* Another writer may commit between a dump and our transaction. */
+#define ENGINE_APPLY_TRIES 5
+
+struct ct {
+	struct rules_container fw;
+	uint64_t revision;
+};
+
+struct engine {
+	pthread_rwlock_t lock; /* writers: every change, and anything on the socket */
+	void *by_id;	       /* tsearch trees of struct ct */
+	void *by_ifname;       /* attached containers only */
+	size_t n;
+	struct nft_conn *nc;
+	struct nft_model *model;
+	struct store *store;
+	uint32_t genid_in_sync; /* the generation last seen to hold the desired state */
+	bool persist;
+};
+
+static int
+by_id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ct *)a)->fw.id, ((const struct ct *)b)->fw.id);
+}
+
+static int
+by_ifname_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ct *)a)->fw.ifname, ((const struct ct *)b)->fw.ifname);
+}
+
+static struct ct *
+ct_find(const struct engine *e, const char *id)
+{
+	struct ct key;
+	void *const *p;
+
+	if (strlen(id) > RULES_ID_MAX)
+		return NULL;
+	strcpy(key.fw.id, id);
+	p = tfind(&key, &e->by_id, by_id_cmp);
+	return p ? *p : NULL;
+}
+
+static struct ct *
+ct_find_ifname(const struct engine *e, const char *ifname)
+{
+	struct ct key;
+	void *const *p;
+
+	snprintf(key.fw.ifname, sizeof(key.fw.ifname), "%s", ifname);
+	p = tfind(&key, &e->by_ifname, by_ifname_cmp);
+	return p ? *p : NULL;
+}
+
+static void
+ct_free(void *p)
+{
+	struct ct *c = p;
+
+	if (c == NULL)
+		return;
+	rules_container_clear(&c->fw);
+	free(c);
+}
+
+static void
+nop_free(void *p)
+{
+	(void)p;
+}
+
+/* Swap old for next in the trees; either may be NULL. Takes next, frees old. */
+static int
+ct_replace(struct engine *e, struct ct *old, struct ct *next)
+{
+	if (old != NULL) {
+		if (old->fw.ifname[0] != '\0')
+			tdelete(old, &e->by_ifname, by_ifname_cmp);
+		tdelete(old, &e->by_id, by_id_cmp);
+		e->n--;
+		ct_free(old);
+	}
+	if (next == NULL)
+		return 0;
+	if (tsearch(next, &e->by_id, by_id_cmp) == NULL)
+		goto fail;
+	if (next->fw.ifname[0] != '\0' && tsearch(next, &e->by_ifname, by_ifname_cmp) == NULL) {
+		tdelete(next, &e->by_id, by_id_cmp);
+		goto fail;
+	}
+	e->n++;
+	return 0;
+fail:
+	ct_free(next);
+	return -ENOMEM;
+}
+
+static void __attribute__((format(printf, 5, 6)))
+fail(struct engine_result *res, enum engine_status status, const char *code, const char *field,
+     const char *fmt, ...)
+{
+	va_list ap;
+
+	res->status = status;
+	res->code = code;
+	snprintf(res->field, sizeof(res->field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+}
+
+static void
+fail_rules(struct engine_result *res, const struct rules_error *re)
+{
+	if (strcmp(re->code, "out_of_memory") == 0)
+		fail(res, ENGINE_NO_MEMORY, "out_of_memory", "", "out of memory");
+	else
+		fail(res, ENGINE_BAD_INPUT, re->code, re->field, "%s", re->message);
+}
+
+static void
+fail_nomem(struct engine_result *res)
+{
+	fail(res, ENGINE_NO_MEMORY, "out_of_memory", "", "out of memory");
+}
+
+static void
+fail_not_found(struct engine_result *res, const char *id)
+{
+	fail(res, ENGINE_NOT_FOUND, "container_not_found", "",
+	     "container %s has no firewall; create it with POST "
+	     "/api/v1/containers/%s/firewall/reset or PUT /api/v1/containers/%s/firewall",
+	     id, id, id);
+}
+
+void
+engine_result_clear(struct engine_result *res)
+{
+	cJSON_Delete(res->data);
+	memset(res, 0, sizeof(*res));
+}
+
+/* Answers. */
+
+/* {"container_id", "interface", "default_action", "rules", "revision"} */
+static cJSON *
+firewall_json(const struct ct *c)
+{
+	cJSON *o = cJSON_CreateObject(), *fw = rules_container_to_json(&c->fw), *item;
+
+	if (o == NULL || fw == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id))
+		goto fail;
+	while ((item = fw->child) != NULL) {
+		cJSON_DetachItemViaPointer(fw, item);
+		if (!cJSON_AddItemToObject(o, item->string, item)) {
+			cJSON_Delete(item);
+			goto fail;
+		}
+	}
+	if (!cJSON_AddNumberToObject(o, "revision", (double)c->revision))
+		goto fail;
+	cJSON_Delete(fw);
+	return o;
+fail:
+	cJSON_Delete(fw);
+	cJSON_Delete(o);
+	return NULL;
+}
+
+static void
+answer(struct engine_result *res, enum engine_status status, cJSON *data)
+{
+	if (data == NULL) {
+		fail_nomem(res);
+		return;
+	}
+	res->status = status;
+	res->data = data;
+}
+
+static void
+answer_firewall(struct engine_result *res, enum engine_status status, const struct ct *c)
+{
+	answer(res, status, firewall_json(c));
+}
+
+/* The state file: {"revision": N, "firewall": {...}}. */
+static char *
+file_render(const struct ct *c)
+{
+	cJSON *o = cJSON_CreateObject(), *fw = rules_container_to_json(&c->fw);
+	char *text = NULL;
+
+	if (o != NULL && fw != NULL &&
+	    cJSON_AddNumberToObject(o, "revision", (double)c->revision) &&
+	    cJSON_AddItemToObject(o, "firewall", fw)) {
+		fw = NULL;
+		text = cJSON_PrintUnformatted(o);
+	}
+	cJSON_Delete(fw);
+	cJSON_Delete(o);
+	return text;
+}
+
+static int
+file_parse(const char *id, const char *buf, size_t len, struct ct **ret, struct rules_error *re)
+{
+	cJSON *o = NULL;
+	const cJSON *rev, *fw;
+	struct ct *c = NULL;
+	int r = -EINVAL;
+
+	memset(re, 0, sizeof(*re));
+	re->code = "invalid_state_file";
+	if (rules_json_check_raw(buf, len, re) < 0 || (o = cJSON_ParseWithLength(buf, len)) == NULL)
+		goto out;
+	rev = cJSON_GetObjectItemCaseSensitive(o, "revision");
+	fw = cJSON_GetObjectItemCaseSensitive(o, "firewall");
+	if (!cJSON_IsNumber(rev) || rev->valuedouble < 1 || fw == NULL) {
+		snprintf(re->message, sizeof(re->message),
+			 "expected {\"revision\": N, \"firewall\": {...}}");
+		goto out;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = rules_container_parse(fw, id, &c->fw, re);
+	if (r < 0)
+		goto out;
+	c->revision = (uint64_t)rev->valuedouble;
+	*ret = c;
+	c = NULL;
+out:
+	free(c);
+	cJSON_Delete(o);
+	return r;
+}
+
+/* The kernel. */
+
+struct set_builder {
+	struct rules_container *v;
+	size_t n;
+};
+
+static void
+collect(const void *node, VISIT which, void *data)
+{
+	const struct ct *c = *(const struct ct *const *)node;
+	struct set_builder *b = data;
+
+	if (which == postorder || which == leaf)
+		b->v[b->n++] = c->fw;
+}
+
+/*
+ * The whole desired state as a rules_set, with container id's firewall
+ * replaced by fw (or left out when fw is NULL). The set shares the
+ * containers' rules: free only its array.
+ */
+static int
+desired_set(struct engine *e, const char *id, const struct rules_container *fw,
+	    struct rules_set *ret)
+{
+	struct set_builder b = {.v = calloc(e->n + 1, sizeof(*b.v))};
+	size_t i, j;
+
+	if (b.v == NULL)
+		return -ENOMEM;
+	twalk_r(e->by_id, collect, &b);
+	for (i = j = 0; i < b.n; i++)
+		if (id == NULL || strcmp(b.v[i].id, id) != 0)
+			b.v[j++] = b.v[i];
+	b.n = j;
+	if (fw != NULL) {
+		/* keep the order by id that nft_apply() relies on */
+		for (i = b.n; i > 0 && strcmp(b.v[i - 1].id, fw->id) > 0; i--)
+			b.v[i] = b.v[i - 1];
+		b.v[i] = *fw;
+		b.n++;
+	}
+	ret->containers = b.v;
+	ret->ncontainers = b.n;
+	return 0;
+}
+
+static void
+fail_kernel(struct engine_result *res, int r, const struct nft_error *err)
+{
+	fail(res, ENGINE_KERNEL_FAILED, "kernel_error", "",
+	     "the kernel refused the change (%s%s%s%s%s): %s%s%s; nothing changed",
+	     err->what[0] ? err->what : "apply", err->container[0] ? ", container " : "",
+	     err->container, err->rule[0] ? ", rule " : "", err->rule, strerror(-r),
+	     err->detail[0] ? ": " : "", err->detail);
+}
+
+/* Dump the table and make it hold the whole desired state, with id's firewall set to fw. */
+static int
+kernel_resync(struct engine *e, const char *id, const struct rules_container *fw,
+	      struct nft_error *err)
+{
+	struct nft_apply_stats st;
+	struct rules_set want;
+	int tries, r;
+
+	r = desired_set(e, id, fw, &want);
+	if (r < 0)
+		return r;
+	for (tries = 0; tries < ENGINE_APPLY_TRIES; tries++) {
+		struct nft_state *have = NULL;
+
+		r = nft_dump(e->nc, &have, err);
+		if (r == 0)
+			r = nft_apply(e->nc, &want, have, e->model, &st, err);
+		nft_state_free(have);
+		if (r != -ERESTART)
+			break;
+	}
+	free(want.containers);
+	if (r == 0) {
+		e->persist = st.persist;
+		if (st.messages > 0)
+			log_info("kernel: resynchronised table %s: %u containers created, %u "
+				 "updated, "
+				 "%u removed, %u unchanged, %u messages",
+				 nft_conn_table(e->nc), st.created, st.updated, st.removed,
+				 st.unchanged, st.messages);
+	}
+	return r;
+}
+
+/* Make the kernel enforce fw for container id (nothing for it when fw is NULL). */
+static int
+kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
+	   struct nft_error *err)
+{
+	struct nft_apply_stats st = {0};
+	int r = nft_put(e->nc, e->model, id, fw, &st, err);
+
+	if (r == -ERESTART) {
+		log_warnx("kernel: table %s is not as this agent left it (%s%s%s); resynchronising",
+			  nft_conn_table(e->nc), err->what, err->detail[0] ? ": " : "",
+			  err->detail);
+		r = kernel_resync(e, id, fw, err);
+	} else if (r == 0)
+		log_debug("kernel: container %s: %u messages, commit %u us", id, st.messages,
+			  st.commit_us);
+	e->genid_in_sync = 0;
+	return r;
+}
+
+/*
+ * Make next (NULL: remove) the state of container id, everywhere.
+ * old is the current state (NULL: new). On success the trees hold next
+ * and old is freed; on failure nothing changed and next is freed.
+ */
+static bool
+commit(struct engine *e, const char *id, struct ct *old, struct ct *next, struct engine_result *res)
+{
+	const struct rules_container *oldfw = old ? &old->fw : NULL;
+	const struct rules_container *nextfw = next ? &next->fw : NULL;
+	struct nft_error err;
+	char *text = NULL;
+	int r = 0;
+
+	if (next != NULL) {
+		text = file_render(next);
+		r = text ? store_stage(e->store, id, text, strlen(text)) : -ENOMEM;
+		free(text);
+		if (r < 0)
+			goto storage;
+	}
+	r = kernel_put(e, id, nextfw, &err);
+	if (r < 0) {
+		if (next != NULL)
+			store_abort(e->store, id);
+		log_warn(r, "container %s: kernel refused the change: %s %s", id, err.what,
+			 err.detail);
+		fail_kernel(res, r, &err);
+		ct_free(next);
+		return false;
+	}
+	r = next ? store_commit(e->store, id) : store_remove(e->store, id);
+	if (r < 0) {
+		int r2 = kernel_put(e, id, oldfw, &err);
+
+		if (r2 < 0)
+			log_warn(r2,
+				 "container %s: could not restore its kernel state after a "
+				 "storage failure; the kernel enforces the new state",
+				 id);
+		goto storage;
+	}
+	if (ct_replace(e, old, next) < 0) {
+		/* the trees could not hold it: better to stop than to lie */
+		log_warnx("container %s: out of memory recording a committed change; exiting", id);
+		abort();
+	}
+	return true;
+storage:
+	log_warn(r, "container %s: state directory %s", id, store_dir(e->store));
+	if (r == -ENOSPC || r == -EDQUOT)
+		fail(res, ENGINE_STORAGE_FULL, "storage_full", "",
+		     "the state directory %s is full (%s); nothing changed", store_dir(e->store),
+		     strerror(-r));
+	else
+		fail(res, ENGINE_STORAGE_FAILED, "storage_error", "",
+		     "the state directory %s failed (%s); nothing changed", store_dir(e->store),
+		     strerror(-r));
+	ct_free(next);
+	return false;
+}
+
+/* A new struct ct holding a copy of src (or an empty deny-all firewall). */
+static struct ct *
+ct_new(const char *id, const struct ct *src, struct engine_result *res)
+{
+	struct ct *c = calloc(1, sizeof(*c));
+
+	if (c != NULL && src != NULL && rules_container_copy(&c->fw, &src->fw) < 0) {
+		free(c);
+		c = NULL;
+	}
+	if (c == NULL) {
+		fail_nomem(res);
+		return NULL;
+	}
+	if (src == NULL) {
+		snprintf(c->fw.id, sizeof(c->fw.id), "%s", id);
+		c->fw.policy = RULES_ACTION_DENY;
+	}
+	c->revision = src ? src->revision + 1 : 1;
+	return c;
+}
+
+static bool
+id_ok(const char *id, struct engine_result *res)
+{
+	if (rules_id_valid(id))
+		return true;
+	fail(res, ENGINE_BAD_INPUT, "invalid_container_id", "container_id",
+	     "container id: expected 1-64 characters of A-Z a-z 0-9 _ . - (not \".\" or \"..\")");
+	return false;
+}
+
+/* The calls. */
+
+void
+engine_reset(struct engine *e, const char *id, struct engine_result *res)
+{
+	struct ct *old, *next;
+	size_t i;
+
+	if (!id_ok(id, res))
+		return;
+	pthread_rwlock_wrlock(&e->lock);
+	old = ct_find(e, id);
+	if (old != NULL && old->fw.policy == RULES_ACTION_DENY && old->fw.nrules == 0) {
+		answer_firewall(res, ENGINE_OK, old);
+		goto out;
+	}
+	next = ct_new(id, old, res);
+	if (next == NULL)
+		goto out;
+	for (i = 0; i < next->fw.nrules; i++)
+		rules_rule_clear(&next->fw.rules[i]);
+	next->fw.nrules = 0;
+	next->fw.policy = RULES_ACTION_DENY;
+	if (commit(e, id, old, next, res)) {
+		log_info("container %s: reset to deny-all (revision %llu)", id,
+			 (unsigned long long)next->revision);
+		answer_firewall(res, old ? ENGINE_OK : ENGINE_CREATED, next);
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+}
+
+static cJSON *
+rule_json(const struct rules_rule *r, uint64_t revision)
+{
+	cJSON *o = rules_rule_to_json(r);
+
+	if (o != NULL && cJSON_AddNumberToObject(o, "revision", (double)revision) == NULL) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static bool
+desc_equal(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Where a new rule goes in canonical order: after the rules of its kind. */
+static size_t
+rule_slot(const struct rules_container *fw, uint8_t action)
+{
+	size_t i = 0;
+
+	if (action == RULES_ACTION_ALLOW)
+		return fw->nrules;
+	while (i < fw->nrules && fw->rules[i].action == RULES_ACTION_DENY)
+		i++;
+	return i;
+}
+
+void
+engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
+		struct engine_result *res)
+{
+	struct rules_rule rule = {0};
+	struct rules_error re = {0};
+	struct ct *old, *next;
+	struct rules_rule *v;
+	size_t i, slot;
+
+	if (!id_ok(id, res))
+		return;
+	if (rules_rule_parse(body, 0, &rule, &re) < 0) {
+		fail_rules(res, &re);
+		return;
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	old = ct_find(e, id);
+	if (old == NULL) {
+		fail_not_found(res, id);
+		goto out;
+	}
+	for (i = 0; i < old->fw.nrules; i++) {
+		const struct rules_rule *h = &old->fw.rules[i];
+		bool same = rules_rule_same_match(h, &rule);
+
+		if (same && desc_equal(h->desc, rule.desc) &&
+		    (rule.id[0] == '\0' || strcmp(h->id, rule.id) == 0)) {
+			answer(res, ENGINE_OK, rule_json(h, old->revision));
+			goto out;
+		}
+		if (same) {
+			fail(res, ENGINE_CONFLICT, "rule_conflict", "",
+			     "rule %s already matches the same packets with the same action; "
+			     "delete it first to change its description or id",
+			     h->id);
+			goto out;
+		}
+		if (rule.id[0] != '\0' && strcmp(h->id, rule.id) == 0) {
+			fail(res, ENGINE_CONFLICT, "rule_conflict", "id",
+			     "rule id %s is taken by another rule of container %s", rule.id, id);
+			goto out;
+		}
+	}
+	if (old->fw.nrules >= RULES_PER_CONTAINER_MAX) {
+		fail(res, ENGINE_CONFLICT, "too_many_rules", "",
+		     "container %s has %d rules, the most a container can have", id,
+		     RULES_PER_CONTAINER_MAX);
+		goto out;
+	}
+	if (rule.id[0] == '\0')
+		rules_rule_id_assign(&rule, old->fw.rules, old->fw.nrules);
+	next = ct_new(id, old, res);
+	if (next == NULL)
+		goto out;
+	v = reallocarray(next->fw.rules, next->fw.nrules + 1, sizeof(*v));
+	if (v == NULL) {
+		ct_free(next);
+		fail_nomem(res);
+		goto out;
+	}
+	next->fw.rules = v;
+	slot = rule_slot(&next->fw, rule.action);
+	memmove(&v[slot + 1], &v[slot], (next->fw.nrules - slot) * sizeof(*v));
+	v[slot] = rule; /* next owns the description now */
+	memset(&rule, 0, sizeof(rule));
+	next->fw.nrules++;
+	if (commit(e, id, old, next, res)) {
+		log_info("container %s: added rule %s (revision %llu)", id, v[slot].id,
+			 (unsigned long long)next->revision);
+		answer(res, ENGINE_CREATED, rule_json(&v[slot], next->revision));
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+	rules_rule_clear(&rule);
+}
+
+void
+engine_rule_delete(struct engine *e, const char *id, const char *rule_id, struct engine_result *res)
+{
+	struct ct *old, *next;
+	size_t i;
+
+	if (!id_ok(id, res))
+		return;
+	pthread_rwlock_wrlock(&e->lock);
+	old = ct_find(e, id);
+	if (old == NULL) {
+		fail_not_found(res, id);
+		goto out;
+	}
+	for (i = 0; i < old->fw.nrules; i++)
+		if (strcmp(old->fw.rules[i].id, rule_id) == 0)
+			break;
+	if (i == old->fw.nrules) {
+		fail(res, ENGINE_NOT_FOUND, "rule_not_found", "",
+		     "container %s has no rule with id \"%.64s\" (list them with GET "
+		     "/api/v1/containers/%s/firewall/egress)",
+		     id, rule_id, id);
+		goto out;
+	}
+	next = ct_new(id, old, res);
+	if (next == NULL)
+		goto out;
+	rules_rule_clear(&next->fw.rules[i]);
+	memmove(&next->fw.rules[i], &next->fw.rules[i + 1],
+		(next->fw.nrules - i - 1) * sizeof(next->fw.rules[0]));
+	next->fw.nrules--;
+	if (commit(e, id, old, next, res)) {
+		cJSON *o = cJSON_CreateObject();
+
+		log_info("container %s: deleted rule %s (revision %llu)", id, rule_id,
+			 (unsigned long long)next->revision);
+		if (o != NULL &&
+		    (!cJSON_AddStringToObject(o, "container_id", id) ||
+		     !cJSON_AddStringToObject(o, "deleted", rule_id) ||
+		     !cJSON_AddNumberToObject(o, "revision", (double)next->revision))) {
+			cJSON_Delete(o);
+			o = NULL;
+		}
+		answer(res, ENGINE_OK, o);
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+}
+
+void
+engine_rules_get(struct engine *e, const char *id, struct engine_result *res)
+{
+	const struct ct *c;
+	cJSON *o;
+
+	if (!id_ok(id, res))
+		return;
+	pthread_rwlock_rdlock(&e->lock);
+	c = ct_find(e, id);
+	if (c == NULL) {
+		fail_not_found(res, id);
+		goto out;
+	}
+	o = firewall_json(c);
+	if (o != NULL) {
+		/* the firewall object, less what is not about rules */
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "interface");
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "default_action");
+	}
+	answer(res, ENGINE_OK, o);
+out:
+	pthread_rwlock_unlock(&e->lock);
+}
+
+void
+engine_firewall_get(struct engine *e, const char *id, struct engine_result *res)
+{
+	const struct ct *c;
+
+	if (!id_ok(id, res))
+		return;
+	pthread_rwlock_rdlock(&e->lock);
+	c = ct_find(e, id);
+	if (c == NULL)
+		fail_not_found(res, id);
+	else
+		answer_firewall(res, ENGINE_OK, c);
+	pthread_rwlock_unlock(&e->lock);
+}
+
+/* Refuse a member that belongs to another call, naming the right one. */
+static bool
+refuse_member(const struct cJSON *body, const char *name, const char *hint,
+	      struct engine_result *res)
+{
+	if (!cJSON_IsObject(body) || cJSON_GetObjectItemCaseSensitive(body, name) == NULL)
+		return false;
+	fail(res, ENGINE_BAD_INPUT, "unknown_field", name, "%s: not accepted here; %s", name, hint);
+	return true;
+}
+
+void
+engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
+		    struct engine_result *res)
+{
+	struct rules_error re = {0};
+	struct ct *old, *next;
+
+	if (!id_ok(id, res) ||
+	    refuse_member(body, "interface", "attach with PUT /api/v1/containers/{id}", res))
+		return;
+	next = calloc(1, sizeof(*next));
+	if (next == NULL) {
+		fail_nomem(res);
+		return;
+	}
+	if (rules_container_parse(body, id, &next->fw, &re) < 0) {
+		fail_rules(res, &re);
+		free(next);
+		return;
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	old = ct_find(e, id);
+	if (old != NULL) {
+		memcpy(next->fw.ifname, old->fw.ifname, sizeof(next->fw.ifname));
+		if (rules_container_equal(&old->fw, &next->fw)) {
+			ct_free(next);
+			answer_firewall(res, ENGINE_OK, old);
+			goto out;
+		}
+	}
+	next->revision = old ? old->revision + 1 : 1;
+	if (commit(e, id, old, next, res)) {
+		log_info("container %s: firewall replaced: default %s, %zu rules (revision %llu)",
+			 id, rules_action_name(next->fw.policy), next->fw.nrules,
+			 (unsigned long long)next->revision);
+		answer_firewall(res, old ? ENGINE_OK : ENGINE_CREATED, next);
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+}
+
+void
+engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
+		     struct engine_result *res)
+{
+	struct rules_container parsed = {0};
+	struct rules_error re = {0};
+	const struct cJSON *m;
+	struct ct *old, *next, *other;
+
+	if (!id_ok(id, res))
+		return;
+	if (!cJSON_IsObject(body) || cJSON_GetObjectItemCaseSensitive(body, "interface") == NULL) {
+		fail(res, ENGINE_BAD_INPUT, "missing_field", "interface",
+		     "interface: required, e.g. {\"interface\": \"hc1\"} (null detaches)");
+		return;
+	}
+	cJSON_ArrayForEach(m, body)
+	{
+		if (strcmp(m->string, "interface") != 0) {
+			fail(res, ENGINE_BAD_INPUT, "unknown_field", "",
+			     "%.64s: unknown field; this call takes only \"interface\" (set rules "
+			     "with PUT /api/v1/containers/%s/firewall)",
+			     m->string, id);
+			return;
+		}
+	}
+	if (rules_container_parse(body, id, &parsed, &re) < 0) {
+		fail_rules(res, &re);
+		return;
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	old = ct_find(e, id);
+	other = parsed.ifname[0] ? ct_find_ifname(e, parsed.ifname) : NULL;
+	if (other != NULL && other != old) {
+		fail(res, ENGINE_CONFLICT, "interface_in_use", "interface",
+		     "interface %s is attached to container %s; detach it there first",
+		     parsed.ifname, other->fw.id);
+		goto out;
+	}
+	if (old != NULL && strcmp(old->fw.ifname, parsed.ifname) == 0) {
+		answer_firewall(res, ENGINE_OK, old);
+		goto out;
+	}
+	next = ct_new(id, old, res);
+	if (next == NULL)
+		goto out;
+	memcpy(next->fw.ifname, parsed.ifname, sizeof(next->fw.ifname));
+	if (commit(e, id, old, next, res)) {
+		if (next->fw.ifname[0] != '\0')
+			log_info("container %s: attached to interface %s (revision %llu)", id,
+				 next->fw.ifname, (unsigned long long)next->revision);
+		else
+			log_info("container %s: detached (revision %llu)", id,
+				 (unsigned long long)next->revision);
+		answer_firewall(res, old ? ENGINE_OK : ENGINE_CREATED, next);
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+	rules_container_clear(&parsed);
+}
+
+void
+engine_container_delete(struct engine *e, const char *id, struct engine_result *res)
+{
+	struct ct *old;
+
+	if (!id_ok(id, res))
+		return;
+	pthread_rwlock_wrlock(&e->lock);
+	old = ct_find(e, id);
+	if (old == NULL) {
+		fail(res, ENGINE_NOT_FOUND, "container_not_found", "", "container %s is not known",
+		     id);
+	} else if (commit(e, id, old, NULL, res)) {
+		cJSON *o = cJSON_CreateObject();
+
+		log_info("container %s: deleted", id);
+		if (o != NULL && (!cJSON_AddStringToObject(o, "container_id", id) ||
+				  !cJSON_AddTrueToObject(o, "deleted"))) {
+			cJSON_Delete(o);
+			o = NULL;
+		}
+		answer(res, ENGINE_OK, o);
+	}
+	pthread_rwlock_unlock(&e->lock);
+}
+
+struct lister {
+	cJSON *array;
+	bool failed;
+};
+
+static void
+list_one(const void *node, VISIT which, void *data)
+{
+	const struct ct *c = *(const struct ct *const *)node;
+	struct lister *l = data;
+	cJSON *o;
+
+	if ((which != postorder && which != leaf) || l->failed)
+		return;
+	o = cJSON_CreateObject();
+	if (o == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id) ||
+	    !(c->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", c->fw.ifname)
+			      : cJSON_AddNullToObject(o, "interface")) ||
+	    !cJSON_AddStringToObject(o, "default_action", rules_action_name(c->fw.policy)) ||
+	    !cJSON_AddNumberToObject(o, "rule_count", (double)c->fw.nrules) ||
+	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision) ||
+	    !cJSON_AddItemToArray(l->array, o)) {
+		cJSON_Delete(o);
+		l->failed = true;
+	}
+}
+
+void
+engine_containers_list(struct engine *e, struct engine_result *res)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct lister l = {.array = o ? cJSON_AddArrayToObject(o, "containers") : NULL};
+
+	if (l.array == NULL) {
+		cJSON_Delete(o);
+		fail_nomem(res);
+		return;
+	}
+	pthread_rwlock_rdlock(&e->lock);
+	twalk_r(e->by_id, list_one, &l);
+	pthread_rwlock_unlock(&e->lock);
+	if (l.failed) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	answer(res, ENGINE_OK, o);
+}
+
+/* Does the kernel hold the desired state? A dump only when the ruleset changed. */
+static int
+kernel_in_sync(struct engine *e, bool *ret)
+{
+	struct nft_apply_stats st;
+	struct nft_state *have = NULL;
+	struct nft_error err;
+	struct rules_set want;
+	uint32_t genid;
+	int r;
+
+	r = nft_genid(e->nc, &genid);
+	if (r < 0)
+		return r;
+	if (genid != 0 && genid == e->genid_in_sync) {
+		*ret = true;
+		return 0;
+	}
+	r = desired_set(e, NULL, NULL, &want);
+	if (r < 0)
+		return r;
+	r = nft_dump(e->nc, &have, &err);
+	if (r == 0)
+		r = nft_diff(e->nc, &want, have, &st, &err);
+	if (r == 0) {
+		*ret = st.messages == 0;
+		if (*ret)
+			e->genid_in_sync = nft_state_genid(have);
+	}
+	nft_state_free(have);
+	free(want.containers);
+	return r;
+}
+
+void
+engine_health(struct engine *e, struct engine_result *res)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool in_sync = false;
+	int r;
+
+	pthread_rwlock_wrlock(&e->lock);
+	r = kernel_in_sync(e, &in_sync);
+	if (r < 0)
+		log_warn(r, "health: reading table %s", nft_conn_table(e->nc));
+	if (o != NULL && (!cJSON_AddStringToObject(o, "status", in_sync ? "ok" : "degraded") ||
+			  !cJSON_AddBoolToObject(o, "kernel_in_sync", in_sync) ||
+			  !cJSON_AddStringToObject(o, "table", nft_conn_table(e->nc)) ||
+			  !cJSON_AddBoolToObject(o, "tamper_protection", e->persist) ||
+			  !cJSON_AddNumberToObject(o, "containers", (double)e->n))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	pthread_rwlock_unlock(&e->lock);
+	answer(res, ENGINE_OK, o);
+}
+
+/* Start and stop. */
+
+struct loader {
+	struct engine *e;
+	unsigned int bad;
+};
+
+static int
+load_one(const char *id, const char *buf, size_t len, const char *path, void *data)
+{
+	struct loader *l = data;
+	struct rules_error re;
+	struct ct *c = NULL;
+	int r;
+
+	if (buf == NULL) {
+		log_warnx("state: %s: the file name is not a valid container id", path);
+		l->bad++;
+		return 0;
+	}
+	r = file_parse(id, buf, len, &c, &re);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		log_warnx("state: %s: %s%s%s", path, re.field, re.field[0] ? ": " : "", re.message);
+		l->bad++;
+		return 0;
+	}
+	if (c->fw.ifname[0] != '\0' && ct_find_ifname(l->e, c->fw.ifname) != NULL) {
+		log_warnx("state: %s: interface %s is attached to container %s too", path,
+			  c->fw.ifname, ct_find_ifname(l->e, c->fw.ifname)->fw.id);
+		ct_free(c);
+		l->bad++;
+		return 0;
+	}
+	return ct_replace(l->e, NULL, c);
+}
+
+int
+engine_start(const struct engine_options *o, struct engine **ret)
+{
+	struct loader l = {0};
+	struct nft_error err = {0};
+	struct engine *e;
+	int r;
+
+	e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	pthread_rwlock_init(&e->lock, NULL);
+	l.e = e;
+	r = store_open(o->state_dir, &e->store);
+	if (r < 0) {
+		log_warn(r, "state directory %s", o->state_dir);
+		goto fail;
+	}
+	r = store_load(e->store, load_one, &l);
+	if (r == 0 && l.bad > 0) {
+		log_warnx("state: %u files in %s/containers do not parse; fix or remove them "
+			  "(the agent does not guess a firewall)",
+			  l.bad, o->state_dir);
+		r = -EINVAL;
+	}
+	if (r < 0)
+		goto fail;
+	r = nft_conn_open(o->table, &e->nc);
+	if (r == 0)
+		r = nft_model_new(&e->model);
+	if (r < 0) {
+		log_warn(r, "netfilter socket");
+		goto fail;
+	}
+	nft_conn_hold_table(e->nc);
+	r = kernel_resync(e, NULL, NULL, &err);
+	if (r < 0) {
+		log_warn(r, "kernel: applying the stored state to table %s: %s%s%s%s%s", o->table,
+			 err.what, err.container[0] ? ", container " : "", err.container,
+			 err.detail[0] ? ": " : "", err.detail);
+		goto fail;
+	}
+	if (!e->persist)
+		log_warnx("kernel: table %s has no owner/persist flags on this kernel: "
+			  "tamper protection is off",
+			  o->table);
+	log_info("state: %zu containers from %s; kernel table %s in force", e->n, o->state_dir,
+		 o->table);
+	*ret = e;
+	return 0;
+fail:
+	engine_stop(e);
+	return r;
+}
+
+void
+engine_stop(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	tdestroy(e->by_ifname, nop_free);
+	tdestroy(e->by_id, ct_free);
+	nft_model_free(e->model);
+	/* closing the socket orphans the table; persist keeps it in force */
+	nft_conn_close(e->nc);
+	store_close(e->store);
+	pthread_rwlock_destroy(&e->lock);
+	free(e);
+}

@@ -1,0 +1,76 @@
+#ifndef AGENTD_ENGINE_H
+#define AGENTD_ENGINE_H
+
+/*
+ * engine: the desired state of every container, kept equal in memory,
+ * on disk (store) and in the kernel (nft). Every change is staged on
+ * disk, committed to the kernel, then committed on disk; a failure at
+ * any step undoes the earlier ones, so a caller that is told "failed"
+ * can rely on nothing having changed. Changes are serialised; reads
+ * run side by side.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cJSON;
+struct engine;
+
+enum engine_status {
+	ENGINE_OK = 0,
+	ENGINE_CREATED,
+	ENGINE_BAD_INPUT,
+	ENGINE_NOT_FOUND,
+	ENGINE_CONFLICT,
+	ENGINE_KERNEL_FAILED,
+	ENGINE_STORAGE_FAILED,
+	ENGINE_STORAGE_FULL,
+	ENGINE_NO_MEMORY,
+};
+
+/*
+ * The outcome of a call: on success data holds the answer (owned by
+ * the caller); otherwise code, field and message explain, for people
+ * and for programs.
+ */
+struct engine_result {
+	enum engine_status status;
+	struct cJSON *data;
+	const char *code;
+	char field[32];
+	char message[512];
+};
+
+struct engine_options {
+	const char *table;
+	const char *state_dir;
+};
+
+/*
+ * Load the state directory, make the kernel hold it in one transaction
+ * and adopt the table. Returns 0, or a negative errno with a message
+ * logged (a state file that does not parse stops the start: the agent
+ * never guesses a firewall).
+ */
+int engine_start(const struct engine_options *o, struct engine **ret);
+void engine_stop(struct engine *e);
+
+/* Calls of the API; body is the parsed request body or NULL. */
+void engine_reset(struct engine *e, const char *id, struct engine_result *res);
+void engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
+		     struct engine_result *res);
+void engine_rule_delete(struct engine *e, const char *id, const char *rule_id,
+			struct engine_result *res);
+void engine_rules_get(struct engine *e, const char *id, struct engine_result *res);
+void engine_firewall_get(struct engine *e, const char *id, struct engine_result *res);
+void engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
+			 struct engine_result *res);
+void engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
+			  struct engine_result *res);
+void engine_container_delete(struct engine *e, const char *id, struct engine_result *res);
+void engine_containers_list(struct engine *e, struct engine_result *res);
+void engine_health(struct engine *e, struct engine_result *res);
+
+void engine_result_clear(struct engine_result *res);
+
+#endif

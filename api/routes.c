@@ -1,0 +1,280 @@
+/*
+ * The API's paths and methods, and the checks every body passes before
+ * the engine sees it: content type, well-formed JSON, an object.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "agentd/engine.h"
+#include "api/api.h"
+#include "rules/rules.h"
+
+enum body {
+	BODY_NONE = 0, /* ignored when sent */
+	BODY_OPTIONAL, /* absent, or an empty JSON object */
+	BODY_REQUIRED,
+};
+
+enum call {
+	CALL_HEALTH = 0,
+	CALL_LIST,
+	CALL_CONTAINER_PUT,
+	CALL_CONTAINER_DELETE,
+	CALL_FIREWALL_GET,
+	CALL_FIREWALL_PUT,
+	CALL_RESET,
+	CALL_RULES_GET,
+	CALL_RULE_ADD,
+	CALL_RULE_DELETE,
+};
+
+/* A path pattern: "{}" matches one segment (an id). */
+struct route {
+	const char *path[6];
+	const char *method;
+	enum body body;
+	enum call call;
+};
+
+static const struct route routes[] = {
+	{{"health"}, "GET", BODY_NONE, CALL_HEALTH},
+	{{"containers"}, "GET", BODY_NONE, CALL_LIST},
+	{{"containers", "{}"}, "PUT", BODY_REQUIRED, CALL_CONTAINER_PUT},
+	{{"containers", "{}"}, "DELETE", BODY_NONE, CALL_CONTAINER_DELETE},
+	{{"containers", "{}", "firewall"}, "GET", BODY_NONE, CALL_FIREWALL_GET},
+	{{"containers", "{}", "firewall"}, "PUT", BODY_REQUIRED, CALL_FIREWALL_PUT},
+	{{"containers", "{}", "firewall", "reset"}, "POST", BODY_OPTIONAL, CALL_RESET},
+	{{"containers", "{}", "firewall", "egress"}, "GET", BODY_NONE, CALL_RULES_GET},
+	{{"containers", "{}", "firewall", "egress"}, "POST", BODY_REQUIRED, CALL_RULE_ADD},
+	{{"containers", "{}", "firewall", "egress", "{}"}, "DELETE", BODY_NONE, CALL_RULE_DELETE},
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static char *
+error_text(const char *code, const char *field, const char *message)
+{
+	cJSON *o = cJSON_CreateObject(), *e = o ? cJSON_AddObjectToObject(o, "error") : NULL;
+	char *text = NULL;
+
+	if (e != NULL && cJSON_AddStringToObject(e, "code", code) &&
+	    cJSON_AddStringToObject(e, "message", message) &&
+	    cJSON_AddStringToObject(e, "field", field))
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+void
+api_reply_error(struct api_reply *rp, unsigned int status, const char *code, const char *field,
+		const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	rp->status = status;
+	rp->text = error_text(code, field, message);
+}
+
+static bool
+matches(const struct route *r, const struct api_request *rq)
+{
+	unsigned int i;
+
+	for (i = 0; i < rq->nseg; i++)
+		if (r->path[i] == NULL ||
+		    (strcmp(r->path[i], "{}") != 0 && strcmp(r->path[i], rq->seg[i]) != 0))
+			return false;
+	return i < 6 && r->path[i] == NULL;
+}
+
+static bool
+is_json(const char *content_type)
+{
+	size_t n = strlen("application/json");
+
+	return content_type != NULL && strncasecmp(content_type, "application/json", n) == 0 &&
+	       (content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ');
+}
+
+/* The body as a JSON object, or an answer saying why not. */
+static bool
+parse_body(const struct api_request *rq, enum body want, cJSON **ret, struct api_reply *rp)
+{
+	struct rules_error re = {0};
+	const char *end = NULL;
+	cJSON *o;
+
+	*ret = NULL;
+	if (want == BODY_NONE || (want == BODY_OPTIONAL && rq->body_len == 0))
+		return true;
+	if (rq->body_len == 0) {
+		api_reply_error(rp, 400, "missing_body", "",
+				"this call needs a JSON object as its body "
+				"(Content-Type: application/json)");
+		return false;
+	}
+	if (!is_json(rq->content_type)) {
+		api_reply_error(rp, 415, "unsupported_media_type", "",
+				"the body must be JSON, sent with Content-Type: application/json "
+				"(got %.64s)",
+				rq->content_type ? rq->content_type : "no Content-Type");
+		return false;
+	}
+	if (rules_json_check_raw(rq->body, rq->body_len, &re) < 0) {
+		api_reply_error(rp, 400, re.code, "", "%s", re.message);
+		return false;
+	}
+	o = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, false);
+	if (o == NULL) {
+		size_t at = end != NULL && end >= rq->body ? (size_t)(end - rq->body) : 0;
+
+		api_reply_error(rp, 400, "invalid_json", "",
+				"the body is not valid JSON (near byte %zu of %zu)", at,
+				rq->body_len);
+		return false;
+	}
+	/* only white space may follow the value */
+	end += strspn(end, " \t\r\n");
+	if ((size_t)(end - rq->body) != rq->body_len || !cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		api_reply_error(rp, 400, "invalid_json", "",
+				"the body must be one JSON object, e.g. {\"destination\": "
+				"\"203.0.113.10\", \"action\": \"allow\"}");
+		return false;
+	}
+	if (want == BODY_OPTIONAL && o->child != NULL) {
+		api_reply_error(rp, 400, "unknown_field", o->child->string,
+				"%.64s: unknown field; this call takes no parameters",
+				o->child->string);
+		cJSON_Delete(o);
+		return false;
+	}
+	*ret = o;
+	return true;
+}
+
+static unsigned int
+http_status(enum engine_status s)
+{
+	switch (s) {
+	case ENGINE_OK:
+		return 200;
+	case ENGINE_CREATED:
+		return 201;
+	case ENGINE_BAD_INPUT:
+		return 400;
+	case ENGINE_NOT_FOUND:
+		return 404;
+	case ENGINE_CONFLICT:
+		return 409;
+	case ENGINE_STORAGE_FULL:
+		return 507;
+	case ENGINE_NO_MEMORY:
+		return 503;
+	default:
+		return 500;
+	}
+}
+
+static void
+call(struct engine *e, const struct route *r, const struct api_request *rq, const cJSON *body,
+     struct engine_result *res)
+{
+	const char *id = rq->nseg > 1 ? rq->seg[1] : NULL;
+
+	switch (r->call) {
+	case CALL_HEALTH:
+		engine_health(e, res);
+		break;
+	case CALL_LIST:
+		engine_containers_list(e, res);
+		break;
+	case CALL_CONTAINER_PUT:
+		engine_container_put(e, id, body, res);
+		break;
+	case CALL_CONTAINER_DELETE:
+		engine_container_delete(e, id, res);
+		break;
+	case CALL_FIREWALL_GET:
+		engine_firewall_get(e, id, res);
+		break;
+	case CALL_FIREWALL_PUT:
+		engine_firewall_put(e, id, body, res);
+		break;
+	case CALL_RESET:
+		engine_reset(e, id, res);
+		break;
+	case CALL_RULES_GET:
+		engine_rules_get(e, id, res);
+		break;
+	case CALL_RULE_ADD:
+		engine_rule_add(e, id, body, res);
+		break;
+	case CALL_RULE_DELETE:
+		engine_rule_delete(e, id, rq->seg[4], res);
+		break;
+	}
+}
+
+void
+api_route(struct engine *e, const struct api_request *rq, struct api_reply *rp)
+{
+	struct engine_result res = {0};
+	const struct route *r = NULL;
+	bool path_known = false;
+	size_t i, first = 0;
+	cJSON *body = NULL, *o;
+
+	memset(rp, 0, sizeof(*rp));
+	for (i = 0; i < NROUTES; i++) {
+		if (!matches(&routes[i], rq))
+			continue;
+		if (!path_known)
+			first = i;
+		path_known = true;
+		if (strcmp(routes[i].method, rq->method) == 0)
+			r = &routes[i];
+	}
+	if (!path_known) {
+		api_reply_error(rp, 404, "not_found", "",
+				"no such path; the API lives under /api/v1/ "
+				"(health, containers, containers/{id}[/firewall[/reset|/egress]])");
+		return;
+	}
+	if (r == NULL) {
+		/* the methods of one path are neighbours in the table */
+		for (i = first; i < NROUTES && matches(&routes[i], rq); i++)
+			snprintf(rp->allow + strlen(rp->allow),
+				 sizeof(rp->allow) - strlen(rp->allow), "%s%s",
+				 i > first ? ", " : "", routes[i].method);
+		api_reply_error(rp, 405, "method_not_allowed", "",
+				"%.16s is not allowed here; use %s", rq->method, rp->allow);
+		return;
+	}
+	if (!parse_body(rq, r->body, &body, rp))
+		return;
+	call(e, r, rq, body, &res);
+	cJSON_Delete(body);
+	rp->status = http_status(res.status);
+	if (res.status != ENGINE_OK && res.status != ENGINE_CREATED) {
+		rp->text = error_text(res.code, res.field, res.message);
+		engine_result_clear(&res);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (o != NULL && cJSON_AddItemToObject(o, "data", res.data))
+		res.data = NULL;
+	rp->text = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	engine_result_clear(&res);
+}

@@ -1,0 +1,179 @@
+/*
+ * What this process last committed to its table, per container: the
+ * interface, the tag block and, per tag, its verdict set and the
+ * identity of the rule it stands for. It is what lets nft_put() change
+ * one container with a transaction of that container's size, without a
+ * dump of the other ten thousand. Rules themselves are not kept: the
+ * caller holds them once already.
+ */
+
+#include <errno.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nft/nft_int.h"
+
+static int
+by_id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct model_ct *)a)->id, ((const struct model_ct *)b)->id);
+}
+
+static int
+by_ifname_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct model_ct *)a)->ifname, ((const struct model_ct *)b)->ifname);
+}
+
+int
+nft_model_new(struct nft_model **ret)
+{
+	struct nft_model *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return -ENOMEM;
+	*ret = m;
+	return 0;
+}
+
+static void
+nop_free(void *p)
+{
+	(void)p;
+}
+
+void
+model_clear(struct nft_model *m)
+{
+	/* by_ifname holds the same nodes: only by_id frees them */
+	tdestroy(m->by_ifname, nop_free);
+	tdestroy(m->by_id, free);
+	m->by_ifname = NULL;
+	m->by_id = NULL;
+	m->n = 0;
+	m->valid = false;
+}
+
+void
+nft_model_free(struct nft_model *m)
+{
+	if (m == NULL)
+		return;
+	model_clear(m);
+	free(m);
+}
+
+bool
+nft_model_valid(const struct nft_model *m)
+{
+	return m->valid;
+}
+
+static struct model_ct *
+lookup(const struct nft_model *m, const char *id)
+{
+	struct model_ct key;
+	void *const *p;
+
+	if (strlen(id) > RULES_ID_MAX)
+		return NULL;
+	strcpy(key.id, id);
+	p = tfind(&key, &m->by_id, by_id_cmp);
+	return p ? *p : NULL;
+}
+
+const struct model_ct *
+model_find(const struct nft_model *m, const char *id)
+{
+	return lookup(m, id);
+}
+
+const struct model_ct *
+model_find_ifname(const struct nft_model *m, const char *ifname)
+{
+	struct model_ct key;
+	void *const *p;
+
+	if (strlen(ifname) >= sizeof(key.ifname))
+		return NULL;
+	strcpy(key.ifname, ifname);
+	p = tfind(&key, &m->by_ifname, by_ifname_cmp);
+	return p ? *p : NULL;
+}
+
+/* FNV-1a over what decides which packets a rule's tag stands for. */
+uint64_t
+model_rule_key(const struct rules_rule *r)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const uint8_t *p;
+	size_t i;
+
+#define MIX(ptr, len)                                                                              \
+	for (p = (const uint8_t *)(ptr), i = 0; i < (len); i++) {                                  \
+		h ^= p[i];                                                                         \
+		h *= 0x100000001b3ULL;                                                             \
+	}
+	MIX(r->id, strlen(r->id) + 1);
+	MIX(&r->daddr, sizeof(r->daddr));
+	MIX(&r->plen, 1);
+	MIX(&r->proto, 1);
+	MIX(&r->action, 1);
+	MIX(&r->nports, 1);
+	MIX(r->ports, r->nports * sizeof(r->ports[0]));
+#undef MIX
+	return h;
+}
+
+void
+model_remove(struct nft_model *m, const char *id)
+{
+	struct model_ct *ct = lookup(m, id);
+
+	if (ct == NULL)
+		return;
+	tdelete(ct, &m->by_ifname, by_ifname_cmp);
+	tdelete(ct, &m->by_id, by_id_cmp);
+	free(ct);
+	m->n--;
+}
+
+/*
+ * Record that c is in the kernel with tags from base. On failure the
+ * model no longer knows the kernel: it is marked invalid.
+ */
+int
+model_set(struct nft_model *m, const struct rules_container *c, uint32_t base)
+{
+	struct model_ct *ct = calloc(1, sizeof(*ct) + c->nrules * sizeof(ct->rules[0]));
+	void **p;
+	size_t i;
+
+	model_remove(m, c->id);
+	if (ct == NULL)
+		goto fail;
+	strcpy(ct->id, c->id);
+	strcpy(ct->ifname, c->ifname);
+	ct->base = base;
+	ct->policy = c->policy;
+	ct->nrules = c->nrules;
+	for (i = 0; i < c->nrules; i++) {
+		ct->rules[i].key = model_rule_key(&c->rules[i]);
+		ct->rules[i].action = c->rules[i].action;
+	}
+	if (tsearch(ct, &m->by_id, by_id_cmp) == NULL)
+		goto fail;
+	p = tsearch(ct, &m->by_ifname, by_ifname_cmp);
+	if (p == NULL || *p != ct) {
+		/* out of memory, or two containers on one interface */
+		tdelete(ct, &m->by_id, by_id_cmp);
+		goto fail;
+	}
+	m->n++;
+	return 0;
+fail:
+	free(ct);
+	m->valid = false;
+	return -ENOMEM;
+}
