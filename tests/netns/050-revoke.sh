@@ -38,48 +38,6 @@ cat >"$WORK/reset.json" <<'EOF'
 }}
 EOF
 
-# hold NAME NS DST PORT: start a long-lived connection logging to $WORK/hold.NAME
-hold() {
-	local log=$WORK/hold.$1
-	: >"$log"
-	ip netns exec "$2" "$PYTHON" "$PROBE" hold "$3" "$4" --log "$log" \
-		--interval 0.1 --duration 60 &
-	bg_track $!
-}
-replies() { "$PYTHON" "$PROBE" holdstat "$WORK/hold.$1" "${2:-0}"; }
-# shellcheck disable=SC2317 # called through poll_quiet
-has_replies() { [ "$(replies "$1" | cut -d' ' -f1)" -ge "$2" ]; }
-
-# expect_flowing NAME: the connection has delivered at least 5 echoes
-expect_flowing() {
-	if poll_quiet 5 has_replies "$1" 5; then
-		pass "$2 [$(replies "$1" | cut -d' ' -f1) echoes]"
-	else
-		fail "$2 [only $(replies "$1" | cut -d' ' -f1) echoes; log: $(tail -2 "$WORK/hold.$1" | tr '\n' ' ')]"
-	fi
-}
-
-# expect_stopped NAME SINCE DESC: no line written after SINCE was answered
-expect_stopped() {
-	local r
-	r=$(replies "$1" "$2")
-	if [ "${r#* }" -eq 0 ]; then
-		pass "$3 [${r% *} echoes in all, none to data sent after the apply]"
-	else
-		fail "$3 [${r#* } echoes to data sent after the apply]"
-	fi
-}
-
-# expect_still_flowing NAME SINCE DESC: lines written after SINCE answered
-expect_still_flowing() {
-	local r
-	r=$(replies "$1" "$2")
-	if [ "${r#* }" -ge 5 ]; then
-		pass "$3 [${r#* } echoes to data sent after the apply]"
-	else
-		fail "$3 [only ${r#* } echoes to data sent after the apply]"
-	fi
-}
 
 # --- revoke one allow rule by re-applying without it
 apply "$WORK/a.json"

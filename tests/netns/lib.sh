@@ -569,3 +569,113 @@ expect_inbound_ok() {
 	expect_ok "c2 -> c1 tcp 7000 inbound v4$why" tcp "$C2" 10.10.1.2 7000
 	expect_ok "c2 -> c1 tcp 7000 inbound v6$why" tcp "$C2" fd00:1::2 7000
 }
+
+# ------------------------------------------------------- held connections
+
+# hold NAME NS DST PORT: start a long-lived connection logging to $WORK/hold.NAME
+hold() {
+	local log=$WORK/hold.$1
+	: >"$log"
+	ip netns exec "$2" "$PYTHON" "$PROBE" hold "$3" "$4" --log "$log" \
+		--interval 0.1 --duration 60 &
+	bg_track $!
+}
+replies() { "$PYTHON" "$PROBE" holdstat "$WORK/hold.$1" "${2:-0}"; }
+# shellcheck disable=SC2317 # called through poll_quiet
+has_replies() { [ "$(replies "$1" | cut -d' ' -f1)" -ge "$2" ]; }
+
+# expect_flowing NAME: the connection has delivered at least 5 echoes
+expect_flowing() {
+	if poll_quiet 5 has_replies "$1" 5; then
+		pass "$2 [$(replies "$1" | cut -d' ' -f1) echoes]"
+	else
+		fail "$2 [only $(replies "$1" | cut -d' ' -f1) echoes; log: $(tail -2 "$WORK/hold.$1" | tr '\n' ' ')]"
+	fi
+}
+
+# expect_stopped NAME SINCE DESC: no line written after SINCE was answered
+expect_stopped() {
+	local r
+	r=$(replies "$1" "$2")
+	if [ "${r#* }" -eq 0 ]; then
+		pass "$3 [${r% *} echoes in all, none to data sent after the apply]"
+	else
+		fail "$3 [${r#* } echoes to data sent after the apply]"
+	fi
+}
+
+# expect_still_flowing NAME SINCE DESC: lines written after SINCE answered
+expect_still_flowing() {
+	local r
+	r=$(replies "$1" "$2")
+	if [ "${r#* }" -ge 5 ]; then
+		pass "$3 [${r#* } echoes to data sent after the apply]"
+	else
+		fail "$3 [only ${r#* } echoes to data sent after the apply]"
+	fi
+}
+
+# ------------------------------------------------------------ the daemon
+
+# agentd_start [ARGS...]: run the daemon in the host namespace with its
+# socket and state in $WORK (or $SOCK, $STATE) and wait until it serves.
+# Its output goes to $WORK/agentd.log.
+agentd_start() {
+	SOCK=${SOCK:-$WORK/agentd.sock}
+	STATE=${STATE:-$WORK/state}
+	ip netns exec "$HOST" "$AGENTD" --socket "$SOCK" --state-dir "$STATE" \
+		--table "$TABLE" "$@" >>"$WORK/agentd.log" 2>&1 &
+	AGENTD_PID=$!
+	bg_track "$AGENTD_PID"
+	if ! poll_quiet 15 api_up; then
+		sed 's/^/# agentd: /' "$WORK/agentd.log" | tail -20
+		die "agentd did not start serving on $SOCK"
+	fi
+}
+
+# agentd_stop SIGNAL: signal the daemon and wait for it; prints its exit status
+agentd_stop() {
+	local rc=0
+	kill "-$1" "$AGENTD_PID"
+	wait "$AGENTD_PID" 2>/dev/null || rc=$?
+	echo "$rc"
+}
+
+api_up() { curl -sf --max-time 2 --unix-socket "$SOCK" http://localhost/api/v1/health; }
+
+# api METHOD PATH [BODY [CONTENT_TYPE]]: one call over the socket; sets
+# API_STATUS (000 when nothing answered) and API_BODY, and keeps the
+# answer in $WORK/api.out. BODY "@FILE" sends FILE.
+api() {
+	local m=$1 p=$2
+	local args=(-s --path-as-is --max-time 20 --unix-socket "$SOCK" -X "$m"
+		-o "$WORK/api.out" -w '%{http_code}')
+	if [ $# -ge 3 ]; then
+		# an empty CONTENT_TYPE sends none
+		args+=(--data-binary "$3" -H "Content-Type:${4-application/json}")
+	fi
+	: >"$WORK/api.out"
+	API_STATUS=$(curl "${args[@]}" "http://localhost$p") || true
+	API_BODY=$(cat "$WORK/api.out")
+}
+
+# api_field PATH: a value of the last answer (see json_get)
+api_field() { json_get "$WORK/api.out" "$1"; }
+
+# expect_api DESC STATUS METHOD PATH [BODY [CONTENT_TYPE]]: the call answers STATUS
+expect_api() {
+	local desc=$1 want=$2
+	shift 2
+	api "$@"
+	if [ "$API_STATUS" = "$want" ]; then
+		pass "$desc [$want]"
+	else
+		fail "$desc [expected $want, got $API_STATUS: ${API_BODY:0:300}]"
+	fi
+}
+
+# rule_body DEST PORT PROTO ACTION [DESC]: a rule as the API takes it
+rule_body() {
+	printf '{"destination": "%s", %s"protocol": "%s", "action": "%s", "description": "%s"}' \
+		"$1" "${2:+\"destination_port\": \"$2\", }" "$3" "$4" "${5:-}"
+}
