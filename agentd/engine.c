@@ -983,6 +983,35 @@ load_one(const char *id, const char *buf, size_t len, const char *path, void *da
 	return ct_replace(l->e, NULL, c);
 }
 
+/*
+ * A state directory that did not exist cannot speak for a table that
+ * enforces containers: a mistyped --state-dir must not unlock a host.
+ */
+static int
+check_fresh_store(struct engine *e, const struct engine_options *o)
+{
+	struct nft_state *have = NULL;
+	struct nft_error err;
+	size_t n;
+	int r;
+
+	if (!store_created(e->store))
+		return 0;
+	r = nft_dump(e->nc, &have, &err);
+	if (r < 0) {
+		log_warn(r, "kernel: reading table %s", o->table);
+		return r;
+	}
+	n = nft_state_count(have);
+	nft_state_free(have);
+	if (n == 0)
+		return 0;
+	log_warnx("state: %s is new, but table %s enforces %zu containers; refusing to remove "
+		  "them. Point --state-dir at the agent's state, or delete the table first",
+		  o->state_dir, o->table, n);
+	return -EEXIST;
+}
+
 int
 engine_start(const struct engine_options *o, struct engine **ret)
 {
@@ -1018,7 +1047,9 @@ engine_start(const struct engine_options *o, struct engine **ret)
 		goto fail;
 	}
 	nft_conn_hold_table(e->nc);
-	r = kernel_resync(e, NULL, NULL, &err);
+	r = check_fresh_store(e, o);
+	if (r == 0)
+		r = kernel_resync(e, NULL, NULL, &err);
 	if (r < 0) {
 		log_warn(r, "kernel: applying the stored state to table %s: %s%s%s%s%s", o->table,
 			 err.what, err.container[0] ? ", container " : "", err.container,

@@ -1,6 +1,7 @@
 /* The desired state on disk: one JSON file per container. */
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,16 +22,18 @@
 #define STORE_FILE_MAX (4u << 20)
 
 struct store {
-	int dfd; /* DIR/containers */
+	int dfd;      /* DIR/containers */
+	bool created; /* DIR/containers did not exist */
 	char dir[PATH_MAX];
 };
 
+/* 1 when made, 0 when it was there */
 static int
 mkdir_at(int at, const char *path)
 {
-	if (mkdirat(at, path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	if (mkdirat(at, path, 0700) == 0)
+		return 1;
+	return errno == EEXIST ? 0 : -errno;
 }
 
 static bool
@@ -54,6 +57,8 @@ remove_temporaries(struct store *s)
 			close(fd);
 		return;
 	}
+	/* the dup shares its position with every other reader of dfd */
+	rewinddir(d);
 	while ((de = readdir(d)) != NULL)
 		if (has_suffix(de->d_name, STORE_TMP_SUFFIX))
 			unlinkat(s->dfd, de->d_name, 0);
@@ -74,15 +79,16 @@ store_open(const char *dir, struct store **ret)
 	s->dfd = -1;
 	strcpy(s->dir, dir);
 	r = mkdir_at(AT_FDCWD, dir);
-	if (r == 0) {
+	if (r >= 0) {
 		top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		r = top < 0 ? -errno : mkdir_at(top, STORE_SUBDIR);
+		s->created = r == 1;
 	}
-	if (r == 0) {
+	if (r >= 0) {
 		s->dfd = openat(top, STORE_SUBDIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		r = s->dfd < 0 ? -errno : 0;
 	}
-	if (r == 0 && fsync(top) < 0)
+	if (r >= 0 && fsync(top) < 0)
 		r = -errno;
 	if (top >= 0)
 		close(top);
@@ -109,6 +115,12 @@ const char *
 store_dir(const struct store *s)
 {
 	return s->dir;
+}
+
+bool
+store_created(const struct store *s)
+{
+	return s->created;
 }
 
 static int
@@ -175,6 +187,7 @@ store_load(struct store *s,
 			close(fd);
 		return r;
 	}
+	rewinddir(d);
 	while (r >= 0 && (errno = 0, de = readdir(d)) != NULL) {
 		char id[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 16];
 		size_t n = strlen(de->d_name), len = 0;

@@ -12,6 +12,7 @@
  * more than the kernel was told.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct store;
@@ -20,6 +21,8 @@ struct store;
 int store_open(const char *dir, struct store **ret);
 void store_close(struct store *s);
 const char *store_dir(const struct store *s);
+/* store_open() made the directory: there was no state before. */
+bool store_created(const struct store *s);
 
 /*
  * Call cb with every container file's id and contents. A file whose

@@ -633,12 +633,12 @@ agentd_start() {
 	fi
 }
 
-# agentd_stop SIGNAL: signal the daemon and wait for it; prints its exit status
+# agentd_stop SIGNAL: signal the daemon and wait for it; its exit status
+# is left in AGENTD_RC
 agentd_stop() {
-	local rc=0
+	AGENTD_RC=0
 	kill "-$1" "$AGENTD_PID"
-	wait "$AGENTD_PID" 2>/dev/null || rc=$?
-	echo "$rc"
+	wait "$AGENTD_PID" 2>/dev/null || AGENTD_RC=$?
 }
 
 api_up() { curl -sf --max-time 2 --unix-socket "$SOCK" http://localhost/api/v1/health; }
