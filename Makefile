@@ -1,6 +1,6 @@
 # hoody-firewall: one Makefile, output in $(BUILD).
 #
-#   make            build build/agentd
+#   make            build build/agentd and build/hoody
 #   make run        install dependencies, build, start the live sandbox
 #   make check      install dependencies, run every test (needs root)
 #   make bench      benchmarks; figures go to bench/RESULTS.md
@@ -24,6 +24,7 @@ LIBS_CORE := libmnl libnftnl libcjson libmicrohttpd
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(LIBS_CORE) check))
 PKG_LIBS := $(shell pkg-config --libs $(LIBS_CORE)) -pthread
 CHECK_LIBS := $(shell pkg-config --libs check)
+CLI_LIBS := $(shell pkg-config --libs libcurl libcjson)
 
 CPPFLAGS += -D_GNU_SOURCE $(FORTIFY) -I.
 CFLAGS	+= -std=gnu11 -Wall -Wextra $(WERROR) -Wshadow -Wformat=2 \
@@ -35,18 +36,20 @@ LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANFLAGS)
 RULES_SRC := $(filter-out %_test.c,$(wildcard rules/*.c))
 NFT_SRC	  := $(filter-out %_test.c,$(wildcard nft/*.c))
 AGENTD_SRC := $(filter-out %_test.c,$(wildcard agentd/*.c api/*.c))
+CLI_SRC	  := tools/hoody.c tools/http.c tools/print.c
 TEST_SRC  := $(wildcard rules/*_test.c nft/*_test.c agentd/*_test.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 RULES_OBJ := $(call obj,$(RULES_SRC))
 NFT_OBJ	  := $(call obj,$(NFT_SRC))
 AGENTD_OBJ := $(call obj,$(AGENTD_SRC))
+CLI_OBJ	  := $(call obj,$(CLI_SRC))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
 .PHONY: all deps unit check check-unit check-san check-netns bench run install \
 	format format-check clean
 
-all: $(BUILD)/agentd
+all: $(BUILD)/agentd $(BUILD)/hoody
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -54,6 +57,10 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/agentd: $(AGENTD_OBJ) $(NFT_OBJ) $(RULES_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The CLI speaks only HTTP: no netlink, no rules/.
+$(BUILD)/hoody: $(CLI_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
 # Unit tests: every *_test.c links against the module it sits beside.
 $(BUILD)/tests/%_test: $(BUILD)/obj/rules/%_test.o $(RULES_OBJ)
@@ -90,6 +97,7 @@ run: deps all
 
 install: all
 	install -D -m 0755 $(BUILD)/agentd $(DESTDIR)$(PREFIX)/sbin/hoody-agentd
+	install -D -m 0755 $(BUILD)/hoody $(DESTDIR)$(PREFIX)/bin/hoody
 
 FORMAT_SRC := $(wildcard agentd/*.[ch] nft/*.[ch] rules/*.[ch] api/*.[ch] tools/*.[ch] bench/*.[ch])
 

@@ -1,0 +1,401 @@
+/* agentd's answers as aligned text: header lines, tables, confirmations. */
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "tools/print.h"
+
+#define COLUMN_GAP 2
+#define TABLE_COLUMNS_MAX 8
+#define JSON_INDENT 2
+#define CELL_SIZE 32 /* numbers and the like; strings are printed in place */
+
+/* One column of a table, or one line of a header block. */
+struct column {
+	const char *title;
+	const char *key;       /* the member of each row object */
+	const char *null_text; /* for null or missing; NULL means "-" */
+	const char *true_text; /* for booleans; NULL means "true" and "false" */
+	const char *false_text;
+};
+
+void
+cli_print_clean(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+/* Characters, not bytes: UTF-8 continuation bytes take no column. */
+static size_t
+text_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static void
+pad(FILE *f, size_t n)
+{
+	while (n-- > 0)
+		fputc(' ', f);
+}
+
+static void
+format_number(double v, char *buf, size_t size)
+{
+	/* revisions and counts are integers; anything else in %g */
+	if (v > -1e15 && v < 1e15 && v == (double)(long long)v)
+		snprintf(buf, size, "%.0f", v);
+	else
+		snprintf(buf, size, "%g", v);
+}
+
+/* The text for c in obj; buf holds it when it is not a string already. */
+static const char *
+cell(const cJSON *obj, const struct column *c, char *buf, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, c->key);
+
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	if (cJSON_IsNumber(v)) {
+		format_number(v->valuedouble, buf, size);
+		return buf;
+	}
+	if (cJSON_IsTrue(v))
+		return c->true_text != NULL ? c->true_text : "true";
+	if (cJSON_IsFalse(v))
+		return c->false_text != NULL ? c->false_text : "false";
+	if (v == NULL || cJSON_IsNull(v))
+		return c->null_text != NULL ? c->null_text : "-";
+	return "?"; /* an object or array where a scalar belongs */
+}
+
+/* The string member key of obj, or "-". */
+static const char *
+str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : "-";
+}
+
+/* The number member key of obj as text in buf, or NULL when there is none. */
+static const char *
+num(const cJSON *obj, const char *key, char *buf, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsNumber(v))
+		return NULL;
+	format_number(v->valuedouble, buf, size);
+	return buf;
+}
+
+/*
+ * fprintf() for messages made of wire strings: only %s, and every
+ * argument is cleaned.
+ */
+static void say(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+say(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	for (; *fmt != '\0'; fmt++) {
+		if (fmt[0] == '%' && fmt[1] == 's') {
+			cli_print_clean(f, va_arg(ap, const char *));
+			fmt++;
+		} else {
+			fputc(*fmt, f);
+		}
+	}
+	va_end(ap);
+}
+
+/* " (revision N)" when obj has one. */
+static void
+say_revision(FILE *f, const cJSON *obj)
+{
+	char buf[CELL_SIZE];
+	const char *rev = num(obj, "revision", buf, sizeof(buf));
+
+	if (rev != NULL)
+		fprintf(f, " (revision %s)", rev);
+	fputc('\n', f);
+}
+
+/*
+ * Print n rows (objects linked from first) under the titles of cols.
+ * Two passes over the JSON: widths first, then the text, so nothing is
+ * copied. Cells are padded only when a later cell follows, so lines
+ * carry no trailing blanks.
+ */
+static void
+table_print(FILE *f, const struct column *cols, size_t ncols, const cJSON *first, size_t n)
+{
+	size_t width[TABLE_COLUMNS_MAX] = {0}, i, k, pending;
+	char buf[CELL_SIZE];
+	const cJSON *row;
+
+	assert(ncols <= TABLE_COLUMNS_MAX);
+	for (k = 0; k < ncols; k++)
+		width[k] = text_width(cols[k].title);
+	for (row = first, i = 0; row != NULL && i < n; row = row->next, i++)
+		for (k = 0; k < ncols; k++) {
+			size_t w = text_width(cell(row, &cols[k], buf, sizeof(buf)));
+
+			if (w > width[k])
+				width[k] = w;
+		}
+	for (k = 0; k < ncols; k++) {
+		fputs(cols[k].title, f);
+		if (k + 1 < ncols)
+			pad(f, width[k] - text_width(cols[k].title) + COLUMN_GAP);
+	}
+	fputc('\n', f);
+	for (row = first, i = 0; row != NULL && i < n; row = row->next, i++) {
+		pending = 0;
+		for (k = 0; k < ncols; k++) {
+			const char *t = cell(row, &cols[k], buf, sizeof(buf));
+
+			if (t[0] != '\0') {
+				pad(f, pending);
+				cli_print_clean(f, t);
+				pending = 0;
+			}
+			pending += width[k] - text_width(t) + COLUMN_GAP;
+		}
+		fputc('\n', f);
+	}
+}
+
+/* "label:  value" lines for the members of one object, values aligned. */
+static void
+fields_print(FILE *f, const struct column *fields, size_t n, const cJSON *obj)
+{
+	size_t width = 0, i;
+	char buf[CELL_SIZE];
+
+	for (i = 0; i < n; i++)
+		if (strlen(fields[i].title) > width)
+			width = strlen(fields[i].title);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%s:", fields[i].title);
+		pad(f, width - strlen(fields[i].title) + COLUMN_GAP);
+		cli_print_clean(f, cell(obj, &fields[i], buf, sizeof(buf)));
+		fputc('\n', f);
+	}
+}
+
+static const struct column rule_columns[] = {
+	{"ID", "id", NULL, NULL, NULL},
+	{"ACTION", "action", NULL, NULL, NULL},
+	{"PROTOCOL", "protocol", NULL, NULL, NULL},
+	{"DESTINATION", "destination", NULL, NULL, NULL},
+	{"PORTS", "destination_port", "*", NULL, NULL}, /* null: every port */
+	{"DESCRIPTION", "description", "", NULL, NULL},
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void
+rules_print(FILE *f, const cJSON *rules)
+{
+	int n = cJSON_IsArray(rules) ? cJSON_GetArraySize(rules) : 0;
+
+	if (n == 0) {
+		fputs("no rules\n", f);
+		return;
+	}
+	table_print(f, rule_columns, NCOLS(rule_columns), rules->child, (size_t)n);
+}
+
+void
+cli_print_firewall(FILE *f, const cJSON *fw)
+{
+	static const struct column head[] = {
+		{"container", "container_id", NULL, NULL, NULL},
+		{"interface", "interface", NULL, NULL, NULL}, /* null: not attached */
+		{"default action", "default_action", NULL, NULL, NULL},
+		{"revision", "revision", NULL, NULL, NULL},
+	};
+
+	fields_print(f, head, NCOLS(head), fw);
+	fputc('\n', f);
+	rules_print(f, cJSON_GetObjectItemCaseSensitive(fw, "rules"));
+}
+
+void
+cli_print_egress(FILE *f, const cJSON *list)
+{
+	rules_print(f, cJSON_GetObjectItemCaseSensitive(list, "rules"));
+}
+
+void
+cli_print_rule_created(FILE *f, const cJSON *rule, long status)
+{
+	say(f, status == 201 ? "created rule %s" : "rule %s exists", str(rule, "id"));
+	say_revision(f, rule);
+	fputc('\n', f);
+	table_print(f, rule_columns, NCOLS(rule_columns), rule, 1);
+}
+
+void
+cli_print_rule_deleted(FILE *f, const cJSON *d)
+{
+	say(f, "deleted rule %s from %s", str(d, "deleted"), str(d, "container_id"));
+	say_revision(f, d);
+}
+
+void
+cli_print_reset(FILE *f, const cJSON *fw, long status)
+{
+	say(f, "%s %s: default %s, no rules", status == 201 ? "created" : "reset",
+	    str(fw, "container_id"), str(fw, "default_action"));
+	say_revision(f, fw);
+}
+
+void
+cli_print_attach(FILE *f, const cJSON *fw, long status)
+{
+	const cJSON *ifname = cJSON_GetObjectItemCaseSensitive(fw, "interface");
+	const char *id = str(fw, "container_id");
+
+	if (status == 201 && cJSON_IsString(ifname))
+		say(f, "created %s, attached to %s", id, ifname->valuestring);
+	else if (status == 201)
+		say(f, "created %s, not attached", id);
+	else if (cJSON_IsString(ifname))
+		say(f, "attached %s to %s", id, ifname->valuestring);
+	else
+		say(f, "detached %s", id);
+	say_revision(f, fw);
+}
+
+void
+cli_print_container_deleted(FILE *f, const cJSON *d)
+{
+	say(f, "deleted container %s\n", str(d, "container_id"));
+}
+
+void
+cli_print_containers(FILE *f, const cJSON *list)
+{
+	static const struct column cols[] = {
+		{"CONTAINER", "container_id", NULL, NULL, NULL},
+		{"INTERFACE", "interface", NULL, NULL, NULL},
+		{"DEFAULT", "default_action", NULL, NULL, NULL},
+		{"RULES", "rule_count", NULL, NULL, NULL},
+		{"REVISION", "revision", NULL, NULL, NULL},
+	};
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(list, "containers");
+	int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
+
+	if (n == 0) {
+		fputs("no containers\n", f);
+		return;
+	}
+	table_print(f, cols, NCOLS(cols), a->child, (size_t)n);
+}
+
+void
+cli_print_health(FILE *f, const cJSON *h)
+{
+	static const struct column fields[] = {
+		{"status", "status", NULL, NULL, NULL},
+		{"kernel in sync", "kernel_in_sync", NULL, "yes", "no"},
+		{"table", "table", NULL, NULL, NULL},
+		{"tamper protection", "tamper_protection", NULL, "on", "off"},
+		{"containers", "containers", NULL, NULL, NULL},
+	};
+
+	fields_print(f, fields, NCOLS(fields), h);
+}
+
+/* A JSON string with the escapes cJSON uses; UTF-8 passes through. */
+static void
+json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c == '\r')
+			fputs("\\r", f);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static int
+json_value(FILE *f, const cJSON *v, int depth)
+{
+	bool obj = cJSON_IsObject(v);
+	const cJSON *c;
+	char *text;
+	int r;
+
+	if (cJSON_IsString(v)) {
+		json_string(f, v->valuestring);
+		return 0;
+	}
+	if (!obj && !cJSON_IsArray(v)) {
+		/* numbers, booleans and null exactly as cJSON writes them */
+		text = cJSON_PrintUnformatted(v);
+		if (text == NULL)
+			return -ENOMEM;
+		fputs(text, f);
+		cJSON_free(text);
+		return 0;
+	}
+	if (v->child == NULL) {
+		fputs(obj ? "{}" : "[]", f);
+		return 0;
+	}
+	fputc(obj ? '{' : '[', f);
+	for (c = v->child; c != NULL; c = c->next) {
+		fprintf(f, "%s\n%*s", c != v->child ? "," : "", JSON_INDENT * (depth + 1), "");
+		if (obj) {
+			json_string(f, c->string != NULL ? c->string : "");
+			fputs(": ", f);
+		}
+		r = json_value(f, c, depth + 1);
+		if (r < 0)
+			return r;
+	}
+	fprintf(f, "\n%*s%c", JSON_INDENT * depth, "", obj ? '}' : ']');
+	return 0;
+}
+
+int
+cli_print_json(FILE *f, const cJSON *v)
+{
+	int r = json_value(f, v, 0);
+
+	if (r == 0)
+		fputc('\n', f);
+	return r;
+}

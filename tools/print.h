@@ -1,0 +1,52 @@
+#ifndef HOODY_CLI_PRINT_H
+#define HOODY_CLI_PRINT_H
+
+/*
+ * print: agentd's answers (the "data" member) as text for people.
+ * Columns are aligned by counting characters. Control characters in
+ * strings from the wire are printed as '?', so no answer can drive the
+ * terminal. Members that are missing print as "-"; nothing here fails,
+ * the caller checks the stream.
+ */
+
+#include <stdio.h>
+
+struct cJSON;
+
+/* A firewall: container, interface, default action, revision, rules. */
+void cli_print_firewall(FILE *f, const struct cJSON *fw);
+
+/* An egress list {"container_id", "rules", "revision"}: the rules table. */
+void cli_print_egress(FILE *f, const struct cJSON *list);
+
+/* The rule that create stored (status 201) or found (200), as a table. */
+void cli_print_rule_created(FILE *f, const struct cJSON *rule, long status);
+
+/* {"container_id", "deleted": "RULE_ID", "revision"} */
+void cli_print_rule_deleted(FILE *f, const struct cJSON *d);
+
+/* The firewall that reset left (status 201 when it created the container). */
+void cli_print_reset(FILE *f, const struct cJSON *fw, long status);
+
+/* The firewall after attach or detach (201 when it created the container). */
+void cli_print_attach(FILE *f, const struct cJSON *fw, long status);
+
+/* {"container_id", "deleted": true} */
+void cli_print_container_deleted(FILE *f, const struct cJSON *d);
+
+/* {"containers": [...]}: one row per container. */
+void cli_print_containers(FILE *f, const struct cJSON *list);
+
+/* agentd's health. */
+void cli_print_health(FILE *f, const struct cJSON *h);
+
+/*
+ * v as indented JSON and a newline: what scripts read with -o json.
+ * Returns 0, or -ENOMEM.
+ */
+int cli_print_json(FILE *f, const struct cJSON *v);
+
+/* Write s with control characters as '?'. */
+void cli_print_clean(FILE *f, const char *s);
+
+#endif
