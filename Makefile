@@ -8,6 +8,7 @@
 
 BUILD	?= build
 PREFIX	?= /usr/local
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
 WERROR	?= -Werror
 CFLAGS	?= -O2 -g
 
@@ -98,6 +99,9 @@ run: deps all
 install: all
 	install -D -m 0755 $(BUILD)/agentd $(DESTDIR)$(PREFIX)/sbin/hoody-agentd
 	install -D -m 0755 $(BUILD)/hoody $(DESTDIR)$(PREFIX)/bin/hoody
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@PREFIX@|$(PREFIX)|g' tools/systemd/hoody-firewall.service \
+		>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/hoody-firewall.service
 
 FORMAT_SRC := $(wildcard agentd/*.[ch] nft/*.[ch] rules/*.[ch] api/*.[ch] tools/*.[ch] bench/*.[ch])
 

@@ -62,9 +62,12 @@ drop_privileges(void)
 	struct __user_cap_data_struct d[2] = {{0}};
 	unsigned long cap;
 
+	/* without CAP_SETPCAP (systemd's CapabilityBoundingSet= already
+	 * narrowed it) the bounding set stays as it is: nothing is ever
+	 * exec'd, and the capset below still applies */
 	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
-		if (cap != CAP_NET_ADMIN && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
-		    errno != EINVAL)
+		if (cap != CAP_NET_ADMIN && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EPERM)
 			return -errno;
 	d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
 	if (syscall(SYS_capset, &h, d) < 0)
