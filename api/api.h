@@ -2,7 +2,7 @@
 #define AGENTD_API_H
 
 /*
- * api: the REST API (api/API.md) over HTTP, served by libmicrohttpd on
+ * api: the REST API (README.md, "The REST API") over HTTP, served by libmicrohttpd on
  * a Unix socket and, optionally, on TCP with a bearer token.
  */
 

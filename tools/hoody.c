@@ -1,5 +1,5 @@
 /*
- * hoody: the command-line client of agentd's REST API (api/API.md).
+ * hoody: the command-line client of agentd's REST API (README.md, "The REST API").
  *
  *   hoody [OPTIONS] firewall list|show|reset|set|attach|detach|delete ...
  *   hoody [OPTIONS] firewall egress list|create|delete ...
