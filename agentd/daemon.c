@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -134,6 +135,8 @@ daemon_run(const struct daemon_options *o)
 		ao.token = token;
 	}
 	r = engine_start(&eo, &e);
+	/* the start-up's dump and JSON trees are gone: give their pages back */
+	malloc_trim(0);
 	if (r == 0)
 		r = api_start(&ao, e, &a);
 	if (token != NULL) {

@@ -173,7 +173,7 @@ usage() {
 }
 usage --frobnicate
 usage --apply
-usage
+usage --dump --socket x
 expect_dump_is "usage errors: kernel state unchanged (still B)" "$WORK/b.json"
 
 # stdin
