@@ -660,8 +660,9 @@ out:
 	pthread_rwlock_unlock(&e->lock);
 }
 
-void
-engine_rules_get(struct engine *e, const char *id, struct engine_result *res)
+/* The firewall object; rules_only: less what is not about rules. */
+static void
+firewall_get(struct engine *e, const char *id, bool rules_only, struct engine_result *res)
 {
 	const struct ct *c;
 	cJSON *o;
@@ -675,8 +676,7 @@ engine_rules_get(struct engine *e, const char *id, struct engine_result *res)
 		goto out;
 	}
 	o = firewall_json(c);
-	if (o != NULL) {
-		/* the firewall object, less what is not about rules */
+	if (o != NULL && rules_only) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "interface");
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "default_action");
 	}
@@ -686,19 +686,15 @@ out:
 }
 
 void
+engine_rules_get(struct engine *e, const char *id, struct engine_result *res)
+{
+	firewall_get(e, id, true, res);
+}
+
+void
 engine_firewall_get(struct engine *e, const char *id, struct engine_result *res)
 {
-	const struct ct *c;
-
-	if (!id_ok(id, res))
-		return;
-	pthread_rwlock_rdlock(&e->lock);
-	c = ct_find(e, id);
-	if (c == NULL)
-		fail_not_found(res, id);
-	else
-		answer_firewall(res, ENGINE_OK, c);
-	pthread_rwlock_unlock(&e->lock);
+	firewall_get(e, id, false, res);
 }
 
 /* Refuse a member that belongs to another call, naming the right one. */
