@@ -34,9 +34,11 @@ enum call {
 	CALL_RULE_DELETE,
 };
 
-/* A path pattern: "{}" matches one segment (an id). */
+/* A path pattern: "{}" matches one segment (an id); NULL ends it. */
+#define ROUTE_SEGMENTS_MAX 6
+
 struct route {
-	const char *path[6];
+	const char *path[ROUTE_SEGMENTS_MAX];
 	const char *method;
 	enum body body;
 	enum call call;
@@ -90,11 +92,13 @@ matches(const struct route *r, const struct api_request *rq)
 {
 	unsigned int i;
 
+	if (rq->nseg >= ROUTE_SEGMENTS_MAX)
+		return false;
 	for (i = 0; i < rq->nseg; i++)
 		if (r->path[i] == NULL ||
 		    (strcmp(r->path[i], "{}") != 0 && strcmp(r->path[i], rq->seg[i]) != 0))
 			return false;
-	return i < 6 && r->path[i] == NULL;
+	return r->path[i] == NULL;
 }
 
 static bool

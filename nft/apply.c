@@ -991,7 +991,8 @@ nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct ru
 	p.tag_next = m->tag_next;
 	p.b = nft_batch_new(c, 0);
 	r = p.b ? 0 : -ENOMEM;
-	if (r == 0 && t.old != NULL && want != NULL) {
+	/* counters matter only to a container that stays in the kernel */
+	if (r == 0 && t.old != NULL && want != NULL && want->ifname[0] != '\0') {
 		ctrs = calloc(t.old->nrules + 1, sizeof(*ctrs));
 		r = ctrs ? fetch_counters(&p, t.old, ctrs) : -ENOMEM;
 		t.old_ctrs = ctrs;
