@@ -120,17 +120,7 @@ PROBES=(
 	"tcp $C1 10.10.2.2 9000 blocked c1-c2"
 	"tcp $C2 203.0.113.10 80 blocked c2-http"
 )
-probe_pids=()
-for p in "${PROBES[@]}"; do
-	read -r kind ns dst port want name <<<"$p"
-	if [ "$want" = ok ]; then t=$T_OK; pause=0.05; else t=$T_BLOCK; pause=0; fi
-	args=("$kind" "$dst")
-	[ "$kind" = icmp ] || args+=("$port")
-	ip netns exec "$ns" "$PYTHON" "$PROBE" loop "${args[@]}" -t "$t" --pause "$pause" \
-		--stop "$STOP" --log "$WORK/loop.$name" &
-	probe_pids+=($!)
-	bg_track $!
-done
+loops_start "$STOP" "${PROBES[@]}"
 
 start=$(date +%s)
 while :; do
@@ -146,9 +136,7 @@ while :; do
 done
 touch "$STOP"
 wait "$loop_pid" || true
-for p in "${probe_pids[@]}"; do
-	wait "$p" || true # each finishes the probe it is running
-done
+loops_stop "$STOP"
 el=$(($(date +%s) - start))
 n=$(cat "$WORK/applies" 2>/dev/null || echo 0)
 
@@ -159,29 +147,8 @@ else
 fi
 check "at least $MIN_APPLIES re-applies during the run (got $n in ${el}s)" test "$n" -ge "$MIN_APPLIES"
 
-total=0
-for p in "${PROBES[@]}"; do
-	read -r kind ns dst port want name <<<"$p"
-	log=$WORK/loop.$name
-	count=$(wc -l <"$log")
-	total=$((total + count))
-	if [ "$want" = ok ]; then
-		bad=$(awk '$2 != 0' "$log")
-	else
-		bad=$(awk '$2 != 1' "$log")
-	fi
-	what="$name: $kind $dst"
-	[ "$kind" = icmp ] || what+=" port $port"
-	if [ "$want" = ok ]; then what+=" always answered"; else what+=" always dropped"; fi
-	if [ "$count" -eq 0 ]; then
-		fail "$what [no probe ran]"
-	elif [ -z "$bad" ]; then
-		pass "$what [$count probes, all as expected]"
-	else
-		fail "$what [$(printf '%s\n' "$bad" | wc -l) of $count wrong, first: $(printf '%s' "$bad" | head -1)]"
-	fi
-done
-info "$n applies of $((EXTRA + 2)) containers and $total probes in ${el}s"
+loops_judge always "${PROBES[@]}"
+info "$n applies of $((EXTRA + 2)) containers and $LOOPS_TOTAL probes in ${el}s"
 
 # the state after the loop is one of the two variants and still correct
 batch_begin

@@ -570,6 +570,76 @@ expect_inbound_ok() {
 	expect_ok "c2 -> c1 tcp 7000 inbound v6$why" tcp "$C2" fd00:1::2 7000
 }
 
+# ------------------------------------------------------------ probe loops
+# A loop line is "KIND NS DST PORT WANT NAME": PORT 0 for icmp, WANT ok or
+# blocked; each loop logs "START_TIME RC TEXT" lines to $WORK/loop.NAME.
+LOOP_PIDS=()
+
+# loops_start STOPFILE LINE...: repeat each probe until STOPFILE exists
+loops_start() {
+	local stop=$1 p kind ns dst port want name t pause args
+	shift
+	for p in "$@"; do
+		read -r kind ns dst port want name <<<"$p"
+		if [ "$want" = ok ]; then t=$T_OK; pause=0.05; else t=$T_BLOCK; pause=0; fi
+		args=("$kind" "$dst")
+		[ "$kind" = icmp ] || args+=("$port")
+		ip netns exec "$ns" "$PYTHON" "$PROBE" loop "${args[@]}" -t "$t" --pause "$pause" \
+			--stop "$stop" --log "$WORK/loop.$name" &
+		LOOP_PIDS+=($!)
+		bg_track $!
+	done
+}
+
+# loops_stop STOPFILE: end the loops; each finishes the probe it is running
+loops_stop() {
+	local p
+	touch "$1"
+	for p in "${LOOP_PIDS[@]}"; do
+		wait "$p" || true
+	done
+	LOOP_PIDS=()
+}
+
+# loops_judge OKMODE LINE...: blocked probes must all have been dropped;
+# allowed ones answered every time (OKMODE always) or at least in their
+# last three rounds (OKMODE end: they may stall while things restart).
+# Leaves the number of probes in LOOPS_TOTAL.
+loops_judge() {
+	local okmode=$1 p kind ns dst port want name log count bad what
+	shift
+	LOOPS_TOTAL=0
+	for p in "$@"; do
+		read -r kind ns dst port want name <<<"$p"
+		log=$WORK/loop.$name
+		count=$(wc -l <"$log")
+		LOOPS_TOTAL=$((LOOPS_TOTAL + count))
+		if [ "$want" = ok ]; then
+			bad=$(awk '$2 != 0' "$log")
+		else
+			bad=$(awk '$2 != 1' "$log")
+		fi
+		what="$name: $kind $dst"
+		[ "$kind" = icmp ] || what+=" port $port"
+		if [ "$want" = ok ] && [ "$okmode" = end ]; then
+			if [ "$count" -gt 0 ] && [ -z "$(tail -3 "$log" | awk '$2 != 0')" ]; then
+				pass "$what answered at the end [$count probes, $(printf '%s' "$bad" | grep -c . || true) unanswered during the run]"
+			else
+				fail "$what not answered at the end [$(tail -1 "$log")]"
+			fi
+			continue
+		fi
+		if [ "$want" = ok ]; then what+=" always answered"; else what+=" always dropped"; fi
+		if [ "$count" -eq 0 ]; then
+			fail "$what [no probe ran]"
+		elif [ -z "$bad" ]; then
+			pass "$what [$count probes, all as expected]"
+		else
+			fail "$what [$(printf '%s\n' "$bad" | grep -c .) of $count wrong, first: $(printf '%s' "$bad" | head -1)]"
+		fi
+	done
+}
+
 # ------------------------------------------------------- held connections
 
 # hold NAME NS DST PORT: start a long-lived connection logging to $WORK/hold.NAME
