@@ -156,6 +156,14 @@ poll 10 "the TCP listener" tcp_listening "$HOST" 8181
 check "tcp without a token: 401" test "$(tcp_call)" = 401
 check "tcp with a wrong token: 401" test "$(tcp_call -H 'Authorization: Bearer wrong')" = 401
 check "tcp with the token: 200" test "$(tcp_call -H "Authorization: Bearer s3cret-token-$$")" = 200
+HOODY=${HOODY:-$HFW_ROOT/build/hoody}
+check "hoody over TCP with --url and --token-file" \
+	nsx "$HOST" "$HOODY" --url http://127.0.0.1:8181 --token-file "$WORK/token" firewall list
+echo wrong >"$WORK/wrong-token"
+rc=0
+nsx "$HOST" "$HOODY" --url http://127.0.0.1:8181 --token-file "$WORK/wrong-token" firewall list \
+	>/dev/null 2>&1 || rc=$?
+check "hoody over TCP with a wrong token: API error, exit 1 (got $rc)" test "$rc" -eq 1
 rc=0
 ip netns exec "$HOST" "$AGENTD" --table "${TABLE}x" --listen 127.0.0.1:8182 2>/dev/null || rc=$?
 check "--listen without --token-file is refused (exit $rc)" test "$rc" -eq 2
