@@ -212,16 +212,23 @@ static const struct column rule_columns[] = {
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A table of the array's objects, or what to say when there are none. */
+static void
+list_print(FILE *f, const struct column *cols, size_t ncols, const cJSON *a, const char *none)
+{
+	int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
+
+	if (n == 0) {
+		fprintf(f, "%s\n", none);
+		return;
+	}
+	table_print(f, cols, ncols, a->child, (size_t)n);
+}
+
 static void
 rules_print(FILE *f, const cJSON *rules)
 {
-	int n = cJSON_IsArray(rules) ? cJSON_GetArraySize(rules) : 0;
-
-	if (n == 0) {
-		fputs("no rules\n", f);
-		return;
-	}
-	table_print(f, rule_columns, NCOLS(rule_columns), rules->child, (size_t)n);
+	list_print(f, rule_columns, NCOLS(rule_columns), rules, "no rules");
 }
 
 void
@@ -302,14 +309,9 @@ cli_print_containers(FILE *f, const cJSON *list)
 		{"RULES", "rule_count", NULL, NULL, NULL},
 		{"REVISION", "revision", NULL, NULL, NULL},
 	};
-	const cJSON *a = cJSON_GetObjectItemCaseSensitive(list, "containers");
-	int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
 
-	if (n == 0) {
-		fputs("no containers\n", f);
-		return;
-	}
-	table_print(f, cols, NCOLS(cols), a->child, (size_t)n);
+	list_print(f, cols, NCOLS(cols), cJSON_GetObjectItemCaseSensitive(list, "containers"),
+		   "no containers");
 }
 
 void
