@@ -322,10 +322,14 @@ fail_kernel(struct engine_result *res, int r, const struct nft_error *err)
 	     err->detail[0] ? ": " : "", err->detail);
 }
 
-/* Dump the table and make it hold the whole desired state, with id's firewall set to fw. */
+/*
+ * Make the table hold the whole desired state, with id's firewall set
+ * to fw, diffing against have (borrowed; NULL: dump it) first and
+ * against fresh dumps when someone else commits in between.
+ */
 static int
 kernel_resync(struct engine *e, const char *id, const struct rules_container *fw,
-	      struct nft_error *err)
+	      const struct nft_state *have, struct nft_error *err)
 {
 	struct nft_apply_stats st;
 	struct rules_set want;
@@ -335,18 +339,20 @@ kernel_resync(struct engine *e, const char *id, const struct rules_container *fw
 	if (r < 0)
 		return r;
 	for (tries = 0; tries < ENGINE_APPLY_TRIES; tries++) {
-		struct nft_state *have = NULL;
+		struct nft_state *fresh = NULL;
 
-		r = nft_dump(e->nc, &have, err);
+		if (have == NULL || tries > 0)
+			r = nft_dump(e->nc, &fresh, err);
 		if (r == 0)
-			r = nft_apply(e->nc, &want, have, e->model, &st, err);
-		nft_state_free(have);
+			r = nft_apply(e->nc, &want, fresh ? fresh : have, e->model, &st, err);
+		nft_state_free(fresh);
 		if (r != -ERESTART)
 			break;
 	}
 	free(want.containers);
 	if (r == 0) {
 		e->persist = st.persist;
+		e->genid_in_sync = st.genid;
 		if (st.messages > 0)
 			log_info("kernel: resynchronised table %s: %u containers created, %u "
 				 "updated, "
@@ -369,10 +375,13 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 		log_warnx("kernel: table %s is not as this agent left it (%s%s%s); resynchronising",
 			  nft_conn_table(e->nc), err->what, err->detail[0] ? ": " : "",
 			  err->detail);
-		r = kernel_resync(e, id, fw, err);
-	} else if (r == 0)
+		return kernel_resync(e, id, fw, NULL, err);
+	}
+	if (r == 0)
 		log_debug("kernel: container %s: %u messages, commit %u us", id, st.messages,
 			  st.commit_us);
+	/* nft_put() commits without a generation check: the next health
+	 * call reads the table */
 	e->genid_in_sync = 0;
 	return r;
 }
@@ -943,9 +952,37 @@ engine_health(struct engine *e, struct engine_result *res)
 
 /* Start and stop. */
 
+/*
+ * A state directory that did not exist cannot speak for a table that
+ * enforces containers: a mistyped --state-dir must not unlock a host.
+ */
+static int
+check_fresh_store(const struct engine *e, const struct engine_options *o,
+		  const struct nft_state *have)
+{
+	size_t n = nft_state_count(have);
+
+	if (!store_created(e->store) || n == 0)
+		return 0;
+	log_warnx("state: %s is new, but table %s enforces %zu containers; refusing to remove "
+		  "them. Point --state-dir at the agent's state, or delete the table first",
+		  o->state_dir, o->table, n);
+	return -EEXIST;
+}
+
+/*
+ * The state loads in a thread while the main thread reads the kernel:
+ * neither needs the other. This way round, the dump's garbage is in the
+ * main arena, whose top malloc_trim() gives back; glibc never trims the
+ * top of a thread's arena, which suits the state, as it stays.
+ */
 struct loader {
 	struct engine *e;
+	const struct engine_options *o;
+	pthread_t tid;
+	bool running;
 	unsigned int bad;
+	int r;
 };
 
 static int
@@ -979,42 +1016,40 @@ load_one(const char *id, const char *buf, size_t len, const char *path, void *da
 	return ct_replace(l->e, NULL, c);
 }
 
-/*
- * A state directory that did not exist cannot speak for a table that
- * enforces containers: a mistyped --state-dir must not unlock a host.
- */
-static int
-check_fresh_store(struct engine *e, const struct engine_options *o)
+static void *
+loader_run(void *arg)
 {
-	struct nft_state *have = NULL;
-	struct nft_error err;
-	size_t n;
-	int r;
+	struct loader *l = arg;
 
-	if (!store_created(e->store))
-		return 0;
-	r = nft_dump(e->nc, &have, &err);
-	if (r < 0) {
-		log_warn(r, "kernel: reading table %s", o->table);
-		return r;
+	l->r = store_load(l->e->store, load_one, l);
+	if (l->r == 0 && l->bad > 0) {
+		log_warnx("state: %u files in %s/containers do not parse; fix or remove them "
+			  "(the agent does not guess a firewall)",
+			  l->bad, l->o->state_dir);
+		l->r = -EINVAL;
 	}
-	n = nft_state_count(have);
-	nft_state_free(have);
-	if (n == 0)
-		return 0;
-	log_warnx("state: %s is new, but table %s enforces %zu containers; refusing to remove "
-		  "them. Point --state-dir at the agent's state, or delete the table first",
-		  o->state_dir, o->table, n);
-	return -EEXIST;
+	return NULL;
+}
+
+static int
+loader_join(struct loader *l)
+{
+	if (l->running)
+		pthread_join(l->tid, NULL);
+	else
+		loader_run(l);
+	l->running = false;
+	return l->r;
 }
 
 int
 engine_start(const struct engine_options *o, struct engine **ret)
 {
-	struct loader l = {0};
+	struct nft_state *have = NULL;
 	struct nft_error err = {0};
+	struct loader l = {.o = o};
 	struct engine *e;
-	int r;
+	int r, r2;
 
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
@@ -1026,15 +1061,6 @@ engine_start(const struct engine_options *o, struct engine **ret)
 		log_warn(r, "state directory %s", o->state_dir);
 		goto fail;
 	}
-	r = store_load(e->store, load_one, &l);
-	if (r == 0 && l.bad > 0) {
-		log_warnx("state: %u files in %s/containers do not parse; fix or remove them "
-			  "(the agent does not guess a firewall)",
-			  l.bad, o->state_dir);
-		r = -EINVAL;
-	}
-	if (r < 0)
-		goto fail;
 	r = nft_conn_open(o->table, &e->nc);
 	if (r == 0)
 		r = nft_model_new(&e->model);
@@ -1043,15 +1069,27 @@ engine_start(const struct engine_options *o, struct engine **ret)
 		goto fail;
 	}
 	nft_conn_hold_table(e->nc);
-	r = check_fresh_store(e, o);
-	if (r == 0)
-		r = kernel_resync(e, NULL, NULL, &err);
+	l.running = pthread_create(&l.tid, NULL, loader_run, &l) == 0;
+	r2 = nft_dump(e->nc, &have, &err);
+	r = loader_join(&l);
+	if (r < 0)
+		goto fail;
+	if (r2 < 0) {
+		log_warn(r2, "kernel: reading table %s: %s", o->table, err.detail);
+		r = r2;
+		goto fail;
+	}
+	r = check_fresh_store(e, o, have);
+	if (r < 0)
+		goto fail;
+	r = kernel_resync(e, NULL, NULL, have, &err);
 	if (r < 0) {
 		log_warn(r, "kernel: applying the stored state to table %s: %s%s%s%s%s", o->table,
 			 err.what, err.container[0] ? ", container " : "", err.container,
 			 err.detail[0] ? ": " : "", err.detail);
 		goto fail;
 	}
+	nft_state_free(have);
 	if (!e->persist)
 		log_warnx("kernel: table %s has no owner/persist flags on this kernel: "
 			  "tamper protection is off",
@@ -1061,6 +1099,7 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	*ret = e;
 	return 0;
 fail:
+	nft_state_free(have);
 	engine_stop(e);
 	return r;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write a desired state of N containers x R rules to stdout.
+"""Write a desired state of N containers x R rules to stdout, or as
+agentd's state directory (--state-dir: one file per container).
 
 Deterministic and realistic: a mix of protocols, single ports,
 ranges and lists, allows and denies, /32 and wider destinations. The
@@ -8,6 +9,7 @@ data-path benchmark's flow matches.
 """
 import argparse
 import json
+import os
 import sys
 
 p = argparse.ArgumentParser()
@@ -19,6 +21,7 @@ p.add_argument("--last-dst", default="203.0.113.10/32")
 p.add_argument("--last-port", default="5201")
 p.add_argument("--last-proto", default="tcp")
 p.add_argument("--variant", default="", help="appended to descriptions")
+p.add_argument("--state-dir", help="write DIR/containers/<id>.json instead")
 a = p.parse_args()
 
 
@@ -54,4 +57,10 @@ for i in range(a.containers):
     if i == 0 and a.first_interface:
         ifname = a.first_interface
     containers[f"ct{i}"] = {"interface": ifname, "default_action": "deny", "rules": rules}
-json.dump({"containers": containers}, sys.stdout)
+if a.state_dir:
+    os.makedirs(os.path.join(a.state_dir, "containers"), exist_ok=True)
+    for cid, fw in containers.items():
+        with open(os.path.join(a.state_dir, "containers", cid + ".json"), "w") as f:
+            json.dump({"revision": 1, "firewall": fw}, f)
+else:
+    json.dump({"containers": containers}, sys.stdout)

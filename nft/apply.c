@@ -771,6 +771,12 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 		goto out;
 	}
 	r = plan_commit(&p, &t0, err);
+	/* the batch was checked against have's generation, and a commit
+	 * advances it by one (skipping 0) */
+	st->genid = have->genid;
+	if (r == 0 && st->messages > 0)
+		while (++st->genid == 0)
+			;
 	if (r == 0 && model != NULL)
 		r = model_rebuild(model, &p);
 out:

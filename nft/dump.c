@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <net/if.h>
 
 #include "nft/nft_int.h"
 
@@ -39,7 +41,8 @@ struct dump {
 	size_t nchains;
 	size_t cap;
 	unsigned int base_rules_seen;
-	enum layout_set set; /* the set whose elements are being dumped */
+	enum layout_set set;  /* the set whose elements are being dumped */
+	struct dchain *chain; /* the chain whose rules are being dumped */
 	struct claim_cache *cache;
 	int err;
 };
@@ -202,14 +205,6 @@ dchain_cmp(const void *a, const void *b)
 	return strcmp(((const struct dchain *)a)->name, ((const struct dchain *)b)->name);
 }
 
-static struct dchain *
-dchain_find(struct dump *d, const char *name)
-{
-	struct dchain key = {.name = (char *)(uintptr_t)name};
-
-	return bsearch(&key, d->chains, d->nchains, sizeof(key), dchain_cmp);
-}
-
 static int
 dchain_add(struct dchain *dc, const struct claim *cl)
 {
@@ -267,15 +262,13 @@ static int
 rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump *d = data;
+	struct dchain *dc = d->chain;
 	struct raw_rule r;
 	struct claim cl;
-	struct dchain *dc;
 	int err;
 
-	if (raw_rule_parse(nlh, &r) < 0 || strcmp(r.table, d->table) != 0)
-		return MNL_CB_OK;
-	dc = dchain_find(d, r.chain);
-	if (dc == NULL)
+	if (raw_rule_parse(nlh, &r) < 0 || strcmp(r.table, d->table) != 0 ||
+	    strcmp(r.chain, dc->name) != 0)
 		return MNL_CB_OK;
 	err = layout_claim_match(d->cache, &r, &cl);
 	if (err == -EBADMSG) {
@@ -390,40 +383,56 @@ elem_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int
-elem_cmp(const void *a, const void *b)
+/* FNV-1a of an element's key: 100,000 lookups at 10,000 containers
+ * want a hash, not a sort. */
+static uint32_t
+elem_hash(const char *ifname, uint32_t value)
 {
-	const struct nft_elem *x = a, *y = b;
-	int c = strcmp(x->ifname, y->ifname);
+	uint32_t h = 2166136261u;
+	size_t i;
 
-	if (c != 0)
-		return c;
-	return x->value < y->value ? -1 : x->value > y->value;
+	for (i = 0; i < IFNAMSIZ && ifname[i] != '\0'; i++)
+		h = (h ^ (uint8_t)ifname[i]) * 16777619u;
+	for (i = 0; i < sizeof(value); i++)
+		h = (h ^ ((value >> (8 * i)) & 0xff)) * 16777619u;
+	return h;
+}
+
+/* Open addressing, at most half full: slot holds index + 1, 0 is empty. */
+static int
+elems_index(struct nft_elems *es)
+{
+	size_t size = 16, i, k;
+
+	while (size < 2 * es->n)
+		size *= 2;
+	es->slot = calloc(size, sizeof(*es->slot));
+	if (es->slot == NULL)
+		return -ENOMEM;
+	es->mask = size - 1;
+	for (i = 0; i < es->n; i++) {
+		k = elem_hash(es->v[i].ifname, es->v[i].value) & es->mask;
+		while (es->slot[k] != 0)
+			k = (k + 1) & es->mask;
+		es->slot[k] = (uint32_t)i + 1;
+	}
+	return 0;
 }
 
 const struct nft_elem *
 nft_elems_find(const struct nft_elems *es, const char *ifname, uint32_t value)
 {
-	struct nft_elem key = {.value = value};
+	size_t k;
 
-	strncpy(key.ifname, ifname, sizeof(key.ifname) - 1);
-	return bsearch(&key, es->v, es->n, sizeof(key), elem_cmp);
-}
+	if (es->slot == NULL)
+		return NULL;
+	for (k = elem_hash(ifname, value) & es->mask; es->slot[k] != 0; k = (k + 1) & es->mask) {
+		const struct nft_elem *e = &es->v[es->slot[k] - 1];
 
-const struct nft_elem *
-nft_elems_find_ifname(const struct nft_elems *es, const char *ifname)
-{
-	size_t lo = 0, hi = es->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(es->v[mid].ifname, ifname) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (e->value == value && strncmp(e->ifname, ifname, sizeof(e->ifname)) == 0)
+			return e;
 	}
-	return lo < es->n && strcmp(es->v[lo].ifname, ifname) == 0 ? &es->v[lo] : NULL;
+	return NULL;
 }
 
 /*
@@ -491,39 +500,51 @@ dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, const char *chai
 }
 
 /*
- * A second thread with its own socket dumps the later half of the
- * container chains: the kernel fills a dump inside the syscalls of the
- * thread that reads it, so this puts a second CPU to the kernel's half
- * of the work too. Each chain's claims are written by one thread only.
+ * A second thread with its own socket dumps container chains too: the
+ * kernel fills a dump inside the syscalls of the thread that reads it,
+ * so this puts a second CPU to the kernel's half of the work as well.
+ * The threads take chains from one counter, so that neither waits for
+ * the other whatever the sets cost; each chain's claims are written by
+ * the one thread that took it.
  */
 #define WORKER_MIN_CHAINS 512
 
 struct worker {
 	struct nft_conn *c;
 	struct dump d;
-	size_t first; /* chains [first, nchains) are the worker's */
+	atomic_size_t *next; /* the next chain nobody has taken */
 	pthread_t tid;
 	bool running;
 	int r;
 };
 
+static int
+dump_chains(struct nft_conn *c, struct dump *d, atomic_size_t *next)
+{
+	size_t j;
+	int r = 0;
+
+	while (r == 0 && (j = atomic_fetch_add(next, 1)) < d->nchains) {
+		d->chain = &d->chains[j];
+		r = dump_objects(c, d, NFT_MSG_GETRULE, d->chain->name, rule_cb);
+	}
+	return r;
+}
+
 static void *
 worker_run(void *arg)
 {
 	struct worker *w = arg;
-	size_t j;
 
-	for (j = w->first; w->r == 0 && j < w->d.nchains; j++)
-		w->r = dump_objects(w->c, &w->d, NFT_MSG_GETRULE, w->d.chains[j].name, rule_cb);
+	w->r = dump_chains(w->c, &w->d, w->next);
 	return NULL;
 }
 
 /* Without a worker (one CPU, few chains, or no resources for one) the
  * main thread dumps every chain. */
 static void
-worker_start(struct nft_conn *c, struct dump *d, struct worker *w)
+worker_start(struct nft_conn *c, struct dump *d, atomic_size_t *next, struct worker *w)
 {
-	w->first = d->nchains;
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || d->nchains < WORKER_MIN_CHAINS ||
 	    nft_conn_open(c->table, &w->c) < 0)
 		return;
@@ -531,11 +552,8 @@ worker_start(struct nft_conn *c, struct dump *d, struct worker *w)
 	w->d.cache = layout_claim_cache_new();
 	if (w->d.cache == NULL)
 		return;
-	/* the main thread also dumps the sets: the worker takes more chains */
-	w->first = d->nchains * 2 / 5;
+	w->next = next;
 	w->running = pthread_create(&w->tid, NULL, worker_run, w) == 0;
-	if (!w->running)
-		w->first = d->nchains;
 }
 
 static int
@@ -568,6 +586,7 @@ nft_state_free(struct nft_state *s)
 			free(s->elems[i].v[j].tail);
 		}
 		free(s->elems[i].v);
+		free(s->elems[i].slot);
 	}
 	for (i = 0; i < s->nforeign_chains; i++)
 		free(s->foreign_chains[i]);
@@ -828,8 +847,8 @@ decode_container(const struct nft_state *st, const struct dispatch_index *ix,
 		*why = "the interface is missing from the attached set";
 		return -EBADMSG;
 	}
-	e = nft_elems_find_ifname(&st->elems[LAYOUT_SET_DEFTAG], ifname);
-	if (e == NULL || e->value != dflt->tag) {
+	/* a map holds one element per interface: this one, or a wrong one */
+	if (nft_elems_find(&st->elems[LAYOUT_SET_DEFTAG], ifname, dflt->tag) == NULL) {
 		*why = "the interface's default tag is wrong";
 		return -EBADMSG;
 	}
@@ -845,7 +864,8 @@ decode(struct dump *d)
 	int r;
 
 	for (i = 0; i < LAYOUT_SET_MAX; i++) {
-		qsort(st->elems[i].v, st->elems[i].n, sizeof(struct nft_elem), elem_cmp);
+		if (elems_index(&st->elems[i]) < 0)
+			return -ENOMEM;
 		if (i == LAYOUT_SET_ALLOW || i == LAYOUT_SET_DENY || i == LAYOUT_SET_DEFTAG)
 			for (j = 0; j < st->elems[i].n; j++)
 				note_tag(st, st->elems[i].v[j].value);
@@ -886,8 +906,8 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 {
 	struct dump d = {.st = st, .table = c->table};
 	struct worker w = {0};
+	atomic_size_t next = 0;
 	uint32_t genid_after;
-	size_t j;
 	int r, r2, i;
 
 	r = nft_conn_genid(c, &st->genid);
@@ -909,7 +929,7 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 	if (d.cache == NULL)
 		r = -ENOMEM;
 	if (r == 0)
-		worker_start(c, &d, &w);
+		worker_start(c, &d, &next, &w);
 	if (r == 0 && st->base_chain_present)
 		r = dump_objects(c, &d, NFT_MSG_GETRULE, LAYOUT_BASE_CHAIN, base_rule_cb);
 	for (i = 0; r == 0 && i < LAYOUT_SET_MAX; i++) {
@@ -918,8 +938,10 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 		d.set = i;
 		r = dump_objects(c, &d, NFT_MSG_GETSETELEM, NULL, elem_cb);
 	}
-	for (j = 0; r == 0 && j < w.first; j++)
-		r = dump_objects(c, &d, NFT_MSG_GETRULE, d.chains[j].name, rule_cb);
+	if (r == 0)
+		r = dump_chains(c, &d, &next);
+	else
+		atomic_store(&next, d.nchains); /* the worker stops too */
 	r2 = worker_join(&w);
 	if (r == 0)
 		r = r2;

@@ -59,7 +59,8 @@ struct nft_apply_stats {
 	unsigned int updated;
 	unsigned int removed;
 	unsigned int unchanged;
-	bool persist; /* the table is made with owner+persist: tamper protection is on */
+	bool persist;	/* the table is made with owner+persist: tamper protection is on */
+	uint32_t genid; /* nft_apply(): the ruleset generation it left (its own commit's) */
 };
 
 /*

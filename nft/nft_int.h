@@ -224,9 +224,11 @@ struct nft_elem {
 };
 
 struct nft_elems {
-	struct nft_elem *v; /* sorted by ifname, then value */
+	struct nft_elem *v; /* in the kernel's order */
 	size_t n;
 	size_t cap;
+	uint32_t *slot; /* hash index of v, built once the dump is done */
+	size_t mask;
 };
 
 struct nft_state {
@@ -253,8 +255,6 @@ struct nft_state {
 /* The element with this key (value 0 for sets keyed by interface only). */
 const struct nft_elem *nft_elems_find(const struct nft_elems *es, const char *ifname,
 				      uint32_t value);
-/* The first element for this interface, whatever its value. */
-const struct nft_elem *nft_elems_find_ifname(const struct nft_elems *es, const char *ifname);
 
 /* model.c: what this process last committed, per container. */
 struct model_rule {
