@@ -24,6 +24,7 @@
 #include "agentd/daemon.h"
 #include "agentd/engine.h"
 #include "agentd/log.h"
+#include "agentd/reconcile.h"
 #include "api/api.h"
 
 #define TOKEN_MAX 4096
@@ -105,7 +106,12 @@ notify_ready(void)
 int
 daemon_run(const struct daemon_options *o)
 {
-	struct engine_options eo = {.table = o->table, .state_dir = o->state_dir};
+	struct engine_options eo = {
+		.table = o->table,
+		.state_dir = o->state_dir,
+		.no_table_owner = o->no_table_owner,
+	};
+	struct reconciler *rc = NULL;
 	struct api_options ao = {
 		.socket_path = o->socket_path,
 		.listen = o->listen,
@@ -138,9 +144,18 @@ daemon_run(const struct daemon_options *o)
 		}
 		ao.token = token;
 	}
-	r = engine_start(&eo, &e);
+	r = reconcile_open(o->table, &rc);
+	if (r < 0)
+		log_warn(r, "subscribing to nf_tables announcements");
+	else
+		r = engine_start(&eo, &e);
 	/* the start-up's dump and JSON trees are gone: give their pages back */
 	malloc_trim(0);
+	if (r == 0) {
+		r = reconcile_start(rc, e, o->reconcile_interval_s);
+		if (r < 0)
+			log_warn(r, "starting the reconciler");
+	}
 	if (r == 0)
 		r = api_start(&ao, e, &a);
 	if (token != NULL) {
@@ -161,6 +176,7 @@ daemon_run(const struct daemon_options *o)
 			 o->table);
 	}
 	api_stop(a);
+	reconcile_stop(rc);
 	engine_stop(e);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -3,6 +3,8 @@
 
 /* The long-running agent: state, kernel, API, until SIGTERM or SIGINT. */
 
+#include <stdbool.h>
+
 struct daemon_options {
 	const char *table;
 	const char *state_dir;
@@ -12,6 +14,8 @@ struct daemon_options {
 	unsigned int threads;
 	unsigned int max_connections;
 	unsigned int timeout_s;
+	unsigned int reconcile_interval_s; /* 0: only on announced changes */
+	bool no_table_owner;
 };
 
 /* Returns the process's exit status. */

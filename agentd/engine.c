@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -40,6 +41,9 @@ struct engine {
 	struct store *store;
 	uint32_t genid_in_sync; /* the generation last seen to hold the desired state */
 	bool persist;
+	uint64_t passes;  /* reconciler passes that read the kernel */
+	uint64_t repairs; /* passes that had to change it */
+	time_t last_repair;
 };
 
 static int
@@ -322,44 +326,79 @@ fail_kernel(struct engine_result *res, int r, const struct nft_error *err)
 	     err->detail[0] ? ": " : "", err->detail);
 }
 
+/* Say what a dump shows to be wrong, before it is put right. */
+static void
+log_damage(const struct nft_state *have, const char *why)
+{
+	size_t i, n = 0;
+
+	if (nft_state_base_damage(have)[0] != '\0')
+		log_warnx("%s: table: %s", why, nft_state_base_damage(have));
+	for (i = 0; i < nft_state_count(have); i++) {
+		const struct nft_container *ct = nft_state_get(have, i);
+
+		if (ct->damage[0] == '\0')
+			continue;
+		if (n++ < 10)
+			log_warnx("%s: container %s: %s", why, ct->fw.id, ct->damage);
+	}
+	if (n > 10)
+		log_warnx("%s: %zu more containers damaged", why, n - 10);
+}
+
 /*
- * Make the table hold the whole desired state, with id's firewall set
- * to fw, diffing against have (borrowed; NULL: dump it) first and
- * against fresh dumps when someone else commits in between.
+ * Make the table hold want in one transaction, diffing against have
+ * (borrowed; NULL: dump it) first and against fresh dumps when someone
+ * else commits in between. why names the occasion in the log; *ret_st
+ * (may be NULL) says what was sent.
  */
 static int
-kernel_resync(struct engine *e, const char *id, const struct rules_container *fw,
-	      const struct nft_state *have, struct nft_error *err)
+kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_state *have,
+	    const char *why, struct nft_apply_stats *ret_st, struct nft_error *err)
 {
-	struct nft_apply_stats st;
-	struct rules_set want;
-	int tries, r;
+	struct nft_apply_stats st = {0};
+	int tries, r = 0;
 
-	r = desired_set(e, id, fw, &want);
-	if (r < 0)
-		return r;
 	for (tries = 0; tries < ENGINE_APPLY_TRIES; tries++) {
 		struct nft_state *fresh = NULL;
 
 		if (have == NULL || tries > 0)
 			r = nft_dump(e->nc, &fresh, err);
-		if (r == 0)
-			r = nft_apply(e->nc, &want, fresh ? fresh : have, e->model, &st, err);
+		if (r == 0) {
+			log_damage(fresh ? fresh : have, why);
+			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, err);
+		}
 		nft_state_free(fresh);
 		if (r != -ERESTART)
 			break;
 	}
-	free(want.containers);
 	if (r == 0) {
 		e->persist = st.persist;
 		e->genid_in_sync = st.genid;
 		if (st.messages > 0)
-			log_info("kernel: resynchronised table %s: %u containers created, %u "
-				 "updated, "
-				 "%u removed, %u unchanged, %u messages",
-				 nft_conn_table(e->nc), st.created, st.updated, st.removed,
+			log_info("%s: table %s: %u containers created, %u updated, %u removed, "
+				 "%u unchanged, %u messages in one transaction",
+				 why, nft_conn_table(e->nc), st.created, st.updated, st.removed,
 				 st.unchanged, st.messages);
 	}
+	if (ret_st != NULL)
+		*ret_st = st;
+	return r;
+}
+
+/* kernel_sync() of the whole desired state, with id's firewall set to fw. */
+static int
+kernel_resync(struct engine *e, const char *id, const struct rules_container *fw,
+	      const struct nft_state *have, const char *why, struct nft_apply_stats *ret_st,
+	      struct nft_error *err)
+{
+	struct rules_set want;
+	int r = desired_set(e, id, fw, &want);
+
+	if (r < 0)
+		return r;
+	r = kernel_sync(e, &want, have, why, ret_st, err);
+	free(want.containers);
 	return r;
 }
 
@@ -375,7 +414,7 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 		log_warnx("kernel: table %s is not as this agent left it (%s%s%s); resynchronising",
 			  nft_conn_table(e->nc), err->what, err->detail[0] ? ": " : "",
 			  err->detail);
-		return kernel_resync(e, id, fw, NULL, err);
+		return kernel_resync(e, id, fw, NULL, "resynchronised", NULL, err);
 	}
 	if (r == 0)
 		log_debug("kernel: container %s: %u messages, commit %u us", id, st.messages,
@@ -384,6 +423,19 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 	 * call reads the table */
 	e->genid_in_sync = 0;
 	return r;
+}
+
+static void
+fail_storage(const struct engine *e, struct engine_result *res, int r)
+{
+	if (r == -ENOSPC || r == -EDQUOT)
+		fail(res, ENGINE_STORAGE_FULL, "storage_full", "",
+		     "the state directory %s is full (%s); nothing changed", store_dir(e->store),
+		     strerror(-r));
+	else
+		fail(res, ENGINE_STORAGE_FAILED, "storage_error", "",
+		     "the state directory %s failed (%s); nothing changed", store_dir(e->store),
+		     strerror(-r));
 }
 
 /*
@@ -436,14 +488,7 @@ commit(struct engine *e, const char *id, struct ct *old, struct ct *next, struct
 	return true;
 storage:
 	log_warn(r, "container %s: state directory %s", id, store_dir(e->store));
-	if (r == -ENOSPC || r == -EDQUOT)
-		fail(res, ENGINE_STORAGE_FULL, "storage_full", "",
-		     "the state directory %s is full (%s); nothing changed", store_dir(e->store),
-		     strerror(-r));
-	else
-		fail(res, ENGINE_STORAGE_FAILED, "storage_error", "",
-		     "the state directory %s failed (%s); nothing changed", store_dir(e->store),
-		     strerror(-r));
+	fail_storage(e, res, r);
 	ct_free(next);
 	return false;
 }
@@ -927,6 +972,20 @@ kernel_in_sync(struct engine *e, bool *ret)
 	return r;
 }
 
+static bool
+add_reconcile(cJSON *o, const struct engine *e)
+{
+	cJSON *r = cJSON_AddObjectToObject(o, "reconcile");
+	char when[32] = "";
+
+	if (e->last_repair != 0)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&e->last_repair));
+	return r != NULL && cJSON_AddNumberToObject(r, "passes", (double)e->passes) &&
+	       cJSON_AddNumberToObject(r, "repairs", (double)e->repairs) &&
+	       (e->last_repair == 0 ? cJSON_AddNullToObject(r, "last_repair") != NULL
+				    : cJSON_AddStringToObject(r, "last_repair", when) != NULL);
+}
+
 void
 engine_health(struct engine *e, struct engine_result *res)
 {
@@ -938,16 +997,335 @@ engine_health(struct engine *e, struct engine_result *res)
 	r = kernel_in_sync(e, &in_sync);
 	if (r < 0)
 		log_warn(r, "health: reading table %s", nft_conn_table(e->nc));
-	if (o != NULL && (!cJSON_AddStringToObject(o, "status", in_sync ? "ok" : "degraded") ||
-			  !cJSON_AddBoolToObject(o, "kernel_in_sync", in_sync) ||
-			  !cJSON_AddStringToObject(o, "table", nft_conn_table(e->nc)) ||
-			  !cJSON_AddBoolToObject(o, "tamper_protection", e->persist) ||
-			  !cJSON_AddNumberToObject(o, "containers", (double)e->n))) {
+	if (o != NULL &&
+	    (!cJSON_AddStringToObject(o, "status", in_sync ? "ok" : "degraded") ||
+	     !cJSON_AddBoolToObject(o, "kernel_in_sync", in_sync) ||
+	     !cJSON_AddStringToObject(o, "table", nft_conn_table(e->nc)) ||
+	     !cJSON_AddBoolToObject(o, "tamper_protection", e->persist) ||
+	     !cJSON_AddNumberToObject(o, "containers", (double)e->n) || !add_reconcile(o, e))) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
 	pthread_rwlock_unlock(&e->lock);
 	answer(res, ENGINE_OK, o);
+}
+
+/* The whole host: the control plane's declarative calls. */
+
+struct host_change {
+	const char *id;
+	struct ct *old;	 /* NULL: created */
+	struct ct *next; /* NULL: removed */
+	bool staged;
+	bool committed;
+};
+
+struct host_plan {
+	struct host_change *v;
+	size_t n;
+	size_t unchanged;
+};
+
+static void
+host_plan_free(struct host_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		ct_free(p->v[i].next);
+	free(p->v);
+}
+
+/* What it takes to go from the desired state to want. */
+static int
+host_plan(struct engine *e, const struct rules_set *want, struct host_plan *p)
+{
+	struct rules_set have;
+	size_t i, j;
+	int r;
+
+	r = desired_set(e, NULL, NULL, &have);
+	if (r < 0)
+		return r;
+	p->v = calloc(want->ncontainers + have.ncontainers + 1, sizeof(*p->v));
+	if (p->v == NULL) {
+		free(have.containers);
+		return -ENOMEM;
+	}
+	for (i = 0; i < want->ncontainers; i++) {
+		const struct rules_container *w = &want->containers[i];
+		struct ct *old = ct_find(e, w->id);
+		struct ct *next;
+
+		if (old != NULL && rules_container_equal(&old->fw, w)) {
+			p->unchanged++;
+			continue;
+		}
+		next = calloc(1, sizeof(*next));
+		if (next == NULL || rules_container_copy(&next->fw, w) < 0) {
+			free(next);
+			free(have.containers);
+			return -ENOMEM;
+		}
+		next->revision = old ? old->revision + 1 : 1;
+		p->v[p->n++] = (struct host_change){.id = next->fw.id, .old = old, .next = next};
+	}
+	/* both lists are sorted by id: what want lacks is removed */
+	for (i = j = 0; i < have.ncontainers; i++) {
+		int c = 1;
+
+		while (j < want->ncontainers &&
+		       (c = strcmp(want->containers[j].id, have.containers[i].id)) < 0)
+			j++;
+		if (j < want->ncontainers && c == 0)
+			continue;
+		p->v[p->n].old = ct_find(e, have.containers[i].id);
+		p->v[p->n].id = p->v[p->n].old->fw.id;
+		p->n++;
+	}
+	free(have.containers);
+	return 0;
+}
+
+static cJSON *
+host_summary(const struct host_plan *p, size_t total)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *lists[3] = {NULL, NULL, NULL};
+	static const char *const names[3] = {"created", "updated", "removed"};
+	size_t i;
+	int k;
+
+	if (o == NULL || !cJSON_AddBoolToObject(o, "changed", p->n > 0))
+		goto fail;
+	for (k = 0; k < 3; k++)
+		if ((lists[k] = cJSON_AddArrayToObject(o, names[k])) == NULL)
+			goto fail;
+	for (i = 0; i < p->n; i++) {
+		const struct host_change *c = &p->v[i];
+
+		k = c->next == NULL ? 2 : c->old == NULL ? 0 : 1;
+		if (!cJSON_AddItemToArray(lists[k], cJSON_CreateString(c->id)))
+			goto fail;
+	}
+	if (!cJSON_AddNumberToObject(o, "unchanged", (double)p->unchanged) ||
+	    !cJSON_AddNumberToObject(o, "containers", (double)total))
+		goto fail;
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* Put back the files of the changes committed so far. */
+static void
+host_unstore(struct engine *e, struct host_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		struct host_change *c = &p->v[i];
+		char *text;
+		int r;
+
+		if (c->staged && !c->committed)
+			store_abort(e->store, c->id);
+		if (!c->committed)
+			continue;
+		if (c->old == NULL) {
+			r = store_remove(e->store, c->id);
+		} else {
+			text = file_render(c->old);
+			r = text ? store_stage(e->store, c->id, text, strlen(text)) : -ENOMEM;
+			free(text);
+			if (r == 0)
+				r = store_commit(e->store, c->id);
+		}
+		if (r < 0)
+			log_warn(r, "container %s: could not restore its state file", c->id);
+	}
+}
+
+static int
+host_store(struct engine *e, struct host_plan *p, bool commit_phase)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < p->n && r == 0; i++) {
+		struct host_change *c = &p->v[i];
+
+		if (!commit_phase) {
+			char *text;
+
+			if (c->next == NULL)
+				continue;
+			text = file_render(c->next);
+			r = text ? store_stage(e->store, c->id, text, strlen(text)) : -ENOMEM;
+			free(text);
+			c->staged = r == 0;
+		} else {
+			r = c->next ? store_commit(e->store, c->id) : store_remove(e->store, c->id);
+			c->committed = r == 0;
+		}
+		if (r < 0)
+			log_warn(r, "container %s: state directory %s", c->id, store_dir(e->store));
+	}
+	return r;
+}
+
+void
+engine_host_put(struct engine *e, const struct cJSON *body, struct engine_result *res)
+{
+	struct host_plan p = {0};
+	struct rules_set *want = NULL;
+	struct rules_error re = {0};
+	struct nft_error err;
+	cJSON *summary;
+	size_t i;
+	int r;
+
+	if (rules_set_from_json(body, &want, &re) < 0) {
+		fail_rules(res, &re);
+		return;
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	r = host_plan(e, want, &p);
+	if (r < 0) {
+		fail_nomem(res);
+		goto out;
+	}
+	if (p.n == 0) {
+		answer(res, ENGINE_OK, host_summary(&p, e->n));
+		goto out;
+	}
+	r = host_store(e, &p, false);
+	if (r < 0) {
+		host_unstore(e, &p);
+		fail_storage(e, res, r);
+		goto out;
+	}
+	r = kernel_sync(e, want, NULL, "host state", NULL, &err);
+	if (r < 0) {
+		host_unstore(e, &p);
+		log_warn(r, "host state: kernel refused the change: %s %s", err.what, err.detail);
+		fail_kernel(res, r, &err);
+		goto out;
+	}
+	r = host_store(e, &p, true);
+	if (r < 0) {
+		host_unstore(e, &p);
+		if (kernel_resync(e, NULL, NULL, NULL, "host state undone", NULL, &err) < 0)
+			log_warnx(
+				"host state: could not restore the kernel after a storage failure; "
+				"the kernel enforces the new state");
+		fail_storage(e, res, r);
+		goto out;
+	}
+	/* said before the trees take (and free) the containers it names */
+	summary = host_summary(&p, want->ncontainers);
+	log_info("host state: %zu containers changed, %zu unchanged", p.n, p.unchanged);
+	/* every old one leaves the trees before any new one enters: an
+	 * interface may move from one container to another */
+	for (i = 0; i < p.n; i++)
+		if (p.v[i].old != NULL)
+			ct_replace(e, p.v[i].old, NULL);
+	for (i = 0; i < p.n; i++) {
+		if (p.v[i].next == NULL)
+			continue;
+		if (ct_replace(e, NULL, p.v[i].next) < 0) {
+			log_warnx(
+				"host state: out of memory recording a committed change; exiting");
+			abort();
+		}
+		p.v[i].next = NULL; /* the trees have it */
+	}
+	answer(res, ENGINE_OK, summary);
+out:
+	pthread_rwlock_unlock(&e->lock);
+	host_plan_free(&p);
+	rules_set_free(want);
+}
+
+struct host_json {
+	cJSON *containers;
+	bool failed;
+};
+
+static void
+host_one(const void *node, VISIT which, void *data)
+{
+	const struct ct *c = *(const struct ct *const *)node;
+	struct host_json *h = data;
+	cJSON *fw;
+
+	if (h->failed || (which != postorder && which != leaf))
+		return;
+	fw = rules_container_to_json(&c->fw);
+	if (fw == NULL || !cJSON_AddNumberToObject(fw, "revision", (double)c->revision) ||
+	    !cJSON_AddItemToObject(h->containers, c->fw.id, fw)) {
+		cJSON_Delete(fw);
+		h->failed = true;
+	}
+}
+
+void
+engine_host_get(struct engine *e, struct engine_result *res)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct host_json h = {0};
+
+	pthread_rwlock_rdlock(&e->lock);
+	h.containers = o ? cJSON_AddObjectToObject(o, "containers") : NULL;
+	if (h.containers != NULL)
+		twalk_r(e->by_id, host_one, &h);
+	pthread_rwlock_unlock(&e->lock);
+	if (h.containers == NULL || h.failed) {
+		cJSON_Delete(o);
+		fail_nomem(res);
+		return;
+	}
+	answer(res, ENGINE_OK, o);
+}
+
+/* The reconciler. */
+
+int
+engine_reconcile(struct engine *e, const char *why, bool force)
+{
+	struct nft_apply_stats st;
+	struct nft_error err;
+	uint32_t genid;
+	int r;
+
+	pthread_rwlock_wrlock(&e->lock);
+	/* the generation moves with every commit: unmoved, nothing changed */
+	if (!force && e->genid_in_sync != 0 && nft_genid(e->nc, &genid) == 0 &&
+	    genid == e->genid_in_sync) {
+		pthread_rwlock_unlock(&e->lock);
+		return 0;
+	}
+	r = kernel_resync(e, NULL, NULL, NULL, why, &st, &err);
+	if (r == 0) {
+		e->passes++;
+		if (st.messages > 0) {
+			e->repairs++;
+			e->last_repair = time(NULL);
+		}
+		r = (int)st.messages;
+	} else {
+		log_warn(r, "%s: making table %s hold the desired state: %s%s%s%s%s", why,
+			 nft_conn_table(e->nc), err.what, err.container[0] ? ", container " : "",
+			 err.container, err.detail[0] ? ": " : "", err.detail);
+	}
+	pthread_rwlock_unlock(&e->lock);
+	return r;
+}
+
+uint32_t
+engine_kernel_portid(const struct engine *e)
+{
+	return nft_conn_portid(e->nc);
 }
 
 /* Start and stop. */
@@ -1069,6 +1447,8 @@ engine_start(const struct engine_options *o, struct engine **ret)
 		goto fail;
 	}
 	nft_conn_hold_table(e->nc);
+	if (o->no_table_owner)
+		nft_conn_no_owner(e->nc);
 	l.running = pthread_create(&l.tid, NULL, loader_run, &l) == 0;
 	r2 = nft_dump(e->nc, &have, &err);
 	r = loader_join(&l);
@@ -1082,7 +1462,7 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	r = check_fresh_store(e, o, have);
 	if (r < 0)
 		goto fail;
-	r = kernel_resync(e, NULL, NULL, have, &err);
+	r = kernel_resync(e, NULL, NULL, have, "start-up", NULL, &err);
 	if (r < 0) {
 		log_warn(r, "kernel: applying the stored state to table %s: %s%s%s%s%s", o->table,
 			 err.what, err.container[0] ? ", container " : "", err.container,
@@ -1091,9 +1471,9 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	}
 	nft_state_free(have);
 	if (!e->persist)
-		log_warnx("kernel: table %s has no owner/persist flags on this kernel: "
-			  "tamper protection is off",
-			  o->table);
+		log_warnx("kernel: table %s has no owner/persist flags (%s): tamper protection "
+			  "is off; the reconciler repairs changes after the fact",
+			  o->table, o->no_table_owner ? "--no-table-owner" : "not on this kernel");
 	log_info("state: %zu containers from %s; kernel table %s in force", e->n, o->state_dir,
 		 o->table);
 	*ret = e;

@@ -44,6 +44,7 @@ struct engine_result {
 struct engine_options {
 	const char *table;
 	const char *state_dir;
+	bool no_table_owner; /* a plain table, as on kernels without owner flags */
 };
 
 /*
@@ -70,7 +71,21 @@ void engine_container_put(struct engine *e, const char *id, const struct cJSON *
 void engine_container_delete(struct engine *e, const char *id, struct engine_result *res);
 void engine_containers_list(struct engine *e, struct engine_result *res);
 void engine_health(struct engine *e, struct engine_result *res);
+/* The whole host: PUT sets every container at once (those not named go). */
+void engine_host_get(struct engine *e, struct engine_result *res);
+void engine_host_put(struct engine *e, const struct cJSON *body, struct engine_result *res);
 
 void engine_result_clear(struct engine_result *res);
+
+/*
+ * A reconciler pass: read the kernel and send it what differs from the
+ * desired state, in one transaction; why names the occasion in the log.
+ * Unless force, a pass whose generation has not moved since the kernel
+ * last held the desired state reads nothing. Returns the number of
+ * messages sent (0: the kernel held it), or a negative errno.
+ */
+int engine_reconcile(struct engine *e, const char *why, bool force);
+/* The netlink port our own commits come from. */
+uint32_t engine_kernel_portid(const struct engine *e);
 
 #endif

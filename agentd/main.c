@@ -38,6 +38,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: agentd [--socket PATH] [--listen ADDR:PORT --token-file FILE]\n"
 		"              [--state-dir DIR] [--table NAME] [--log-format text|json]\n"
+		"              [--reconcile-interval SECONDS] [--no-table-owner]\n"
 		"       agentd --apply FILE [--table NAME]\n"
 		"       agentd --dump [--table NAME]\n"
 		"\n"
@@ -52,6 +53,10 @@ usage(FILE *f)
 		"                     (\"-\" for standard input) in one transaction, then exit\n"
 		"  --dump             print the rules the kernel enforces, decoded, with counters\n"
 		"  --table NAME       the nftables table (family inet) to use (default %s)\n"
+		"  --reconcile-interval SECONDS\n"
+		"                     also compare the kernel with the state this often, besides\n"
+		"                     on every change by another process (default 30; 0: never)\n"
+		"  --no-table-owner   make a plain table, as on kernels before 6.9 (for tests)\n"
 		"  --log-format F     text (default) or json: one JSON object per line\n"
 		"  --debug            log more\n"
 		"  --help             show this\n",
@@ -319,6 +324,8 @@ main(int argc, char *argv[])
 		{"token-file", required_argument, NULL, 'k'},
 		{"state-dir", required_argument, NULL, 'S'},
 		{"log-format", required_argument, NULL, 'f'},
+		{"reconcile-interval", required_argument, NULL, 'R'},
+		{"no-table-owner", no_argument, NULL, 'O'},
 		{"debug", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -330,6 +337,7 @@ main(int argc, char *argv[])
 		.threads = 4,
 		.max_connections = 256,
 		.timeout_s = 10,
+		.reconcile_interval_s = 30,
 	};
 	enum log_format fmt = LOG_FORMAT_TEXT;
 	const char *apply = NULL;
@@ -370,6 +378,28 @@ main(int argc, char *argv[])
 				fprintf(stderr, "agentd: --log-format: expected text or json\n");
 				return EXIT_USAGE;
 			}
+			break;
+		case 'R': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    v > 86400) {
+				fprintf(stderr,
+					"agentd: --reconcile-interval \"%s\": expected "
+					"seconds, 0 (never) to 86400\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			dopt.reconcile_interval_s = (unsigned int)v;
+			daemon_opt = true;
+			break;
+		}
+		case 'O':
+			dopt.no_table_owner = true;
+			daemon_opt = true;
 			break;
 		case 'D':
 			debug = true;

@@ -32,6 +32,8 @@ enum call {
 	CALL_RULES_GET,
 	CALL_RULE_ADD,
 	CALL_RULE_DELETE,
+	CALL_HOST_GET,
+	CALL_HOST_PUT,
 };
 
 /* A path pattern: "{}" matches one segment (an id); NULL ends it. */
@@ -46,6 +48,8 @@ struct route {
 
 static const struct route routes[] = {
 	{{"health"}, "GET", BODY_NONE, CALL_HEALTH},
+	{{"firewall"}, "GET", BODY_NONE, CALL_HOST_GET},
+	{{"firewall"}, "PUT", BODY_REQUIRED, CALL_HOST_PUT},
 	{{"containers"}, "GET", BODY_NONE, CALL_LIST},
 	{{"containers", "{}"}, "PUT", BODY_REQUIRED, CALL_CONTAINER_PUT},
 	{{"containers", "{}"}, "DELETE", BODY_NONE, CALL_CONTAINER_DELETE},
@@ -226,6 +230,12 @@ call(struct engine *e, const struct route *r, const struct api_request *rq, cons
 		break;
 	case CALL_RULE_DELETE:
 		engine_rule_delete(e, id, rq->seg[4], res);
+		break;
+	case CALL_HOST_GET:
+		engine_host_get(e, res);
+		break;
+	case CALL_HOST_PUT:
+		engine_host_put(e, body, res);
 		break;
 	}
 }

@@ -24,6 +24,8 @@
 #include "api/api.h"
 
 #define API_BODY_MAX (1u << 20)
+/* The whole host's state: about 15 MiB at 10,000 containers of 10 rules. */
+#define API_HOST_BODY_MAX (64u << 20)
 #define API_PREFIX "/api/v1/"
 #define API_SEGMENTS_MAX 8
 
@@ -46,6 +48,7 @@ struct request {
 	char *body;
 	size_t len;
 	size_t cap;
+	unsigned int max; /* the most this call's body may hold */
 	bool too_big;
 	struct timespec start;
 };
@@ -200,6 +203,9 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 		if (rq == NULL)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
+		rq->max = strcmp(method, "PUT") == 0 && strcmp(url, "/api/v1/firewall") == 0
+				  ? API_HOST_BODY_MAX
+				  : API_BODY_MAX;
 		*con_cls = rq;
 		/* refuse before reading anything: no token, or a body announced too big */
 		if (l->tcp &&
@@ -210,10 +216,10 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 			log_request(method, url, 401, rq);
 			return send_reply(conn, &rp);
 		}
-		if (cl != NULL && strtoull(cl, NULL, 10) > API_BODY_MAX) {
+		if (cl != NULL && strtoull(cl, NULL, 10) > rq->max) {
 			api_reply_error(&rp, 413, "payload_too_large", "",
 					"the body is %.20s bytes; at most %u are accepted", cl,
-					API_BODY_MAX);
+					rq->max);
 			log_request(method, url, 413, rq);
 			return send_reply(conn, &rp);
 		}
@@ -223,7 +229,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 		size_t n = *upload_size;
 
 		*upload_size = 0;
-		if (rq->too_big || rq->len + n > API_BODY_MAX) {
+		if (rq->too_big || rq->len + n > rq->max) {
 			/* chunked bodies announce no length: count and drop */
 			rq->too_big = true;
 			return MHD_YES;
@@ -247,7 +253,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 	}
 	if (rq->too_big) {
 		api_reply_error(&rp, 413, "payload_too_large", "",
-				"the body is over %u bytes, the most accepted", API_BODY_MAX);
+				"the body is over %u bytes, the most accepted", rq->max);
 		log_request(method, url, 413, rq);
 		return send_reply(conn, &rp);
 	}

@@ -83,6 +83,18 @@ nft_conn_hold_table(struct nft_conn *c)
 	c->hold = true;
 }
 
+uint32_t
+nft_conn_portid(const struct nft_conn *c)
+{
+	return c->portid;
+}
+
+void
+nft_conn_no_owner(struct nft_conn *c)
+{
+	c->no_owner = true;
+}
+
 int
 nft_genid(struct nft_conn *c, uint32_t *ret)
 {

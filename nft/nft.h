@@ -80,6 +80,10 @@ const char *nft_conn_table(const struct nft_conn *c);
 void nft_conn_hold_table(struct nft_conn *c);
 /* The ruleset generation: it changes with every commit by anyone. */
 int nft_genid(struct nft_conn *c, uint32_t *ret);
+/* The netlink port of the connection: its commits' announcements carry it. */
+uint32_t nft_conn_portid(const struct nft_conn *c);
+/* Create a plain table, without the owner and persist flags. */
+void nft_conn_no_owner(struct nft_conn *c);
 
 /*
  * Dump the table and decode it. Blocks until the kernel answered.
@@ -141,5 +145,43 @@ int nft_diff(struct nft_conn *c, const struct rules_set *want, const struct nft_
 int nft_put(struct nft_conn *c, struct nft_model *model, const char *id,
 	    const struct rules_container *want, struct nft_apply_stats *ret_stats,
 	    struct nft_error *err);
+
+/*
+ * Watching the table (monitor.c): every change anyone commits to it is
+ * announced; nft_monitor_read() reports each one made through another
+ * socket than ours, with what it touched.
+ */
+struct nft_monitor;
+
+enum nft_change_kind {
+	NFT_CHANGE_CHAIN,  /* a container's chain or its rules */
+	NFT_CHANGE_ELEM,   /* an element of one of the table's sets */
+	NFT_CHANGE_BASE,   /* the table itself, its base chain or sets, anything else */
+	NFT_CHANGE_COMMIT, /* the end of another process's transaction (any table) */
+};
+
+struct nft_change {
+	enum nft_change_kind kind;
+	uint16_t type;			  /* NFT_MSG_NEW... or NFT_MSG_DEL... */
+	uint32_t portid;		  /* the socket that made it */
+	char container[RULES_ID_MAX + 1]; /* CHAIN: whose chain */
+	int set;			  /* ELEM: which of the table's sets */
+	char ifname[16];		  /* ELEM: the interface in its key */
+	uint32_t tag;			  /* ELEM of a verdict set: the tag in its key */
+	uint32_t pid;			  /* COMMIT: the committing process */
+	char proc[32];			  /* COMMIT: its name */
+};
+
+typedef int (*nft_monitor_cb)(const struct nft_change *ch, void *data);
+
+int nft_monitor_open(const char *table, struct nft_monitor **ret);
+void nft_monitor_close(struct nft_monitor *m);
+int nft_monitor_fd(const struct nft_monitor *m);
+/*
+ * Report every change waiting on the socket that was not made through
+ * port ours; returns 0 when none is left, -ENOBUFS when the kernel
+ * dropped some (read everything again), or cb's negative return.
+ */
+int nft_monitor_read(struct nft_monitor *m, uint32_t ours, nft_monitor_cb cb, void *data);
 
 #endif

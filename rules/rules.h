@@ -93,6 +93,9 @@ struct rules_error {
  */
 int rules_set_parse(const char *buf, size_t len, struct rules_set **ret_set,
 		    struct rules_error *reterr);
+/* The same from a parsed document. */
+int rules_set_from_json(const struct cJSON *doc, struct rules_set **ret_set,
+			struct rules_error *reterr);
 
 /*
  * Refuse raw JSON text that cJSON would parse lossily: NUL bytes, a

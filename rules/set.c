@@ -114,10 +114,36 @@ parse_containers(const struct cJSON *obj, struct rules_set *s, struct rules_erro
 }
 
 int
-rules_set_parse(const char *buf, size_t len, struct rules_set **ret_set, struct rules_error *reterr)
+rules_set_from_json(const struct cJSON *doc, struct rules_set **ret_set, struct rules_error *reterr)
 {
 	struct rules_field f[] = {{"containers", NULL}};
 	struct rules_set *s = NULL;
+	int r;
+
+	if (!cJSON_IsObject(doc))
+		return rules_error_set(reterr, "invalid_document", "",
+				       "document: got %s; " DOC_HINT, rules_json_type(doc));
+	r = rules_json_fields(doc, f, 1, reterr);
+	if (r < 0)
+		return r;
+	if (f[0].item == NULL)
+		return rules_error_set(reterr, "missing_field", "containers",
+				       "missing field \"containers\"; " DOC_HINT);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return rules_error_nomem(reterr);
+	r = parse_containers(f[0].item, s, reterr);
+	if (r < 0) {
+		rules_set_free(s);
+		return r;
+	}
+	*ret_set = s;
+	return 0;
+}
+
+int
+rules_set_parse(const char *buf, size_t len, struct rules_set **ret_set, struct rules_error *reterr)
+{
 	const char *end;
 	cJSON *doc = NULL;
 	char *text;
@@ -138,36 +164,11 @@ rules_set_parse(const char *buf, size_t len, struct rules_set **ret_set, struct 
 	text[len] = '\0';
 	end = text; /* cJSON sets it on failure; 0 if it ever does not */
 	doc = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-	if (doc == NULL) {
+	if (doc == NULL)
 		r = rules_error_set(reterr, "invalid_json", "",
 				    "invalid JSON at offset %zu; " DOC_HINT, (size_t)(end - text));
-		goto out;
-	}
-	if (!cJSON_IsObject(doc)) {
-		r = rules_error_set(reterr, "invalid_document", "", "document: got %s; " DOC_HINT,
-				    rules_json_type(doc));
-		goto out;
-	}
-	r = rules_json_fields(doc, f, 1, reterr);
-	if (r < 0)
-		goto out;
-	if (f[0].item == NULL) {
-		r = rules_error_set(reterr, "missing_field", "containers",
-				    "missing field \"containers\"; " DOC_HINT);
-		goto out;
-	}
-	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
-		r = rules_error_nomem(reterr);
-		goto out;
-	}
-	r = parse_containers(f[0].item, s, reterr);
-	if (r < 0)
-		goto out;
-	*ret_set = s;
-	s = NULL;
-out:
-	rules_set_free(s);
+	else
+		r = rules_set_from_json(doc, ret_set, reterr);
 	cJSON_Delete(doc);
 	free(text);
 	return r;

@@ -1,0 +1,231 @@
+/*
+ * reconcile: keeps the kernel equal to the desired state whatever else
+ * happens on the host. One thread waits for nf_tables' announcements of
+ * changes anyone else makes to the table, and for a timer (the safety
+ * net for whatever an announcement cannot tell); either starts a pass.
+ * The socket is subscribed before the engine first reads the kernel, so
+ * no change made after that read goes unseen.
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/netfilter/nf_tables.h>
+#include <sys/eventfd.h>
+
+#include "agentd/engine.h"
+#include "agentd/log.h"
+#include "agentd/reconcile.h"
+#include "nft/nft.h"
+
+struct reconciler {
+	struct engine *e;
+	struct nft_monitor *m;
+	int stop_fd;
+	unsigned int interval_s;
+	pthread_t tid;
+	bool running;
+};
+
+int
+reconcile_open(const char *table, struct reconciler **ret)
+{
+	struct reconciler *rc = calloc(1, sizeof(*rc));
+	int r;
+
+	if (rc == NULL)
+		return -ENOMEM;
+	rc->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (rc->stop_fd < 0) {
+		r = -errno;
+		free(rc);
+		return r;
+	}
+	r = nft_monitor_open(table, &rc->m);
+	if (r < 0) {
+		close(rc->stop_fd);
+		free(rc);
+		return r;
+	}
+	*ret = rc;
+	return 0;
+}
+
+/* What a batch of announcements said, for the log: the weightiest
+ * change (the table over a chain over an element), and who made it. */
+struct changes {
+	unsigned int n;
+	int weight;
+	char what[160];
+	char who[64];
+};
+
+static const char *
+change_verb(uint16_t type)
+{
+	switch (type) {
+	case NFT_MSG_NEWTABLE:
+	case NFT_MSG_NEWCHAIN:
+	case NFT_MSG_NEWRULE:
+	case NFT_MSG_NEWSET:
+	case NFT_MSG_NEWSETELEM:
+		return "added";
+	default:
+		return "deleted";
+	}
+}
+
+/* The object a change is about, and how much it weighs. */
+static const char *
+change_object(uint16_t type, int *weight)
+{
+	switch (type) {
+	case NFT_MSG_NEWTABLE:
+	case NFT_MSG_DELTABLE:
+		*weight = 5;
+		return "the table";
+	case NFT_MSG_NEWCHAIN:
+	case NFT_MSG_DELCHAIN:
+		*weight = 4;
+		return "a chain";
+	case NFT_MSG_NEWRULE:
+	case NFT_MSG_DELRULE:
+		*weight = 2;
+		return "a rule";
+	case NFT_MSG_NEWSETELEM:
+	case NFT_MSG_DELSETELEM:
+		*weight = 1;
+		return "an element";
+	default:
+		*weight = 3;
+		return "an object";
+	}
+}
+
+static int
+note_change(const struct nft_change *ch, void *data)
+{
+	struct changes *c = data;
+	const char *object;
+	int weight;
+
+	if (ch->kind == NFT_CHANGE_COMMIT) {
+		if (c->n > 0 && c->who[0] == '\0')
+			snprintf(c->who, sizeof(c->who), "%s (pid %u)",
+				 ch->proc[0] ? ch->proc : "?", ch->pid);
+		return 0;
+	}
+	c->n++;
+	object = change_object(ch->type, &weight);
+	if (weight <= c->weight)
+		return 0;
+	c->weight = weight;
+	if (ch->kind == NFT_CHANGE_CHAIN)
+		snprintf(c->what, sizeof(c->what), "%s %s of container %s", change_verb(ch->type),
+			 object, ch->container);
+	else if (ch->kind == NFT_CHANGE_ELEM)
+		snprintf(c->what, sizeof(c->what), "%s %s for interface %s", change_verb(ch->type),
+			 object, ch->ifname);
+	else
+		snprintf(c->what, sizeof(c->what), "%s %s", change_verb(ch->type), object);
+	return 0;
+}
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Changes from other processes: log what they did, then put it right. */
+static void
+on_events(struct reconciler *rc)
+{
+	struct changes c = {0};
+	long t0 = now_ms();
+	int r = nft_monitor_read(rc->m, engine_kernel_portid(rc->e), note_change, &c);
+
+	if (r == -ENOBUFS) {
+		log_warnx("reconcile: the kernel dropped change announcements; reading the whole "
+			  "table");
+		engine_reconcile(rc->e, "reconcile (announcements lost)", true);
+		return;
+	}
+	if (r < 0)
+		log_warn(r, "reconcile: reading change announcements");
+	if (c.n == 0)
+		return;
+	log_warnx("reconcile: the table was changed by %s: %s%s (%u changes)",
+		  c.who[0] ? c.who : "another process", c.what, c.n > 1 ? " and more" : "", c.n);
+	r = engine_reconcile(rc->e, "reconcile", true);
+	if (r > 0)
+		log_info("reconcile: repaired %ld ms after the announcement", now_ms() - t0);
+}
+
+static void *
+run(void *arg)
+{
+	struct reconciler *rc = arg;
+	long next = now_ms() + rc->interval_s * 1000L;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{.fd = rc->stop_fd, .events = POLLIN},
+			{.fd = nft_monitor_fd(rc->m), .events = POLLIN},
+		};
+		long wait = next - now_ms();
+		int n = poll(p, 2, rc->interval_s == 0 ? -1 : wait < 0 ? 0 : (int)wait);
+
+		if (n < 0 && errno != EINTR) {
+			log_warn(-errno, "reconcile: poll");
+			break;
+		}
+		if (p[0].revents != 0)
+			break;
+		if (p[1].revents != 0)
+			on_events(rc);
+		if (rc->interval_s != 0 && now_ms() >= next) {
+			engine_reconcile(rc->e, "reconcile (timer)", false);
+			next = now_ms() + rc->interval_s * 1000L;
+		}
+	}
+	return NULL;
+}
+
+int
+reconcile_start(struct reconciler *rc, struct engine *e, unsigned int interval_s)
+{
+	int r;
+
+	rc->e = e;
+	rc->interval_s = interval_s;
+	r = -pthread_create(&rc->tid, NULL, run, rc);
+	rc->running = r == 0;
+	return r;
+}
+
+void
+reconcile_stop(struct reconciler *rc)
+{
+	uint64_t one = 1;
+
+	if (rc == NULL)
+		return;
+	if (rc->running) {
+		if (write(rc->stop_fd, &one, sizeof(one)) < 0)
+			log_warn(-errno, "reconcile: stopping");
+		pthread_join(rc->tid, NULL);
+	}
+	nft_monitor_close(rc->m);
+	close(rc->stop_fd);
+	free(rc);
+}

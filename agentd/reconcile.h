@@ -1,0 +1,19 @@
+#ifndef AGENTD_RECONCILE_H
+#define AGENTD_RECONCILE_H
+
+/*
+ * reconcile: puts the kernel back to the desired state when anyone else
+ * changes the table (within milliseconds of nf_tables announcing it),
+ * and every interval_s seconds as a safety net (0: never).
+ */
+
+struct engine;
+struct reconciler;
+
+/* Subscribe to the table's announcements; before engine_start(). */
+int reconcile_open(const char *table, struct reconciler **ret);
+int reconcile_start(struct reconciler *rc, struct engine *e, unsigned int interval_s);
+/* Stop the thread and free rc (which may be NULL). */
+void reconcile_stop(struct reconciler *rc);
+
+#endif

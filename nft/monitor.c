@@ -1,0 +1,226 @@
+/*
+ * Changes to the program's table, as nf_tables announces every
+ * committed change to the NFNLGRP_NFTABLES group. Each one is reported
+ * with what it touched: a container's chain, an element of one of our
+ * sets (with its interface), or the table's own objects. Changes made
+ * through another socket of this process can be told apart by portid.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <net/if.h>
+
+#include "nft/nft_int.h"
+
+struct nft_monitor {
+	struct mnl_socket *nl;
+	char table[NFT_TABLE_NAME_MAX + 1];
+	char *buf;
+};
+
+/* Room for a burst: a commit of 10,000 containers announces each object. */
+#define MONITOR_RCVBUF (16 * 1024 * 1024)
+#define MONITOR_BUF 65536
+
+int
+nft_monitor_open(const char *table, struct nft_monitor **ret)
+{
+	struct nft_monitor *m = calloc(1, sizeof(*m));
+	int size = MONITOR_RCVBUF, fd, r;
+
+	if (m == NULL)
+		return -ENOMEM;
+	snprintf(m->table, sizeof(m->table), "%s", table);
+	m->buf = malloc(MONITOR_BUF);
+	m->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (m->buf == NULL || m->nl == NULL) {
+		r = m->buf == NULL ? -ENOMEM : -errno;
+		goto fail;
+	}
+	if (mnl_socket_bind(m->nl, 1 << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	fd = mnl_socket_get_fd(m->nl);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	*ret = m;
+	return 0;
+fail:
+	nft_monitor_close(m);
+	return r;
+}
+
+void
+nft_monitor_close(struct nft_monitor *m)
+{
+	if (m == NULL)
+		return;
+	if (m->nl != NULL)
+		mnl_socket_close(m->nl);
+	free(m->buf);
+	free(m);
+}
+
+int
+nft_monitor_fd(const struct nft_monitor *m)
+{
+	return mnl_socket_get_fd(m->nl);
+}
+
+struct reader {
+	const struct nft_monitor *m;
+	uint32_t ours;
+	nft_monitor_cb cb;
+	void *data;
+	struct nft_change ch;
+	int r;
+};
+
+/* The string attribute type of nlh's payload, or NULL. */
+static const char *
+attr_str(const struct nlmsghdr *nlh, uint16_t type)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh,
+			  sizeof(struct nfgenmsg)) if (mnl_attr_get_type(a) == type &&
+						       mnl_attr_validate(a, MNL_TYPE_NUL_STRING) ==
+							       0) return mnl_attr_get_str(a);
+	return NULL;
+}
+
+static int
+elem_cb(const struct raw_elem *e, void *data)
+{
+	struct reader *rd = data;
+	struct nft_change ch = rd->ch;
+
+	if (e == NULL || e->key_len < IFNAMSIZ) {
+		ch.kind = NFT_CHANGE_BASE; /* not a key we could have written */
+	} else {
+		memcpy(ch.ifname, e->key, IFNAMSIZ);
+		ch.ifname[IFNAMSIZ - 1] = '\0';
+		if (e->key_len == IFNAMSIZ + sizeof(uint32_t))
+			memcpy(&ch.tag, (const char *)e->key + IFNAMSIZ, sizeof(ch.tag));
+	}
+	rd->r = rd->cb(&ch, rd->data);
+	return rd->r < 0 ? rd->r : 0;
+}
+
+static int
+event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct reader *rd = data;
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+	const char *table, *name;
+	int layout_set;
+
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*g)) || nlh->nlmsg_pid == rd->ours)
+		return MNL_CB_OK;
+	memset(&rd->ch, 0, sizeof(rd->ch));
+	rd->ch.type = type;
+	rd->ch.portid = nlh->nlmsg_pid;
+	if (type == NFT_MSG_NEWGEN) {
+		const struct nlattr *a;
+
+		rd->ch.kind = NFT_CHANGE_COMMIT;
+		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		{
+			if (mnl_attr_get_type(a) == NFTA_GEN_PROC_PID &&
+			    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				rd->ch.pid = ntohl(mnl_attr_get_u32(a));
+			else if (mnl_attr_get_type(a) == NFTA_GEN_PROC_NAME &&
+				 mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+				snprintf(rd->ch.proc, sizeof(rd->ch.proc), "%s",
+					 mnl_attr_get_str(a));
+		}
+		rd->r = rd->cb(&rd->ch, rd->data);
+		return rd->r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+	}
+	if (g->nfgen_family != NFPROTO_INET)
+		return MNL_CB_OK;
+	switch (type) {
+	case NFT_MSG_NEWTABLE:
+	case NFT_MSG_DELTABLE:
+		table = attr_str(nlh, NFTA_TABLE_NAME);
+		rd->ch.kind = NFT_CHANGE_BASE;
+		break;
+	case NFT_MSG_NEWCHAIN:
+	case NFT_MSG_DELCHAIN:
+		table = attr_str(nlh, NFTA_CHAIN_TABLE);
+		name = attr_str(nlh, NFTA_CHAIN_NAME);
+		goto chain;
+	case NFT_MSG_NEWRULE:
+	case NFT_MSG_DELRULE:
+		table = attr_str(nlh, NFTA_RULE_TABLE);
+		name = attr_str(nlh, NFTA_RULE_CHAIN);
+	chain:
+		if (name != NULL && layout_chain_container(name) != NULL) {
+			rd->ch.kind = NFT_CHANGE_CHAIN;
+			snprintf(rd->ch.container, sizeof(rd->ch.container), "%s",
+				 layout_chain_container(name));
+		} else {
+			rd->ch.kind = NFT_CHANGE_BASE;
+		}
+		break;
+	case NFT_MSG_NEWSETELEM:
+	case NFT_MSG_DELSETELEM:
+		table = attr_str(nlh, NFTA_SET_ELEM_LIST_TABLE);
+		name = attr_str(nlh, NFTA_SET_ELEM_LIST_SET);
+		if (table == NULL || strcmp(table, rd->m->table) != 0)
+			return MNL_CB_OK;
+		for (layout_set = 0; layout_set < LAYOUT_SET_MAX; layout_set++)
+			if (name != NULL && strcmp(name, layout_set_names[layout_set]) == 0)
+				break;
+		if (layout_set == LAYOUT_SET_MAX) {
+			rd->ch.kind = NFT_CHANGE_BASE;
+			break;
+		}
+		rd->ch.kind = NFT_CHANGE_ELEM;
+		rd->ch.set = layout_set;
+		if (raw_elems_foreach(nlh, elem_cb, rd) < 0 && rd->r == 0) {
+			rd->ch.kind = NFT_CHANGE_BASE;
+			break;
+		}
+		return rd->r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+	default:
+		/* sets, objects, flowtables: anything else; the table is
+		 * attribute 1 of every kind of object */
+		table = attr_str(nlh, NFTA_SET_TABLE);
+		rd->ch.kind = NFT_CHANGE_BASE;
+	}
+	if (table == NULL || strcmp(table, rd->m->table) != 0)
+		return MNL_CB_OK;
+	rd->r = rd->cb(&rd->ch, rd->data);
+	return rd->r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+int
+nft_monitor_read(struct nft_monitor *m, uint32_t ours, nft_monitor_cb cb, void *data)
+{
+	struct reader rd = {.m = m, .ours = ours, .cb = cb, .data = data};
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(m->nl, m->buf, MONITOR_BUF);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			return -errno; /* ENOBUFS: events were lost */
+		}
+		if (mnl_cb_run(m->buf, n, 0, 0, event_cb, &rd) < 0 && rd.r < 0)
+			return rd.r;
+	}
+}

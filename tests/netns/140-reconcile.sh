@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# 140: the reconciler, with probes running all the time. The daemon makes
+# a plain table (--no-table-owner, as on kernels without owner flags), so
+# other processes can change it; each tamper must be repaired within 1 s
+# of the change. Tampers that only deny more (a deleted rule, a flushed
+# chain or set) may let nothing through; those that open the table
+# (deleting it, an allow element for a denied tag) open a window whose
+# leaks are counted and reported. Then: another table's accept changes
+# nothing, a change made while the daemon was stopped is repaired at
+# start, and the timer pass runs.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+hfw_init reconcile
+need_agentd
+command -v curl >/dev/null || skip "curl missing"
+command -v nft >/dev/null || skip "nft missing"
+topo_up
+servers_up
+agentd_start --no-table-owner --reconcile-interval 1
+
+V=/api/v1/containers
+T_OK=2
+NFT=(ip netns exec "$HOST" nft)
+
+expect_api "attach c1" 201 PUT $V/c1 '{"interface": "hc1"}'
+expect_api "c1: allow tcp 443 to 203.0.113.10" 201 POST $V/c1/firewall/egress \
+	"$(rule_body 203.0.113.10 443 tcp allow)"
+expect_api "attach c2 (deny-all)" 201 PUT $V/c2 '{"interface": "hc2"}'
+expect_api "health" 200 GET /api/v1/health
+check "tamper protection is off, as asked" test "$(api_field data.tamper_protection)" = false
+
+STOP=$WORK/stop
+PROBES=(
+	"tcp $C1 203.0.113.10 443 ok c1-https"
+	"tcp $C1 203.0.113.10 80 blocked c1-http"
+	"udp $C1 203.0.113.10 443 blocked c1-udp"
+	"tcp $C2 203.0.113.10 443 blocked c2-https"
+	"icmp $C2 192.0.2.10 0 blocked c2-ping"
+)
+loops_start "$STOP" "${PROBES[@]}"
+poll 10 "every probe ran" sh -c "for p in $WORK/loop.*; do [ -s \$p ] || exit 1; done; \
+	[ \$(ls $WORK/loop.* | wc -l) -eq ${#PROBES[@]} ]"
+
+repairs() {
+	api GET /api/v1/health
+	api_field data.reconcile.repairs
+}
+in_sync() {
+	api GET /api/v1/health
+	[ "$(api_field data.kernel_in_sync)" = true ]
+}
+
+# tamper NAME LEAKY CMD...: run CMD with a datagram stream every 20 ms
+# from c2 (deny-all) to a denied port; the table must be repaired (one
+# more repair, and in sync) within 1 s. LEAKY no: no datagram may arrive;
+# yes: report how many did in the window.
+tamper() {
+	local name=$1 leaky=$2 before t0 ms spid sent arrived
+	shift 2
+	before=$(repairs)
+	ip netns exec "$C2" "$PYTHON" "$PROBE" sendudp 203.0.113.10 53 \
+		--payload "leak-$name-$$" --count 100000 &
+	spid=$!
+	bg_track "$spid"
+	sleep 0.2 # a few datagrams before the tamper, dropped
+	t0=$(date +%s%N)
+	"$@"
+	poll_quiet 1 sh -c "[ \$(curl -s --unix-socket '$SOCK' http://x/api/v1/health | \
+		'$PYTHON' '$PROBE' json /dev/stdin data.reconcile.repairs) -gt $before ]" || true
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	check "$name: repaired within 1 s (seen after $ms ms)" test "$ms" -le 1000
+	check "$name: the kernel holds the desired state again" in_sync
+	sleep 0.2 # datagrams after the repair, dropped again
+	kill "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+	arrived=$(grep -cF "leak-$name-$$" "$WORK/serve.remote.log" || true)
+	info "$name: $arrived datagrams of c2's 20 ms stream got through during the window" \
+		"[$(grep -o 'repaired [0-9]* ms after the announcement' "$WORK/agentd.log" |
+			tail -1)]"
+	if [ "$leaky" = no ]; then
+		check "$name: nothing got through" test "$arrived" -eq 0
+	fi
+}
+
+rule_handle() { # CHAIN N: the handle of the chain's Nth rule
+	"${NFT[@]}" -a list chain inet "$TABLE" "$1" | grep -o 'handle [0-9]*' |
+		sed -n "$(($2 + 1))p" | cut -d' ' -f2
+}
+deftag() { # IFNAME: the default tag of the container on IFNAME
+	"${NFT[@]}" list map inet "$TABLE" deftag | grep -o "\"$1\" : 0x[0-9a-f]*" | cut -d' ' -f3
+}
+
+tamper "delete-rule" no "${NFT[@]}" delete rule inet "$TABLE" c_c1 handle "$(rule_handle c_c1 1)"
+check "delete-rule: the daemon logged who changed what" \
+	grep -q "reconcile: the table was changed by nft (pid [0-9]*): deleted a rule of container c1" \
+	"$WORK/agentd.log"
+tamper "flush-chain" no "${NFT[@]}" flush chain inet "$TABLE" c_c2
+tamper "flush-set" no "${NFT[@]}" flush set inet "$TABLE" allow
+tamper "allow-denied-tag" yes "${NFT[@]}" add element inet "$TABLE" allow \
+	"{ \"hc2\" . $(deftag hc2) }"
+tamper "delete-table" yes "${NFT[@]}" delete table inet "$TABLE"
+tamper "flush-ruleset" yes "${NFT[@]}" flush ruleset
+
+# another table's accept does not matter: ours still drops
+before=$(repairs)
+"${NFT[@]}" -f - <<'EOF'
+table inet intruder {
+	chain pre {
+		type filter hook prerouting priority -300; policy accept;
+		accept
+	}
+	chain fwd {
+		type filter hook forward priority -300; policy accept;
+		accept
+	}
+}
+EOF
+expect_blocked "another table accepts everything: c2 -> 203.0.113.10 443 still dropped" \
+	tcp "$C2" 203.0.113.10 443
+expect_ok "... and c1's allowed destination still answers" tcp "$C1" 203.0.113.10 443
+check "another table's changes are not repairs of ours" test "$(repairs)" -eq "$before"
+"${NFT[@]}" delete table inet intruder
+
+# the timer pass reads the table once the generation has moved
+expect_api "health before the timer test" 200 GET /api/v1/health
+passes=$(api_field data.reconcile.passes)
+expect_api "a change through the API" 201 POST $V/c1/firewall/egress \
+	"$(rule_body 203.0.113.11 443 tcp allow)"
+check "the timer pass ran within 3 s" poll_quiet 3 sh -c \
+	"[ \$(curl -s --unix-socket '$SOCK' http://x/api/v1/health | \
+	'$PYTHON' '$PROBE' json /dev/stdin data.reconcile.passes) -gt $passes ]"
+
+# changed while the daemon was stopped: repaired at start
+expect_api "c1's firewall before the stop" 200 GET $V/c1/firewall
+cp "$WORK/api.out" "$WORK/before.c1.json"
+agentd_stop TERM
+"${NFT[@]}" flush chain inet "$TABLE" c_c1
+"${NFT[@]}" add rule inet "$TABLE" c_c2 counter
+agentd_start --no-table-owner --reconcile-interval 1
+check "start-up said what it found damaged" \
+	grep -q "start-up: container c2: rule handle [0-9]* is not ours" "$WORK/agentd.log"
+check "the kernel holds the desired state after the start" in_sync
+expect_api "c1's firewall after the start" 200 GET $V/c1/firewall
+check "... equals the one before the stop" \
+	cmp -s <("$PYTHON" -m json.tool --sort-keys "$WORK/before.c1.json") \
+	<("$PYTHON" -m json.tool --sort-keys "$WORK/api.out")
+
+loops_stop "$STOP"
+loops_judge end "${PROBES[@]}"
+# the stream check can fail: once allowed, the same datagrams arrive
+expect_api "control: allow c2 udp 53" 201 POST $V/c2/firewall/egress \
+	"$(rule_body 203.0.113.10 53 udp allow)"
+ip netns exec "$C2" "$PYTHON" "$PROBE" sendudp 203.0.113.10 53 --payload "control-c2-$$" --count 5
+check "control: allowed datagrams with a payload are seen by the remote" \
+	poll_quiet 3 saw_payload remote "control-c2-$$"
+
+finish
