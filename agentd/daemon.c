@@ -144,15 +144,11 @@ daemon_run(const struct daemon_options *o)
 		}
 		ao.token = token;
 	}
-	r = reconcile_open(o->table, &rc);
-	if (r < 0)
-		log_warn(r, "subscribing to nf_tables announcements");
-	else
-		r = engine_start(&eo, &e);
+	r = engine_start(&eo, &e);
 	/* the start-up's dump and JSON trees are gone: give their pages back */
 	malloc_trim(0);
 	if (r == 0) {
-		r = reconcile_start(rc, e, o->reconcile_interval_s);
+		r = reconcile_start(e, o->reconcile_interval_s, &rc);
 		if (r < 0)
 			log_warn(r, "starting the reconciler");
 	}

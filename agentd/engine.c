@@ -37,6 +37,7 @@ struct engine {
 	void *by_ifname;       /* attached containers only */
 	size_t n;
 	struct nft_conn *nc;
+	struct nft_monitor *monitor; /* other processes' changes to the table */
 	struct nft_model *model;
 	struct store *store;
 	uint32_t genid_in_sync; /* the generation last seen to hold the desired state */
@@ -357,6 +358,7 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 	    const char *why, struct nft_apply_stats *ret_st, struct nft_error *err)
 {
 	struct nft_apply_stats st = {0};
+	uint32_t genid;
 	int tries, r = 0;
 
 	for (tries = 0; tries < ENGINE_APPLY_TRIES; tries++) {
@@ -369,6 +371,15 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, err);
 		}
 		nft_state_free(fresh);
+		/* a large commit is made unheard (see nft_monitor_open()):
+		 * a generation past its own means someone else committed */
+		if (r == 0 && st.messages > 0 && nft_genid(e->nc, &genid) == 0 &&
+		    genid != st.genid) {
+			log_warnx("%s: the table changed while it was being written; reading it "
+				  "again",
+				  why);
+			r = -ERESTART;
+		}
 		if (r != -ERESTART)
 			break;
 	}
@@ -402,27 +413,39 @@ kernel_resync(struct engine *e, const char *id, const struct rules_container *fw
 	return r;
 }
 
+/* The generation after g: a commit advances it by one, skipping 0. */
+static uint32_t
+genid_next(uint32_t g)
+{
+	return g + 1 != 0 ? g + 1 : 1;
+}
+
 /* Make the kernel enforce fw for container id (nothing for it when fw is NULL). */
 static int
 kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 	   struct nft_error *err)
 {
 	struct nft_apply_stats st = {0};
-	int r = nft_put(e->nc, e->model, id, fw, &st, err);
+	uint32_t g0 = 0, g1 = 0;
+	bool in_sync;
+	int r;
 
+	/* in sync before, and our commit the only one since: in sync after */
+	in_sync = e->genid_in_sync != 0 && nft_genid(e->nc, &g0) == 0 && g0 == e->genid_in_sync;
+	e->genid_in_sync = 0;
+	r = nft_put(e->nc, e->model, id, fw, &st, err);
 	if (r == -ERESTART) {
 		log_warnx("kernel: table %s is not as this agent left it (%s%s%s); resynchronising",
 			  nft_conn_table(e->nc), err->what, err->detail[0] ? ": " : "",
 			  err->detail);
 		return kernel_resync(e, id, fw, NULL, "resynchronised", NULL, err);
 	}
-	if (r == 0)
-		log_debug("kernel: container %s: %u messages, commit %u us", id, st.messages,
-			  st.commit_us);
-	/* nft_put() commits without a generation check: the next health
-	 * call reads the table */
-	e->genid_in_sync = 0;
-	return r;
+	if (r < 0)
+		return r;
+	log_debug("kernel: container %s: %u messages, commit %u us", id, st.messages, st.commit_us);
+	if (in_sync && nft_genid(e->nc, &g1) == 0 && g1 == (st.messages > 0 ? genid_next(g0) : g0))
+		e->genid_in_sync = g1;
+	return 0;
 }
 
 static void
@@ -1311,6 +1334,9 @@ engine_reconcile(struct engine *e, const char *why, bool force)
 		if (st.messages > 0) {
 			e->repairs++;
 			e->last_repair = time(NULL);
+		} else {
+			log_debug("%s: table %s holds the desired state", why,
+				  nft_conn_table(e->nc));
 		}
 		r = (int)st.messages;
 	} else {
@@ -1322,10 +1348,10 @@ engine_reconcile(struct engine *e, const char *why, bool force)
 	return r;
 }
 
-uint32_t
-engine_kernel_portid(const struct engine *e)
+struct nft_monitor *
+engine_monitor(const struct engine *e)
 {
-	return nft_conn_portid(e->nc);
+	return e->monitor;
 }
 
 /* Start and stop. */
@@ -1442,6 +1468,9 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	r = nft_conn_open(o->table, &e->nc);
 	if (r == 0)
 		r = nft_model_new(&e->model);
+	/* subscribed before the first read: no change after it goes unseen */
+	if (r == 0)
+		r = nft_monitor_open(e->nc, &e->monitor);
 	if (r < 0) {
 		log_warn(r, "netfilter socket");
 		goto fail;
@@ -1492,6 +1521,7 @@ engine_stop(struct engine *e)
 	tdestroy(e->by_ifname, nop_free);
 	tdestroy(e->by_id, ct_free);
 	nft_model_free(e->model);
+	nft_monitor_close(e->monitor);
 	/* closing the socket orphans the table; persist keeps it in force */
 	nft_conn_close(e->nc);
 	store_close(e->store);

@@ -15,6 +15,7 @@
 
 struct cJSON;
 struct engine;
+struct nft_monitor;
 
 enum engine_status {
 	ENGINE_OK = 0,
@@ -85,7 +86,7 @@ void engine_result_clear(struct engine_result *res);
  * messages sent (0: the kernel held it), or a negative errno.
  */
 int engine_reconcile(struct engine *e, const char *why, bool force);
-/* The netlink port our own commits come from. */
-uint32_t engine_kernel_portid(const struct engine *e);
+/* Announcements of other processes' changes to the table, for the reconciler. */
+struct nft_monitor *engine_monitor(const struct engine *e);
 
 #endif

@@ -3,11 +3,10 @@
  * happens on the host. One thread waits for nf_tables' announcements of
  * changes anyone else makes to the table, and for a timer (the safety
  * net for whatever an announcement cannot tell); either starts a pass.
- * The socket is subscribed before the engine first reads the kernel, so
- * no change made after that read goes unseen.
  */
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,32 +29,7 @@ struct reconciler {
 	int stop_fd;
 	unsigned int interval_s;
 	pthread_t tid;
-	bool running;
 };
-
-int
-reconcile_open(const char *table, struct reconciler **ret)
-{
-	struct reconciler *rc = calloc(1, sizeof(*rc));
-	int r;
-
-	if (rc == NULL)
-		return -ENOMEM;
-	rc->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (rc->stop_fd < 0) {
-		r = -errno;
-		free(rc);
-		return r;
-	}
-	r = nft_monitor_open(table, &rc->m);
-	if (r < 0) {
-		close(rc->stop_fd);
-		free(rc);
-		return r;
-	}
-	*ret = rc;
-	return 0;
-}
 
 /* What a batch of announcements said, for the log: the weightiest
  * change (the table over a chain over an element), and who made it. */
@@ -146,18 +120,27 @@ now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
 }
 
+/* A pass that read the table freed a dump's worth of memory in this
+ * thread's arena, whose top only a trim from this thread gives back. */
+static void
+after_pass(void)
+{
+	malloc_trim(0);
+}
+
 /* Changes from other processes: log what they did, then put it right. */
 static void
 on_events(struct reconciler *rc)
 {
 	struct changes c = {0};
 	long t0 = now_ms();
-	int r = nft_monitor_read(rc->m, engine_kernel_portid(rc->e), note_change, &c);
+	int r = nft_monitor_read(rc->m, note_change, &c);
 
 	if (r == -ENOBUFS) {
 		log_warnx("reconcile: the kernel dropped change announcements; reading the whole "
 			  "table");
 		engine_reconcile(rc->e, "reconcile (announcements lost)", true);
+		after_pass();
 		return;
 	}
 	if (r < 0)
@@ -169,6 +152,7 @@ on_events(struct reconciler *rc)
 	r = engine_reconcile(rc->e, "reconcile", true);
 	if (r > 0)
 		log_info("reconcile: repaired %ld ms after the announcement", now_ms() - t0);
+	after_pass();
 }
 
 static void *
@@ -194,7 +178,8 @@ run(void *arg)
 		if (p[1].revents != 0)
 			on_events(rc);
 		if (rc->interval_s != 0 && now_ms() >= next) {
-			engine_reconcile(rc->e, "reconcile (timer)", false);
+			if (engine_reconcile(rc->e, "reconcile (timer)", false) >= 0)
+				after_pass();
 			next = now_ms() + rc->interval_s * 1000L;
 		}
 	}
@@ -202,15 +187,30 @@ run(void *arg)
 }
 
 int
-reconcile_start(struct reconciler *rc, struct engine *e, unsigned int interval_s)
+reconcile_start(struct engine *e, unsigned int interval_s, struct reconciler **ret)
 {
+	struct reconciler *rc = calloc(1, sizeof(*rc));
 	int r;
 
+	if (rc == NULL)
+		return -ENOMEM;
 	rc->e = e;
+	rc->m = engine_monitor(e);
 	rc->interval_s = interval_s;
+	rc->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (rc->stop_fd < 0) {
+		r = -errno;
+		free(rc);
+		return r;
+	}
 	r = -pthread_create(&rc->tid, NULL, run, rc);
-	rc->running = r == 0;
-	return r;
+	if (r < 0) {
+		close(rc->stop_fd);
+		free(rc);
+		return r;
+	}
+	*ret = rc;
+	return 0;
 }
 
 void
@@ -220,12 +220,9 @@ reconcile_stop(struct reconciler *rc)
 
 	if (rc == NULL)
 		return;
-	if (rc->running) {
-		if (write(rc->stop_fd, &one, sizeof(one)) < 0)
-			log_warn(-errno, "reconcile: stopping");
-		pthread_join(rc->tid, NULL);
-	}
-	nft_monitor_close(rc->m);
+	if (write(rc->stop_fd, &one, sizeof(one)) < 0)
+		log_warn(-errno, "reconcile: stopping");
+	pthread_join(rc->tid, NULL);
 	close(rc->stop_fd);
 	free(rc);
 }

@@ -10,9 +10,7 @@
 struct engine;
 struct reconciler;
 
-/* Subscribe to the table's announcements; before engine_start(). */
-int reconcile_open(const char *table, struct reconciler **ret);
-int reconcile_start(struct reconciler *rc, struct engine *e, unsigned int interval_s);
+int reconcile_start(struct engine *e, unsigned int interval_s, struct reconciler **ret);
 /* Stop the thread and free rc (which may be NULL). */
 void reconcile_stop(struct reconciler *rc);
 

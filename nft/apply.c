@@ -698,14 +698,20 @@ static int
 plan_commit(struct plan *p, const struct timespec *t0, struct nft_error *err)
 {
 	struct timespec t1, t2;
+	bool quiet;
 	int r;
 
 	if (nft_batch_count(p->b) <= 1 && !p->adopt)
 		return 0;
 	p->st->messages = nft_batch_count(p->b);
+	quiet = p->c->monitor != NULL && p->st->messages >= MONITOR_QUIET_MIN;
+	if (quiet)
+		monitor_quiet(p->c->monitor, true);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r = nft_batch_commit(p->b, err);
 	clock_gettime(CLOCK_MONOTONIC, &t2);
+	if (quiet)
+		monitor_quiet(p->c->monitor, false);
 	p->st->build_us = elapsed_us(t0, &t1);
 	p->st->commit_us = elapsed_us(&t1, &t2);
 	return r;

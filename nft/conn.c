@@ -83,12 +83,6 @@ nft_conn_hold_table(struct nft_conn *c)
 	c->hold = true;
 }
 
-uint32_t
-nft_conn_portid(const struct nft_conn *c)
-{
-	return c->portid;
-}
-
 void
 nft_conn_no_owner(struct nft_conn *c)
 {

@@ -3,15 +3,17 @@
  * committed change to the NFNLGRP_NFTABLES group. Each one is reported
  * with what it touched: a container's chain, an element of one of our
  * sets (with its interface), or the table's own objects. Changes made
- * through another socket of this process can be told apart by portid.
+ * through the connection the monitor was opened for are not reported.
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -21,6 +23,8 @@
 
 struct nft_monitor {
 	struct mnl_socket *nl;
+	uint32_t ours; /* the port whose commits are our own */
+	bool lost;     /* membership could not be changed: report as lost */
 	char table[NFT_TABLE_NAME_MAX + 1];
 	char *buf;
 };
@@ -29,15 +33,38 @@ struct nft_monitor {
 #define MONITOR_RCVBUF (16 * 1024 * 1024)
 #define MONITOR_BUF 65536
 
+/*
+ * Drop announcements of our own commits in the kernel: a commit of
+ * 10,000 containers announces 160,000 objects, which would overflow
+ * the socket only to be thrown away. nf_tables sends each commit's
+ * announcements from the committing port, coalesced into skbs that
+ * start with a message header, whose nlmsg_pid a socket filter sees
+ * (loaded as a big-endian word, hence the swap).
+ */
+static int
+ignore_port(int fd, uint32_t portid)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_pid)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __builtin_bswap32(portid), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ? -errno : 0;
+}
+
 int
-nft_monitor_open(const char *table, struct nft_monitor **ret)
+nft_monitor_open(struct nft_conn *c, struct nft_monitor **ret)
 {
 	struct nft_monitor *m = calloc(1, sizeof(*m));
 	int size = MONITOR_RCVBUF, fd, r;
 
 	if (m == NULL)
 		return -ENOMEM;
-	snprintf(m->table, sizeof(m->table), "%s", table);
+	snprintf(m->table, sizeof(m->table), "%s", c->table);
+	m->ours = c->portid;
 	m->buf = malloc(MONITOR_BUF);
 	m->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (m->buf == NULL || m->nl == NULL) {
@@ -51,6 +78,10 @@ nft_monitor_open(const char *table, struct nft_monitor **ret)
 	fd = mnl_socket_get_fd(m->nl);
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	r = ignore_port(fd, m->ours);
+	if (r < 0)
+		goto fail;
+	c->monitor = m;
 	*ret = m;
 	return 0;
 fail:
@@ -69,6 +100,25 @@ nft_monitor_close(struct nft_monitor *m)
 	free(m);
 }
 
+/*
+ * While anyone listens, nf_tables builds an announcement of every object
+ * a commit touches: 160,000 of them, seconds of work, for a commit that
+ * creates 10,000 containers. Our own are dropped anyway; a large commit
+ * of ours is made with the group left, and the caller compares the
+ * ruleset generation afterwards to learn whether anyone else committed
+ * meanwhile.
+ */
+void
+monitor_quiet(struct nft_monitor *m, bool quiet)
+{
+	int group = NFNLGRP_NFTABLES;
+
+	if (setsockopt(mnl_socket_get_fd(m->nl), SOL_NETLINK,
+		       quiet ? NETLINK_DROP_MEMBERSHIP : NETLINK_ADD_MEMBERSHIP, &group,
+		       sizeof(group)) < 0)
+		m->lost = true; /* say so at the next read */
+}
+
 int
 nft_monitor_fd(const struct nft_monitor *m)
 {
@@ -77,7 +127,6 @@ nft_monitor_fd(const struct nft_monitor *m)
 
 struct reader {
 	const struct nft_monitor *m;
-	uint32_t ours;
 	nft_monitor_cb cb;
 	void *data;
 	struct nft_change ch;
@@ -125,7 +174,7 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 	int layout_set;
 
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
-	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*g)) || nlh->nlmsg_pid == rd->ours)
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*g)) || nlh->nlmsg_pid == rd->m->ours)
 		return MNL_CB_OK;
 	memset(&rd->ch, 0, sizeof(rd->ch));
 	rd->ch.type = type;
@@ -206,10 +255,14 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 int
-nft_monitor_read(struct nft_monitor *m, uint32_t ours, nft_monitor_cb cb, void *data)
+nft_monitor_read(struct nft_monitor *m, nft_monitor_cb cb, void *data)
 {
-	struct reader rd = {.m = m, .ours = ours, .cb = cb, .data = data};
+	struct reader rd = {.m = m, .cb = cb, .data = data};
 
+	if (m->lost) {
+		m->lost = false;
+		return -ENOBUFS;
+	}
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(m->nl, m->buf, MONITOR_BUF);
 

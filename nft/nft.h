@@ -80,8 +80,6 @@ const char *nft_conn_table(const struct nft_conn *c);
 void nft_conn_hold_table(struct nft_conn *c);
 /* The ruleset generation: it changes with every commit by anyone. */
 int nft_genid(struct nft_conn *c, uint32_t *ret);
-/* The netlink port of the connection: its commits' announcements carry it. */
-uint32_t nft_conn_portid(const struct nft_conn *c);
 /* Create a plain table, without the owner and persist flags. */
 void nft_conn_no_owner(struct nft_conn *c);
 
@@ -148,8 +146,8 @@ int nft_put(struct nft_conn *c, struct nft_model *model, const char *id,
 
 /*
  * Watching the table (monitor.c): every change anyone commits to it is
- * announced; nft_monitor_read() reports each one made through another
- * socket than ours, with what it touched.
+ * announced; nft_monitor_read() reports each one not made through c
+ * (the connection the monitor is opened for), with what it touched.
  */
 struct nft_monitor;
 
@@ -174,14 +172,20 @@ struct nft_change {
 
 typedef int (*nft_monitor_cb)(const struct nft_change *ch, void *data);
 
-int nft_monitor_open(const char *table, struct nft_monitor **ret);
+/*
+ * Commits of c with over a thousand messages are made without listening
+ * (building their announcements would cost the kernel seconds): compare
+ * nft_genid() with the commit's genid afterwards to catch other commits
+ * made meanwhile. Close the monitor before c.
+ */
+int nft_monitor_open(struct nft_conn *c, struct nft_monitor **ret);
 void nft_monitor_close(struct nft_monitor *m);
 int nft_monitor_fd(const struct nft_monitor *m);
 /*
- * Report every change waiting on the socket that was not made through
- * port ours; returns 0 when none is left, -ENOBUFS when the kernel
- * dropped some (read everything again), or cb's negative return.
+ * Report every change waiting on the socket; returns 0 when none is
+ * left, -ENOBUFS when the kernel dropped some (read everything again),
+ * or cb's negative return.
  */
-int nft_monitor_read(struct nft_monitor *m, uint32_t ours, nft_monitor_cb cb, void *data);
+int nft_monitor_read(struct nft_monitor *m, nft_monitor_cb cb, void *data);
 
 #endif

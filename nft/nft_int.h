@@ -30,10 +30,15 @@ struct nft_conn {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
-	bool no_owner; /* the kernel refused owner/persist: plain table */
-	bool hold;     /* nft_conn_hold_table() */
+	bool no_owner;		     /* the kernel refused owner/persist: plain table */
+	bool hold;		     /* nft_conn_hold_table() */
+	struct nft_monitor *monitor; /* listening to the table's announcements */
 	char table[NFT_TABLE_NAME_MAX + 1];
 };
+
+/* monitor.c: leave (quiet) or rejoin the announcements' group. */
+#define MONITOR_QUIET_MIN 1000 /* messages in a commit worth leaving for */
+void monitor_quiet(struct nft_monitor *m, bool quiet);
 
 /* conn.c: request/response exchanges outside transactions. */
 uint32_t nft_conn_seq(struct nft_conn *c);
