@@ -11,6 +11,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cJSON;
@@ -86,6 +87,15 @@ void engine_result_clear(struct engine_result *res);
  * messages sent (0: the kernel held it), or a negative errno.
  */
 int engine_reconcile(struct engine *e, const char *why, bool force);
+/*
+ * Put right what other processes changed, as announced in ch: each
+ * container they touched is read and rewritten on its own (a few
+ * milliseconds whatever the size of the table); a change to anything
+ * else, or one that cannot be tied to a container, takes a full pass.
+ * Returns what engine_reconcile() does.
+ */
+struct nft_change;
+int engine_repair(struct engine *e, const struct nft_change *ch, size_t n, const char *why);
 /* Announcements of other processes' changes to the table, for the reconciler. */
 struct nft_monitor *engine_monitor(const struct engine *e);
 

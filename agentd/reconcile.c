@@ -31,9 +31,16 @@ struct reconciler {
 	pthread_t tid;
 };
 
-/* What a batch of announcements said, for the log: the weightiest
- * change (the table over a chain over an element), and who made it. */
+/*
+ * What a batch of announcements said: the changes themselves (up to a
+ * bound: past it, a full pass is cheaper than sorting them out), and
+ * for the log the weightiest one (the table over a chain over an
+ * element) and who made it.
+ */
+#define CHANGES_MAX 256
+
 struct changes {
+	struct nft_change v[CHANGES_MAX];
 	unsigned int n;
 	int weight;
 	char what[160];
@@ -95,6 +102,8 @@ note_change(const struct nft_change *ch, void *data)
 				 ch->proc[0] ? ch->proc : "?", ch->pid);
 		return 0;
 	}
+	if (c->n < CHANGES_MAX)
+		c->v[c->n] = *ch;
 	c->n++;
 	object = change_object(ch->type, &weight);
 	if (weight <= c->weight)
@@ -111,13 +120,13 @@ note_change(const struct nft_change *ch, void *data)
 	return 0;
 }
 
-static long
+static double
 now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* A pass that read the table freed a dump's worth of memory in this
@@ -132,26 +141,34 @@ after_pass(void)
 static void
 on_events(struct reconciler *rc)
 {
-	struct changes c = {0};
-	long t0 = now_ms();
-	int r = nft_monitor_read(rc->m, note_change, &c);
+	struct changes *c = calloc(1, sizeof(*c));
+	double t0 = now_ms();
+	int r = c ? nft_monitor_read(rc->m, note_change, c) : -ENOMEM;
 
 	if (r == -ENOBUFS) {
 		log_warnx("reconcile: the kernel dropped change announcements; reading the whole "
 			  "table");
 		engine_reconcile(rc->e, "reconcile (announcements lost)", true);
 		after_pass();
+		free(c);
 		return;
 	}
 	if (r < 0)
 		log_warn(r, "reconcile: reading change announcements");
-	if (c.n == 0)
+	if (c == NULL || c->n == 0) {
+		free(c);
 		return;
+	}
 	log_warnx("reconcile: the table was changed by %s: %s%s (%u changes)",
-		  c.who[0] ? c.who : "another process", c.what, c.n > 1 ? " and more" : "", c.n);
-	r = engine_reconcile(rc->e, "reconcile", true);
+		  c->who[0] ? c->who : "another process", c->what, c->n > 1 ? " and more" : "",
+		  c->n);
+	if (c->n > CHANGES_MAX)
+		r = engine_reconcile(rc->e, "reconcile", true);
+	else
+		r = engine_repair(rc->e, c->v, c->n, "reconcile");
 	if (r > 0)
-		log_info("reconcile: repaired %ld ms after the announcement", now_ms() - t0);
+		log_info("reconcile: repaired %.1f ms after the announcement", now_ms() - t0);
+	free(c);
 	after_pass();
 }
 
@@ -159,14 +176,14 @@ static void *
 run(void *arg)
 {
 	struct reconciler *rc = arg;
-	long next = now_ms() + rc->interval_s * 1000L;
+	double next = now_ms() + rc->interval_s * 1e3;
 
 	for (;;) {
 		struct pollfd p[2] = {
 			{.fd = rc->stop_fd, .events = POLLIN},
 			{.fd = nft_monitor_fd(rc->m), .events = POLLIN},
 		};
-		long wait = next - now_ms();
+		double wait = next - now_ms();
 		int n = poll(p, 2, rc->interval_s == 0 ? -1 : wait < 0 ? 0 : (int)wait);
 
 		if (n < 0 && errno != EINTR) {
@@ -180,7 +197,7 @@ run(void *arg)
 		if (rc->interval_s != 0 && now_ms() >= next) {
 			if (engine_reconcile(rc->e, "reconcile (timer)", false) >= 0)
 				after_pass();
-			next = now_ms() + rc->interval_s * 1000L;
+			next = now_ms() + rc->interval_s * 1e3;
 		}
 	}
 	return NULL;

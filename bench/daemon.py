@@ -32,15 +32,19 @@ def start(log, argv):
     with open(log, "w") as f:
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, env=env, stdout=f, stderr=f, start_new_session=True)
-    s.settimeout(300)
-    try:
-        while True:
-            msg = s.recv(4096)
-            if b"READY=1" in msg.split(b"\n"):
+    s.settimeout(0.1)
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            if b"READY=1" in s.recv(4096).split(b"\n"):
                 break
-    except socket.timeout:
-        p.kill()
-        sys.exit("agentd did not get ready within 300 s")
+        except socket.timeout:
+            pass
+        if p.poll() is not None:
+            sys.exit(f"agentd exited with status {p.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            p.kill()
+            sys.exit("agentd did not get ready within 300 s")
     ready = time.perf_counter() - t0
     if p.poll() is not None:
         sys.exit("agentd exited")

@@ -757,8 +757,11 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	}
 	/* sets of the wrong type or holding elements we cannot name, and a
 	 * base chain on the wrong hook, cannot be mended in place */
+	/* the flags of a table cannot change: one made with other flags
+	 * is replaced, in the same transaction */
 	p.fresh = !have->exists || have->base_unrepairable ||
-		  (!c->no_owner && !(have->flags & NFT_TABLE_F_PERSIST));
+		  (!c->no_owner && !(have->flags & NFT_TABLE_F_PERSIST)) ||
+		  (c->no_owner && (have->flags & (NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST)));
 	p.base_chain = p.fresh || !have->base_rules_ok;
 	p.adopt = c->hold && !c->no_owner && have->exists &&
 		  (!(have->flags & NFT_TABLE_F_OWNER) || have->owner != c->portid);
@@ -1030,6 +1033,261 @@ nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct ru
 		}
 	}
 	/* the kernel does not hold what the model says: somebody else changed it */
+	if (r == -ENOENT || r == -EEXIST || r == -EBUSY || r == -ERESTART) {
+		m->valid = false;
+		r = -ERESTART;
+	}
+	if (r == 0)
+		*ret_stats = st;
+	free(ctrs);
+	plan_free(&p);
+	return r;
+}
+
+/*
+ * nft_repair(): a container is made whole again after another process
+ * changed it, reading only its own objects: each key it may have in the
+ * kernel is asked for (a few dozen requests), each one found is
+ * deleted, and the container is written afresh with a new tag block.
+ */
+struct probe {
+	bool present;
+	bool has_counter;
+	struct nft_counter ctr;
+	char chain[LAYOUT_CHAIN_NAME_MAX + 1]; /* dispatch: the jump's target */
+};
+
+static int
+probe_elem_cb(const struct raw_elem *re, void *data)
+{
+	struct probe *pr = data;
+
+	if (re == NULL)
+		return 0;
+	pr->present = true;
+	pr->has_counter = re->has_counter;
+	pr->ctr.packets = re->packets;
+	pr->ctr.bytes = re->bytes;
+	if (re->chain != NULL)
+		snprintf(pr->chain, sizeof(pr->chain), "%s", re->chain);
+	return 0;
+}
+
+static int
+probe_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return raw_elems_foreach(nlh, probe_elem_cb, data) < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+/* Is key (taken) in the set? */
+static int
+probe_elem(struct plan *p, enum layout_set which, struct nftnl_set_elem *key, struct probe *ret)
+{
+	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF];
+	struct nftnl_set *s = elem_set(p, which);
+	struct nlmsghdr *nlh;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (s == NULL || key == NULL) {
+		if (key != NULL)
+			nftnl_set_elem_free(key);
+		nftnl_set_free(s);
+		return -ENOMEM;
+	}
+	nftnl_set_elem_add(s, key);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK,
+				    nft_conn_seq(p->c));
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	r = nft_conn_dump(p->c, nlh, probe_cb, ret);
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Delete key from the set if it is there; *ret says what it held. */
+static int
+repair_unlink(struct plan *p, enum layout_set which, struct nftnl_set_elem *(*mk)(const void *),
+	      const void *arg, const char *id, struct probe *ret)
+{
+	int r = probe_elem(p, which, mk(arg), ret);
+
+	if (r == 0 && ret->present)
+		r = eb_add(p, &p->del[which], which, mk(arg), id);
+	return r;
+}
+
+struct tag_key {
+	const char *ifname;
+	uint32_t tag;
+};
+
+static struct nftnl_set_elem *
+mk_tag_key(const void *arg)
+{
+	const struct tag_key *k = arg;
+
+	return layout_tag_key(k->ifname, k->tag);
+}
+
+static struct nftnl_set_elem *
+mk_ifname_key(const void *arg)
+{
+	return layout_ifname_elem(arg);
+}
+
+static int
+chain_exists(struct plan *p, const char *chain, bool *ret)
+{
+	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF];
+	struct nftnl_chain *ch = layout_container_chain(p->c->table, chain);
+	struct nlmsghdr *nlh;
+	int r;
+
+	if (ch == NULL)
+		return -ENOMEM;
+	nlh = nftnl_chain_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_ACK,
+					  nft_conn_seq(p->c));
+	nftnl_chain_nlmsg_build_payload(nlh, ch);
+	nftnl_chain_free(ch);
+	r = nft_conn_dump(p->c, nlh, NULL, NULL);
+	*ret = r == 0;
+	return r == -ENOENT ? 0 : r;
+}
+
+/* Delete whatever of the old container is left, and the foreign keys. */
+static int
+repair_unlink_old(struct plan *p, struct target *t, const char *id, bool keep_ifname,
+		  const struct nft_key *extra, size_t nextra, struct nft_counter *ctrs)
+{
+	const struct model_ct *old = t->old;
+	struct probe pr;
+	uint32_t i;
+	size_t k;
+	int which, r = 0;
+
+	for (i = 0; old != NULL && i <= old->nrules && r == 0; i++) {
+		struct tag_key key = {old->ifname, old->base + i};
+		uint8_t a = i < old->nrules ? old->rules[i].action : old->policy;
+
+		for (which = LAYOUT_SET_ALLOW; which <= LAYOUT_SET_DENY && r == 0; which++) {
+			r = repair_unlink(p, which, mk_tag_key, &key, id, &pr);
+			/* counters are evidence: carried from where the tag belongs */
+			if (r == 0 && pr.present && pr.has_counter &&
+			    a == (which == LAYOUT_SET_ALLOW ? RULES_ACTION_ALLOW
+							    : RULES_ACTION_DENY))
+				ctrs[i] = pr.ctr;
+		}
+	}
+	if (old != NULL && r == 0)
+		r = repair_unlink(p, LAYOUT_SET_DEFTAG, mk_ifname_key, old->ifname, id, &pr);
+	for (k = 0; old != NULL && !keep_ifname && k < 2 && r == 0; k++)
+		r = repair_unlink(p, k == 0 ? LAYOUT_SET_DISPATCH : LAYOUT_SET_ATTACHED,
+				  mk_ifname_key, old->ifname, id, &pr);
+	for (k = 0; k < nextra && r == 0; k++) {
+		struct tag_key key = {extra[k].ifname, extra[k].tag};
+
+		/* the old container's own keys were handled above */
+		if (old != NULL && strcmp(old->ifname, key.ifname) == 0 &&
+		    key.tag - old->base <= old->nrules)
+			continue;
+		r = repair_unlink(p, extra[k].set, mk_tag_key, &key, id, &pr);
+	}
+	return r;
+}
+
+/* Make the interface's own entries right: deftag goes, dispatch and attached stay if right. */
+static int
+repair_ifname(struct plan *p, struct target *t, const char *id, bool same_if)
+{
+	const char *ifname = t->want->ifname;
+	struct probe pr;
+	int r = 0;
+
+	/* a new interface may hold entries another process left */
+	if (!same_if)
+		r = repair_unlink(p, LAYOUT_SET_DEFTAG, mk_ifname_key, ifname, id, &pr);
+	if (r == 0)
+		r = probe_elem(p, LAYOUT_SET_DISPATCH, layout_ifname_elem(ifname), &pr);
+	t->add_dispatch = !pr.present || strcmp(pr.chain, t->chain) != 0;
+	if (r == 0 && pr.present && t->add_dispatch)
+		r = eb_add(p, &p->del[LAYOUT_SET_DISPATCH], LAYOUT_SET_DISPATCH,
+			   layout_ifname_elem(ifname), id);
+	if (r == 0)
+		r = probe_elem(p, LAYOUT_SET_ATTACHED, layout_ifname_elem(ifname), &pr);
+	t->add_attached = !pr.present;
+	return r;
+}
+
+int
+nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
+	   const struct rules_container *want, const struct nft_key *extra, size_t nextra,
+	   struct nft_apply_stats *ret_stats, struct nft_error *err)
+{
+	struct nft_counter *ctrs = NULL;
+	struct nft_apply_stats st;
+	struct target t = {.want = want};
+	const struct model_ct *other;
+	bool attach = want != NULL && want->ifname[0] != '\0', same_if, chain;
+	struct timespec t0;
+	struct plan p;
+	size_t i;
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	plan_init(&p, c, NULL, &st);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!m->valid)
+		return -ERESTART;
+	t.old = model_find(m, id);
+	other = attach ? model_find_ifname(m, want->ifname) : NULL;
+	if (other != NULL && strcmp(other->id, id) != 0)
+		return -ERESTART; /* the whole table must be put right */
+	same_if = attach && t.old != NULL && strcmp(t.old->ifname, want->ifname) == 0;
+	layout_chain_name(id, t.chain);
+	p.tag_next = m->tag_next;
+	p.b = nft_batch_new(c, 0);
+	ctrs = calloc(t.old ? t.old->nrules + 1 : 1, sizeof(*ctrs));
+	r = p.b && ctrs ? 0 : -ENOMEM;
+	t.old_ctrs = t.old ? ctrs : NULL;
+	if (r == 0)
+		r = repair_unlink_old(&p, &t, id, same_if, extra, nextra, ctrs);
+	if (r == 0 && attach)
+		r = repair_ifname(&p, &t, id, same_if);
+	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
+		r = eb_send(&p, &p.del[i], i);
+	if (r == 0)
+		r = chain_exists(&p, t.chain, &chain);
+	if (r == 0 && chain)
+		r = put_flush(&p, t.chain, id);
+	if (r == 0 && chain && !attach)
+		r = put(&p, OBJ_CHAIN, layout_container_chain(c->table, t.chain), NFT_MSG_DELCHAIN,
+			0, id, NULL, "delete chain");
+	if (r == 0 && !chain && attach)
+		r = put(&p, OBJ_CHAIN, layout_container_chain(c->table, t.chain), NFT_MSG_NEWCHAIN,
+			NLM_F_CREATE, id, NULL, "create chain");
+	if (r == 0 && attach)
+		r = tag_block(&p.tag_next, want->nrules + 1, &t.base);
+	if (r == 0 && attach)
+		r = add_container_rules(&p, &t);
+	if (r == 0 && attach)
+		r = add_container_elems(&p, &t);
+	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
+		r = eb_send(&p, &p.add[i], i);
+	if (r < 0 && err->what[0] == '\0') {
+		err->err = r;
+		snprintf(err->container, sizeof(err->container), "%s", id);
+		snprintf(err->what, sizeof(err->what), "read container");
+	}
+	if (r == 0)
+		r = plan_commit(&p, &t0, err);
+	if (r == 0) {
+		m->tag_next = p.tag_next;
+		if (attach)
+			r = model_set(m, want, t.base);
+		else
+			model_remove(m, id);
+		st.updated = 1;
+	}
 	if (r == -ENOENT || r == -EEXIST || r == -EBUSY || r == -ERESTART) {
 		m->valid = false;
 		r = -ERESTART;

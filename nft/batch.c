@@ -370,6 +370,7 @@ nft_batch_commit(struct nft_batch *b, struct nft_error *err)
 		snprintf(err->what, sizeof(err->what), "send transaction");
 		goto out;
 	}
+	b->c->sent += nft_batch_count(b) + 2; /* with the batch's begin and end */
 	r = drain(b, &a);
 	if (r < 0) {
 		snprintf(err->what, sizeof(err->what), "read kernel answers");

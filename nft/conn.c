@@ -95,6 +95,12 @@ nft_genid(struct nft_conn *c, uint32_t *ret)
 	return nft_conn_genid(c, ret);
 }
 
+uint64_t
+nft_conn_sent(const struct nft_conn *c)
+{
+	return c->sent;
+}
+
 uint32_t
 nft_conn_seq(struct nft_conn *c)
 {
@@ -133,6 +139,7 @@ nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 		r = -errno;
 		goto out;
 	}
+	c->sent++;
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(c->nl, buf, CONN_DUMP_BUF);
 

@@ -638,10 +638,12 @@ worker_start(struct nft_conn *c, struct dump *d, atomic_size_t *next, struct wor
 }
 
 static int
-worker_join(struct worker *w)
+worker_join(struct nft_conn *c, struct worker *w)
 {
 	if (w->running)
 		pthread_join(w->tid, NULL);
+	if (w->c != NULL)
+		c->sent += w->c->sent;
 	layout_claim_cache_free(w->d.cache);
 	free(w->d.scratch);
 	nft_conn_close(w->c);
@@ -1021,7 +1023,7 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 		r = dump_chains(c, &d, &next);
 	else
 		atomic_store(&next, d.nchains); /* the worker stops too */
-	r2 = worker_join(&w);
+	r2 = worker_join(c, &w);
 	if (r == 0)
 		r = r2;
 	if (r < 0)

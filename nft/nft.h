@@ -80,6 +80,8 @@ const char *nft_conn_table(const struct nft_conn *c);
 void nft_conn_hold_table(struct nft_conn *c);
 /* The ruleset generation: it changes with every commit by anyone. */
 int nft_genid(struct nft_conn *c, uint32_t *ret);
+/* Netlink messages sent to the kernel so far, through c and its helpers. */
+uint64_t nft_conn_sent(const struct nft_conn *c);
 /* Create a plain table, without the owner and persist flags. */
 void nft_conn_no_owner(struct nft_conn *c);
 
@@ -143,6 +145,27 @@ int nft_diff(struct nft_conn *c, const struct rules_set *want, const struct nft_
 int nft_put(struct nft_conn *c, struct nft_model *model, const char *id,
 	    const struct rules_container *want, struct nft_apply_stats *ret_stats,
 	    struct nft_error *err);
+
+/* An element key of one of the table's verdict sets, as announced. */
+struct nft_key {
+	int set;	 /* which set (as in struct nft_change) */
+	char ifname[16]; /* the interface in the key */
+	uint32_t tag;	 /* the tag in the key */
+};
+
+/*
+ * Put container id back to want (NULL or no interface: nothing in the
+ * kernel) after another process changed it, without dumping the table:
+ * its own objects are read key by key, whatever is left of it is
+ * deleted, and it is written afresh, in one transaction of its size.
+ * extra are keys another process added for it, to delete too. Counters
+ * found where they belong carry over. Returns 0; -ERESTART when only
+ * the whole table can be put right (nft_apply()); another negative
+ * errno with *err.
+ */
+int nft_repair(struct nft_conn *c, struct nft_model *model, const char *id,
+	       const struct rules_container *want, const struct nft_key *extra, size_t nextra,
+	       struct nft_apply_stats *ret_stats, struct nft_error *err);
 
 /*
  * Watching the table (monitor.c): every change anyone commits to it is

@@ -33,6 +33,7 @@ struct nft_conn {
 	bool no_owner;		     /* the kernel refused owner/persist: plain table */
 	bool hold;		     /* nft_conn_hold_table() */
 	struct nft_monitor *monitor; /* listening to the table's announcements */
+	uint64_t sent;		     /* netlink messages sent to the kernel */
 	char table[NFT_TABLE_NAME_MAX + 1];
 };
 
