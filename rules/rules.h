@@ -176,6 +176,16 @@ int rules_container_copy(struct rules_container *dst, const struct rules_contain
 void rules_container_clear(struct rules_container *c);
 void rules_set_free(struct rules_set *s);
 
+/*
+ * How have (e.g. what the kernel enforces) differs from want: cb gets one
+ * sentence per difference (interface, default action, each rule missing,
+ * extra or enforced with other fields); returns how many.
+ */
+#define RULES_DIFF_MAX 160
+typedef void (*rules_diff_cb)(const char *difference, void *data);
+size_t rules_container_diff(const struct rules_container *want, const struct rules_container *have,
+			    rules_diff_cb cb, void *data);
+
 /* Binary search by id; NULL when absent. */
 const struct rules_container *rules_set_find(const struct rules_set *s, const char *id);
 
