@@ -68,8 +68,9 @@ static const struct {
 	 "{\"id\": \"c\", \"destination\": \"0.0.0.0/0\", \"action\": \"allow\"}]}",
 	 "rule a: enforced with another destination, destination_port, protocol, action, "
 	 "description|rule c: enforced, not desired|"},
-	{"{\"rules\": []}", "interface: desired hc1, enforced none|rule a: desired, not enforced|"
-			    "rule b: desired, not enforced|"},
+	/* in canonical order: deny rules first */
+	{"{\"rules\": []}", "interface: desired hc1, enforced none|rule b: desired, not enforced|"
+			    "rule a: desired, not enforced|"},
 };
 
 START_TEST(diff_names_each_difference)
