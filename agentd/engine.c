@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include "agentd/audit.h"
 #include "agentd/engine.h"
 #include "agentd/log.h"
 #include "agentd/store.h"
@@ -1310,6 +1311,45 @@ engine_host_get(struct engine *e, struct engine_result *res)
 		return;
 	}
 	answer(res, ENGINE_OK, o);
+}
+
+/* The audit: from the kernel, set against the desired state. */
+
+void
+engine_audit(struct engine *e, const char *id, struct engine_result *res)
+{
+	struct nft_state *have = NULL;
+	struct rules_set want = {0};
+	struct nft_error err;
+	cJSON *o;
+	int r;
+
+	if (id != NULL && !id_ok(id, res))
+		return;
+	/* the write lock: the dump uses the agent's netlink socket */
+	pthread_rwlock_wrlock(&e->lock);
+	r = desired_set(e, NULL, NULL, &want);
+	if (r == 0)
+		r = nft_dump(e->nc, &have, &err);
+	if (r < 0) {
+		pthread_rwlock_unlock(&e->lock);
+		free(want.containers);
+		if (r == -ENOMEM)
+			fail_nomem(res);
+		else
+			fail_kernel(res, r, &err);
+		return;
+	}
+	if (id != NULL && ct_find(e, id) == NULL && nft_state_find(have, id) == NULL) {
+		fail_not_found(res, id);
+		o = NULL;
+	} else {
+		o = audit_json(nft_conn_table(e->nc), have, &want, id);
+		answer(res, ENGINE_OK, o);
+	}
+	pthread_rwlock_unlock(&e->lock);
+	nft_state_free(have);
+	free(want.containers);
 }
 
 /* The reconciler. */

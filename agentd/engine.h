@@ -73,6 +73,8 @@ void engine_container_put(struct engine *e, const char *id, const struct cJSON *
 void engine_container_delete(struct engine *e, const char *id, struct engine_result *res);
 void engine_containers_list(struct engine *e, struct engine_result *res);
 void engine_health(struct engine *e, struct engine_result *res);
+/* What the kernel enforces, decoded, against the desired state (id NULL: every container). */
+void engine_audit(struct engine *e, const char *id, struct engine_result *res);
 /* The whole host: PUT sets every container at once (those not named go). */
 void engine_host_get(struct engine *e, struct engine_result *res);
 void engine_host_put(struct engine *e, const struct cJSON *body, struct engine_result *res);

@@ -39,8 +39,8 @@ add_counter(cJSON *o, const char *name, const struct nft_counter *c)
 	return x != NULL && add_counters(x, c);
 }
 
-static cJSON *
-container_json(const struct nft_container *ct)
+cJSON *
+agentd_render_container(const struct nft_container *ct)
 {
 	static const struct nft_counter zero;
 	cJSON *o, *rules, *r;
@@ -104,7 +104,7 @@ agentd_render_state(FILE *f, const char *table, const struct nft_state *st)
 	fprintf(f, "%s,\"containers\":{", text);
 	for (i = 0; i < n; i++) {
 		const struct nft_container *ct = nft_state_get(st, i);
-		cJSON *o = container_json(ct);
+		cJSON *o = agentd_render_container(ct);
 		char *body = o ? cJSON_PrintUnformatted(o) : NULL;
 
 		cJSON_Delete(o);

@@ -5,6 +5,8 @@
 
 #include "nft/nft.h"
 
+struct cJSON;
+
 /*
  * Write the decoded kernel state of table as one JSON document to f:
  * {"table", "exists", "owned", "persist", "containers": {"<id>": {"interface",
@@ -14,5 +16,7 @@
  * negative errno when memory or the stream fails.
  */
 int agentd_render_state(FILE *f, const char *table, const struct nft_state *st);
+/* One container of it, as a new tree (NULL: out of memory). */
+struct cJSON *agentd_render_container(const struct nft_container *ct);
 
 #endif

@@ -34,6 +34,8 @@ enum call {
 	CALL_RULE_DELETE,
 	CALL_HOST_GET,
 	CALL_HOST_PUT,
+	CALL_AUDIT,
+	CALL_CONTAINER_AUDIT,
 };
 
 /* A path pattern: "{}" matches one segment (an id); NULL ends it. */
@@ -50,12 +52,14 @@ static const struct route routes[] = {
 	{{"health"}, "GET", BODY_NONE, CALL_HEALTH},
 	{{"firewall"}, "GET", BODY_NONE, CALL_HOST_GET},
 	{{"firewall"}, "PUT", BODY_REQUIRED, CALL_HOST_PUT},
+	{{"firewall", "audit"}, "GET", BODY_NONE, CALL_AUDIT},
 	{{"containers"}, "GET", BODY_NONE, CALL_LIST},
 	{{"containers", "{}"}, "PUT", BODY_REQUIRED, CALL_CONTAINER_PUT},
 	{{"containers", "{}"}, "DELETE", BODY_NONE, CALL_CONTAINER_DELETE},
 	{{"containers", "{}", "firewall"}, "GET", BODY_NONE, CALL_FIREWALL_GET},
 	{{"containers", "{}", "firewall"}, "PUT", BODY_REQUIRED, CALL_FIREWALL_PUT},
 	{{"containers", "{}", "firewall", "reset"}, "POST", BODY_OPTIONAL, CALL_RESET},
+	{{"containers", "{}", "firewall", "audit"}, "GET", BODY_NONE, CALL_CONTAINER_AUDIT},
 	{{"containers", "{}", "firewall", "egress"}, "GET", BODY_NONE, CALL_RULES_GET},
 	{{"containers", "{}", "firewall", "egress"}, "POST", BODY_REQUIRED, CALL_RULE_ADD},
 	{{"containers", "{}", "firewall", "egress", "{}"}, "DELETE", BODY_NONE, CALL_RULE_DELETE},
@@ -236,6 +240,12 @@ call(struct engine *e, const struct route *r, const struct api_request *rq, cons
 		break;
 	case CALL_HOST_PUT:
 		engine_host_put(e, body, res);
+		break;
+	case CALL_AUDIT:
+		engine_audit(e, NULL, res);
+		break;
+	case CALL_CONTAINER_AUDIT:
+		engine_audit(e, id, res);
 		break;
 	}
 }

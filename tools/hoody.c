@@ -91,6 +91,7 @@ enum view {
 	VIEW_CONTAINER_DELETED,
 	VIEW_CONTAINERS,
 	VIEW_HEALTH,
+	VIEW_AUDIT,
 	VIEW_MAX,
 };
 
@@ -114,6 +115,7 @@ struct cmd {
 	const char *method;
 	/* after /containers/ID when the command takes -c, else the whole path */
 	const char *path;
+	const char *host_path; /* the whole path when -c is optional and not given */
 	int (*body)(const struct ctx *x, char **ret_body, size_t *ret_len);
 	enum view view;
 };
@@ -557,6 +559,9 @@ view_print(enum view v, const cJSON *data, long status)
 	case VIEW_HEALTH:
 		cli_print_health(stdout, data);
 		break;
+	case VIEW_AUDIT:
+		cli_print_audit(stdout, data);
+		break;
 	case VIEW_MAX:
 		break;
 	}
@@ -630,7 +635,9 @@ leaf_run(const struct cmd *c, int nargs, char **args, struct ctx *x)
 	h = transport_open(c, x, &r);
 	if (h == NULL)
 		return r;
-	if (c->opts & F(OPT_CONTAINER)) {
+	if ((c->opts & F(OPT_CONTAINER)) && x->val[OPT_CONTAINER] == NULL && c->host_path) {
+		path = strdup(c->host_path);
+	} else if (c->opts & F(OPT_CONTAINER)) {
 		if (path_build(h, x->val[OPT_CONTAINER], c->path, c->arg != NULL ? args[0] : NULL,
 			       &path) < 0)
 			path = NULL;
@@ -983,9 +990,29 @@ static const struct cmd cmd_fw_delete = {
 	.view = VIEW_CONTAINER_DELETED,
 };
 
+static const struct cmd cmd_fw_audit = {
+	.name = "audit",
+	.full = "hoody firewall audit",
+	.summary = "show what the kernel enforces, with counters, against the desired state",
+	.help = "usage: hoody firewall audit [-c ID]\n"
+		"\n"
+		"Show the ruleset the kernel really enforces, decoded back into rules:\n"
+		"per container its interface, default action, rules, packets they let\n"
+		"through (hits), packets dropped by default, and whether the kernel and\n"
+		"the desired state agree (each difference is listed). -o json adds every\n"
+		"rule with its counters and the sha256 digests of both sides.\n"
+		"\n"
+		"  -c, --container ID   one container only\n",
+	.opts = F(OPT_CONTAINER),
+	.method = "GET",
+	.path = "/firewall/audit",
+	.host_path = "/firewall/audit",
+	.view = VIEW_AUDIT,
+};
+
 static const struct cmd *const firewall_cmds[] = {
-	&cmd_fw_list,	&cmd_fw_show,	&cmd_fw_reset,	&cmd_fw_set, &cmd_egress,
-	&cmd_fw_attach, &cmd_fw_detach, &cmd_fw_delete, NULL,
+	&cmd_fw_list,	&cmd_fw_show,	&cmd_fw_reset,	&cmd_fw_set,   &cmd_egress,
+	&cmd_fw_attach, &cmd_fw_detach, &cmd_fw_delete, &cmd_fw_audit, NULL,
 };
 
 static const struct cmd cmd_firewall = {

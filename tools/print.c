@@ -328,6 +328,72 @@ cli_print_health(FILE *f, const cJSON *h)
 	fields_print(f, fields, NCOLS(fields), h);
 }
 
+static double
+sum_packets(const cJSON *rules)
+{
+	const cJSON *r;
+	double n = 0;
+
+	cJSON_ArrayForEach(r, rules)
+	{
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(r, "packets");
+
+		n += cJSON_IsNumber(p) ? p->valuedouble : 0;
+	}
+	return n;
+}
+
+void
+cli_print_audit(FILE *f, const cJSON *audit)
+{
+	static const struct column cols[] = {
+		{"CONTAINER", "container_id", NULL, NULL, NULL},
+		{"INTERFACE", "interface", NULL, NULL, NULL},
+		{"POLICY", "default_action", NULL, NULL, NULL},
+		{"RULES", "rule_count", NULL, NULL, NULL},
+		{"HITS", "hits", NULL, NULL, NULL},
+		{"DROPS", "drops", NULL, NULL, NULL},
+		{"IN SYNC", "in_sync", NULL, "yes", "no"},
+	};
+	/* a copy, to add the table's derived columns to its rows */
+	cJSON *list = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(audit, "containers"), 1), *c;
+	const cJSON *d;
+	char gen[CELL_SIZE], nsync[CELL_SIZE], total[CELL_SIZE];
+
+	cJSON_ArrayForEach(c, list)
+	{
+		const cJSON *rules = cJSON_GetObjectItemCaseSensitive(c, "rules");
+		const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(c, "dropped");
+
+		if (!cJSON_IsArray(rules))
+			continue;
+		cJSON_AddNumberToObject(c, "rule_count", cJSON_GetArraySize(rules));
+		cJSON_AddNumberToObject(c, "hits", sum_packets(rules));
+		d = cJSON_GetObjectItemCaseSensitive(dropped, "packets");
+		if (cJSON_IsNumber(d))
+			cJSON_AddNumberToObject(c, "drops", d->valuedouble);
+	}
+	say(f, "table %s (%s), generation %s, %s: %s of %s containers in sync\n",
+	    str(audit, "table"),
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(audit, "owned")) ? "owned" : "not owned",
+	    num(audit, "generation", gen, sizeof(gen)) ?: "-", str(audit, "time"),
+	    num(audit, "containers_in_sync", nsync, sizeof(nsync)) ?: "-",
+	    num(audit, "containers_total", total, sizeof(total)) ?: "-");
+	list_print(f, cols, NCOLS(cols), list, "no containers");
+	cJSON_ArrayForEach(c, list)
+	{
+		cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(c, "differences"))
+		{
+			if (!cJSON_IsString(d))
+				continue;
+			fprintf(f, "%s: ", str(c, "container_id"));
+			cli_print_clean(f, d->valuestring);
+			fputc('\n', f);
+		}
+	}
+	cJSON_Delete(list);
+}
+
 /* A JSON string with the escapes cJSON uses; UTF-8 passes through. */
 static void
 json_string(FILE *f, const char *s)

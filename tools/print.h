@@ -40,6 +40,9 @@ void cli_print_containers(FILE *f, const struct cJSON *list);
 /* agentd's health. */
 void cli_print_health(FILE *f, const struct cJSON *h);
 
+/* GET /firewall/audit: a header line, a table, then every difference. */
+void cli_print_audit(FILE *f, const struct cJSON *audit);
+
 /*
  * v as indented JSON and a newline: what scripts read with -o json.
  * Returns 0, or -ENOMEM.
