@@ -475,16 +475,19 @@ commit(struct engine *e, const char *id, struct ct *old, struct ct *next, struct
 	const struct rules_container *nextfw = next ? &next->fw : NULL;
 	struct nft_error err;
 	char *text = NULL;
-	int r = 0;
+	int r = 0, r2;
 
 	if (next != NULL) {
 		text = file_render(next);
-		r = text ? store_stage(e->store, id, text, strlen(text)) : -ENOMEM;
+		r = text ? store_stage_start(e->store, id, text, strlen(text)) : -ENOMEM;
 		free(text);
 		if (r < 0)
 			goto storage;
 	}
+	/* the staged file reaches the disk while the kernel commits; both
+	 * happen before the rename, which is the change's point of no return */
 	r = kernel_put(e, id, nextfw, &err);
+	r2 = next != NULL ? store_stage_finish(e->store, id) : 0;
 	if (r < 0) {
 		if (next != NULL)
 			store_abort(e->store, id);
@@ -494,10 +497,9 @@ commit(struct engine *e, const char *id, struct ct *old, struct ct *next, struct
 		ct_free(next);
 		return false;
 	}
-	r = next ? store_commit(e->store, id) : store_remove(e->store, id);
+	r = r2 < 0 ? r2 : next ? store_commit(e->store, id) : store_remove(e->store, id);
 	if (r < 0) {
-		int r2 = kernel_put(e, id, oldfw, &err);
-
+		r2 = kernel_put(e, id, oldfw, &err);
 		if (r2 < 0)
 			log_warn(r2,
 				 "container %s: could not restore its kernel state after a "

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +22,64 @@
 /* One container with 1024 rules of 256-byte descriptions is under 1 MiB. */
 #define STORE_FILE_MAX (4u << 20)
 
+/*
+ * The syncer: one thread that fsyncs a staged file while the caller
+ * commits to the kernel. Changes are serialised, so one file at most
+ * is in its hands.
+ */
+struct syncer {
+	pthread_t tid;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int fd;	   /* to fsync and close; -1 when none */
+	bool done; /* the last one's result is in r */
+	bool stop;
+	int r;
+};
+
 struct store {
 	int dfd;      /* DIR/containers */
 	bool created; /* DIR/containers did not exist */
 	char dir[PATH_MAX];
+	struct syncer sy;
 };
+
+static int
+sync_close(int fd)
+{
+	int r = fsync(fd) < 0 ? -errno : 0;
+
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+static void *
+syncer_run(void *arg)
+{
+	struct syncer *sy = arg;
+
+	pthread_mutex_lock(&sy->lock);
+	for (;;) {
+		int fd, r;
+
+		while (sy->fd < 0 && !sy->stop)
+			pthread_cond_wait(&sy->cond, &sy->lock);
+		if (sy->fd < 0)
+			break;
+		fd = sy->fd;
+		pthread_mutex_unlock(&sy->lock);
+		r = sync_close(fd);
+		pthread_mutex_lock(&sy->lock);
+		sy->fd = -1;
+		sy->r = r;
+		sy->done = true;
+		pthread_cond_broadcast(&sy->cond);
+	}
+	pthread_mutex_unlock(&sy->lock);
+	return NULL;
+}
 
 /* 1 when made, 0 when it was there */
 static int
@@ -77,6 +131,11 @@ store_open(const char *dir, struct store **ret)
 	if (s == NULL)
 		return -ENOMEM;
 	s->dfd = -1;
+	s->sy.fd = -1;
+	pthread_mutex_init(&s->sy.lock, NULL);
+	pthread_cond_init(&s->sy.cond, NULL);
+	/* without the thread, staging syncs in the caller */
+	s->sy.running = pthread_create(&s->sy.tid, NULL, syncer_run, &s->sy) == 0;
 	strcpy(s->dir, dir);
 	r = mkdir_at(AT_FDCWD, dir);
 	if (r >= 0) {
@@ -106,6 +165,15 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	if (s->sy.running) {
+		pthread_mutex_lock(&s->sy.lock);
+		s->sy.stop = true;
+		pthread_cond_broadcast(&s->sy.cond);
+		pthread_mutex_unlock(&s->sy.lock);
+		pthread_join(s->sy.tid, NULL);
+	}
+	pthread_cond_destroy(&s->sy.cond);
+	pthread_mutex_destroy(&s->sy.lock);
 	if (s->dfd >= 0)
 		close(s->dfd);
 	free(s);
@@ -220,8 +288,9 @@ names(const char *id, char file[RULES_ID_MAX + 16], char tmp[RULES_ID_MAX + 16])
 	snprintf(tmp, RULES_ID_MAX + 16, "%s" STORE_TMP_SUFFIX, id);
 }
 
-int
-store_stage(struct store *s, const char *id, const char *buf, size_t len)
+/* Write the temporary file; its open descriptor in *ret_fd. */
+static int
+stage_write(struct store *s, const char *id, const char *buf, size_t len, int *ret_fd)
 {
 	char file[RULES_ID_MAX + 16], tmp[RULES_ID_MAX + 16];
 	size_t off = 0;
@@ -241,12 +310,59 @@ store_stage(struct store *s, const char *id, const char *buf, size_t len)
 		else
 			off += (size_t)n;
 	}
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r < 0)
+	if (r < 0) {
+		close(fd);
 		unlinkat(s->dfd, tmp, 0);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int
+store_stage(struct store *s, const char *id, const char *buf, size_t len)
+{
+	int fd, r = stage_write(s, id, buf, len, &fd);
+
+	if (r == 0)
+		r = sync_close(fd);
+	if (r < 0)
+		store_abort(s, id);
+	return r;
+}
+
+int
+store_stage_start(struct store *s, const char *id, const char *buf, size_t len)
+{
+	int fd, r = stage_write(s, id, buf, len, &fd);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&s->sy.lock);
+	if (s->sy.running) {
+		s->sy.fd = fd;
+		s->sy.done = false;
+		pthread_cond_broadcast(&s->sy.cond);
+	} else {
+		s->sy.r = sync_close(fd);
+		s->sy.done = true;
+	}
+	pthread_mutex_unlock(&s->sy.lock);
+	return 0;
+}
+
+int
+store_stage_finish(struct store *s, const char *id)
+{
+	int r;
+
+	pthread_mutex_lock(&s->sy.lock);
+	while (!s->sy.done)
+		pthread_cond_wait(&s->sy.cond, &s->sy.lock);
+	r = s->sy.r;
+	pthread_mutex_unlock(&s->sy.lock);
+	if (r < 0)
+		store_abort(s, id);
 	return r;
 }
 

@@ -34,6 +34,14 @@ int store_load(struct store *s,
 	       void *data);
 
 int store_stage(struct store *s, const char *id, const char *buf, size_t len);
+/*
+ * store_stage() in two halves, so that the file reaches the disk while
+ * the caller commits to the kernel: _start writes the temporary file and
+ * hands its fsync to the store's thread, _finish waits for it (and
+ * removes the file when it failed). One staged file at a time.
+ */
+int store_stage_start(struct store *s, const char *id, const char *buf, size_t len);
+int store_stage_finish(struct store *s, const char *id);
 int store_commit(struct store *s, const char *id);
 void store_abort(struct store *s, const char *id);
 int store_remove(struct store *s, const char *id);
