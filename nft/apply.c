@@ -971,6 +971,35 @@ put_build(struct plan *p, struct target *t, const char *id)
 	return r;
 }
 
+/*
+ * Commit a one-container plan built without error (r == 0) and bring
+ * the model along. A kernel that does not hold what the model says
+ * (somebody else changed it) makes it -ERESTART.
+ */
+static int
+put_finish(struct plan *p, struct nft_model *m, const char *id, const struct target *t,
+	   const struct timespec *t0, int r, struct nft_error *err)
+{
+	if (r == 0)
+		r = plan_commit(p, t0, err);
+	if (r == 0) {
+		m->tag_next = p->tag_next;
+		if (t->want != NULL && t->want->ifname[0] != '\0') {
+			r = model_set(m, t->want, t->base);
+			p->st->created = t->old == NULL;
+			p->st->updated = t->old != NULL;
+		} else {
+			model_remove(m, id);
+			p->st->removed = 1;
+		}
+	}
+	if (r == -ENOENT || r == -EEXIST || r == -EBUSY || r == -ERESTART) {
+		m->valid = false;
+		r = -ERESTART;
+	}
+	return r;
+}
+
 int
 nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct rules_container *want,
 	struct nft_apply_stats *ret_stats, struct nft_error *err)
@@ -1019,24 +1048,7 @@ nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct ru
 		snprintf(err->container, sizeof(err->container), "%s", id);
 		snprintf(err->what, sizeof(err->what), "build transaction");
 	}
-	if (r == 0)
-		r = plan_commit(&p, &t0, err);
-	if (r == 0) {
-		m->tag_next = p.tag_next;
-		if (t.want != NULL && t.want->ifname[0] != '\0') {
-			r = model_set(m, want, t.base);
-			st.created = t.old == NULL;
-			st.updated = t.old != NULL;
-		} else {
-			model_remove(m, id);
-			st.removed = 1;
-		}
-	}
-	/* the kernel does not hold what the model says: somebody else changed it */
-	if (r == -ENOENT || r == -EEXIST || r == -EBUSY || r == -ERESTART) {
-		m->valid = false;
-		r = -ERESTART;
-	}
+	r = put_finish(&p, m, id, &t, &t0, r, err);
 	if (r == 0)
 		*ret_stats = st;
 	free(ctrs);
@@ -1278,20 +1290,7 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 		snprintf(err->container, sizeof(err->container), "%s", id);
 		snprintf(err->what, sizeof(err->what), "read container");
 	}
-	if (r == 0)
-		r = plan_commit(&p, &t0, err);
-	if (r == 0) {
-		m->tag_next = p.tag_next;
-		if (attach)
-			r = model_set(m, want, t.base);
-		else
-			model_remove(m, id);
-		st.updated = 1;
-	}
-	if (r == -ENOENT || r == -EEXIST || r == -EBUSY || r == -ERESTART) {
-		m->valid = false;
-		r = -ERESTART;
-	}
+	r = put_finish(&p, m, id, &t, &t0, r, err);
 	if (r == 0)
 		*ret_stats = st;
 	free(ctrs);
