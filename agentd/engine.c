@@ -1412,7 +1412,7 @@ engine_reconcile(struct engine *e, const char *why, bool force)
 	return r;
 }
 
-/* The containers a batch of changes touched; false: only a full pass will do. */
+/* The containers a batch of changes touched, and the keys added for them. */
 struct touched {
 	const char **ids; /* into the changes, or the trees */
 	size_t n;
@@ -1421,18 +1421,18 @@ struct touched {
 	size_t nkeys;
 };
 
-static bool
+static void
 touched_add(struct touched *t, const char *id)
 {
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
 		if (strcmp(t->ids[i], id) == 0)
-			return true;
+			return;
 	t->ids[t->n++] = id;
-	return true;
 }
 
+/* false: a change no container accounts for, which only a full pass can put right */
 static bool
 touched_collect(struct engine *e, const struct nft_change *ch, size_t n, struct touched *t)
 {
