@@ -273,19 +273,30 @@ out:
 
 /* The kernel. */
 
-struct set_builder {
-	struct rules_container *v;
+/* Every container in id order: pointers into the trees (free only v). */
+struct ct_list {
+	struct ct **v;
 	size_t n;
 };
 
 static void
-collect(const void *node, VISIT which, void *data)
+ct_list_one(const void *node, VISIT which, void *data)
 {
-	const struct ct *c = *(const struct ct *const *)node;
-	struct set_builder *b = data;
+	struct ct_list *l = data;
 
 	if (which == postorder || which == leaf)
-		b->v[b->n++] = c->fw;
+		l->v[l->n++] = *(struct ct *const *)node;
+}
+
+static int
+ct_list(struct engine *e, struct ct_list *ret)
+{
+	ret->n = 0;
+	ret->v = calloc(e->n + 1, sizeof(*ret->v));
+	if (ret->v == NULL)
+		return -ENOMEM;
+	twalk_r(e->by_id, ct_list_one, ret);
+	return 0;
 }
 
 /*
@@ -297,25 +308,27 @@ static int
 desired_set(struct engine *e, const char *id, const struct rules_container *fw,
 	    struct rules_set *ret)
 {
-	struct set_builder b = {.v = calloc(e->n + 1, sizeof(*b.v))};
-	size_t i, j;
+	struct rules_container *v = calloc(e->n + 1, sizeof(*v));
+	struct ct_list l;
+	size_t i, n = 0;
 
-	if (b.v == NULL)
+	if (v == NULL || ct_list(e, &l) < 0) {
+		free(v);
 		return -ENOMEM;
-	twalk_r(e->by_id, collect, &b);
-	for (i = j = 0; i < b.n; i++)
-		if (id == NULL || strcmp(b.v[i].id, id) != 0)
-			b.v[j++] = b.v[i];
-	b.n = j;
+	}
+	for (i = 0; i < l.n; i++)
+		if (id == NULL || strcmp(l.v[i]->fw.id, id) != 0)
+			v[n++] = l.v[i]->fw;
+	free(l.v);
 	if (fw != NULL) {
 		/* keep the order by id that nft_apply() relies on */
-		for (i = b.n; i > 0 && strcmp(b.v[i - 1].id, fw->id) > 0; i--)
-			b.v[i] = b.v[i - 1];
-		b.v[i] = *fw;
-		b.n++;
+		for (i = n; i > 0 && strcmp(v[i - 1].id, fw->id) > 0; i--)
+			v[i] = v[i - 1];
+		v[i] = *fw;
+		n++;
 	}
-	ret->containers = b.v;
-	ret->ncontainers = b.n;
+	ret->containers = v;
+	ret->ncontainers = n;
 	return 0;
 }
 
@@ -917,48 +930,56 @@ engine_container_delete(struct engine *e, const char *id, struct engine_result *
 	pthread_rwlock_unlock(&e->lock);
 }
 
-struct lister {
-	cJSON *array;
-	bool failed;
-};
-
-static void
-list_one(const void *node, VISIT which, void *data)
+static cJSON *
+list_entry(const struct ct *c)
 {
-	const struct ct *c = *(const struct ct *const *)node;
-	struct lister *l = data;
-	cJSON *o;
+	cJSON *o = cJSON_CreateObject();
 
-	if ((which != postorder && which != leaf) || l->failed)
-		return;
-	o = cJSON_CreateObject();
 	if (o == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id) ||
 	    !(c->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", c->fw.ifname)
 			      : cJSON_AddNullToObject(o, "interface")) ||
 	    !cJSON_AddStringToObject(o, "default_action", rules_action_name(c->fw.policy)) ||
 	    !cJSON_AddNumberToObject(o, "rule_count", (double)c->fw.nrules) ||
-	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision) ||
-	    !cJSON_AddItemToArray(l->array, o)) {
+	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision)) {
 		cJSON_Delete(o);
-		l->failed = true;
+		return NULL;
 	}
+	return o;
+}
+
+/* One JSON entry per container, in id order, into dst (an array, or an
+ * object keyed by id); false when out of memory. */
+static bool
+add_each(struct engine *e, cJSON *dst, cJSON *(*entry)(const struct ct *))
+{
+	struct ct_list l;
+	bool ok = ct_list(e, &l) == 0;
+	size_t i;
+
+	for (i = 0; ok && i < l.n; i++) {
+		cJSON *o = entry(l.v[i]);
+
+		ok = o != NULL &&
+		     (cJSON_IsArray(dst) ? cJSON_AddItemToArray(dst, o)
+					 : cJSON_AddItemToObject(dst, l.v[i]->fw.id, o));
+		if (!ok)
+			cJSON_Delete(o);
+	}
+	free(l.v);
+	return ok;
 }
 
 void
 engine_containers_list(struct engine *e, struct engine_result *res)
 {
 	cJSON *o = cJSON_CreateObject();
-	struct lister l = {.array = o ? cJSON_AddArrayToObject(o, "containers") : NULL};
+	cJSON *list = o ? cJSON_AddArrayToObject(o, "containers") : NULL;
+	bool ok;
 
-	if (l.array == NULL) {
-		cJSON_Delete(o);
-		fail_nomem(res);
-		return;
-	}
 	pthread_rwlock_rdlock(&e->lock);
-	twalk_r(e->by_id, list_one, &l);
+	ok = list != NULL && add_each(e, list, list_entry);
 	pthread_rwlock_unlock(&e->lock);
-	if (l.failed) {
+	if (!ok) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
@@ -1067,16 +1088,14 @@ host_plan_free(struct host_plan *p)
 static int
 host_plan(struct engine *e, const struct rules_set *want, struct host_plan *p)
 {
-	struct rules_set have;
-	size_t i, j;
-	int r;
+	struct ct_list have;
+	size_t i;
 
-	r = desired_set(e, NULL, NULL, &have);
-	if (r < 0)
-		return r;
-	p->v = calloc(want->ncontainers + have.ncontainers + 1, sizeof(*p->v));
+	if (ct_list(e, &have) < 0)
+		return -ENOMEM;
+	p->v = calloc(want->ncontainers + have.n + 1, sizeof(*p->v));
 	if (p->v == NULL) {
-		free(have.containers);
+		free(have.v);
 		return -ENOMEM;
 	}
 	for (i = 0; i < want->ncontainers; i++) {
@@ -1091,26 +1110,19 @@ host_plan(struct engine *e, const struct rules_set *want, struct host_plan *p)
 		next = calloc(1, sizeof(*next));
 		if (next == NULL || rules_container_copy(&next->fw, w) < 0) {
 			free(next);
-			free(have.containers);
+			free(have.v);
 			return -ENOMEM;
 		}
 		next->revision = old ? old->revision + 1 : 1;
 		p->v[p->n++] = (struct host_change){.id = next->fw.id, .old = old, .next = next};
 	}
-	/* both lists are sorted by id: what want lacks is removed */
-	for (i = j = 0; i < have.ncontainers; i++) {
-		int c = 1;
-
-		while (j < want->ncontainers &&
-		       (c = strcmp(want->containers[j].id, have.containers[i].id)) < 0)
-			j++;
-		if (j < want->ncontainers && c == 0)
-			continue;
-		p->v[p->n].old = ct_find(e, have.containers[i].id);
-		p->v[p->n].id = p->v[p->n].old->fw.id;
-		p->n++;
-	}
-	free(have.containers);
+	for (i = 0; i < have.n; i++)
+		if (rules_set_find(want, have.v[i]->fw.id) == NULL)
+			p->v[p->n++] = (struct host_change){
+				.id = have.v[i]->fw.id,
+				.old = have.v[i],
+			};
+	free(have.v);
 	return 0;
 }
 
@@ -1274,43 +1286,31 @@ out:
 	rules_set_free(want);
 }
 
-struct host_json {
-	cJSON *containers;
-	bool failed;
-};
-
-static void
-host_one(const void *node, VISIT which, void *data)
+static cJSON *
+host_entry(const struct ct *c)
 {
-	const struct ct *c = *(const struct ct *const *)node;
-	struct host_json *h = data;
-	cJSON *fw;
+	cJSON *fw = rules_container_to_json(&c->fw);
 
-	if (h->failed || (which != postorder && which != leaf))
-		return;
-	fw = rules_container_to_json(&c->fw);
-	if (fw == NULL || !cJSON_AddNumberToObject(fw, "revision", (double)c->revision) ||
-	    !cJSON_AddItemToObject(h->containers, c->fw.id, fw)) {
+	if (fw != NULL && !cJSON_AddNumberToObject(fw, "revision", (double)c->revision)) {
 		cJSON_Delete(fw);
-		h->failed = true;
+		fw = NULL;
 	}
+	return fw;
 }
 
 void
 engine_host_get(struct engine *e, struct engine_result *res)
 {
 	cJSON *o = cJSON_CreateObject();
-	struct host_json h = {0};
+	cJSON *all = o ? cJSON_AddObjectToObject(o, "containers") : NULL;
+	bool ok;
 
 	pthread_rwlock_rdlock(&e->lock);
-	h.containers = o ? cJSON_AddObjectToObject(o, "containers") : NULL;
-	if (h.containers != NULL)
-		twalk_r(e->by_id, host_one, &h);
+	ok = all != NULL && add_each(e, all, host_entry);
 	pthread_rwlock_unlock(&e->lock);
-	if (h.containers == NULL || h.failed) {
+	if (!ok) {
 		cJSON_Delete(o);
-		fail_nomem(res);
-		return;
+		o = NULL;
 	}
 	answer(res, ENGINE_OK, o);
 }
