@@ -972,14 +972,20 @@ put_build(struct plan *p, struct target *t, const char *id)
 }
 
 /*
- * Commit a one-container plan built without error (r == 0) and bring
- * the model along. A kernel that does not hold what the model says
- * (somebody else changed it) makes it -ERESTART.
+ * Commit a one-container plan built without error (r == 0; else what
+ * names the step that failed) and bring the model along. A kernel that
+ * does not hold what the model says (somebody else changed it) makes it
+ * -ERESTART.
  */
 static int
 put_finish(struct plan *p, struct nft_model *m, const char *id, const struct target *t,
-	   const struct timespec *t0, int r, struct nft_error *err)
+	   const struct timespec *t0, int r, const char *what, struct nft_error *err)
 {
+	if (r < 0 && err->what[0] == '\0') {
+		err->err = r;
+		snprintf(err->container, sizeof(err->container), "%s", id);
+		snprintf(err->what, sizeof(err->what), "%s", what);
+	}
 	if (r == 0)
 		r = plan_commit(p, t0, err);
 	if (r == 0) {
@@ -1043,12 +1049,7 @@ nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct ru
 	}
 	if (r == 0)
 		r = put_build(&p, &t, id);
-	if (r < 0 && r != -ENOENT) {
-		err->err = r;
-		snprintf(err->container, sizeof(err->container), "%s", id);
-		snprintf(err->what, sizeof(err->what), "build transaction");
-	}
-	r = put_finish(&p, m, id, &t, &t0, r, err);
+	r = put_finish(&p, m, id, &t, &t0, r, "build transaction", err);
 	if (r == 0)
 		*ret_stats = st;
 	free(ctrs);
@@ -1285,12 +1286,7 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 		r = add_container_elems(&p, &t);
 	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
 		r = eb_send(&p, &p.add[i], i);
-	if (r < 0 && err->what[0] == '\0') {
-		err->err = r;
-		snprintf(err->container, sizeof(err->container), "%s", id);
-		snprintf(err->what, sizeof(err->what), "read container");
-	}
-	r = put_finish(&p, m, id, &t, &t0, r, err);
+	r = put_finish(&p, m, id, &t, &t0, r, "read container", err);
 	if (r == 0)
 		*ret_stats = st;
 	free(ctrs);

@@ -170,7 +170,7 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 	struct reader *rd = data;
 	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
 	uint16_t type = NFNL_MSG_TYPE(nlh->nlmsg_type);
-	const char *table, *name;
+	const char *table, *name, *id;
 	int layout_set;
 
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
@@ -196,60 +196,42 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 		rd->r = rd->cb(&rd->ch, rd->data);
 		return rd->r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 	}
-	if (g->nfgen_family != NFPROTO_INET)
+	/* attribute 1 names the table in every kind of object */
+	table = attr_str(nlh, NFTA_TABLE_NAME);
+	if (g->nfgen_family != NFPROTO_INET || table == NULL || strcmp(table, rd->m->table) != 0)
 		return MNL_CB_OK;
 	switch (type) {
-	case NFT_MSG_NEWTABLE:
-	case NFT_MSG_DELTABLE:
-		table = attr_str(nlh, NFTA_TABLE_NAME);
-		rd->ch.kind = NFT_CHANGE_BASE;
-		break;
 	case NFT_MSG_NEWCHAIN:
 	case NFT_MSG_DELCHAIN:
-		table = attr_str(nlh, NFTA_CHAIN_TABLE);
-		name = attr_str(nlh, NFTA_CHAIN_NAME);
-		goto chain;
 	case NFT_MSG_NEWRULE:
 	case NFT_MSG_DELRULE:
-		table = attr_str(nlh, NFTA_RULE_TABLE);
-		name = attr_str(nlh, NFTA_RULE_CHAIN);
-	chain:
-		if (name != NULL && layout_chain_container(name) != NULL) {
-			rd->ch.kind = NFT_CHANGE_CHAIN;
-			snprintf(rd->ch.container, sizeof(rd->ch.container), "%s",
-				 layout_chain_container(name));
-		} else {
-			rd->ch.kind = NFT_CHANGE_BASE;
-		}
+		name = attr_str(nlh, type == NFT_MSG_NEWCHAIN || type == NFT_MSG_DELCHAIN
+					     ? NFTA_CHAIN_NAME
+					     : NFTA_RULE_CHAIN);
+		id = name != NULL ? layout_chain_container(name) : NULL;
+		rd->ch.kind = id != NULL ? NFT_CHANGE_CHAIN : NFT_CHANGE_BASE;
+		if (id != NULL)
+			snprintf(rd->ch.container, sizeof(rd->ch.container), "%s", id);
 		break;
 	case NFT_MSG_NEWSETELEM:
 	case NFT_MSG_DELSETELEM:
-		table = attr_str(nlh, NFTA_SET_ELEM_LIST_TABLE);
 		name = attr_str(nlh, NFTA_SET_ELEM_LIST_SET);
-		if (table == NULL || strcmp(table, rd->m->table) != 0)
-			return MNL_CB_OK;
 		for (layout_set = 0; layout_set < LAYOUT_SET_MAX; layout_set++)
 			if (name != NULL && strcmp(name, layout_set_names[layout_set]) == 0)
 				break;
-		if (layout_set == LAYOUT_SET_MAX) {
-			rd->ch.kind = NFT_CHANGE_BASE;
+		rd->ch.kind = NFT_CHANGE_BASE;
+		if (layout_set == LAYOUT_SET_MAX)
 			break;
-		}
 		rd->ch.kind = NFT_CHANGE_ELEM;
 		rd->ch.set = layout_set;
-		if (raw_elems_foreach(nlh, elem_cb, rd) < 0 && rd->r == 0) {
-			rd->ch.kind = NFT_CHANGE_BASE;
-			break;
-		}
-		return rd->r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+		if (raw_elems_foreach(nlh, elem_cb, rd) == 0 || rd->r < 0)
+			return rd->r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
+		rd->ch.kind = NFT_CHANGE_BASE; /* elements we could not read */
+		break;
 	default:
-		/* sets, objects, flowtables: anything else; the table is
-		 * attribute 1 of every kind of object */
-		table = attr_str(nlh, NFTA_SET_TABLE);
+		/* the table itself, sets, objects, flowtables */
 		rd->ch.kind = NFT_CHANGE_BASE;
 	}
-	if (table == NULL || strcmp(table, rd->m->table) != 0)
-		return MNL_CB_OK;
 	rd->r = rd->cb(&rd->ch, rd->data);
 	return rd->r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
