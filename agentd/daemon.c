@@ -22,6 +22,7 @@
 #include <sys/un.h>
 
 #include "agentd/daemon.h"
+#include "agentd/drops.h"
 #include "agentd/engine.h"
 #include "agentd/log.h"
 #include "agentd/reconcile.h"
@@ -110,8 +111,10 @@ daemon_run(const struct daemon_options *o)
 		.table = o->table,
 		.state_dir = o->state_dir,
 		.no_table_owner = o->no_table_owner,
+		.nft = &o->nft,
 	};
 	struct reconciler *rc = NULL;
+	struct drops *drops = NULL;
 	struct api_options ao = {
 		.socket_path = o->socket_path,
 		.listen = o->listen,
@@ -152,6 +155,9 @@ daemon_run(const struct daemon_options *o)
 		if (r < 0)
 			log_warn(r, "starting the reconciler");
 	}
+	/* the drop log only informs: enforcement goes on without it */
+	if (r == 0 && o->nft.log_rate > 0 && drops_start(e, o->nft.log_group, &drops) == 0)
+		engine_set_drops(e, drops);
 	if (r == 0)
 		r = api_start(&ao, e, &a);
 	if (token != NULL) {
@@ -172,6 +178,7 @@ daemon_run(const struct daemon_options *o)
 			 o->table);
 	}
 	api_stop(a);
+	drops_stop(drops);
 	reconcile_stop(rc);
 	engine_stop(e);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

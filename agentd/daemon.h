@@ -5,6 +5,11 @@
 
 #include <stdbool.h>
 
+#include "nft/nft.h"
+
+#define DROP_LOG_RATE_DEFAULT 10
+#define DROP_LOG_GROUP_DEFAULT 100
+
 struct daemon_options {
 	const char *table;
 	const char *state_dir;
@@ -16,6 +21,7 @@ struct daemon_options {
 	unsigned int timeout_s;
 	unsigned int reconcile_interval_s; /* 0: only on announced changes */
 	bool no_table_owner;
+	struct nft_options nft; /* table options */
 };
 
 /* Returns the process's exit status. */

@@ -19,6 +19,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "agentd/audit.h"
+#include "agentd/drops.h"
 #include "agentd/engine.h"
 #include "agentd/log.h"
 #include "agentd/store.h"
@@ -47,6 +48,7 @@ struct engine {
 	uint64_t passes;  /* reconciler passes that read the kernel */
 	uint64_t repairs; /* passes that had to change it */
 	time_t last_repair;
+	struct drops *drops; /* NULL: no drop log */
 };
 
 static int
@@ -1354,6 +1356,81 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 	free(want.containers);
 }
 
+/* The drop log. */
+
+void
+engine_set_drops(struct engine *e, struct drops *d)
+{
+	e->drops = d;
+}
+
+int
+engine_drop_names(struct engine *e, const char *ifname, uint32_t tag, char *ret_container,
+		  char *ret_rule)
+{
+	const char *id;
+	struct ct *c;
+	size_t i;
+	int r;
+
+	pthread_rwlock_rdlock(&e->lock);
+	r = nft_model_tag(e->model, ifname, tag, &id, &i);
+	c = r == 0 ? ct_find(e, id) : NULL;
+	if (c == NULL)
+		r = -ENOENT;
+	else {
+		strcpy(ret_container, c->fw.id);
+		strcpy(ret_rule, i < c->fw.nrules ? c->fw.rules[i].id
+			       : i == c->fw.nrules ? "default"
+						   : "unknown");
+	}
+	pthread_rwlock_unlock(&e->lock);
+	return r;
+}
+
+#define DROPS_LIMIT_DEFAULT 50
+
+void
+engine_drops(struct engine *e, const char *id, const char *limit, struct engine_result *res)
+{
+	unsigned long n = DROPS_LIMIT_DEFAULT;
+	bool known;
+	cJSON *o;
+	char *end;
+
+	if (!id_ok(id, res))
+		return;
+	if (limit != NULL) {
+		errno = 0;
+		n = strtoul(limit, &end, 10);
+		if (errno != 0 || end == limit || *end != '\0' || limit[0] == '-' || n == 0 ||
+		    n > DROPS_RING) {
+			fail(res, ENGINE_BAD_INPUT, "invalid_limit", "limit",
+			     "limit \"%.32s\": expected a number of drops, 1 to %d (default %d)",
+			     limit, DROPS_RING, DROPS_LIMIT_DEFAULT);
+			return;
+		}
+	}
+	pthread_rwlock_rdlock(&e->lock);
+	known = ct_find(e, id) != NULL;
+	pthread_rwlock_unlock(&e->lock);
+	if (!known) {
+		fail_not_found(res, id);
+		return;
+	}
+	if (e->drops == NULL) {
+		fail(res, ENGINE_CONFLICT, "drop_log_off", "",
+		     "the drop log is off (agentd --drop-log-rate 0)");
+		return;
+	}
+	o = drops_json(e->drops, id, (unsigned int)n);
+	if (o != NULL && cJSON_AddStringToObject(o, "container_id", id) == NULL) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	answer(res, ENGINE_OK, o);
+}
+
 /* The reconciler. */
 
 static long
@@ -1665,6 +1742,7 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	nft_conn_hold_table(e->nc);
 	if (o->no_table_owner)
 		nft_conn_no_owner(e->nc);
+	nft_conn_set_options(e->nc, o->nft);
 	l.running = pthread_create(&l.tid, NULL, loader_run, &l) == 0;
 	r2 = nft_dump(e->nc, &have, &err);
 	r = loader_join(&l);

@@ -17,6 +17,7 @@
 struct cJSON;
 struct engine;
 struct nft_monitor;
+struct nft_options;
 
 enum engine_status {
 	ENGINE_OK = 0,
@@ -47,6 +48,7 @@ struct engine_options {
 	const char *table;
 	const char *state_dir;
 	bool no_table_owner; /* a plain table, as on kernels without owner flags */
+	const struct nft_options *nft;
 };
 
 /*
@@ -78,6 +80,21 @@ void engine_audit(struct engine *e, const char *id, struct engine_result *res);
 /* The whole host: PUT sets every container at once (those not named go). */
 void engine_host_get(struct engine *e, struct engine_result *res);
 void engine_host_put(struct engine *e, const struct cJSON *body, struct engine_result *res);
+
+/*
+ * The drop log (drops.c): engine_drops() answers GET .../drops from d,
+ * set once before the API starts (NULL: no drop log).
+ */
+struct drops;
+void engine_set_drops(struct engine *e, struct drops *d);
+void engine_drops(struct engine *e, const char *id, const char *limit, struct engine_result *res);
+/*
+ * Name the container and rule (or "default") whose tag dropped a packet
+ * that came in on ifname. Returns 0, or -ENOENT when no container has
+ * the interface and tag.
+ */
+int engine_drop_names(struct engine *e, const char *ifname, uint32_t tag, char *ret_container,
+		      char *ret_rule);
 
 void engine_result_clear(struct engine_result *res);
 

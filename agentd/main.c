@@ -39,7 +39,9 @@ usage(FILE *f)
 		"usage: agentd [--socket PATH] [--listen ADDR:PORT --token-file FILE]\n"
 		"              [--state-dir DIR] [--table NAME] [--log-format text|json]\n"
 		"              [--reconcile-interval SECONDS] [--no-table-owner]\n"
-		"       agentd --apply FILE [--table NAME]\n"
+		"              [--container-ifprefix PREFIX]... [--drop-log-rate N]\n"
+		"              [--drop-log-group N]\n"
+		"       agentd --apply FILE [--table NAME] [table options]\n"
 		"       agentd --dump [--table NAME]\n"
 		"\n"
 		"Without --apply or --dump, agentd runs in the foreground: it makes the kernel\n"
@@ -57,10 +59,35 @@ usage(FILE *f)
 		"                     also compare the kernel with the state this often, besides\n"
 		"                     on every change by another process (default 30; 0: never)\n"
 		"  --no-table-owner   make a plain table, as on kernels before 6.9 (for tests)\n"
+		"table options:\n"
+		"  --container-ifprefix PREFIX\n"
+		"                     drop everything from interfaces named PREFIX... that no\n"
+		"                     container is attached to (repeatable, up to %d)\n"
+		"  --drop-log-rate N  report at most N dropped packets per second per\n"
+		"                     container (default %d; 0: no drop log)\n"
+		"  --drop-log-group N the NFLOG group the drops go through (default %d)\n"
 		"  --log-format F     text (default) or json: one JSON object per line\n"
 		"  --debug            log more\n"
 		"  --help             show this\n",
-		SOCKET_DEFAULT, STATE_DIR_DEFAULT, NFT_TABLE_DEFAULT);
+		SOCKET_DEFAULT, STATE_DIR_DEFAULT, NFT_TABLE_DEFAULT, NFT_IFPREFIX_MAX,
+		DROP_LOG_RATE_DEFAULT, DROP_LOG_GROUP_DEFAULT);
+}
+
+static int
+parse_uint(const char *opt, const char *arg, unsigned int max, const char *expected,
+	   unsigned int *ret)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v > max) {
+		fprintf(stderr, "agentd: %s \"%s\": expected %s\n", opt, arg, expected);
+		return -EINVAL;
+	}
+	*ret = (unsigned int)v;
+	return 0;
 }
 
 static int
@@ -214,7 +241,7 @@ ms(const struct timespec *a, const struct timespec *b)
 }
 
 static int
-do_apply(const char *path, const char *table)
+do_apply(const char *path, const char *table, const struct nft_options *o)
 {
 	struct rules_set *want = NULL;
 	struct nft_conn *c = NULL;
@@ -246,6 +273,8 @@ do_apply(const char *path, const char *table)
 	r = check_attached(path, want);
 	if (r == 0)
 		r = open_conn(table, &c);
+	if (r == 0)
+		nft_conn_set_options(c, o);
 	for (tries = 0; r == 0 && tries < APPLY_TRIES; tries++) {
 		nft_state_free(have);
 		have = NULL;
@@ -326,6 +355,9 @@ main(int argc, char *argv[])
 		{"log-format", required_argument, NULL, 'f'},
 		{"reconcile-interval", required_argument, NULL, 'R'},
 		{"no-table-owner", no_argument, NULL, 'O'},
+		{"container-ifprefix", required_argument, NULL, 'P'},
+		{"drop-log-rate", required_argument, NULL, 'L'},
+		{"drop-log-group", required_argument, NULL, 'G'},
 		{"debug", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -338,7 +370,9 @@ main(int argc, char *argv[])
 		.max_connections = 256,
 		.timeout_s = 10,
 		.reconcile_interval_s = 30,
+		.nft = {.log_rate = DROP_LOG_RATE_DEFAULT, .log_group = DROP_LOG_GROUP_DEFAULT},
 	};
+	unsigned int v;
 	enum log_format fmt = LOG_FORMAT_TEXT;
 	const char *apply = NULL;
 	bool dump = false, debug = false, daemon_opt = false;
@@ -379,24 +413,38 @@ main(int argc, char *argv[])
 				return EXIT_USAGE;
 			}
 			break;
-		case 'R': {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
-			    v > 86400) {
-				fprintf(stderr,
-					"agentd: --reconcile-interval \"%s\": expected "
-					"seconds, 0 (never) to 86400\n",
-					optarg);
+		case 'R':
+			if (parse_uint("--reconcile-interval", optarg, 86400,
+				       "seconds, 0 (never) to 86400", &v) < 0)
 				return EXIT_USAGE;
-			}
-			dopt.reconcile_interval_s = (unsigned int)v;
+			dopt.reconcile_interval_s = v;
 			daemon_opt = true;
 			break;
-		}
+		case 'P':
+			if (dopt.nft.nifprefix == NFT_IFPREFIX_MAX || strlen(optarg) > 14 ||
+			    !rules_ifname_valid(optarg)) {
+				fprintf(stderr,
+					"agentd: --container-ifprefix \"%s\": expected the start of "
+					"an interface name, 1-14 bytes without '/', ':' or "
+					"whitespace, at most %d times\n",
+					optarg, NFT_IFPREFIX_MAX);
+				return EXIT_USAGE;
+			}
+			strcpy(dopt.nft.ifprefix[dopt.nft.nifprefix++], optarg);
+			break;
+		case 'L':
+			if (parse_uint("--drop-log-rate", optarg, 10000,
+				       "drops per second per container, 0 (no drop log) to 10000",
+				       &v) < 0)
+				return EXIT_USAGE;
+			dopt.nft.log_rate = v;
+			break;
+		case 'G':
+			if (parse_uint("--drop-log-group", optarg, UINT16_MAX,
+				       "an NFLOG group, 0 to 65535", &v) < 0)
+				return EXIT_USAGE;
+			dopt.nft.log_group = (uint16_t)v;
+			break;
 		case 'O':
 			dopt.no_table_owner = true;
 			daemon_opt = true;
@@ -433,7 +481,7 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	if (apply != NULL)
-		return do_apply(apply, dopt.table);
+		return do_apply(apply, dopt.table, &dopt.nft);
 	if (dump)
 		return do_dump(dopt.table);
 	return daemon_run(&dopt);

@@ -31,6 +31,7 @@ struct api_request {
 	char **seg; /* the path's segments after /api/v1/, percent-decoded */
 	unsigned int nseg;
 	const char *content_type; /* NULL when absent */
+	const char *limit;	  /* the query's limit=, NULL when absent */
 	const char *body;
 	size_t body_len;
 };

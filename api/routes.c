@@ -36,6 +36,7 @@ enum call {
 	CALL_HOST_PUT,
 	CALL_AUDIT,
 	CALL_CONTAINER_AUDIT,
+	CALL_DROPS,
 };
 
 /* A path pattern: "{}" matches one segment (an id); NULL ends it. */
@@ -60,6 +61,7 @@ static const struct route routes[] = {
 	{{"containers", "{}", "firewall"}, "PUT", BODY_REQUIRED, CALL_FIREWALL_PUT},
 	{{"containers", "{}", "firewall", "reset"}, "POST", BODY_OPTIONAL, CALL_RESET},
 	{{"containers", "{}", "firewall", "audit"}, "GET", BODY_NONE, CALL_CONTAINER_AUDIT},
+	{{"containers", "{}", "firewall", "drops"}, "GET", BODY_NONE, CALL_DROPS},
 	{{"containers", "{}", "firewall", "egress"}, "GET", BODY_NONE, CALL_RULES_GET},
 	{{"containers", "{}", "firewall", "egress"}, "POST", BODY_REQUIRED, CALL_RULE_ADD},
 	{{"containers", "{}", "firewall", "egress", "{}"}, "DELETE", BODY_NONE, CALL_RULE_DELETE},
@@ -246,6 +248,9 @@ call(struct engine *e, const struct route *r, const struct api_request *rq, cons
 		break;
 	case CALL_CONTAINER_AUDIT:
 		engine_audit(e, id, res);
+		break;
+	case CALL_DROPS:
+		engine_drops(e, id, rq->limit, res);
 		break;
 	}
 }

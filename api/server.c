@@ -264,6 +264,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 	arq.seg = seg;
 	arq.content_type =
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	arq.limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
 	arq.body = rq->body ? rq->body : "";
 	arq.body_len = rq->len;
 	if (!split_path(path, seg, &arq.nseg))

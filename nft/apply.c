@@ -588,6 +588,44 @@ remove_stale(struct plan *p)
 	return r;
 }
 
+/* The drop log of a table that no longer wants one; the base chain's
+ * gotos to it are flushed first. */
+static int
+remove_drop_log(struct plan *p)
+{
+	struct nftnl_set *s;
+	int r = 0;
+
+	if (p->have->drop_chain_present)
+		r = put(p, OBJ_CHAIN, layout_container_chain(p->c->table, LAYOUT_DROP_CHAIN),
+			NFT_MSG_DELCHAIN, 0, NULL, NULL, "delete drop log chain");
+	if (r < 0 || !p->have->drop_set_present)
+		return r;
+	s = layout_drop_set(p->c->table);
+	if (s != NULL)
+		nftnl_set_unset(s, NFTNL_SET_ID);
+	return put(p, OBJ_SET, s, NFT_MSG_DELSET, 0, NULL, NULL, "delete drop log set");
+}
+
+/* The drop log, before the base chain rules that go to it. */
+static int
+add_drop_log(struct plan *p)
+{
+	const struct nft_state *h = p->have;
+	unsigned int i;
+	int r = 0;
+
+	if (p->fresh || !h->drop_set_present)
+		r = put(p, OBJ_SET, layout_drop_set(p->c->table), NFT_MSG_NEWSET, NLM_F_CREATE,
+			NULL, NULL, "create drop log set");
+	if (r == 0 && (p->fresh || !h->drop_chain_present))
+		r = put(p, OBJ_CHAIN, layout_container_chain(p->c->table, LAYOUT_DROP_CHAIN),
+			NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL, NULL, "create drop log chain");
+	for (i = 0; p->base_chain && i < LAYOUT_DROP_NRULES && r == 0; i++)
+		r = put_rule(p, layout_drop_rule(p->c->table, &p->c->opts, i), NULL, NULL);
+	return r;
+}
+
 static int
 build(struct plan *p)
 {
@@ -620,6 +658,10 @@ build(struct plan *p)
 				r = put_flush(p, p->t[i].chain, p->t[i].want->id);
 		if (r == 0 && p->base_chain && h->base_chain_present)
 			r = put_flush(p, LAYOUT_BASE_CHAIN, NULL);
+		if (r == 0 && p->base_chain && h->drop_chain_present)
+			r = put_flush(p, LAYOUT_DROP_CHAIN, NULL);
+		if (r == 0 && p->c->opts.log_rate == 0)
+			r = remove_drop_log(p);
 		if (r == 0)
 			r = remove_stale(p);
 	}
@@ -632,11 +674,13 @@ build(struct plan *p)
 			r = put(p, OBJ_SET, layout_set(p->c->table, i), NFT_MSG_NEWSET,
 				NLM_F_CREATE, NULL, NULL, what[i]);
 	}
+	if (r == 0 && p->c->opts.log_rate > 0)
+		r = add_drop_log(p);
 	if (r == 0 && (p->fresh || !h->base_chain_present))
 		r = put(p, OBJ_CHAIN, layout_base_chain(p->c->table), NFT_MSG_NEWCHAIN,
 			NLM_F_CREATE, NULL, NULL, "create base chain");
-	for (i = 0; p->base_chain && i < layout_base_nrules() && r == 0; i++)
-		r = put_rule(p, layout_base_rule(p->c->table, i), NULL, NULL);
+	for (i = 0; p->base_chain && i < layout_base_nrules(&p->c->opts) && r == 0; i++)
+		r = put_rule(p, layout_base_rule(p->c->table, &p->c->opts, i), NULL, NULL);
 	for (i = 0; i < p->nt && r == 0; i++) {
 		const struct target *t = &p->t[i];
 
@@ -762,7 +806,8 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	p.fresh = !have->exists || have->base_unrepairable ||
 		  (!c->no_owner && !(have->flags & NFT_TABLE_F_PERSIST)) ||
 		  (c->no_owner && (have->flags & (NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST)));
-	p.base_chain = p.fresh || !have->base_rules_ok;
+	p.base_chain =
+		p.fresh || !have->base_rules_ok || !nft_options_equal(&have->opts, &c->opts);
 	p.adopt = c->hold && !c->no_owner && have->exists &&
 		  (!(have->flags & NFT_TABLE_F_OWNER) || have->owner != c->portid);
 	p.b = nft_batch_new(c, have->genid);

@@ -89,6 +89,12 @@ nft_conn_no_owner(struct nft_conn *c)
 	c->no_owner = true;
 }
 
+void
+nft_conn_set_options(struct nft_conn *c, const struct nft_options *o)
+{
+	c->opts = *o;
+}
+
 int
 nft_genid(struct nft_conn *c, uint32_t *ret)
 {

@@ -97,6 +97,7 @@ struct dump {
 	size_t nchains;
 	size_t cap;
 	unsigned int base_rules_seen;
+	unsigned int drop_rules_seen;
 	enum layout_set set;   /* the set whose elements are being dumped */
 	struct dchain *chain;  /* the chain whose rules are being dumped */
 	struct claim *scratch; /* its claims so far */
@@ -162,6 +163,16 @@ set_cb(const struct nlmsghdr *nlh, void *data)
 	if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), d->table) != 0)
 		goto out;
 	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+	if (strcmp(name, LAYOUT_DROP_SET) == 0) {
+		if (layout_drop_set_check(s) == 0)
+			d->st->drop_set_present = true;
+		else {
+			set_reason(d->st->base_damage, sizeof(d->st->base_damage),
+				   "set %s has the wrong type", name);
+			d->st->base_unrepairable = true;
+		}
+		goto out;
+	}
 	for (i = 0; i < LAYOUT_SET_MAX; i++)
 		if (strcmp(name, layout_set_names[i]) == 0)
 			break;
@@ -221,6 +232,16 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 	if (strcmp(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE), d->table) != 0)
 		goto out;
 	name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME);
+	if (strcmp(name, LAYOUT_DROP_CHAIN) == 0) {
+		if (!nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM))
+			d->st->drop_chain_present = true;
+		else {
+			set_reason(d->st->base_damage, sizeof(d->st->base_damage),
+				   "chain %s is hooked", name);
+			d->st->base_unrepairable = true;
+		}
+		goto out;
+	}
 	if (strcmp(name, LAYOUT_BASE_CHAIN) == 0) {
 		if (layout_base_chain_check(ch) == 0)
 			d->st->base_chain_present = true;
@@ -323,10 +344,31 @@ base_rule_cb(const struct nlmsghdr *nlh, void *data)
 		d->err = -ENOMEM;
 		goto out;
 	}
-	if (d->base_rules_seen >= layout_base_nrules() ||
-	    layout_base_rule_check(r, d->table, d->base_rules_seen) != 0)
+	/* the first rule says which options the rest were built with */
+	if (d->base_rules_seen == 0 && layout_base_options(r, &d->st->opts) < 0)
+		d->st->base_rules_ok = false;
+	if (layout_base_rule_check(r, d->table, &d->st->opts, d->base_rules_seen) != 0)
 		d->st->base_rules_ok = false;
 	d->base_rules_seen++;
+out:
+	if (r != NULL)
+		nftnl_rule_free(r);
+	return MNL_CB_OK;
+}
+
+static int
+drop_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		d->err = -ENOMEM;
+		goto out;
+	}
+	if (layout_drop_rule_check(r, d->table, &d->st->opts, d->drop_rules_seen) != 0)
+		d->st->base_rules_ok = false;
+	d->drop_rules_seen++;
 out:
 	if (r != NULL)
 		nftnl_rule_free(r);
@@ -1013,6 +1055,8 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 		worker_start(c, &d, &next, &w);
 	if (r == 0 && st->base_chain_present)
 		r = dump_objects(c, &d, NFT_MSG_GETRULE, LAYOUT_BASE_CHAIN, base_rule_cb);
+	if (r == 0 && st->opts.log_rate > 0 && st->drop_chain_present)
+		r = dump_objects(c, &d, NFT_MSG_GETRULE, LAYOUT_DROP_CHAIN, drop_rule_cb);
 	for (i = 0; r == 0 && i < LAYOUT_SET_MAX; i++) {
 		if (!st->set_present[i])
 			continue;
@@ -1028,8 +1072,14 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 		r = r2;
 	if (r < 0)
 		goto out;
-	if (!st->base_chain_present || d.base_rules_seen != layout_base_nrules())
+	if (!st->base_chain_present || d.base_rules_seen != layout_base_nrules(&st->opts))
 		st->base_rules_ok = false;
+	if (st->opts.log_rate > 0 && (!st->drop_chain_present || !st->drop_set_present ||
+				      d.drop_rules_seen != LAYOUT_DROP_NRULES)) {
+		set_reason(st->base_damage, sizeof(st->base_damage), "the drop log is %s",
+			   st->drop_chain_present ? "altered" : "missing");
+		st->base_rules_ok = false;
+	}
 	if (st->base_damage[0] == '\0' && !st->base_rules_ok)
 		snprintf(st->base_damage, sizeof(st->base_damage), "the base chain is %s",
 			 st->base_chain_present ? "altered" : "missing");
@@ -1126,6 +1176,12 @@ const struct nft_container *
 nft_state_find(const struct nft_state *s, const char *id)
 {
 	return bsearch(id, s->containers, s->ncontainers, sizeof(*s->containers), container_cmp);
+}
+
+const struct nft_options *
+nft_state_options(const struct nft_state *s)
+{
+	return &s->opts;
 }
 
 const char *

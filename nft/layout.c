@@ -17,6 +17,14 @@
  *     9 iifname . ct mark @allow: accept
  *    10 iifname . ct mark @deny: drop
  *    11 drop (a container packet nothing claimed, e.g. untracked)
+ *   With --container-ifprefix, one rule per prefix after rule 1:
+ *     iifname "PREFIX*" not @attached: drop (a container not registered)
+ *   With the drop log, each drop above but the prefixes' is a goto to
+ *
+ *   chain drops: update @droprate { iifname limit rate N/second },
+ *     limit (host-wide), meta mark set ct mark (the tag, for the
+ *     reader), log group G; then drop. The limits are checked in the
+ *     kernel: a flood costs the agent nothing.
  *
  *   chain c_<id>: claims, see struct claim. These rules carry no verdict
  *   and use no expression with a validate hook, so changing them does
@@ -295,6 +303,77 @@ e_fib_daddr_type(void)
 	return e;
 }
 
+static struct nftnl_expr *
+e_goto(const char *chain)
+{
+	struct nftnl_expr *e = e_verdict(NFT_GOTO);
+
+	if (e != NULL && nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain) < 0) {
+		nftnl_expr_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static struct nftnl_expr *
+e_limit(uint64_t rate)
+{
+	struct nftnl_expr *e = expr("limit");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, rate);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1); /* per second */
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, (uint32_t)rate);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+	return e;
+}
+
+/* update @droprate { reg 1 limit rate per second }: one bucket per key */
+static struct nftnl_expr *
+e_dynset_limit(uint64_t rate)
+{
+	struct nftnl_expr *e = expr("dynset"), *l = e_limit(rate);
+
+	if (e == NULL || l == NULL ||
+	    nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, LAYOUT_DROP_SET) < 0) {
+		nftnl_expr_free(l);
+		nftnl_expr_free(e);
+		return NULL;
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, 0);
+	nftnl_expr_set(e, NFTNL_EXPR_DYNSET_EXPR, l, 0); /* takes l */
+	return e;
+}
+
+static struct nftnl_expr *
+e_meta_set_mark(void)
+{
+	struct nftnl_expr *e = expr("meta");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+	return e;
+}
+
+static struct nftnl_expr *
+e_log(uint16_t group)
+{
+	struct nftnl_expr *e = expr("log");
+
+	if (e == NULL)
+		return NULL;
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, LAYOUT_DROP_SNAPLEN);
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_QTHRESHOLD, 0);
+	return e;
+}
+
 static struct nftnl_rule *
 rule_new(const char *table, const char *chain)
 {
@@ -346,32 +425,164 @@ add_nd(struct rb *b)
 	add(b, e_cmp(NFT_CMP_EQ, &hops, 1));
 }
 
+/*
+ * The base chain's rules in order; the prefix rules (one per
+ * --container-ifprefix) come right after the fast path.
+ */
+enum base_kind {
+	BASE_REPLY,
+	BASE_ALLOW_FAST,
+	BASE_PREFIX,
+	BASE_FOREIGN,
+	BASE_DENY,
+	BASE_ND_LOCAL,
+	BASE_ND_MCAST,
+	BASE_EXPECTED,
+	BASE_DISPATCH,
+	BASE_DEFTAG6,
+	BASE_ALLOW,
+	BASE_DENY_AGAIN,
+	BASE_DROP,
+};
+#define BASE_FIXED BASE_DROP /* the number of kinds but BASE_PREFIX */
+
 unsigned int
-layout_base_nrules(void)
+layout_base_nrules(const struct nft_options *o)
 {
-	return 12;
+	return BASE_FIXED + o->nifprefix;
+}
+
+static enum base_kind
+base_kind(const struct nft_options *o, unsigned int i, unsigned int *prefix)
+{
+	if (i < BASE_PREFIX)
+		return i;
+	if (i < BASE_PREFIX + o->nifprefix) {
+		*prefix = i - BASE_PREFIX;
+		return BASE_PREFIX;
+	}
+	return i - o->nifprefix + 1;
+}
+
+/* A packet the table drops: through the drop log when there is one. */
+static void
+add_drop(struct rb *b, const struct nft_options *o)
+{
+	if (o->log_rate > 0)
+		add(b, e_goto(LAYOUT_DROP_CHAIN));
+	else
+		add(b, e_verdict(NF_DROP));
+}
+
+/* The options the table was built with ride on its first rule. */
+static bool
+put_options_udata(struct nftnl_rule *r, const struct nft_options *o)
+{
+	struct nftnl_udata_buf *u;
+	uint32_t log[2] = {o->log_rate, o->log_group};
+	unsigned int i;
+	bool ok;
+
+	if (o->nifprefix == 0 && o->log_rate == 0)
+		return true;
+	u = nftnl_udata_buf_alloc(LAYOUT_RULE_UDATA_MAX);
+	if (u == NULL)
+		return false;
+	ok = o->log_rate == 0 || nftnl_udata_put(u, LAYOUT_UDATA_DROPLOG, sizeof(log), log);
+	for (i = 0; ok && i < o->nifprefix; i++)
+		ok = nftnl_udata_put(u, LAYOUT_UDATA_IFPREFIX, strlen(o->ifprefix[i]),
+				     o->ifprefix[i]);
+	ok = ok && nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u),
+				       nftnl_udata_buf_len(u)) == 0;
+	nftnl_udata_buf_free(u);
+	return ok;
+}
+
+static int
+options_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct nft_options *o = data;
+	uint8_t len = nftnl_udata_len(attr);
+	uint32_t log[2];
+
+	switch (nftnl_udata_type(attr)) {
+	case LAYOUT_UDATA_DROPLOG:
+		if (len != sizeof(log))
+			return -1;
+		memcpy(log, nftnl_udata_get(attr), sizeof(log));
+		o->log_rate = log[0];
+		o->log_group = log[1];
+		return log[0] > 0 && log[1] <= UINT16_MAX ? 0 : -1;
+	case LAYOUT_UDATA_IFPREFIX:
+		if (len == 0 || len >= sizeof(o->ifprefix[0]) || o->nifprefix == NFT_IFPREFIX_MAX)
+			return -1;
+		memcpy(o->ifprefix[o->nifprefix], nftnl_udata_get(attr), len);
+		o->ifprefix[o->nifprefix][len] = '\0';
+		o->nifprefix++;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int
+layout_base_options(const struct nftnl_rule *r, struct nft_options *ret)
+{
+	const void *u;
+	uint32_t len;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
+		return 0;
+	u = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+	if (nftnl_udata_parse(u, len, options_cb, ret) < 0) {
+		memset(ret, 0, sizeof(*ret));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+bool
+nft_options_equal(const struct nft_options *a, const struct nft_options *b)
+{
+	unsigned int i;
+
+	if (a->nifprefix != b->nifprefix || a->log_rate != b->log_rate ||
+	    (a->log_rate > 0 && a->log_group != b->log_group))
+		return false;
+	for (i = 0; i < a->nifprefix; i++)
+		if (strcmp(a->ifprefix[i], b->ifprefix[i]) != 0)
+			return false;
+	return true;
 }
 
 struct nftnl_rule *
-layout_base_rule(const char *table, unsigned int i)
+layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
 {
 	uint32_t expected = IPS_EXPECTED, zero = 0, local = RTN_LOCAL;
 	uint8_t reply = IP_CT_DIR_REPLY, ipv4 = NFPROTO_IPV4, ipv6 = NFPROTO_IPV6;
 	uint16_t ff02 = htons(0xff02);
 	const char *const *sets = layout_set_names;
 	struct rb b = {.r = rule_new(table, LAYOUT_BASE_CHAIN)};
+	unsigned int prefix = 0;
 
 	if (b.r == NULL)
 		return NULL;
-	switch (i) {
-	case 0:
+	if (i >= layout_base_nrules(o)) {
+		nftnl_rule_free(b.r);
+		return NULL;
+	}
+	switch (base_kind(o, i, &prefix)) {
+	case BASE_REPLY:
 		/* Our claims mark only original-direction packets: a reply
 		 * never carries a container's verdict. */
 		add(&b, e_ct_load(NFT_CT_DIRECTION, NFT_REG_1));
 		add(&b, e_cmp(NFT_CMP_EQ, &reply, sizeof(reply)));
 		add(&b, e_verdict(NF_ACCEPT));
+		if (!put_options_udata(b.r, o))
+			b.failed = true;
 		break;
-	case 1:
+	case BASE_ALLOW_FAST:
 		/* Fast path. Expected connections inherit their master's mark:
 		 * they must be checked on their own. */
 		add_ifname_mark(&b);
@@ -381,30 +592,37 @@ layout_base_rule(const char *table, unsigned int i)
 		add(&b, e_cmp(NFT_CMP_EQ, &zero, sizeof(zero)));
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
-	case 2:
+	case BASE_PREFIX:
+		/* A container interface no container owns yet: nothing passes. */
+		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
+		add(&b, e_cmp(NFT_CMP_EQ, o->ifprefix[prefix], strlen(o->ifprefix[prefix])));
+		add(&b, e_lookup(sets[LAYOUT_SET_ATTACHED], 0, false, NFT_LOOKUP_F_INV));
+		add(&b, e_verdict(NF_DROP));
+		break;
+	case BASE_FOREIGN:
 		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
 		add(&b, e_lookup(sets[LAYOUT_SET_ATTACHED], 0, false, NFT_LOOKUP_F_INV));
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
-	case 3:
-	case 10:
+	case BASE_DENY:
+	case BASE_DENY_AGAIN:
 		add_ifname_mark(&b);
 		add(&b, e_lookup(sets[LAYOUT_SET_DENY], 0, false, 0));
-		add(&b, e_verdict(NF_DROP));
+		add_drop(&b, o);
 		break;
-	case 4:
+	case BASE_ND_LOCAL:
 		add_nd(&b);
 		add(&b, e_fib_daddr_type());
 		add(&b, e_cmp(NFT_CMP_EQ, &local, sizeof(local)));
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
-	case 5:
+	case BASE_ND_MCAST:
 		add_nd(&b);
 		add(&b, e_payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 2));
 		add(&b, e_cmp(NFT_CMP_EQ, &ff02, sizeof(ff02)));
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
-	case 6:
+	case BASE_EXPECTED:
 		/* Expected connections (conntrack helpers) inherit their
 		 * master's mark: make them earn a tag of their own. */
 		add(&b, e_ct_load(NFT_CT_STATUS, NFT_REG_1));
@@ -413,25 +631,49 @@ layout_base_rule(const char *table, unsigned int i)
 		add(&b, e_imm_data(&zero, sizeof(zero)));
 		add(&b, e_ct_set_mark());
 		break;
-	case 7:
+	case BASE_DISPATCH:
 		add(&b, e_meta(NFT_META_NFPROTO, NFT_REG_1));
 		add(&b, e_cmp(NFT_CMP_EQ, &ipv4, 1));
 		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
 		add(&b, e_lookup(sets[LAYOUT_SET_DISPATCH], NFT_REG_VERDICT, true, 0));
 		break;
-	case 8:
+	case BASE_DEFTAG6:
 		add(&b, e_meta(NFT_META_NFPROTO, NFT_REG_1));
 		add(&b, e_cmp(NFT_CMP_EQ, &ipv6, 1));
 		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
 		add(&b, e_lookup(sets[LAYOUT_SET_DEFTAG], NFT_REG_1, true, 0));
 		add(&b, e_ct_set_mark());
 		break;
-	case 9:
+	case BASE_ALLOW:
 		add_ifname_mark(&b);
 		add(&b, e_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
 		add(&b, e_verdict(NF_ACCEPT));
 		break;
-	case 11:
+	case BASE_DROP:
+		add_drop(&b, o);
+		break;
+	}
+	return rule_done(&b);
+}
+
+struct nftnl_rule *
+layout_drop_rule(const char *table, const struct nft_options *o, unsigned int i)
+{
+	struct rb b = {.r = rule_new(table, LAYOUT_DROP_CHAIN)};
+
+	if (b.r == NULL)
+		return NULL;
+	switch (i) {
+	case 0:
+		/* Over either limit the rule stops here and the next drops. */
+		add(&b, e_meta(NFT_META_IIFNAME, NFT_REG_1));
+		add(&b, e_dynset_limit(o->log_rate));
+		add(&b, e_limit(LAYOUT_DROP_HOST_RATE));
+		add(&b, e_ct_load(NFT_CT_MARK, NFT_REG_1));
+		add(&b, e_meta_set_mark()); /* the packet is dropped: the mark only informs */
+		add(&b, e_log(o->log_group));
+		break;
+	case 1:
 		add(&b, e_verdict(NF_DROP));
 		break;
 	default:
@@ -439,6 +681,47 @@ layout_base_rule(const char *table, unsigned int i)
 		return NULL;
 	}
 	return rule_done(&b);
+}
+
+/* Expressions as libnftnl prints them: dynset nests a limit, which
+ * expr_equal() cannot look into; these two rules are read rarely. */
+static bool
+exprs_text(const struct nftnl_rule *r, char *buf, size_t size)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+	size_t used = 0;
+	int n;
+
+	if (it == NULL)
+		return false;
+	buf[0] = '\0';
+	while ((e = nftnl_expr_iter_next(it)) != NULL) {
+		n = nftnl_expr_snprintf(buf + used, size - used, e, NFTNL_OUTPUT_DEFAULT, 0);
+		if (n < 0 || (size_t)n + 1 >= size - used)
+			break;
+		used += (size_t)n;
+		buf[used++] = ';';
+		buf[used] = '\0';
+	}
+	nftnl_expr_iter_destroy(it);
+	return e == NULL;
+}
+
+int
+layout_drop_rule_check(const struct nftnl_rule *r, const char *table,
+		       const struct nft_options *o, unsigned int i)
+{
+	struct nftnl_rule *want = layout_drop_rule(table, o, i);
+	char a[512], b[512];
+	bool eq;
+
+	if (want == NULL)
+		return i < LAYOUT_DROP_NRULES ? -ENOMEM : -EBADMSG;
+	eq = exprs_text(r, a, sizeof(a)) && exprs_text(want, b, sizeof(b)) && strcmp(a, b) == 0 &&
+	     !nftnl_rule_is_set(r, NFTNL_RULE_USERDATA);
+	nftnl_rule_free(want);
+	return eq ? 0 : -EBADMSG;
 }
 
 static uint32_t
@@ -667,11 +950,15 @@ rule_equal(const struct nftnl_rule *a, const struct nftnl_rule *b)
 }
 
 int
-layout_base_rule_check(const struct nftnl_rule *r, const char *table, unsigned int i)
+layout_base_rule_check(const struct nftnl_rule *r, const char *table, const struct nft_options *o,
+		       unsigned int i)
 {
-	struct nftnl_rule *want = layout_base_rule(table, i);
+	struct nftnl_rule *want;
 	bool eq;
 
+	if (i >= layout_base_nrules(o))
+		return -EBADMSG;
+	want = layout_base_rule(table, o, i);
 	if (want == NULL)
 		return -ENOMEM;
 	eq = rule_equal(r, want);
@@ -1109,6 +1396,40 @@ layout_set_check(const struct nftnl_set *s, const char *table, enum layout_set w
 		return -EBADMSG;
 	nftnl_set_expr_foreach(s, has_counter_cb, &counter);
 	return counter == sh->counter ? 0 : -EBADMSG;
+}
+
+/* Per container token buckets of the drop log, made by the kernel. */
+struct nftnl_set *
+layout_drop_set(const char *table)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s == NULL)
+		return NULL;
+	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, table) < 0 ||
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, LAYOUT_DROP_SET) < 0) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, LAYOUT_SET_MAX + 1);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IFNAME);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, IFNAMSIZ);
+	/* a bucket outlives its interface by a minute, then goes */
+	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, 60000);
+	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, LAYOUT_DROP_SET_SIZE);
+	return s;
+}
+
+int
+layout_drop_set_check(const struct nftnl_set *s)
+{
+	return nftnl_set_get_u32(s, NFTNL_SET_FLAGS) == (NFT_SET_TIMEOUT | NFT_SET_EVAL) &&
+			       nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) == NFT_TYPE_IFNAME &&
+			       nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) == IFNAMSIZ
+		       ? 0
+		       : -EBADMSG;
 }
 
 struct nftnl_chain *

@@ -283,25 +283,42 @@ START_TEST(non_prefix_mask_refused)
 }
 END_TEST
 
-/* Base rules recognise themselves and only themselves. */
+/* The options the base chain can be built with. */
+static const struct nft_options base_options[] = {
+	{.nifprefix = 0},
+	{.ifprefix = {"hc", "veth"}, .nifprefix = 2},
+	{.log_rate = 10, .log_group = 7},
+	{.ifprefix = {"x"}, .nifprefix = 1, .log_rate = 1, .log_group = 65535},
+};
+
+/* Base rules recognise themselves and only themselves, and rule 0 says
+ * which options made them. */
 START_TEST(base_rules_recognised)
 {
-	unsigned int i, j, n = layout_base_nrules();
+	const struct nft_options *o = &base_options[_i];
+	unsigned int i, j, n = layout_base_nrules(o), deny = 4 + o->nifprefix - 1;
+	struct nft_options got;
 
 	for (i = 0; i < n; i++) {
-		struct nftnl_rule *r = round_trip(layout_base_rule(TABLE, i));
+		struct nftnl_rule *r = round_trip(layout_base_rule(TABLE, o, i));
 
 		for (j = 0; j < n; j++) {
-			/* rules 3 and 10 are the same cached-deny check */
-			int want =
-				i == j || (i == 3 && j == 10) || (i == 10 && j == 3) ? 0 : -EBADMSG;
+			/* the two cached-deny checks are the same rule */
+			bool same = i == j || (i == deny && j == deny + 7) ||
+				    (i == deny + 7 && j == deny);
 
-			ck_assert_msg(layout_base_rule_check(r, TABLE, j) == want,
+			ck_assert_msg(layout_base_rule_check(r, TABLE, o, j) == (same ? 0 : -EBADMSG),
 				      "base rule %u checked as %u", i, j);
+		}
+		if (i == 0) {
+			ck_assert_int_eq(layout_base_options(r, &got), 0);
+			ck_assert(nft_options_equal(&got, o));
+			/* other options: rule 0 alone already tells */
+			ck_assert(!nft_options_equal(&got, &base_options[(_i + 1) % 4]));
 		}
 		nftnl_rule_free(r);
 	}
-	ck_assert_ptr_null(layout_base_rule(TABLE, n));
+	ck_assert_ptr_null(layout_base_rule(TABLE, o, n));
 }
 END_TEST
 
@@ -355,7 +372,7 @@ layout_suite(void)
 			    sizeof(mutations) / sizeof(mutations[0]));
 	tcase_add_test(tc, extended_claim_refused);
 	tcase_add_test(tc, non_prefix_mask_refused);
-	tcase_add_test(tc, base_rules_recognised);
+	tcase_add_loop_test(tc, base_rules_recognised, 0, 4);
 	tcase_add_loop_test(tc, sets_recognised, 0, LAYOUT_SET_MAX);
 	tcase_add_test(tc, chain_names);
 	suite_add_tcase(s, tc);

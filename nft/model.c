@@ -177,3 +177,16 @@ fail:
 	m->valid = false;
 	return -ENOMEM;
 }
+
+int
+nft_model_tag(const struct nft_model *m, const char *ifname, uint32_t tag, const char **ret_id,
+	      size_t *ret_index)
+{
+	const struct model_ct *ct = model_find_ifname(m, ifname);
+
+	if (ct == NULL || tag < ct->base || tag - ct->base > ct->nrules)
+		return -ENOENT;
+	*ret_id = ct->id;
+	*ret_index = tag - ct->base;
+	return 0;
+}

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "rules/rules.h"
 
@@ -22,6 +23,21 @@
 
 struct nft_conn;
 struct nft_state;
+
+/*
+ * How the table treats interfaces of containers not yet registered, and
+ * whether it reports drops; kept in the table itself, so that a dump
+ * knows what the table was built with.
+ */
+#define NFT_IFPREFIX_MAX 8
+struct nft_options {
+	char ifprefix[NFT_IFPREFIX_MAX][16]; /* unowned interfaces named so: all dropped */
+	unsigned int nifprefix;
+	uint32_t log_rate;  /* drop log entries per container per second; 0: no drop log */
+	uint16_t log_group; /* its NFLOG group */
+};
+
+bool nft_options_equal(const struct nft_options *a, const struct nft_options *b);
 
 struct nft_counter {
 	uint64_t packets;
@@ -84,6 +100,8 @@ int nft_genid(struct nft_conn *c, uint32_t *ret);
 uint64_t nft_conn_sent(const struct nft_conn *c);
 /* Create a plain table, without the owner and persist flags. */
 void nft_conn_no_owner(struct nft_conn *c);
+/* What nft_apply() builds the table with from now on (default: nothing extra). */
+void nft_conn_set_options(struct nft_conn *c, const struct nft_options *o);
 
 /*
  * Dump the table and decode it. Blocks until the kernel answered.
@@ -103,6 +121,8 @@ const struct nft_container *nft_state_get(const struct nft_state *s, size_t i); 
 const struct nft_container *nft_state_find(const struct nft_state *s, const char *id);
 /* "" when the table's own objects (base chain, sets) are sound */
 const char *nft_state_base_damage(const struct nft_state *s);
+/* What the table was built with, as its base chain says. */
+const struct nft_options *nft_state_options(const struct nft_state *s);
 
 /*
  * What this process last committed to the table: enough to change one
@@ -210,5 +230,41 @@ int nft_monitor_fd(const struct nft_monitor *m);
  * or cb's negative return.
  */
 int nft_monitor_read(struct nft_monitor *m, nft_monitor_cb cb, void *data);
+
+/*
+ * The drop log (droplog.c): packets the table dropped, as reported to
+ * the NFLOG group of its options. The kernel limits them per container
+ * and for the host before they reach us.
+ */
+struct nft_droplog;
+
+struct nft_drop {
+	struct timespec when; /* CLOCK_REALTIME, when read */
+	char ifname[16];      /* the interface it came in on; "" when gone since */
+	uint32_t tag;	      /* the tag that dropped it: see nft_model_tag() */
+	int family;	      /* AF_INET, AF_INET6; 0 when the headers were not there */
+	uint8_t proto;
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+	uint16_t sport; /* tcp and udp, else 0 */
+	uint16_t dport;
+};
+
+typedef int (*nft_droplog_cb)(const struct nft_drop *d, void *data);
+
+/* Bind the group; -EBUSY when another socket of this namespace has it. */
+int nft_droplog_open(uint16_t group, struct nft_droplog **ret);
+void nft_droplog_close(struct nft_droplog *l);
+int nft_droplog_fd(const struct nft_droplog *l);
+/* Report every drop waiting; 0 when none is left, -ENOBUFS when some were lost. */
+int nft_droplog_read(struct nft_droplog *l, nft_droplog_cb cb, void *data);
+
+/*
+ * What a tag of the drop log stands for in the model: its container's
+ * interface must be ifname; *ret_index is the rule's index in the
+ * container as last put (its nrules: the default). Returns 0 or -ENOENT.
+ */
+int nft_model_tag(const struct nft_model *m, const char *ifname, uint32_t tag,
+		  const char **ret_id, size_t *ret_index);
 
 #endif

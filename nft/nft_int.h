@@ -32,6 +32,7 @@ struct nft_conn {
 	uint32_t seq;
 	bool no_owner;		     /* the kernel refused owner/persist: plain table */
 	bool hold;		     /* nft_conn_hold_table() */
+	struct nft_options opts;     /* what the table is built with */
 	struct nft_monitor *monitor; /* listening to the table's announcements */
 	uint64_t sent;		     /* netlink messages sent to the kernel */
 	char table[NFT_TABLE_NAME_MAX + 1];
@@ -125,6 +126,14 @@ bool raw_expr_is(const struct raw_expr *e, const char *name);
 #define LAYOUT_CHAIN_PREFIX "c_"
 #define LAYOUT_CHAIN_NAME_MAX (sizeof(LAYOUT_CHAIN_PREFIX) - 1 + RULES_ID_MAX)
 
+/* The drop log's chain and its per container buckets. */
+#define LAYOUT_DROP_CHAIN "drops"
+#define LAYOUT_DROP_SET "droprate"
+#define LAYOUT_DROP_SET_SIZE 65535
+#define LAYOUT_DROP_NRULES 2
+#define LAYOUT_DROP_HOST_RATE 1000 /* log entries per second for the whole host */
+#define LAYOUT_DROP_SNAPLEN 128	   /* enough for the IP and transport headers */
+
 enum layout_set {
 	LAYOUT_SET_ALLOW = 0, /* ifname . mark: tags whose verdict is accept */
 	LAYOUT_SET_DENY,      /* ifname . mark: tags whose verdict is drop */
@@ -168,6 +177,8 @@ struct claim {
 enum {
 	LAYOUT_UDATA_RULE_ID = 16,
 	LAYOUT_UDATA_DESC = 17,
+	LAYOUT_UDATA_IFPREFIX = 18, /* base rule 0: the options, see nft_options */
+	LAYOUT_UDATA_DROPLOG = 19,
 };
 
 /* Rule userdata: the head of a description; element userdata: the rest. */
@@ -182,8 +193,12 @@ struct nftnl_table *layout_table(const char *table, uint32_t flags);
 struct nftnl_set *layout_set(const char *table, enum layout_set which);
 struct nftnl_chain *layout_base_chain(const char *table);
 struct nftnl_chain *layout_container_chain(const char *table, const char *chain);
-unsigned int layout_base_nrules(void);
-struct nftnl_rule *layout_base_rule(const char *table, unsigned int i);
+unsigned int layout_base_nrules(const struct nft_options *o);
+struct nftnl_rule *layout_base_rule(const char *table, const struct nft_options *o, unsigned int i);
+/* The options a dumped base rule 0 says the table was built with. */
+int layout_base_options(const struct nftnl_rule *r, struct nft_options *ret);
+struct nftnl_set *layout_drop_set(const char *table);
+struct nftnl_rule *layout_drop_rule(const char *table, const struct nft_options *o, unsigned int i);
 struct nftnl_rule *layout_claim_rule(const char *table, const char *chain, const struct claim *cl);
 
 /*
@@ -207,7 +222,11 @@ struct claim_cache;
 struct claim_cache *layout_claim_cache_new(void);
 void layout_claim_cache_free(struct claim_cache *cc);
 int layout_claim_match(struct claim_cache *cc, const struct raw_rule *r, struct claim *ret);
-int layout_base_rule_check(const struct nftnl_rule *r, const char *table, unsigned int i);
+int layout_base_rule_check(const struct nftnl_rule *r, const char *table, const struct nft_options *o,
+			   unsigned int i);
+int layout_drop_rule_check(const struct nftnl_rule *r, const char *table,
+			   const struct nft_options *o, unsigned int i);
+int layout_drop_set_check(const struct nftnl_set *s);
 int layout_set_check(const struct nftnl_set *s, const char *table, enum layout_set which);
 int layout_base_chain_check(const struct nftnl_chain *ch);
 
@@ -247,7 +266,10 @@ struct nft_state {
 	bool base_unrepairable; /* wrong set types, foreign elements, wrong hook */
 	bool set_present[LAYOUT_SET_MAX];
 	bool base_chain_present;
-	bool base_rules_ok;
+	bool base_rules_ok;	  /* the base chain and, with a drop log, the drop chain */
+	struct nft_options opts;  /* what the base chain was built with */
+	bool drop_chain_present;
+	bool drop_set_present;
 	struct nft_elems elems[LAYOUT_SET_MAX];
 	char **foreign_chains; /* chains that are neither the base nor a container's */
 	size_t nforeign_chains;

@@ -52,6 +52,7 @@ enum opt {
 	OPT_RULE_ID,
 	OPT_INTERFACE,
 	OPT_FILE,
+	OPT_LIMIT,
 	OPT_MAX,
 };
 
@@ -79,6 +80,7 @@ static const struct optdef optdefs[OPT_MAX] = {
 	[OPT_RULE_ID] = {"id", required_argument, 0},
 	[OPT_INTERFACE] = {"interface", required_argument, 0},
 	[OPT_FILE] = {"file", required_argument, 'f'},
+	[OPT_LIMIT] = {"limit", required_argument, 0},
 };
 
 enum view {
@@ -92,6 +94,7 @@ enum view {
 	VIEW_CONTAINERS,
 	VIEW_HEALTH,
 	VIEW_AUDIT,
+	VIEW_DROPS,
 	VIEW_MAX,
 };
 
@@ -404,6 +407,23 @@ path_build(struct cli_http *h, const char *id, const char *suffix, const char *r
 	return 0;
 }
 
+/* path?limit=N; agentd judges N */
+static int
+query_add(struct cli_http *h, char **path, const char *limit)
+{
+	char *e = NULL, *p = NULL;
+	int r = cli_http_escape(h, limit, &e);
+
+	if (r == 0 && asprintf(&p, "%s?limit=%s", *path, e) < 0)
+		r = -ENOMEM;
+	free(e);
+	if (r < 0)
+		return r;
+	free(*path);
+	*path = p;
+	return 0;
+}
+
 static int
 transport_failed(const struct cli_http *h, int r, const struct cli_http_error *e)
 {
@@ -562,6 +582,9 @@ view_print(enum view v, const cJSON *data, long status)
 	case VIEW_AUDIT:
 		cli_print_audit(stdout, data);
 		break;
+	case VIEW_DROPS:
+		cli_print_drops(stdout, data);
+		break;
 	case VIEW_MAX:
 		break;
 	}
@@ -643,6 +666,10 @@ leaf_run(const struct cmd *c, int nargs, char **args, struct ctx *x)
 			path = NULL;
 	} else {
 		path = strdup(c->path);
+	}
+	if (path != NULL && x->val[OPT_LIMIT] != NULL && query_add(h, &path, x->val[OPT_LIMIT]) < 0) {
+		free(path);
+		path = NULL;
 	}
 	if (path == NULL) {
 		fprintf(stderr, "hoody: out of memory\n");
@@ -1010,9 +1037,27 @@ static const struct cmd cmd_fw_audit = {
 	.view = VIEW_AUDIT,
 };
 
+static const struct cmd cmd_fw_drops = {
+	.name = "drops",
+	.full = "hoody firewall drops",
+	.summary = "show the packets a container's firewall dropped lately",
+	.help = "usage: hoody firewall drops -c ID [--limit N]\n"
+		"\n"
+		"Show the packets a container's firewall dropped most recently, newest\n"
+		"first: when, which rule (or default), protocol, source and destination.\n"
+		"The kernel reports at most agentd's --drop-log-rate drops a second per\n"
+		"container; the agent keeps the newest few thousand of the host.\n"
+		"\n" CONTAINER_HELP "  --limit N            at most N drops (default 50)\n",
+	.opts = F(OPT_CONTAINER) | F(OPT_LIMIT),
+	.required = F(OPT_CONTAINER),
+	.method = "GET",
+	.path = "/firewall/drops",
+	.view = VIEW_DROPS,
+};
+
 static const struct cmd *const firewall_cmds[] = {
-	&cmd_fw_list,	&cmd_fw_show,	&cmd_fw_reset,	&cmd_fw_set,   &cmd_egress,
-	&cmd_fw_attach, &cmd_fw_detach, &cmd_fw_delete, &cmd_fw_audit, NULL,
+	&cmd_fw_list,	&cmd_fw_show,	&cmd_fw_reset, &cmd_fw_set,   &cmd_egress, &cmd_fw_attach,
+	&cmd_fw_detach, &cmd_fw_delete, &cmd_fw_audit, &cmd_fw_drops, NULL,
 };
 
 static const struct cmd cmd_firewall = {

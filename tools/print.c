@@ -395,6 +395,49 @@ cli_print_audit(FILE *f, const cJSON *audit)
 }
 
 /* A JSON string with the escapes cJSON uses; UTF-8 passes through. */
+/* "addr:port", or the address alone when the protocol has no ports */
+static void
+add_endpoint(cJSON *row, const char *key, const char *addr_key, const char *port_key)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(row, addr_key);
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(row, port_key);
+	const char *addr = cJSON_IsString(a) ? a->valuestring : "?";
+	char buf[80];
+
+	if (cJSON_IsNumber(p))
+		snprintf(buf, sizeof(buf), strchr(addr, ':') ? "[%s]:%d" : "%s:%d", addr,
+			 p->valueint);
+	else
+		snprintf(buf, sizeof(buf), "%s", addr);
+	cJSON_AddStringToObject(row, key, buf);
+}
+
+void
+cli_print_drops(FILE *f, const cJSON *drops)
+{
+	static const struct column cols[] = {
+		{"TIME", "time", NULL, NULL, NULL},
+		{"RULE", "rule_id", NULL, NULL, NULL},
+		{"PROTO", "protocol", NULL, NULL, NULL},
+		{"SOURCE", "src", NULL, NULL, NULL},
+		{"DESTINATION", "dst", NULL, NULL, NULL},
+	};
+	/* a copy, to add the derived columns to its rows */
+	cJSON *list = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(drops, "drops"), 1), *d;
+	char lost[CELL_SIZE];
+
+	cJSON_ArrayForEach(d, list)
+	{
+		add_endpoint(d, "src", "source", "source_port");
+		add_endpoint(d, "dst", "destination", "destination_port");
+	}
+	say(f, "container %s: newest drops first\n", str(drops, "container_id"));
+	list_print(f, cols, NCOLS(cols), list, "no drops reported");
+	if (num(drops, "lost", lost, sizeof(lost)) != NULL && strcmp(lost, "0") != 0)
+		say(f, "(%s reports lost: the agent could not keep up)\n", lost);
+	cJSON_Delete(list);
+}
+
 static void
 json_string(FILE *f, const char *s)
 {

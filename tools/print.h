@@ -42,6 +42,8 @@ void cli_print_health(FILE *f, const struct cJSON *h);
 
 /* GET /firewall/audit: a header line, a table, then every difference. */
 void cli_print_audit(FILE *f, const struct cJSON *audit);
+/* The drop log of one container (GET .../firewall/drops). */
+void cli_print_drops(FILE *f, const struct cJSON *drops);
 
 /*
  * v as indented JSON and a newline: what scripts read with -o json.

@@ -16,7 +16,7 @@ Run inside a namespace with `ip netns exec NS python3 probe.py ...`.
          stdout "IDX RC TEXT"
   loop   KIND DST [PORT] -t SECS --stop F --log F [--pause S]
          repeat one probe until file F exists; log "START RC TEXT" per probe
-  sendudp DST PORT [--src ADDR] [--dev IF] [--payload P] [--count N]
+  sendudp DST PORT [--src ADDR] [--dev IF] [--payload P] [--count N] [--interval S]
          fire and forget, from any source address (IP_TRANSPARENT)
   hold   DST PORT --log F [--interval S] [--duration S]
          Long-lived TCP client: sends "seq=N t=SENDTIME" every interval and
@@ -225,7 +225,8 @@ def cmd_send_udp(a):
             s.sendto(a.payload.encode(), (a.dst, a.port))
         except OSError:
             pass
-        time.sleep(0.02)
+        if a.interval > 0:
+            time.sleep(a.interval)
     return OK, "sent"
 
 
@@ -491,6 +492,7 @@ def main():
     p.add_argument("--src")
     p.add_argument("--payload", default="hfw-spoof")
     p.add_argument("--count", type=int, default=5)
+    p.add_argument("--interval", type=float, default=0.02)
     p.add_argument("--dev")
     p = sub.add_parser("serve")
     p.add_argument("--tag", required=True)
