@@ -21,7 +21,7 @@ SANFLAGS :=
 FORTIFY	:= -D_FORTIFY_SOURCE=2
 endif
 
-LIBS_CORE := libmnl libnftnl libcjson libmicrohttpd libcrypto
+LIBS_CORE := libmnl libnftnl libnl-3.0 libnl-route-3.0 libcjson libmicrohttpd libcrypto
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(LIBS_CORE) check))
 PKG_LIBS := $(shell pkg-config --libs $(LIBS_CORE)) -pthread
 CHECK_LIBS := $(shell pkg-config --libs check)

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "agentd/audit.h"
+#include "agentd/links.h"
 #include "agentd/render.h"
 
 #define DIGEST_HEX (2 * 32 + sizeof("sha256:"))
@@ -88,9 +89,40 @@ add_digest(cJSON *o, const char *name, const char *id, const struct rules_contai
 	return cJSON_AddStringToObject(o, name, hex) != NULL;
 }
 
+/* Whether the interface the kernel (else the desired state) names exists. */
+static bool
+add_presence(cJSON *o, struct links *links, const struct nft_container *kc,
+	     const struct rules_container *wc)
+{
+	const char *ifname = kc ? kc->fw.ifname : wc ? wc->ifname : "";
+
+	if (ifname[0] == '\0' || links == NULL)
+		return cJSON_AddNullToObject(o, "interface_present") != NULL;
+	return cJSON_AddBoolToObject(o, "interface_present", links_present(links, ifname)) != NULL;
+}
+
+/* The options the kernel's table was built with. */
+static bool
+add_options(cJSON *o, const struct nft_options *opts)
+{
+	cJSON *p = cJSON_AddArrayToObject(o, "container_ifprefixes"), *log;
+	unsigned int i;
+
+	for (i = 0; p != NULL && i < opts->nifprefix; i++)
+		if (!cJSON_AddItemToArray(p, cJSON_CreateString(opts->ifprefix[i])))
+			return false;
+	if (p == NULL)
+		return false;
+	if (opts->log_rate == 0)
+		return cJSON_AddNullToObject(o, "drop_log") != NULL;
+	log = cJSON_AddObjectToObject(o, "drop_log");
+	return log != NULL && cJSON_AddNumberToObject(log, "rate", opts->log_rate) &&
+	       cJSON_AddNumberToObject(log, "group", opts->log_group);
+}
+
 static cJSON *
 container_audit(const char *id, const struct nft_container *kc, const struct rules_container *wc,
-		struct host_digest *hd, bool *in_sync)
+		struct links *links, struct host_digest *hd, bool *in_sync)
 {
 	bool enforced = wc != NULL && wc->ifname[0] != '\0';
 	const struct rules_container *kfw = kc && kc->damage[0] == '\0' ? &kc->fw : NULL;
@@ -110,7 +142,8 @@ container_audit(const char *id, const struct nft_container *kc, const struct rul
 		}
 	}
 	diff = cJSON_CreateArray();
-	if (diff == NULL || !cJSON_AddItemToObject(o, "differences", diff))
+	if (!add_presence(o, links, kc, wc) || diff == NULL ||
+	    !cJSON_AddItemToObject(o, "differences", diff))
 		goto fail;
 	if (enforced && kc == NULL)
 		add_difference("desired, not in the kernel", diff);
@@ -153,7 +186,7 @@ add_host_digest(cJSON *dg, const char *name, EVP_MD_CTX *ctx)
 
 cJSON *
 audit_json(const char *table, const struct nft_state *have, const struct rules_set *want,
-	   const char *only)
+	   struct links *links, const char *only)
 {
 	struct host_digest hd = {EVP_MD_CTX_new(), EVP_MD_CTX_new()};
 	size_t i = 0, j = 0, nk = nft_state_count(have), nsync = 0, n = 0;
@@ -170,7 +203,7 @@ audit_json(const char *table, const struct nft_state *have, const struct rules_s
 	    !cJSON_AddBoolToObject(o, "owned", nft_state_table_owned(have)) ||
 	    !cJSON_AddBoolToObject(o, "persist", nft_state_table_persist(have)) ||
 	    !cJSON_AddNumberToObject(o, "generation", nft_state_genid(have)) ||
-	    !cJSON_AddStringToObject(o, "time", when))
+	    !cJSON_AddStringToObject(o, "time", when) || !add_options(o, nft_state_options(have)))
 		goto out;
 	if (nft_state_base_damage(have)[0] != '\0') {
 		all = false;
@@ -194,7 +227,8 @@ audit_json(const char *table, const struct nft_state *have, const struct rules_s
 		j += c >= 0;
 		if (only != NULL && strcmp(id, only) != 0)
 			continue;
-		ct = container_audit(id, c <= 0 ? kc : NULL, c >= 0 ? wc : NULL, &hd, &in_sync);
+		ct = container_audit(id, c <= 0 ? kc : NULL, c >= 0 ? wc : NULL, links, &hd,
+				     &in_sync);
 		if (ct == NULL || !cJSON_AddItemToArray(list, ct)) {
 			cJSON_Delete(ct);
 			goto out;

@@ -5,25 +5,28 @@
 #include "rules/rules.h"
 
 struct cJSON;
+struct links;
 
 /*
  * The audit of table: have (a dump) set against want (the desired
  * state, sorted by id), for every container either holds, or only
  * container only when it is not NULL:
  *
- *   {"table", "owned", "persist", "generation", "time", ["damage"],
+ *   {"table", "owned", "persist", "generation", "time", "container_ifprefixes",
+ *    "drop_log": {"rate", "group"} or null, ["damage"],
  *    "in_sync", "containers_in_sync", "containers_total",
  *    "digest": {"kernel", "desired"},
- *    "containers": [{"container_id", "enforced", "interface",
+ *    "containers": [{"container_id", "enforced", "interface", "interface_present",
  *      "default_action", "rules": [{rule, "packets", "bytes"}],
  *      "dropped": {"packets", "bytes"}, "in_sync", "differences": [...],
  *      "digest": {"kernel", "desired"}}]}
  *
  * A container's digests are sha256 of its id and canonical rendering;
- * the host's, of its containers' digests in id order. Returns a new
+ * the host's, of its containers' digests in id order. links (may be
+ * NULL) tells whether interfaces exist. Returns a new
  * tree, or NULL when out of memory.
  */
 struct cJSON *audit_json(const char *table, const struct nft_state *have,
-			 const struct rules_set *want, const char *only);
+			 const struct rules_set *want, struct links *links, const char *only);
 
 #endif

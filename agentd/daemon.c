@@ -24,6 +24,7 @@
 #include "agentd/daemon.h"
 #include "agentd/drops.h"
 #include "agentd/engine.h"
+#include "agentd/links.h"
 #include "agentd/log.h"
 #include "agentd/reconcile.h"
 #include "api/api.h"
@@ -115,6 +116,7 @@ daemon_run(const struct daemon_options *o)
 	};
 	struct reconciler *rc = NULL;
 	struct drops *drops = NULL;
+	struct links *links = NULL;
 	struct api_options ao = {
 		.socket_path = o->socket_path,
 		.listen = o->listen,
@@ -155,6 +157,9 @@ daemon_run(const struct daemon_options *o)
 		if (r < 0)
 			log_warn(r, "starting the reconciler");
 	}
+	/* interfaces are followed for the API; enforcement goes on without them */
+	if (r == 0 && links_start(engine_link_changed, e, &links) == 0)
+		engine_set_links(e, links);
 	/* the drop log only informs: enforcement goes on without it */
 	if (r == 0 && o->nft.log_rate > 0 && drops_start(e, o->nft.log_group, &drops) == 0)
 		engine_set_drops(e, drops);
@@ -179,6 +184,7 @@ daemon_run(const struct daemon_options *o)
 	}
 	api_stop(a);
 	drops_stop(drops);
+	links_stop(links);
 	reconcile_stop(rc);
 	engine_stop(e);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <search.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 
 #include "agentd/audit.h"
 #include "agentd/drops.h"
+#include "agentd/links.h"
 #include "agentd/engine.h"
 #include "agentd/log.h"
 #include "agentd/store.h"
@@ -27,6 +29,7 @@
 #include "rules/rules.h"
 
 /* Another writer may commit between a dump and our transaction. */
+#define PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
 #define ENGINE_APPLY_TRIES 5
 
 struct ct {
@@ -49,6 +52,7 @@ struct engine {
 	uint64_t repairs; /* passes that had to change it */
 	time_t last_repair;
 	struct drops *drops; /* NULL: no drop log */
+	struct links *links; /* NULL: interfaces not followed */
 };
 
 static int
@@ -177,9 +181,20 @@ engine_result_clear(struct engine_result *res)
 
 /* Answers. */
 
-/* {"container_id", "interface", "default_action", "rules", "revision"} */
+/* "interface_present": whether the attached interface exists now (null
+ * when none is attached, or interfaces are not followed) */
+static bool
+add_presence(const struct engine *e, cJSON *o, const struct ct *c)
+{
+	if (c->fw.ifname[0] == '\0' || e->links == NULL)
+		return cJSON_AddNullToObject(o, "interface_present") != NULL;
+	return cJSON_AddBoolToObject(o, "interface_present",
+				     links_present(e->links, c->fw.ifname)) != NULL;
+}
+
+/* {"container_id", "interface", "interface_present", "default_action", "rules", "revision"} */
 static cJSON *
-firewall_json(const struct ct *c)
+firewall_json(const struct engine *e, const struct ct *c)
 {
 	cJSON *o = cJSON_CreateObject(), *fw = rules_container_to_json(&c->fw), *item;
 
@@ -192,7 +207,7 @@ firewall_json(const struct ct *c)
 			goto fail;
 		}
 	}
-	if (!cJSON_AddNumberToObject(o, "revision", (double)c->revision))
+	if (!add_presence(e, o, c) || !cJSON_AddNumberToObject(o, "revision", (double)c->revision))
 		goto fail;
 	cJSON_Delete(fw);
 	return o;
@@ -214,9 +229,10 @@ answer(struct engine_result *res, enum engine_status status, cJSON *data)
 }
 
 static void
-answer_firewall(struct engine_result *res, enum engine_status status, const struct ct *c)
+answer_firewall(const struct engine *e, struct engine_result *res, enum engine_status status,
+		const struct ct *c)
 {
-	answer(res, status, firewall_json(c));
+	answer(res, status, firewall_json(e, c));
 }
 
 /* The state file: {"revision": N, "firewall": {...}}. */
@@ -580,7 +596,7 @@ engine_reset(struct engine *e, const char *id, struct engine_result *res)
 	pthread_rwlock_wrlock(&e->lock);
 	old = ct_find(e, id);
 	if (old != NULL && old->fw.policy == RULES_ACTION_DENY && old->fw.nrules == 0) {
-		answer_firewall(res, ENGINE_OK, old);
+		answer_firewall(e, res, ENGINE_OK, old);
 		goto out;
 	}
 	next = ct_new(id, old, res);
@@ -593,7 +609,7 @@ engine_reset(struct engine *e, const char *id, struct engine_result *res)
 	if (commit(e, id, old, next, res)) {
 		log_info("container %s: reset to deny-all (revision %llu)", id,
 			 (unsigned long long)next->revision);
-		answer_firewall(res, old ? ENGINE_OK : ENGINE_CREATED, next);
+		answer_firewall(e, res, old ? ENGINE_OK : ENGINE_CREATED, next);
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -771,7 +787,7 @@ firewall_get(struct engine *e, const char *id, bool rules_only, struct engine_re
 		fail_not_found(res, id);
 		goto out;
 	}
-	o = firewall_json(c);
+	o = firewall_json(e, c);
 	if (o != NULL && rules_only) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "interface");
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "default_action");
@@ -830,7 +846,7 @@ engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
 		memcpy(next->fw.ifname, old->fw.ifname, sizeof(next->fw.ifname));
 		if (rules_container_equal(&old->fw, &next->fw)) {
 			ct_free(next);
-			answer_firewall(res, ENGINE_OK, old);
+			answer_firewall(e, res, ENGINE_OK, old);
 			goto out;
 		}
 	}
@@ -839,10 +855,48 @@ engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
 		log_info("container %s: firewall replaced: default %s, %zu rules (revision %llu)",
 			 id, rules_action_name(next->fw.policy), next->fw.nrules,
 			 (unsigned long long)next->revision);
-		answer_firewall(res, old ? ENGINE_OK : ENGINE_CREATED, next);
+		answer_firewall(e, res, old ? ENGINE_OK : ENGINE_CREATED, next);
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
+}
+
+/* {"netns": PATH} or {"pid": N} to the host end of the container's veth. */
+static bool
+resolve_peer(const cJSON *m, char *ifname, struct engine_result *res)
+{
+	bool by_path = strcmp(m->string, "netns") == 0;
+	char why[256];
+	int r;
+
+	if (by_path && (!cJSON_IsString(m) || m->valuestring[0] != '/' ||
+			strlen(m->valuestring) >= PATH_MAX)) {
+		fail(res, ENGINE_BAD_INPUT, "invalid_netns", "netns",
+		     "netns: expected the absolute path of a network namespace, e.g. "
+		     "\"/run/netns/NAME\" or \"/proc/PID/ns/net\"");
+		return false;
+	}
+	if (!by_path && (!cJSON_IsNumber(m) || m->valuedouble < 1 || m->valuedouble > PID_MAX ||
+			 m->valuedouble != (double)(pid_t)m->valuedouble)) {
+		fail(res, ENGINE_BAD_INPUT, "invalid_pid", "pid",
+		     "pid: expected the id of a process in the container, 1 to %d", PID_MAX);
+		return false;
+	}
+	r = links_host_peer(by_path ? m->valuestring : NULL, by_path ? 0 : (pid_t)m->valuedouble,
+			    ifname, why, sizeof(why));
+	if (r == -ENOENT || r == -ENODEV || r == -ENOTUNIQ) {
+		fail(res, ENGINE_BAD_INPUT, r == -ENOENT	 ? "netns_not_found"
+					    : r == -ENODEV ? "no_veth_peer"
+							   : "ambiguous_veth_peer",
+		     m->string, "%s", why);
+		return false;
+	}
+	if (r < 0) {
+		fail(res, r == -ENOMEM ? ENGINE_NO_MEMORY : ENGINE_KERNEL_FAILED, "links_failed",
+		     m->string, "%s", why);
+		return false;
+	}
+	return true;
 }
 
 void
@@ -856,25 +910,32 @@ engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
 
 	if (!id_ok(id, res))
 		return;
-	if (!cJSON_IsObject(body) || cJSON_GetObjectItemCaseSensitive(body, "interface") == NULL) {
-		fail(res, ENGINE_BAD_INPUT, "missing_field", "interface",
-		     "interface: required, e.g. {\"interface\": \"hc1\"} (null detaches)");
-		return;
-	}
 	cJSON_ArrayForEach(m, body)
 	{
-		if (strcmp(m->string, "interface") != 0) {
-			fail(res, ENGINE_BAD_INPUT, "unknown_field", "",
-			     "%.64s: unknown field; this call takes only \"interface\" (set rules "
-			     "with PUT /api/v1/containers/%s/firewall)",
+		if (strcmp(m->string, "interface") != 0 && strcmp(m->string, "netns") != 0 &&
+		    strcmp(m->string, "pid") != 0) {
+			fail(res, ENGINE_BAD_INPUT, "unknown_field", m->string,
+			     "%.64s: unknown field; this call takes one of \"interface\", "
+			     "\"netns\" or \"pid\" (set rules with PUT "
+			     "/api/v1/containers/%s/firewall)",
 			     m->string, id);
 			return;
 		}
 	}
-	if (rules_container_parse(body, id, &parsed, &re) < 0) {
-		fail_rules(res, &re);
+	if (cJSON_GetArraySize(body) != 1) {
+		fail(res, ENGINE_BAD_INPUT, "missing_field", "interface",
+		     "give exactly one of: {\"interface\": \"hc1\"} (null detaches), "
+		     "{\"netns\": \"/run/netns/NAME\"} or {\"pid\": N}: the agent then finds "
+		     "the host end of the container's veth");
 		return;
 	}
+	if (cJSON_GetObjectItemCaseSensitive(body, "interface") != NULL) {
+		if (rules_container_parse(body, id, &parsed, &re) < 0) {
+			fail_rules(res, &re);
+			return;
+		}
+	} else if (!resolve_peer(body->child, parsed.ifname, res))
+		return;
 	pthread_rwlock_wrlock(&e->lock);
 	old = ct_find(e, id);
 	other = parsed.ifname[0] ? ct_find_ifname(e, parsed.ifname) : NULL;
@@ -885,7 +946,7 @@ engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
 		goto out;
 	}
 	if (old != NULL && strcmp(old->fw.ifname, parsed.ifname) == 0) {
-		answer_firewall(res, ENGINE_OK, old);
+		answer_firewall(e, res, ENGINE_OK, old);
 		goto out;
 	}
 	next = ct_new(id, old, res);
@@ -899,7 +960,7 @@ engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
 		else
 			log_info("container %s: detached (revision %llu)", id,
 				 (unsigned long long)next->revision);
-		answer_firewall(res, old ? ENGINE_OK : ENGINE_CREATED, next);
+		answer_firewall(e, res, old ? ENGINE_OK : ENGINE_CREATED, next);
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -933,13 +994,14 @@ engine_container_delete(struct engine *e, const char *id, struct engine_result *
 }
 
 static cJSON *
-list_entry(const struct ct *c)
+list_entry(const struct engine *e, const struct ct *c)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	if (o == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id) ||
 	    !(c->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", c->fw.ifname)
 			      : cJSON_AddNullToObject(o, "interface")) ||
+	    !add_presence(e, o, c) ||
 	    !cJSON_AddStringToObject(o, "default_action", rules_action_name(c->fw.policy)) ||
 	    !cJSON_AddNumberToObject(o, "rule_count", (double)c->fw.nrules) ||
 	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision)) {
@@ -952,14 +1014,14 @@ list_entry(const struct ct *c)
 /* One JSON entry per container, in id order, into dst (an array, or an
  * object keyed by id); false when out of memory. */
 static bool
-add_each(struct engine *e, cJSON *dst, cJSON *(*entry)(const struct ct *))
+add_each(struct engine *e, cJSON *dst, cJSON *(*entry)(const struct engine *, const struct ct *))
 {
 	struct ct_list l;
 	bool ok = ct_list(e, &l) == 0;
 	size_t i;
 
 	for (i = 0; ok && i < l.n; i++) {
-		cJSON *o = entry(l.v[i]);
+		cJSON *o = entry(e, l.v[i]);
 
 		ok = o != NULL &&
 		     (cJSON_IsArray(dst) ? cJSON_AddItemToArray(dst, o)
@@ -1289,8 +1351,9 @@ out:
 }
 
 static cJSON *
-host_entry(const struct ct *c)
+host_entry(const struct engine *e, const struct ct *c)
 {
+	(void)e; /* the desired state only, exactly as PUT takes it */
 	cJSON *fw = rules_container_to_json(&c->fw);
 
 	if (fw != NULL && !cJSON_AddNumberToObject(fw, "revision", (double)c->revision)) {
@@ -1348,12 +1411,35 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 		fail_not_found(res, id);
 		o = NULL;
 	} else {
-		o = audit_json(nft_conn_table(e->nc), have, &want, id);
+		o = audit_json(nft_conn_table(e->nc), have, &want, e->links, id);
 		answer(res, ENGINE_OK, o);
 	}
 	pthread_rwlock_unlock(&e->lock);
 	nft_state_free(have);
 	free(want.containers);
+}
+
+/* Interfaces. */
+
+void
+engine_set_links(struct engine *e, struct links *l)
+{
+	e->links = l;
+}
+
+void
+engine_link_changed(const char *ifname, bool present, void *data)
+{
+	struct engine *e = data;
+	struct ct *c;
+
+	pthread_rwlock_rdlock(&e->lock);
+	c = ct_find_ifname(e, ifname);
+	if (c != NULL)
+		log_info("container %s: interface %s %s", c->fw.id, ifname,
+			 present ? "is up: its firewall applies to it"
+				 : "is gone (the firewall stays, for when it is back)");
+	pthread_rwlock_unlock(&e->lock);
 }
 
 /* The drop log. */

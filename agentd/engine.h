@@ -87,6 +87,12 @@ void engine_host_put(struct engine *e, const struct cJSON *body, struct engine_r
  */
 struct drops;
 void engine_set_drops(struct engine *e, struct drops *d);
+/* The host's interfaces (links.c), for whether each container's is there; set
+ * once before the API starts (NULL: not known). */
+struct links;
+void engine_set_links(struct engine *e, struct links *l);
+/* links_cb: log when a container's interface appears or goes. */
+void engine_link_changed(const char *ifname, bool present, void *e);
 void engine_drops(struct engine *e, const char *id, const char *limit, struct engine_result *res);
 /*
  * Name the container and rule (or "default") whose tag dropped a packet

@@ -1,0 +1,37 @@
+#ifndef AGENTD_LINKS_H
+#define AGENTD_LINKS_H
+
+/*
+ * links: the host's network interfaces, through rtnetlink (libnl-route).
+ * A thread follows link events to know which interfaces exist now; and
+ * a container's namespace (a path or a process) is resolved to the host
+ * end of its veth pair from link attributes.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct links;
+
+/* Called from the links thread when ifname appears or goes. */
+typedef void (*links_cb)(const char *ifname, bool present, void *data);
+
+/* Subscribe to link events, read every interface, start the thread. */
+int links_start(links_cb cb, void *data, struct links **ret);
+/* Stop the thread and free l (which may be NULL). */
+void links_stop(struct links *l);
+/* Does an interface named ifname exist in the host namespace now? */
+bool links_present(struct links *l, const char *ifname);
+
+/*
+ * The host-side interface of the veth pair whose other end is in the
+ * network namespace at netns_path (or, when it is NULL, that of process
+ * pid). Returns 0 with the name in ifname (16 bytes); otherwise a
+ * negative errno with why saying what went wrong for the API: -ENOENT
+ * no such namespace or process, -ENODEV no veth of the host leads
+ * there, -ENOTUNIQ several do (named in why).
+ */
+int links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *why, size_t whylen);
+
+#endif
