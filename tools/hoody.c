@@ -53,6 +53,8 @@ enum opt {
 	OPT_INTERFACE,
 	OPT_FILE,
 	OPT_LIMIT,
+	OPT_NETNS,
+	OPT_PID,
 	OPT_MAX,
 };
 
@@ -81,6 +83,8 @@ static const struct optdef optdefs[OPT_MAX] = {
 	[OPT_INTERFACE] = {"interface", required_argument, 0},
 	[OPT_FILE] = {"file", required_argument, 'f'},
 	[OPT_LIMIT] = {"limit", required_argument, 0},
+	[OPT_NETNS] = {"netns", required_argument, 0},
+	[OPT_PID] = {"pid", required_argument, 0},
 };
 
 enum view {
@@ -354,6 +358,42 @@ body_interface(const struct ctx *x, char **ret_body, size_t *ret_len)
 
 	if (o != NULL && (ifname != NULL ? cJSON_AddStringToObject(o, "interface", ifname)
 					 : cJSON_AddNullToObject(o, "interface")) == NULL) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	r = json_body(o, ret_body, ret_len);
+	cJSON_Delete(o);
+	return r;
+}
+
+/* attach: exactly one of --interface, --netns, --pid */
+static int
+body_attach(const struct ctx *x, char **ret_body, size_t *ret_len)
+{
+	const char *ifname = x->val[OPT_INTERFACE], *netns = x->val[OPT_NETNS];
+	const char *pid = x->val[OPT_PID];
+	cJSON *o, *v;
+	char *end;
+	long n;
+	int r;
+
+	if ((ifname != NULL) + (netns != NULL) + (pid != NULL) != 1) {
+		fprintf(stderr, "hoody firewall attach: give one of --interface, --netns, --pid\n"
+				"try 'hoody firewall attach --help'\n");
+		return EXIT_USAGE;
+	}
+	o = cJSON_CreateObject();
+	if (pid != NULL) {
+		errno = 0;
+		n = strtol(pid, &end, 10);
+		/* agentd judges the number; what is not one goes as text, to be refused */
+		v = errno == 0 && end != pid && *end == '\0' ? cJSON_CreateNumber((double)n)
+							     : cJSON_CreateString(pid);
+	} else
+		v = cJSON_CreateString(ifname != NULL ? ifname : netns);
+	if (o == NULL || v == NULL ||
+	    !cJSON_AddItemToObject(o, ifname ? "interface" : netns ? "netns" : "pid", v)) {
+		cJSON_Delete(v);
 		cJSON_Delete(o);
 		o = NULL;
 	}
@@ -971,16 +1011,20 @@ static const struct cmd cmd_fw_attach = {
 	.name = "attach",
 	.full = "hoody firewall attach",
 	.summary = "enforce a container's firewall on its host-side interface",
-	.help = "usage: hoody firewall attach -c ID --interface IF\n"
+	.help = "usage: hoody firewall attach -c ID --interface IF | --netns PATH | --pid N\n"
 		"\n"
-		"Enforce a container's firewall on IF, the host end of its veth pair.\n"
+		"Enforce a container's firewall on the host end of its veth pair: IF,\n"
+		"or the one agentd finds from the container's network namespace (a\n"
+		"path such as /run/netns/NAME, or a process in the container).\n"
 		"A new container is created deny-all.\n"
-		"\n" CONTAINER_HELP "  --interface IF       the host-side interface, e.g. hc1\n",
-	.opts = F(OPT_CONTAINER) | F(OPT_INTERFACE),
-	.required = F(OPT_CONTAINER) | F(OPT_INTERFACE),
+		"\n" CONTAINER_HELP "  --interface IF       the host-side interface, e.g. hc1\n"
+		"  --netns PATH         the container's network namespace\n"
+		"  --pid N              a process in the container\n",
+	.opts = F(OPT_CONTAINER) | F(OPT_INTERFACE) | F(OPT_NETNS) | F(OPT_PID),
+	.required = F(OPT_CONTAINER),
 	.method = "PUT",
 	.path = "",
-	.body = body_interface,
+	.body = body_attach,
 	.view = VIEW_ATTACH,
 };
 

@@ -112,6 +112,23 @@ expect_blocked "detached hc1: even the allowed destination is dropped" tcp "$C1"
 expect_api "delete c3" 200 DELETE $V/c3
 expect_blocked "deleted c3: hcx dropped again" tcp "$C1" 10.10.3.1 8080
 
+HOODY=${HOODY:-$HFW_ROOT/build/hoody}
+rc=0
+"$HOODY" --socket "$SOCK" firewall attach -c c1 --netns "/run/netns/$C1" >"$WORK/cli.out" 2>&1 || rc=$?
+check "hoody firewall attach --netns: two veths lead there now, exit 1" test "$rc" = 1
+check "... and it says which" grep -q "hc1, hcx\|hcx, hc1" "$WORK/cli.out"
+rc=0
+"$HOODY" --socket "$SOCK" firewall attach -c c4 --pid "$c2_pid" >"$WORK/cli.out" 2>&1 || rc=$?
+check "hoody firewall attach --pid: hc2 is c2's, exit 1 (409)" test "$rc" = 1
+rc=0
+"$HOODY" --socket "$SOCK" firewall attach -c c4 --pid 1 --interface hc9 >"$WORK/cli.out" 2>&1 || rc=$?
+check "hoody firewall attach with two ways at once: a usage error" test "$rc" = 2
+ip -n "$HOST" link del hcx
+rc=0
+"$HOODY" --socket "$SOCK" firewall attach -c c1 --netns "/run/netns/$C1" >"$WORK/cli.out" 2>&1 || rc=$?
+check "hoody firewall attach --netns, one veth again: attached to hc1" \
+	test "$rc" = 0 -a -n "$(grep -w hc1 "$WORK/cli.out")"
+
 expect_api "the audit's header" 200 GET /api/v1/firewall/audit
 check "... names the prefixes the kernel's table enforces" \
 	test "$(api_field data.container_ifprefixes.0)" = hc
