@@ -21,8 +21,8 @@
 
 #include "agentd/audit.h"
 #include "agentd/drops.h"
-#include "agentd/links.h"
 #include "agentd/engine.h"
+#include "agentd/links.h"
 #include "agentd/log.h"
 #include "agentd/store.h"
 #include "nft/nft.h"
@@ -885,9 +885,10 @@ resolve_peer(const cJSON *m, char *ifname, struct engine_result *res)
 	r = links_host_peer(by_path ? m->valuestring : NULL, by_path ? 0 : (pid_t)m->valuedouble,
 			    ifname, why, sizeof(why));
 	if (r == -ENOENT || r == -ENODEV || r == -ENOTUNIQ) {
-		fail(res, ENGINE_BAD_INPUT, r == -ENOENT	 ? "netns_not_found"
-					    : r == -ENODEV ? "no_veth_peer"
-							   : "ambiguous_veth_peer",
+		fail(res, ENGINE_BAD_INPUT,
+		     r == -ENOENT   ? "netns_not_found"
+		     : r == -ENODEV ? "no_veth_peer"
+				    : "ambiguous_veth_peer",
 		     m->string, "%s", why);
 		return false;
 	}
@@ -1466,9 +1467,9 @@ engine_drop_names(struct engine *e, const char *ifname, uint32_t tag, char *ret_
 		r = -ENOENT;
 	else {
 		strcpy(ret_container, c->fw.id);
-		strcpy(ret_rule, i < c->fw.nrules ? c->fw.rules[i].id
-			       : i == c->fw.nrules ? "default"
-						   : "unknown");
+		strcpy(ret_rule, i < c->fw.nrules    ? c->fw.rules[i].id
+				 : i == c->fw.nrules ? "default"
+						     : "unknown");
 	}
 	pthread_rwlock_unlock(&e->lock);
 	return r;

@@ -424,7 +424,8 @@ main(int argc, char *argv[])
 			if (dopt.nft.nifprefix == NFT_IFPREFIX_MAX || strlen(optarg) > 14 ||
 			    !rules_ifname_valid(optarg)) {
 				fprintf(stderr,
-					"agentd: --container-ifprefix \"%s\": expected the start of "
+					"agentd: --container-ifprefix \"%s\": expected the start "
+					"of "
 					"an interface name, 1-14 bytes without '/', ':' or "
 					"whitespace, at most %d times\n",
 					optarg, NFT_IFPREFIX_MAX);

@@ -709,8 +709,8 @@ exprs_text(const struct nftnl_rule *r, char *buf, size_t size)
 }
 
 int
-layout_drop_rule_check(const struct nftnl_rule *r, const char *table,
-		       const struct nft_options *o, unsigned int i)
+layout_drop_rule_check(const struct nftnl_rule *r, const char *table, const struct nft_options *o,
+		       unsigned int i)
 {
 	struct nftnl_rule *want = layout_drop_rule(table, o, i);
 	char a[512], b[512];

@@ -307,7 +307,8 @@ START_TEST(base_rules_recognised)
 			bool same = i == j || (i == deny && j == deny + 7) ||
 				    (i == deny + 7 && j == deny);
 
-			ck_assert_msg(layout_base_rule_check(r, TABLE, o, j) == (same ? 0 : -EBADMSG),
+			ck_assert_msg(layout_base_rule_check(r, TABLE, o, j) ==
+					      (same ? 0 : -EBADMSG),
 				      "base rule %u checked as %u", i, j);
 		}
 		if (i == 0) {

@@ -264,7 +264,7 @@ int nft_droplog_read(struct nft_droplog *l, nft_droplog_cb cb, void *data);
  * interface must be ifname; *ret_index is the rule's index in the
  * container as last put (its nrules: the default). Returns 0 or -ENOENT.
  */
-int nft_model_tag(const struct nft_model *m, const char *ifname, uint32_t tag,
-		  const char **ret_id, size_t *ret_index);
+int nft_model_tag(const struct nft_model *m, const char *ifname, uint32_t tag, const char **ret_id,
+		  size_t *ret_index);
 
 #endif

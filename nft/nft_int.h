@@ -222,8 +222,8 @@ struct claim_cache;
 struct claim_cache *layout_claim_cache_new(void);
 void layout_claim_cache_free(struct claim_cache *cc);
 int layout_claim_match(struct claim_cache *cc, const struct raw_rule *r, struct claim *ret);
-int layout_base_rule_check(const struct nftnl_rule *r, const char *table, const struct nft_options *o,
-			   unsigned int i);
+int layout_base_rule_check(const struct nftnl_rule *r, const char *table,
+			   const struct nft_options *o, unsigned int i);
 int layout_drop_rule_check(const struct nftnl_rule *r, const char *table,
 			   const struct nft_options *o, unsigned int i);
 int layout_drop_set_check(const struct nftnl_set *s);
@@ -266,8 +266,8 @@ struct nft_state {
 	bool base_unrepairable; /* wrong set types, foreign elements, wrong hook */
 	bool set_present[LAYOUT_SET_MAX];
 	bool base_chain_present;
-	bool base_rules_ok;	  /* the base chain and, with a drop log, the drop chain */
-	struct nft_options opts;  /* what the base chain was built with */
+	bool base_rules_ok;	 /* the base chain and, with a drop log, the drop chain */
+	struct nft_options opts; /* what the base chain was built with */
 	bool drop_chain_present;
 	bool drop_set_present;
 	struct nft_elems elems[LAYOUT_SET_MAX];

@@ -392,7 +392,11 @@ body_attach(const struct ctx *x, char **ret_body, size_t *ret_len)
 	} else
 		v = cJSON_CreateString(ifname != NULL ? ifname : netns);
 	if (o == NULL || v == NULL ||
-	    !cJSON_AddItemToObject(o, ifname ? "interface" : netns ? "netns" : "pid", v)) {
+	    !cJSON_AddItemToObject(o,
+				   ifname  ? "interface"
+				   : netns ? "netns"
+					   : "pid",
+				   v)) {
 		cJSON_Delete(v);
 		cJSON_Delete(o);
 		o = NULL;
@@ -707,7 +711,8 @@ leaf_run(const struct cmd *c, int nargs, char **args, struct ctx *x)
 	} else {
 		path = strdup(c->path);
 	}
-	if (path != NULL && x->val[OPT_LIMIT] != NULL && query_add(h, &path, x->val[OPT_LIMIT]) < 0) {
+	if (path != NULL && x->val[OPT_LIMIT] != NULL &&
+	    query_add(h, &path, x->val[OPT_LIMIT]) < 0) {
 		free(path);
 		path = NULL;
 	}

@@ -416,10 +416,8 @@ void
 cli_print_drops(FILE *f, const cJSON *drops)
 {
 	static const struct column cols[] = {
-		{"TIME", "time", NULL, NULL, NULL},
-		{"RULE", "rule_id", NULL, NULL, NULL},
-		{"PROTO", "protocol", NULL, NULL, NULL},
-		{"SOURCE", "src", NULL, NULL, NULL},
+		{"TIME", "time", NULL, NULL, NULL},	  {"RULE", "rule_id", NULL, NULL, NULL},
+		{"PROTO", "protocol", NULL, NULL, NULL},  {"SOURCE", "src", NULL, NULL, NULL},
 		{"DESTINATION", "dst", NULL, NULL, NULL},
 	};
 	/* a copy, to add the derived columns to its rows */
