@@ -5,23 +5,21 @@
  */
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <netinet/in.h>
-#include <sys/eventfd.h>
 
 #include "agentd/drops.h"
 #include "agentd/engine.h"
 #include "agentd/log.h"
+#include "agentd/watch.h"
 #include "nft/nft.h"
 #include "rules/rules.h"
 
@@ -34,8 +32,7 @@ struct drop {
 struct drops {
 	struct engine *e;
 	struct nft_droplog *log;
-	int stop_fd;
-	pthread_t tid;
+	struct watch *w;
 	pthread_mutex_t lock; /* the ring and the counters */
 	struct drop *ring;    /* DROPS_RING entries */
 	uint64_t n;	      /* drops ever seen; the newest is ring[(n - 1) % DROPS_RING] */
@@ -88,37 +85,22 @@ on_drop(const struct nft_drop *nd, void *data)
 	return 0;
 }
 
-static void *
-run(void *arg)
+static void
+on_ready(void *data)
 {
-	struct drops *d = arg;
+	struct drops *d = data;
+	int r = nft_droplog_read(d->log, on_drop, d);
 
-	for (;;) {
-		struct pollfd p[2] = {
-			{.fd = d->stop_fd, .events = POLLIN},
-			{.fd = nft_droplog_fd(d->log), .events = POLLIN},
-		};
-		int r;
-
-		if (poll(p, 2, -1) < 0 && errno != EINTR) {
-			log_warn(-errno, "drop log: poll");
-			break;
-		}
-		if (p[0].revents != 0)
-			break;
-		if (p[1].revents == 0)
-			continue;
-		r = nft_droplog_read(d->log, on_drop, d);
-		if (r == -ENOBUFS) {
-			pthread_mutex_lock(&d->lock);
-			d->lost++;
-			pthread_mutex_unlock(&d->lock);
-			log_warnx("drop log: the kernel dropped reports (socket full)");
-		} else if (r < 0)
-			log_warn(r, "drop log: read");
-	}
-	return NULL;
+	if (r == -ENOBUFS) {
+		pthread_mutex_lock(&d->lock);
+		d->lost++;
+		pthread_mutex_unlock(&d->lock);
+		log_warnx("drop log: the kernel dropped reports (socket full)");
+	} else if (r < 0)
+		log_warn(r, "drop log: read");
 }
+
+static const struct watch_ops drops_ops = {.name = "drop log", .ready = on_ready};
 
 int
 drops_start(struct engine *e, uint16_t group, struct drops **ret)
@@ -129,7 +111,6 @@ drops_start(struct engine *e, uint16_t group, struct drops **ret)
 	if (d == NULL)
 		return -ENOMEM;
 	d->e = e;
-	d->stop_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	d->ring = calloc(DROPS_RING, sizeof(*d->ring));
 	if (d->ring == NULL) {
@@ -144,19 +125,12 @@ drops_start(struct engine *e, uint16_t group, struct drops **ret)
 				     : "");
 		goto fail;
 	}
-	d->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (d->stop_fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = -pthread_create(&d->tid, NULL, run, d);
+	r = watch_start(nft_droplog_fd(d->log), &drops_ops, d, &d->w);
 	if (r < 0)
 		goto fail;
 	*ret = d;
 	return 0;
 fail:
-	if (d->stop_fd >= 0)
-		close(d->stop_fd);
 	nft_droplog_close(d->log);
 	free(d->ring);
 	pthread_mutex_destroy(&d->lock);
@@ -167,14 +141,9 @@ fail:
 void
 drops_stop(struct drops *d)
 {
-	uint64_t one = 1;
-
 	if (d == NULL)
 		return;
-	if (write(d->stop_fd, &one, sizeof(one)) < 0)
-		log_warn(-errno, "drop log: stopping");
-	pthread_join(d->tid, NULL);
-	close(d->stop_fd);
+	watch_stop(d->w);
 	nft_droplog_close(d->log);
 	free(d->ring);
 	pthread_mutex_destroy(&d->lock);

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <search.h>
 #include <stdio.h>
@@ -23,10 +22,10 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/socket.h>
-#include <sys/eventfd.h>
 
 #include "agentd/links.h"
 #include "agentd/log.h"
+#include "agentd/watch.h"
 
 struct link {
 	int ifindex;
@@ -37,8 +36,7 @@ struct links {
 	struct nl_sock *events;
 	links_cb cb;
 	void *data;
-	int stop_fd;
-	pthread_t tid;
+	struct watch *w;
 	pthread_mutex_t lock; /* the trees */
 	void *by_name;	      /* tsearch trees of the same struct link nodes */
 	void *by_index;
@@ -196,40 +194,25 @@ on_event(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static void *
-run(void *arg)
+static void
+on_ready(void *data)
 {
-	struct links *l = arg;
+	struct links *l = data;
+	int r = nl_recvmsgs_default(l->events);
 
-	for (;;) {
-		struct pollfd p[2] = {
-			{.fd = l->stop_fd, .events = POLLIN},
-			{.fd = nl_socket_get_fd(l->events), .events = POLLIN},
-		};
-		int r;
-
-		if (poll(p, 2, -1) < 0 && errno != EINTR) {
-			log_warn(-errno, "links: poll");
-			break;
-		}
-		if (p[0].revents != 0)
-			break;
-		if (p[1].revents == 0)
-			continue;
-		r = nl_recvmsgs_default(l->events);
-		/* an overrun (ENOBUFS) loses events: read everything again */
-		if (r < 0 && r != -NLE_AGAIN)
-			l->resync = true;
-		if (l->resync) {
-			log_warnx("links: interface events lost (%s); reading every interface",
-				  r < 0 ? nl_geterror(r) : "out of memory");
-			r = load(l);
-			if (r < 0)
-				log_warn(r, "links: reading interfaces");
-		}
-	}
-	return NULL;
+	/* an overrun (ENOBUFS) loses events: read everything again */
+	if (r < 0 && r != -NLE_AGAIN)
+		l->resync = true;
+	if (!l->resync)
+		return;
+	log_warnx("links: interface events lost (%s); reading every interface",
+		  r < 0 ? nl_geterror(r) : "out of memory");
+	r = load(l);
+	if (r < 0)
+		log_warn(r, "links: reading interfaces");
 }
+
+static const struct watch_ops links_ops = {.name = "links", .ready = on_ready};
 
 int
 links_start(links_cb cb, void *data, struct links **ret)
@@ -241,7 +224,6 @@ links_start(links_cb cb, void *data, struct links **ret)
 		return -ENOMEM;
 	l->cb = cb;
 	l->data = data;
-	l->stop_fd = -1;
 	pthread_mutex_init(&l->lock, NULL);
 	l->events = nl_socket_alloc();
 	if (l->events == NULL) {
@@ -261,19 +243,12 @@ links_start(links_cb cb, void *data, struct links **ret)
 		r = load(l);
 	if (r < 0)
 		goto fail;
-	l->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (l->stop_fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	r = -pthread_create(&l->tid, NULL, run, l);
+	r = watch_start(nl_socket_get_fd(l->events), &links_ops, l, &l->w);
 	if (r < 0)
 		goto fail;
 	*ret = l;
 	return 0;
 fail:
-	if (l->stop_fd >= 0)
-		close(l->stop_fd);
 	nl_socket_free(l->events);
 	forget_all(l);
 	pthread_mutex_destroy(&l->lock);
@@ -284,14 +259,9 @@ fail:
 void
 links_stop(struct links *l)
 {
-	uint64_t one = 1;
-
 	if (l == NULL)
 		return;
-	if (write(l->stop_fd, &one, sizeof(one)) < 0)
-		log_warn(-errno, "links: stopping");
-	pthread_join(l->tid, NULL);
-	close(l->stop_fd);
+	watch_stop(l->w);
 	nl_socket_free(l->events);
 	forget_all(l);
 	pthread_mutex_destroy(&l->lock);

@@ -7,28 +7,24 @@
 
 #include <errno.h>
 #include <malloc.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <linux/netfilter/nf_tables.h>
-#include <sys/eventfd.h>
 
 #include "agentd/engine.h"
 #include "agentd/log.h"
 #include "agentd/reconcile.h"
+#include "agentd/watch.h"
 #include "nft/nft.h"
 
 struct reconciler {
 	struct engine *e;
 	struct nft_monitor *m;
-	int stop_fd;
-	unsigned int interval_s;
-	pthread_t tid;
+	struct watch_ops ops;
+	struct watch *w;
 };
 
 /*
@@ -172,35 +168,19 @@ on_events(struct reconciler *rc)
 	after_pass();
 }
 
-static void *
-run(void *arg)
+static void
+on_ready(void *data)
 {
-	struct reconciler *rc = arg;
-	double next = now_ms() + rc->interval_s * 1e3;
+	on_events(data);
+}
 
-	for (;;) {
-		struct pollfd p[2] = {
-			{.fd = rc->stop_fd, .events = POLLIN},
-			{.fd = nft_monitor_fd(rc->m), .events = POLLIN},
-		};
-		double wait = next - now_ms();
-		int n = poll(p, 2, rc->interval_s == 0 ? -1 : wait < 0 ? 0 : (int)wait);
+static void
+on_tick(void *data)
+{
+	struct reconciler *rc = data;
 
-		if (n < 0 && errno != EINTR) {
-			log_warn(-errno, "reconcile: poll");
-			break;
-		}
-		if (p[0].revents != 0)
-			break;
-		if (p[1].revents != 0)
-			on_events(rc);
-		if (rc->interval_s != 0 && now_ms() >= next) {
-			if (engine_reconcile(rc->e, "reconcile (timer)", false) >= 0)
-				after_pass();
-			next = now_ms() + rc->interval_s * 1e3;
-		}
-	}
-	return NULL;
+	if (engine_reconcile(rc->e, "reconcile (timer)", false) >= 0)
+		after_pass();
 }
 
 int
@@ -213,16 +193,10 @@ reconcile_start(struct engine *e, unsigned int interval_s, struct reconciler **r
 		return -ENOMEM;
 	rc->e = e;
 	rc->m = engine_monitor(e);
-	rc->interval_s = interval_s;
-	rc->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (rc->stop_fd < 0) {
-		r = -errno;
-		free(rc);
-		return r;
-	}
-	r = -pthread_create(&rc->tid, NULL, run, rc);
+	rc->ops = (struct watch_ops){
+		.name = "reconcile", .ready = on_ready, .tick = on_tick, .period_s = interval_s};
+	r = watch_start(nft_monitor_fd(rc->m), &rc->ops, rc, &rc->w);
 	if (r < 0) {
-		close(rc->stop_fd);
 		free(rc);
 		return r;
 	}
@@ -233,13 +207,8 @@ reconcile_start(struct engine *e, unsigned int interval_s, struct reconciler **r
 void
 reconcile_stop(struct reconciler *rc)
 {
-	uint64_t one = 1;
-
 	if (rc == NULL)
 		return;
-	if (write(rc->stop_fd, &one, sizeof(one)) < 0)
-		log_warn(-errno, "reconcile: stopping");
-	pthread_join(rc->tid, NULL);
-	close(rc->stop_fd);
+	watch_stop(rc->w);
 	free(rc);
 }

@@ -28,15 +28,7 @@ batch_end
 
 # the container "restarts": its veth goes away and comes back
 ip -n "$HOST" link del hc1
-ip -n "$HOST" link add hc1 type veth peer name eth0 netns "$C1"
-nsx "$C1" sysctl -qw net.ipv6.conf.eth0.accept_dad=0
-ip -n "$HOST" addr add 10.10.1.1/24 dev hc1
-ip -n "$C1" addr add 10.10.1.2/24 dev eth0
-ip -n "$HOST" link set hc1 up
-ip -n "$C1" link set eth0 up
-ip -n "$C1" route add default via 10.10.1.1
-poll 5 "the new hc1 up" link_is_up "$HOST" hc1
-poll 5 "the new eth0 up in c1" link_is_up "$C1" eth0
+c1_veth_add
 
 batch_begin
 expect_ok "recreated hc1: allowed 203.0.113.10:443" tcp "$C1" 203.0.113.10 443

@@ -87,14 +87,7 @@ check "... says the interface is not there" \
 check "... and keeps enforcing c1 for when it is back" \
 	test "$(api_field data.containers.0.enforced)" = true
 check "the log says hc1 is gone" grep -q "container c1: interface hc1 is gone" "$WORK/agentd.log"
-ip -n "$HOST" link add hc1 type veth peer name eth0 netns "$C1"
-nsx "$C1" sysctl -qw net.ipv6.conf.eth0.accept_dad=0
-ip -n "$HOST" addr add 10.10.1.1/24 dev hc1
-ip -n "$C1" addr add 10.10.1.2/24 dev eth0
-ip -n "$HOST" link set hc1 up
-ip -n "$C1" link set eth0 up
-ip -n "$C1" route replace default via 10.10.1.1
-poll 5 "the new hc1 up" link_is_up "$HOST" hc1
+c1_veth_add
 poll 5 "c1's interface to be reported back" c1_present true
 pass "hc1 recreated: c1's interface_present is true"
 expect_api "the list shows it too" 200 GET $V

@@ -249,6 +249,20 @@ topo_up() {
 	done
 }
 
+# c1_veth_add: give c1 its veth again (after `ip -n $HOST link del hc1`,
+# a container restart), addressed and routed as topo_up made it
+c1_veth_add() {
+	ip -n "$HOST" link add hc1 type veth peer name eth0 netns "$C1"
+	nsx "$C1" sysctl -qw net.ipv6.conf.eth0.accept_dad=0
+	ip -n "$HOST" addr add 10.10.1.1/24 dev hc1
+	ip -n "$C1" addr add 10.10.1.2/24 dev eth0
+	ip -n "$HOST" link set hc1 up
+	ip -n "$C1" link set eth0 up
+	ip -n "$C1" route replace default via 10.10.1.1
+	poll 5 "the new hc1 up" link_is_up "$HOST" hc1
+	poll 5 "the new eth0 up in c1" link_is_up "$C1" eth0
+}
+
 # host_link_local IF: the host's link-local address on IF (hc1...)
 host_link_local() {
 	nsx "$HOST" ip -6 -o addr show dev "$1" scope link |
