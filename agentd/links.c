@@ -89,9 +89,10 @@ forget_all(struct links *l)
 	l->by_index = NULL;
 }
 
-/* Record one interface as it is now; report a change. */
+/* Record one interface as it is now; report a change when told to (events,
+ * not the full reads: at start every interface would be news). */
 static void
-note(struct links *l, int ifindex, const char *name, bool present)
+note(struct links *l, int ifindex, const char *name, bool present, bool report)
 {
 	char gone[IFNAMSIZ];
 	struct link *k = NULL;
@@ -111,9 +112,11 @@ note(struct links *l, int ifindex, const char *name, bool present)
 	}
 	pthread_mutex_unlock(&l->lock);
 	renamed = gone[0] != '\0' && strcmp(gone, name) != 0;
-	if (l->cb != NULL && (renamed || (!present && gone[0] != '\0')))
+	if (!report || l->cb == NULL)
+		return;
+	if (renamed || (!present && gone[0] != '\0'))
 		l->cb(gone, false, l->data);
-	if (l->cb != NULL && present && (renamed || gone[0] == '\0'))
+	if (present && (renamed || gone[0] == '\0'))
 		l->cb(name, true, l->data);
 }
 
@@ -124,7 +127,7 @@ note_link(struct nl_object *o, void *arg)
 	const char *name = rtnl_link_get_name(link);
 
 	if (name != NULL)
-		note(arg, rtnl_link_get_ifindex(link), name, true);
+		note(arg, rtnl_link_get_ifindex(link), name, true, false);
 }
 
 /* libnl's errors as errnos, for our callers */
@@ -180,7 +183,7 @@ event_link(struct nl_object *o, void *arg)
 	const char *name = rtnl_link_get_name(link);
 
 	if (name != NULL)
-		note(ev->l, rtnl_link_get_ifindex(link), name, ev->present);
+		note(ev->l, rtnl_link_get_ifindex(link), name, ev->present, true);
 }
 
 static int
