@@ -17,7 +17,6 @@
 #include <openssl/evp.h>
 
 #include "agentd/audit.h"
-#include "agentd/links.h"
 #include "agentd/render.h"
 
 #define DIGEST_HEX (2 * 32 + sizeof("sha256:"))
@@ -89,18 +88,6 @@ add_digest(cJSON *o, const char *name, const char *id, const struct rules_contai
 	return cJSON_AddStringToObject(o, name, hex) != NULL;
 }
 
-/* Whether the interface the kernel (else the desired state) names exists. */
-static bool
-add_presence(cJSON *o, struct links *links, const struct nft_container *kc,
-	     const struct rules_container *wc)
-{
-	const char *ifname = kc ? kc->fw.ifname : wc ? wc->ifname : "";
-
-	if (ifname[0] == '\0' || links == NULL)
-		return cJSON_AddNullToObject(o, "interface_present") != NULL;
-	return cJSON_AddBoolToObject(o, "interface_present", links_present(links, ifname)) != NULL;
-}
-
 /* The options the kernel's table was built with. */
 static bool
 add_options(cJSON *o, const struct nft_options *opts)
@@ -142,8 +129,12 @@ container_audit(const char *id, const struct nft_container *kc, const struct rul
 		}
 	}
 	diff = cJSON_CreateArray();
-	if (!add_presence(o, links, kc, wc) || diff == NULL ||
-	    !cJSON_AddItemToObject(o, "differences", diff))
+	/* the interface the kernel names, else the desired one */
+	if (!agentd_render_presence(o, links,
+				    kc	 ? kc->fw.ifname
+				    : wc ? wc->ifname
+					 : "") ||
+	    diff == NULL || !cJSON_AddItemToObject(o, "differences", diff))
 		goto fail;
 	if (enforced && kc == NULL)
 		add_difference("desired, not in the kernel", diff);

@@ -24,13 +24,14 @@
 #include "agentd/engine.h"
 #include "agentd/links.h"
 #include "agentd/log.h"
+#include "agentd/render.h"
 #include "agentd/store.h"
 #include "nft/nft.h"
 #include "rules/rules.h"
 
 /* Another writer may commit between a dump and our transaction. */
-#define PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
 #define ENGINE_APPLY_TRIES 5
+#define PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
 
 struct ct {
 	struct rules_container fw;
@@ -181,17 +182,6 @@ engine_result_clear(struct engine_result *res)
 
 /* Answers. */
 
-/* "interface_present": whether the attached interface exists now (null
- * when none is attached, or interfaces are not followed) */
-static bool
-add_presence(const struct engine *e, cJSON *o, const struct ct *c)
-{
-	if (c->fw.ifname[0] == '\0' || e->links == NULL)
-		return cJSON_AddNullToObject(o, "interface_present") != NULL;
-	return cJSON_AddBoolToObject(o, "interface_present",
-				     links_present(e->links, c->fw.ifname)) != NULL;
-}
-
 /* {"container_id", "interface", "interface_present", "default_action", "rules", "revision"} */
 static cJSON *
 firewall_json(const struct engine *e, const struct ct *c)
@@ -207,7 +197,8 @@ firewall_json(const struct engine *e, const struct ct *c)
 			goto fail;
 		}
 	}
-	if (!add_presence(e, o, c) || !cJSON_AddNumberToObject(o, "revision", (double)c->revision))
+	if (!agentd_render_presence(o, e->links, c->fw.ifname) ||
+	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision))
 		goto fail;
 	cJSON_Delete(fw);
 	return o;
@@ -1002,7 +993,7 @@ list_entry(const struct engine *e, const struct ct *c)
 	if (o == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id) ||
 	    !(c->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", c->fw.ifname)
 			      : cJSON_AddNullToObject(o, "interface")) ||
-	    !add_presence(e, o, c) ||
+	    !agentd_render_presence(o, e->links, c->fw.ifname) ||
 	    !cJSON_AddStringToObject(o, "default_action", rules_action_name(c->fw.policy)) ||
 	    !cJSON_AddNumberToObject(o, "rule_count", (double)c->fw.nrules) ||
 	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision)) {
@@ -1034,21 +1025,31 @@ add_each(struct engine *e, cJSON *dst, cJSON *(*entry)(const struct engine *, co
 	return ok;
 }
 
-void
-engine_containers_list(struct engine *e, struct engine_result *res)
+/* {"containers": one entry per container}, an array or an object by id */
+static void
+answer_each(struct engine *e, bool by_id, cJSON *(*entry)(const struct engine *, const struct ct *),
+	    struct engine_result *res)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON *list = o ? cJSON_AddArrayToObject(o, "containers") : NULL;
+	cJSON *o = cJSON_CreateObject(), *dst = NULL;
 	bool ok;
 
+	if (o != NULL)
+		dst = by_id ? cJSON_AddObjectToObject(o, "containers")
+			    : cJSON_AddArrayToObject(o, "containers");
 	pthread_rwlock_rdlock(&e->lock);
-	ok = list != NULL && add_each(e, list, list_entry);
+	ok = dst != NULL && add_each(e, dst, entry);
 	pthread_rwlock_unlock(&e->lock);
 	if (!ok) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
 	answer(res, ENGINE_OK, o);
+}
+
+void
+engine_containers_list(struct engine *e, struct engine_result *res)
+{
+	answer_each(e, false, list_entry, res);
 }
 
 /* Does the kernel hold the desired state? A dump only when the ruleset changed. */
@@ -1354,9 +1355,9 @@ out:
 static cJSON *
 host_entry(const struct engine *e, const struct ct *c)
 {
-	(void)e; /* the desired state only, exactly as PUT takes it */
 	cJSON *fw = rules_container_to_json(&c->fw);
 
+	(void)e; /* the desired state only, exactly as PUT takes it */
 	if (fw != NULL && !cJSON_AddNumberToObject(fw, "revision", (double)c->revision)) {
 		cJSON_Delete(fw);
 		fw = NULL;
@@ -1367,18 +1368,7 @@ host_entry(const struct engine *e, const struct ct *c)
 void
 engine_host_get(struct engine *e, struct engine_result *res)
 {
-	cJSON *o = cJSON_CreateObject();
-	cJSON *all = o ? cJSON_AddObjectToObject(o, "containers") : NULL;
-	bool ok;
-
-	pthread_rwlock_rdlock(&e->lock);
-	ok = all != NULL && add_each(e, all, host_entry);
-	pthread_rwlock_unlock(&e->lock);
-	if (!ok) {
-		cJSON_Delete(o);
-		o = NULL;
-	}
-	answer(res, ENGINE_OK, o);
+	answer_each(e, true, host_entry, res);
 }
 
 /* The audit: from the kernel, set against the desired state. */

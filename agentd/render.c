@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agentd/links.h"
 #include "agentd/render.h"
 
 /*
@@ -120,4 +121,12 @@ out:
 	cJSON_free(text);
 	cJSON_Delete(head);
 	return r;
+}
+
+bool
+agentd_render_presence(cJSON *o, struct links *links, const char *ifname)
+{
+	if (ifname[0] == '\0' || links == NULL)
+		return cJSON_AddNullToObject(o, "interface_present") != NULL;
+	return cJSON_AddBoolToObject(o, "interface_present", links_present(links, ifname)) != NULL;
 }

@@ -1,6 +1,7 @@
 #ifndef AGENTD_RENDER_H
 #define AGENTD_RENDER_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "nft/nft.h"
@@ -18,5 +19,11 @@ struct cJSON;
 int agentd_render_state(FILE *f, const char *table, const struct nft_state *st);
 /* One container of it, as a new tree (NULL: out of memory). */
 struct cJSON *agentd_render_container(const struct nft_container *ct);
+/*
+ * Add "interface_present" to o: whether ifname exists on the host now,
+ * null when ifname is "" or links is NULL. false when out of memory.
+ */
+struct links;
+bool agentd_render_presence(struct cJSON *o, struct links *links, const char *ifname);
 
 #endif

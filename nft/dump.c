@@ -333,42 +333,30 @@ scratch_seal(struct dump *d, struct dchain *dc)
 	return 0;
 }
 
-/* The base chain's few rules, checked as libnftnl objects. */
+/*
+ * The base chain's and the drop chain's few rules, checked as libnftnl
+ * objects; the base chain's first says which options made them all.
+ */
 static int
-base_rule_cb(const struct nlmsghdr *nlh, void *data)
+fixed_rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump *d = data;
 	struct nftnl_rule *r = nftnl_rule_alloc();
+	unsigned int *seen;
+	bool drop;
 
 	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
 		d->err = -ENOMEM;
 		goto out;
 	}
-	/* the first rule says which options the rest were built with */
-	if (d->base_rules_seen == 0 && layout_base_options(r, &d->st->opts) < 0)
+	drop = strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), LAYOUT_DROP_CHAIN) == 0;
+	seen = drop ? &d->drop_rules_seen : &d->base_rules_seen;
+	if (!drop && *seen == 0 && layout_base_options(r, &d->st->opts) < 0)
 		d->st->base_rules_ok = false;
-	if (layout_base_rule_check(r, d->table, &d->st->opts, d->base_rules_seen) != 0)
+	if ((drop ? layout_drop_rule_check(r, d->table, &d->st->opts, *seen)
+		  : layout_base_rule_check(r, d->table, &d->st->opts, *seen)) != 0)
 		d->st->base_rules_ok = false;
-	d->base_rules_seen++;
-out:
-	if (r != NULL)
-		nftnl_rule_free(r);
-	return MNL_CB_OK;
-}
-
-static int
-drop_rule_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct dump *d = data;
-	struct nftnl_rule *r = nftnl_rule_alloc();
-
-	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
-		d->err = -ENOMEM;
-		goto out;
-	}
-	if (layout_drop_rule_check(r, d->table, &d->st->opts, d->drop_rules_seen) != 0)
-		d->st->base_rules_ok = false;
-	d->drop_rules_seen++;
+	(*seen)++;
 out:
 	if (r != NULL)
 		nftnl_rule_free(r);
@@ -1054,9 +1042,9 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 	if (r == 0)
 		worker_start(c, &d, &next, &w);
 	if (r == 0 && st->base_chain_present)
-		r = dump_objects(c, &d, NFT_MSG_GETRULE, LAYOUT_BASE_CHAIN, base_rule_cb);
+		r = dump_objects(c, &d, NFT_MSG_GETRULE, LAYOUT_BASE_CHAIN, fixed_rule_cb);
 	if (r == 0 && st->opts.log_rate > 0 && st->drop_chain_present)
-		r = dump_objects(c, &d, NFT_MSG_GETRULE, LAYOUT_DROP_CHAIN, drop_rule_cb);
+		r = dump_objects(c, &d, NFT_MSG_GETRULE, LAYOUT_DROP_CHAIN, fixed_rule_cb);
 	for (i = 0; r == 0 && i < LAYOUT_SET_MAX; i++) {
 		if (!st->set_present[i])
 			continue;
