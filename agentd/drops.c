@@ -120,9 +120,9 @@ drops_start(struct engine *e, uint16_t group, struct drops **ret)
 	r = nft_droplog_open(group, &d->log);
 	if (r < 0) {
 		log_warn(r, "drop log: binding NFLOG group %u%s", group,
-			 r == -EBUSY ? " (another program reads it: choose another "
-				       "--drop-log-group)"
-				     : "");
+			 r == -EBUSY || r == -EPERM ? " (another socket has it: choose another "
+						      "--drop-log-group)"
+						    : "");
 		goto fail;
 	}
 	r = watch_start(nft_droplog_fd(d->log), &drops_ops, d, &d->w);

@@ -89,7 +89,7 @@ nft_droplog_open(uint16_t group, struct nft_droplog **ret)
 	}
 	/* best effort: a larger buffer only absorbs bursts */
 	(void)mnl_socket_setsockopt(l->nl, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	r = config(l, NFULA_CFG_CMD, &bind, sizeof(bind)); /* -EBUSY: someone has the group */
+	r = config(l, NFULA_CFG_CMD, &bind, sizeof(bind)); /* -EPERM: someone has the group */
 	if (r == 0)
 		r = config(l, NFULA_CFG_MODE, &mode, sizeof(mode));
 	if (r == 0)

@@ -713,7 +713,7 @@ layout_drop_rule_check(const struct nftnl_rule *r, const char *table, const stru
 		       unsigned int i)
 {
 	struct nftnl_rule *want = layout_drop_rule(table, o, i);
-	char a[512], b[512];
+	char a[1024], b[1024]; /* the drop rule prints in about 400 */
 	bool eq;
 
 	if (want == NULL)
@@ -1406,8 +1406,11 @@ layout_drop_set(const char *table)
 
 	if (s == NULL)
 		return NULL;
+	/* the key's byte order as nft writes it, so that `nft list` names the interfaces */
 	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, table) < 0 ||
-	    nftnl_set_set_str(s, NFTNL_SET_NAME, LAYOUT_DROP_SET) < 0) {
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, LAYOUT_DROP_SET) < 0 ||
+	    nftnl_set_set_data(s, NFTNL_SET_USERDATA, set_shapes[LAYOUT_SET_ATTACHED].udata,
+			       set_shapes[LAYOUT_SET_ATTACHED].udata_len) < 0) {
 		nftnl_set_free(s);
 		return NULL;
 	}

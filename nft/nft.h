@@ -252,7 +252,8 @@ struct nft_drop {
 
 typedef int (*nft_droplog_cb)(const struct nft_drop *d, void *data);
 
-/* Bind the group; -EBUSY when another socket of this namespace has it. */
+/* Bind the group; -EPERM (older kernels: -EBUSY) when another socket of
+ * this namespace has it. */
 int nft_droplog_open(uint16_t group, struct nft_droplog **ret);
 void nft_droplog_close(struct nft_droplog *l);
 int nft_droplog_fd(const struct nft_droplog *l);

@@ -99,6 +99,8 @@ check "... and reported some of it" test "$reported" -ge 5
 check "... but no more than the per-container limit allows" test "$reported" -le "$bound"
 check "nothing of the flood reached the remote" \
 	sh -c "! grep -q flood '$WORK/serve.remote.log'"
+check "the kernel keeps one bucket per interface, expiring" \
+	sh -c "ip netns exec '$HOST' nft list set inet '$TABLE' droprate | grep -q '\"hc1\" limit rate 10/second .* expires'"
 check "the kernel's buckets did not look like tampering to the reconciler" \
 	sh -c "! grep -q 'was changed by' '$WORK/agentd.log'"
 expect_api "c2's drops after the flood" 200 GET "$V/c2/firewall/drops?limit=1"
