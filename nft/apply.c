@@ -63,7 +63,8 @@ struct plan {
 	struct nft_batch *b;
 	struct target *t; /* desired containers with an interface, by id */
 	size_t nt;
-	const struct target **by_ifname;
+	const struct target **by_ifname; /* hash table, at most half full */
+	size_t ifmask;
 	uint32_t tag_next;
 	bool adopt;	 /* send the table message even when nothing else changes */
 	bool fresh;	 /* build everything: no table, or one we recreate */
@@ -76,19 +77,12 @@ struct plan {
 static const struct target *
 owner_of(const struct plan *p, const char *ifname)
 {
-	size_t lo = 0, hi = p->nt;
+	size_t k;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(p->by_ifname[mid]->want->ifname, ifname);
-
-		if (c == 0)
-			return p->by_ifname[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	for (k = nft_hash_key(ifname, 0) & p->ifmask; p->by_ifname[k] != NULL;
+	     k = (k + 1) & p->ifmask)
+		if (strcmp(p->by_ifname[k]->want->ifname, ifname) == 0)
+			return p->by_ifname[k];
 	return NULL;
 }
 
@@ -103,15 +97,6 @@ static const struct target *
 target_find(const struct plan *p, const char *id)
 {
 	return bsearch(id, p->t, p->nt, sizeof(*p->t), target_id_cmp);
-}
-
-static int
-by_ifname_cmp(const void *a, const void *b)
-{
-	const struct target *x = *(const struct target *const *)a;
-	const struct target *y = *(const struct target *const *)b;
-
-	return strcmp(x->want->ifname, y->want->ifname);
 }
 
 enum obj {
@@ -487,14 +472,17 @@ first_tag(const struct nft_state *have, uint32_t *ret)
 static int
 plan_targets(struct plan *p, const struct rules_set *want)
 {
-	size_t i;
+	size_t i, k;
 	int r;
 
 	r = first_tag(p->have, &p->tag_next);
 	if (r < 0)
 		return r;
+	p->ifmask = 15;
+	while (p->ifmask + 1 < 2 * want->ncontainers)
+		p->ifmask = 2 * p->ifmask + 1;
 	p->t = calloc(want->ncontainers ? want->ncontainers : 1, sizeof(*p->t));
-	p->by_ifname = calloc(want->ncontainers ? want->ncontainers : 1, sizeof(*p->by_ifname));
+	p->by_ifname = calloc(p->ifmask + 1, sizeof(*p->by_ifname));
 	if (p->t == NULL || p->by_ifname == NULL)
 		return -ENOMEM;
 	for (i = 0; i < want->ncontainers; i++) {
@@ -504,9 +492,12 @@ plan_targets(struct plan *p, const struct rules_set *want)
 
 		if (w->ifname[0] == '\0')
 			continue; /* not attached: nothing to enforce yet */
-		t = &p->t[p->nt];
-		p->by_ifname[p->nt++] = t;
+		t = &p->t[p->nt++];
 		t->want = w;
+		k = nft_hash_key(w->ifname, 0) & p->ifmask;
+		while (p->by_ifname[k] != NULL)
+			k = (k + 1) & p->ifmask;
+		p->by_ifname[k] = t;
 		h = nft_state_find(p->have, w->id);
 		/* counters come only from a container that decoded soundly */
 		t->have = h != NULL && h->damage[0] == '\0' ? h : NULL;
@@ -529,7 +520,6 @@ plan_targets(struct plan *p, const struct rules_set *want)
 		if (r < 0)
 			return r;
 	}
-	qsort(p->by_ifname, p->nt, sizeof(*p->by_ifname), by_ifname_cmp);
 	for (i = 0; i < p->nt; i++) {
 		struct target *t = &p->t[i];
 		const struct nft_elem *e;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/socket.h>
+
 #include <arpa/inet.h>
 
 #include <linux/netfilter.h>
@@ -23,6 +25,10 @@
  * would truncate them. */
 #define CONN_DUMP_BUF 65536
 
+/* nft_conn_request_many(): answers read per call, and room for each */
+#define CONN_MANY 64
+#define CONN_MANY_BUF 4096
+
 int
 nft_conn_open(const char *table, struct nft_conn **ret)
 {
@@ -35,6 +41,12 @@ nft_conn_open(const char *table, struct nft_conn **ret)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
+	/* kept: a dump of 10,000 chains makes 30,000 requests */
+	c->rbuf = malloc(CONN_DUMP_BUF);
+	if (c->rbuf == NULL) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	strcpy(c->table, table);
 	c->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (c->nl == NULL) {
@@ -68,6 +80,8 @@ nft_conn_close(struct nft_conn *c)
 		return;
 	if (c->nl != NULL)
 		mnl_socket_close(c->nl);
+	free(c->rbuf);
+	free(c->many);
 	free(c);
 }
 
@@ -134,44 +148,82 @@ wait_readable(struct nft_conn *c)
 int
 nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
-	char *buf;
 	uint32_t seq = req->nlmsg_seq;
 	int r;
 
-	buf = malloc(CONN_DUMP_BUF);
-	if (buf == NULL)
-		return -ENOMEM;
-	if (mnl_socket_sendto(c->nl, req, req->nlmsg_len) < 0) {
-		r = -errno;
-		goto out;
-	}
+	if (mnl_socket_sendto(c->nl, req, req->nlmsg_len) < 0)
+		return -errno;
 	c->sent++;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(c->nl, buf, CONN_DUMP_BUF);
+		ssize_t n = mnl_socket_recvfrom(c->nl, c->rbuf, CONN_DUMP_BUF);
 
 		if (n < 0) {
 			if (errno == EAGAIN) {
 				r = wait_readable(c);
 				if (r < 0)
-					goto out;
+					return r;
 				continue;
 			}
-			r = -errno;
-			goto out;
+			return -errno;
 		}
-		r = mnl_cb_run(buf, n, seq, c->portid, cb, data);
-		if (r < 0) {
-			r = -errno;
-			goto out;
+		r = mnl_cb_run(c->rbuf, n, seq, c->portid, cb, data);
+		if (r < 0)
+			return -errno;
+		if (r == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+/*
+ * A request answered by many small messages, all queued while the
+ * kernel handles it (set elements asked for by key, one answer each),
+ * then the ack: read CONN_MANY of them per system call, which on a
+ * virtual machine cost more than the kernel's work for each answer.
+ */
+int
+nft_conn_request_many(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	struct mmsghdr mm[CONN_MANY];
+	struct iovec iov[CONN_MANY];
+	uint32_t seq = req->nlmsg_seq;
+	int i, n, r;
+
+	if (c->many == NULL) {
+		c->many = malloc(CONN_MANY * CONN_MANY_BUF);
+		if (c->many == NULL)
+			return -ENOMEM;
+	}
+	if (mnl_socket_sendto(c->nl, req, req->nlmsg_len) < 0)
+		return -errno;
+	c->sent++;
+	for (;;) {
+		memset(mm, 0, sizeof(mm));
+		for (i = 0; i < CONN_MANY; i++) {
+			iov[i].iov_base = c->many + (size_t)i * CONN_MANY_BUF;
+			iov[i].iov_len = CONN_MANY_BUF;
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
 		}
-		if (r == MNL_CB_STOP) {
-			r = 0;
-			goto out;
+		n = recvmmsg(mnl_socket_get_fd(c->nl), mm, CONN_MANY, 0, NULL);
+		if (n < 0) {
+			if (errno == EAGAIN) {
+				r = wait_readable(c);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+				return -EMSGSIZE;
+			r = mnl_cb_run(iov[i].iov_base, mm[i].msg_len, seq, c->portid, cb, data);
+			if (r < 0)
+				return -errno;
+			if (r == MNL_CB_STOP)
+				return 0; /* the ack comes last */
 		}
 	}
-out:
-	free(buf);
-	return r;
 }
 
 static int

@@ -771,7 +771,7 @@ put_claim_udata(struct nftnl_rule *r, const struct claim *cl)
 
 	if (u == NULL)
 		return false;
-	ok = nftnl_udata_put(u, LAYOUT_UDATA_RULE_ID, strlen(cl->id), cl->id) &&
+	ok = nftnl_udata_put(u, LAYOUT_UDATA_RULE_ID, cl->id_len, cl->id) &&
 	     (cl->desc_len == 0 || nftnl_udata_put(u, LAYOUT_UDATA_DESC, cl->desc_len, cl->desc)) &&
 	     nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u),
 				 nftnl_udata_buf_len(u)) == 0;
@@ -868,7 +868,8 @@ layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim 
 			cl->range_hi =
 				tag_base + (r->action == RULES_ACTION_DENY ? ndeny : c->nrules) - 1;
 			cl->tag = tag_base + i;
-			strcpy(cl->id, r->id);
+			cl->id = r->id;
+			cl->id_len = strlen(r->id);
 			if (j == 0) {
 				cl->desc = r->desc;
 				cl->desc_len = layout_desc_head_len(r->id, dlen);
@@ -985,89 +986,6 @@ proto_from_number(uint8_t n)
 	return -1;
 }
 
-/*
- * Pull the values out of a dumped claim, following the builder's order.
- * This is lenient about everything else: matches() below checks that
- * the rest is exactly what the builder writes.
- */
-static int
-extract(const struct raw_rule *r, struct claim *cl)
-{
-	const struct raw_expr *e = r->nexprs > 0 ? &r->e[0] : NULL;
-	const uint32_t *u32, *u32b;
-	const uint16_t *u16, *u16b;
-	const uint8_t *u8;
-	unsigned int i = 0;
-	int p;
-
-#define NEXT() (++i < r->nexprs ? &r->e[i] : NULL)
-	cl->kind = CLAIM_DEFAULT;
-	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4)) {
-		cl->kind = CLAIM_MATCH;
-		cl->plen = 32;
-		e = NEXT();
-		if (raw_expr_is(e, "bitwise")) {
-			u32 = raw_expr_value(e, NFTA_BITWISE_MASK, 4);
-			if (u32 == NULL)
-				return -EBADMSG;
-			cl->plen = (uint8_t)__builtin_popcount(*u32);
-			/* a mask that is not a prefix would not match a CIDR */
-			if (cl->plen == 0 || *u32 != prefix_mask(cl->plen))
-				return -EBADMSG;
-			e = NEXT();
-		}
-		u32 = raw_expr_is(e, "cmp") ? raw_expr_value(e, NFTA_CMP_DATA, 4) : NULL;
-		if (u32 == NULL)
-			return -EBADMSG;
-		cl->daddr = ntohl(*u32);
-		e = NEXT();
-	}
-	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 9, 1)) {
-		cl->kind = CLAIM_MATCH;
-		e = NEXT();
-		u8 = raw_expr_is(e, "cmp") ? raw_expr_value(e, NFTA_CMP_DATA, 1) : NULL;
-		p = u8 ? proto_from_number(*u8) : -1;
-		if (p < 0)
-			return -EBADMSG;
-		cl->proto = (uint8_t)p;
-		e = NEXT();
-	}
-	if (is_payload(e, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2)) {
-		cl->kind = CLAIM_MATCH;
-		cl->has_port = true;
-		e = NEXT();
-		if (raw_expr_is(e, "cmp")) {
-			u16 = u16b = raw_expr_value(e, NFTA_CMP_DATA, 2);
-		} else if (raw_expr_is(e, "range")) {
-			u16 = raw_expr_value(e, NFTA_RANGE_FROM_DATA, 2);
-			u16b = raw_expr_value(e, NFTA_RANGE_TO_DATA, 2);
-		} else {
-			return -EBADMSG;
-		}
-		if (u16 == NULL || u16b == NULL)
-			return -EBADMSG;
-		cl->port_lo = ntohs(*u16);
-		cl->port_hi = ntohs(*u16b);
-		e = NEXT();
-	}
-	/* the claim tail: ct mark, byteorder, range, hash, ct set */
-	if (!raw_expr_is(e, "ct") || !raw_expr_is(NEXT(), "byteorder"))
-		return -EBADMSG;
-	e = NEXT();
-	u32 = raw_expr_is(e, "range") ? raw_expr_value(e, NFTA_RANGE_FROM_DATA, 4) : NULL;
-	u32b = raw_expr_is(e, "range") ? raw_expr_value(e, NFTA_RANGE_TO_DATA, 4) : NULL;
-	if (u32 == NULL || u32b == NULL)
-		return -EBADMSG;
-	cl->range_lo = ntohl(*u32);
-	cl->range_hi = ntohl(*u32b);
-	e = NEXT();
-	if (!raw_expr_is(e, "hash"))
-		return -EBADMSG;
-	cl->tag = raw_expr_u32(e, NFTA_HASH_OFFSET);
-	return 0;
-#undef NEXT
-}
-
 struct udata_view {
 	const char *id;
 	uint32_t id_len;
@@ -1100,16 +1018,169 @@ static int
 parse_claim_udata(const struct raw_rule *r, struct claim *cl)
 {
 	struct udata_view v = {0};
+	char id[RULES_ID_MAX + 1];
 
 	if (r->udata == NULL || nftnl_udata_parse(r->udata, r->udata_len, udata_cb, &v) < 0 ||
 	    v.bad || v.id_len == 0 || v.id_len > RULES_ID_MAX ||
 	    (v.desc != NULL && v.desc_len == 0))
 		return -EBADMSG;
-	memcpy(cl->id, v.id, v.id_len);
-	cl->id[v.id_len] = '\0';
+	memcpy(id, v.id, v.id_len);
+	id[v.id_len] = '\0';
+	cl->id = v.id;
+	cl->id_len = v.id_len;
 	cl->desc = v.desc;
 	cl->desc_len = v.desc_len;
-	return rules_id_valid(cl->id) ? 0 : -EBADMSG;
+	return rules_id_valid(id) ? 0 : -EBADMSG;
+}
+
+/*
+ * Where a dumped claim keeps its values: pointers into the rule, found
+ * by following the builder's order. Only the values differ between two
+ * claims of one shape (see matches()).
+ */
+enum {
+	SRC_MASK = 0, /* absent: a host, or no address */
+	SRC_DADDR,
+	SRC_PROTO,
+	SRC_PORT_LO,
+	SRC_PORT_HI, /* the same as SRC_PORT_LO for a single port */
+	SRC_RANGE_LO,
+	SRC_RANGE_HI,
+	SRC_TAG,
+	SRC_MAX, /* in the order the builder writes them */
+};
+
+static const uint8_t src_len[SRC_MAX] = {4, 4, 1, 2, 2, 4, 4, 4};
+
+struct claim_src {
+	bool match;
+	const void *v[SRC_MAX]; /* NULL where the claim has no such value */
+};
+
+/* Lenient about everything but where the values are: matches() checks the rest. */
+static int
+extract_src(const struct raw_rule *r, struct claim_src *s)
+{
+	const struct raw_expr *e = r->nexprs > 0 ? &r->e[0] : NULL;
+	const struct raw_attr *a;
+	unsigned int i = 0;
+
+#define NEXT() (++i < r->nexprs ? &r->e[i] : NULL)
+	memset(s, 0, sizeof(*s));
+	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4)) {
+		s->match = true;
+		e = NEXT();
+		if (raw_expr_is(e, "bitwise")) {
+			s->v[SRC_MASK] = raw_expr_value(e, NFTA_BITWISE_MASK, 4);
+			if (s->v[SRC_MASK] == NULL)
+				return -EBADMSG;
+			e = NEXT();
+		}
+		s->v[SRC_DADDR] =
+			raw_expr_is(e, "cmp") ? raw_expr_value(e, NFTA_CMP_DATA, 4) : NULL;
+		if (s->v[SRC_DADDR] == NULL)
+			return -EBADMSG;
+		e = NEXT();
+	}
+	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 9, 1)) {
+		s->match = true;
+		e = NEXT();
+		s->v[SRC_PROTO] =
+			raw_expr_is(e, "cmp") ? raw_expr_value(e, NFTA_CMP_DATA, 1) : NULL;
+		if (s->v[SRC_PROTO] == NULL)
+			return -EBADMSG;
+		e = NEXT();
+	}
+	if (is_payload(e, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2)) {
+		s->match = true;
+		e = NEXT();
+		if (raw_expr_is(e, "cmp")) {
+			s->v[SRC_PORT_LO] = s->v[SRC_PORT_HI] = raw_expr_value(e, NFTA_CMP_DATA, 2);
+		} else if (raw_expr_is(e, "range")) {
+			s->v[SRC_PORT_LO] = raw_expr_value(e, NFTA_RANGE_FROM_DATA, 2);
+			s->v[SRC_PORT_HI] = raw_expr_value(e, NFTA_RANGE_TO_DATA, 2);
+		}
+		if (s->v[SRC_PORT_LO] == NULL || s->v[SRC_PORT_HI] == NULL)
+			return -EBADMSG;
+		e = NEXT();
+	}
+	/* the claim tail: ct mark, byteorder, range, hash, ct set */
+	if (!raw_expr_is(e, "ct") || !raw_expr_is(NEXT(), "byteorder"))
+		return -EBADMSG;
+	e = NEXT();
+	if (raw_expr_is(e, "range")) {
+		s->v[SRC_RANGE_LO] = raw_expr_value(e, NFTA_RANGE_FROM_DATA, 4);
+		s->v[SRC_RANGE_HI] = raw_expr_value(e, NFTA_RANGE_TO_DATA, 4);
+	}
+	if (s->v[SRC_RANGE_LO] == NULL || s->v[SRC_RANGE_HI] == NULL)
+		return -EBADMSG;
+	e = NEXT();
+	a = raw_expr_is(e, "hash") ? raw_expr_attr(e, NFTA_HASH_OFFSET) : NULL;
+	if (a == NULL || a->len != sizeof(uint32_t))
+		return -EBADMSG;
+	s->v[SRC_TAG] = a->data;
+	return 0;
+#undef NEXT
+}
+
+static uint32_t
+get32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return ntohl(v);
+}
+
+static uint16_t
+get16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return ntohs(v);
+}
+
+/* The values, each one that layout_compile() could have written. */
+static int
+claim_from_src(const struct raw_rule *r, const struct claim_src *s, struct claim *cl)
+{
+	int p;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->kind = s->match ? CLAIM_MATCH : CLAIM_DEFAULT;
+	if (s->v[SRC_DADDR] != NULL) {
+		cl->daddr = get32(s->v[SRC_DADDR]);
+		cl->plen = 32;
+	}
+	if (s->v[SRC_MASK] != NULL) {
+		uint32_t m = get32(s->v[SRC_MASK]);
+
+		cl->plen = (uint8_t)__builtin_popcount(m);
+		/* a mask that is not a prefix would not match a CIDR */
+		if (cl->plen == 0 || htonl(m) != prefix_mask(cl->plen) || (cl->daddr & ~m) != 0)
+			return -EBADMSG;
+	}
+	if (s->v[SRC_PROTO] != NULL) {
+		p = proto_from_number(*(const uint8_t *)s->v[SRC_PROTO]);
+		if (p < 0)
+			return -EBADMSG;
+		cl->proto = (uint8_t)p;
+	}
+	if (s->v[SRC_PORT_LO] != NULL) {
+		cl->has_port = true;
+		cl->port_lo = get16(s->v[SRC_PORT_LO]);
+		cl->port_hi = get16(s->v[SRC_PORT_HI]);
+		if (cl->proto == RULES_PROTO_ANY || cl->proto == RULES_PROTO_ICMP ||
+		    cl->port_lo == 0 || cl->port_lo > cl->port_hi)
+			return -EBADMSG;
+	}
+	cl->range_lo = get32(s->v[SRC_RANGE_LO]);
+	cl->range_hi = get32(s->v[SRC_RANGE_HI]);
+	cl->tag = get32(s->v[SRC_TAG]);
+	if (cl->kind == CLAIM_MATCH)
+		return parse_claim_udata(r, cl);
+	return r->udata == NULL ? 0 : -EBADMSG;
 }
 
 /*
@@ -1134,8 +1205,29 @@ struct template
 	bool var[RAW_EXPRS_MAX][RAW_ATTRS_MAX];
 };
 
+/*
+ * A claim that passed matches(), kept as sent: another claim is one too
+ * if its expressions are the same bytes but for where the values are
+ * (those are the only bytes in which two claims of a shape differ), and
+ * the values are. Checked so, 100,000 claims cost a memcmp each instead
+ * of a parse of their 60-odd attributes.
+ */
+#define LEARNED_MAX 8
+
+struct learned {
+	uint16_t len;	       /* of the expressions */
+	uint16_t off[SRC_MAX]; /* where each value is in them */
+	bool has[SRC_MAX];
+	uint16_t gap[SRC_MAX + 1][2]; /* the bytes around the values: offset, length */
+	unsigned int ngaps;
+	bool match;
+	char bytes[];
+};
+
 struct claim_cache {
 	struct template t[SHAPE_MAX];
+	struct learned *learned[LEARNED_MAX];
+	unsigned int nlearned;
 };
 
 struct claim_cache *
@@ -1147,7 +1239,73 @@ layout_claim_cache_new(void)
 void
 layout_claim_cache_free(struct claim_cache *cc)
 {
+	unsigned int i;
+
+	if (cc == NULL)
+		return;
+	for (i = 0; i < cc->nlearned; i++)
+		free(cc->learned[i]);
 	free(cc);
+}
+
+static void
+learn(struct claim_cache *cc, const struct raw_rule *r, const struct claim_src *s)
+{
+	struct learned *l;
+	uint16_t at = 0;
+	unsigned int i;
+
+	if (cc->nlearned == LEARNED_MAX)
+		return;
+	l = calloc(1, sizeof(*l) + r->exprs_len);
+	if (l == NULL)
+		return; /* a cache: the next claim is parsed instead */
+	l->len = r->exprs_len;
+	l->match = s->match;
+	memcpy(l->bytes, r->exprs, r->exprs_len);
+	for (i = 0; i < SRC_MAX; i++) {
+		if (s->v[i] == NULL)
+			continue;
+		l->has[i] = true;
+		l->off[i] = (uint16_t)((const char *)s->v[i] - (const char *)r->exprs);
+		if (i == SRC_PORT_HI && s->v[i] == s->v[SRC_PORT_LO])
+			continue; /* a single port: one value, read twice */
+		if (l->off[i] < at) {
+			free(l);
+			return; /* not in the builder's order: parse such claims */
+		}
+		l->gap[l->ngaps][0] = at;
+		l->gap[l->ngaps++][1] = l->off[i] - at;
+		at = l->off[i] + src_len[i];
+	}
+	l->gap[l->ngaps][0] = at;
+	l->gap[l->ngaps++][1] = l->len - at;
+	cc->learned[cc->nlearned++] = l;
+}
+
+/* Where the values of a claim shaped as a learned one are, or -ENOENT. */
+static int
+recall(const struct claim_cache *cc, const struct raw_rule *r, struct claim_src *s)
+{
+	const char *x = r->exprs;
+	unsigned int i, j;
+
+	for (i = 0; i < cc->nlearned; i++) {
+		const struct learned *l = cc->learned[i];
+
+		if (l->len != r->exprs_len)
+			continue;
+		for (j = 0; j < l->ngaps; j++)
+			if (memcmp(x + l->gap[j][0], l->bytes + l->gap[j][0], l->gap[j][1]) != 0)
+				break;
+		if (j < l->ngaps)
+			continue;
+		s->match = l->match;
+		for (j = 0; j < SRC_MAX; j++)
+			s->v[j] = l->has[j] ? x + l->off[j] : NULL;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 static unsigned int
@@ -1180,7 +1338,8 @@ sample(unsigned int shape, int v, struct claim *cl)
 	cl->has_port = port > 0;
 	cl->port_lo = port == 1 ? (v ? 443 : 80) : v ? 3000 : 1000;
 	cl->port_hi = port == 1 ? cl->port_lo : v ? 4000 : 2000;
-	strcpy(cl->id, "r");
+	cl->id = "r";
+	cl->id_len = 1;
 }
 
 static int
@@ -1252,29 +1411,22 @@ matches(const struct template *t, const struct raw_rule *r)
 }
 
 int
-layout_claim_match(struct claim_cache *cc, const struct raw_rule *r, struct claim *ret)
+layout_claim_match(struct claim_cache *cc, struct raw_rule *r, struct claim *ret)
 {
 	const struct template *t;
-	struct claim cl = {0};
+	struct claim_src s;
+	struct claim cl;
 
-	if (extract(r, &cl) < 0)
+	if (r->exprs_len > 0 && recall(cc, r, &s) == 0)
+		return claim_from_src(r, &s, ret);
+	if (raw_rule_parse_exprs(r) < 0 || extract_src(r, &s) < 0 || claim_from_src(r, &s, &cl) < 0)
 		return -EBADMSG;
-	if (cl.kind == CLAIM_MATCH) {
-		if (parse_claim_udata(r, &cl) < 0)
-			return -EBADMSG;
-		if (cl.plen < 32 && (cl.daddr & ~ntohl(prefix_mask(cl.plen))) != 0)
-			return -EBADMSG;
-		if (cl.has_port && (cl.proto == RULES_PROTO_ANY || cl.proto == RULES_PROTO_ICMP ||
-				    cl.port_lo == 0 || cl.port_lo > cl.port_hi))
-			return -EBADMSG;
-	} else if (r->udata != NULL) {
-		return -EBADMSG;
-	}
 	t = template_get(cc, shape_of(&cl));
 	if (t == NULL)
 		return -ENOMEM;
 	if (!matches(t, r))
 		return -EBADMSG;
+	learn(cc, r, &s);
 	*ret = cl;
 	return 0;
 }

@@ -35,6 +35,8 @@ struct nft_conn {
 	struct nft_options opts;     /* what the table is built with */
 	struct nft_monitor *monitor; /* listening to the table's announcements */
 	uint64_t sent;		     /* netlink messages sent to the kernel */
+	char *rbuf;		     /* answers to requests and dumps */
+	char *many;		     /* nft_conn_request_many()'s, made on first use */
 	char table[NFT_TABLE_NAME_MAX + 1];
 };
 
@@ -45,6 +47,7 @@ void monitor_quiet(struct nft_monitor *m, bool quiet);
 /* conn.c: request/response exchanges outside transactions. */
 uint32_t nft_conn_seq(struct nft_conn *c);
 int nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data);
+int nft_conn_request_many(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data);
 int nft_conn_genid(struct nft_conn *c, uint32_t *ret_genid);
 
 /* batch.c: one transaction, with every message mapped back to its origin. */
@@ -93,7 +96,9 @@ struct raw_rule {
 	uint64_t handle;
 	const void *udata;
 	uint16_t udata_len;
-	unsigned int nexprs;
+	const void *exprs; /* the expressions, as sent */
+	uint16_t exprs_len;
+	unsigned int nexprs; /* and parsed: 0 until raw_rule_parse_exprs() */
 	struct raw_expr e[RAW_EXPRS_MAX];
 };
 
@@ -113,6 +118,9 @@ struct raw_elem {
 
 /* Views point into nlh; -EBADMSG when it does not parse or exceeds them. */
 int raw_rule_parse(const struct nlmsghdr *nlh, struct raw_rule *ret);
+/* The same in two steps: the rule's own attributes, then its expressions. */
+int raw_rule_parse_head(const struct nlmsghdr *nlh, struct raw_rule *ret);
+int raw_rule_parse_exprs(struct raw_rule *r);
 int raw_elems_foreach(const struct nlmsghdr *nlh, int (*cb)(const struct raw_elem *e, void *data),
 		      void *data);
 const struct raw_attr *raw_expr_attr(const struct raw_expr *e, uint16_t type);
@@ -168,8 +176,9 @@ struct claim {
 	uint32_t range_lo;
 	uint32_t range_hi;
 	uint32_t tag;
-	char id[RULES_ID_MAX + 1]; /* CLAIM_MATCH: the user rule's id */
-	const char *desc;	   /* head of the description; not owned */
+	uint8_t id_len;
+	const char *id;	  /* CLAIM_MATCH: the user rule's id, not NUL-terminated; not owned */
+	const char *desc; /* head of the description; not owned */
 	size_t desc_len;
 };
 
@@ -221,7 +230,9 @@ struct nftnl_set_elem *layout_dispatch_elem(const char *ifname, const char *chai
 struct claim_cache;
 struct claim_cache *layout_claim_cache_new(void);
 void layout_claim_cache_free(struct claim_cache *cc);
-int layout_claim_match(struct claim_cache *cc, const struct raw_rule *r, struct claim *ret);
+/* r needs only its head parsed: its expressions are parsed when no
+ * claim seen before shows that it is one too. */
+int layout_claim_match(struct claim_cache *cc, struct raw_rule *r, struct claim *ret);
 int layout_base_rule_check(const struct nftnl_rule *r, const char *table,
 			   const struct nft_options *o, unsigned int i);
 int layout_drop_rule_check(const struct nftnl_rule *r, const char *table,
@@ -239,6 +250,7 @@ size_t layout_nclaims(const struct rules_container *c);
 size_t layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim *out);
 
 /* dump.c: what a dump found, kept for nft_apply() to diff against. */
+struct region_block;
 struct nft_elem {
 	char ifname[16]; /* IFNAMSIZ, NUL-padded */
 	uint32_t value;	 /* allow, deny: the tag in the key; deftag: the data */
@@ -277,9 +289,12 @@ struct nft_state {
 	size_t nforeign_sets;
 	struct nft_container *containers; /* sorted by id */
 	size_t ncontainers;
-	uint32_t tag_max; /* the highest tag anything in the table uses */
+	struct region_block *arena; /* what the containers point to, freed whole */
+	uint32_t tag_max;	    /* the highest tag anything in the table uses */
 };
 
+/* A hash of an element's key (value 0 for sets keyed by interface only). */
+uint32_t nft_hash_key(const char *ifname, uint32_t value);
 /* The element with this key (value 0 for sets keyed by interface only). */
 const struct nft_elem *nft_elems_find(const struct nft_elems *es, const char *ifname,
 				      uint32_t value);

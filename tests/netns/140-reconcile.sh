@@ -4,8 +4,8 @@
 # other processes can change it; each tamper must be repaired within 1 s
 # of the change. Tampers that only deny more (a deleted rule, a flushed
 # chain or set) may let nothing through; those that open the table
-# (deleting it, an allow element for a denied tag) open a window whose
-# leaks are counted and reported. Then: another table's accept changes
+# (deleting it, an allow element for a denied tag or for every key) open
+# a window whose leaks are counted and reported. Then: another table's accept changes
 # nothing, a change made while the daemon was stopped is repaired at
 # start, and the timer pass runs.
 set -euo pipefail
@@ -112,6 +112,8 @@ tamper "flush-chain" no "${NFT[@]}" flush chain inet "$TABLE" c_c2
 tamper "flush-set" no "${NFT[@]}" flush set inet "$TABLE" allow
 tamper "allow-denied-tag" yes "${NFT[@]}" add element inet "$TABLE" allow \
 	"{ \"hc2\" . $(deftag hc2) }"
+# a catch-all element matches every key, and set counts leave it out
+tamper "allow-catch-all" yes "${NFT[@]}" add element inet "$TABLE" allow "{ * }"
 tamper "delete-table" yes "${NFT[@]}" delete table inet "$TABLE"
 tamper "flush-ruleset" yes "${NFT[@]}" flush ruleset
 
@@ -151,10 +153,13 @@ cp "$WORK/api.out" "$WORK/before.c1.json"
 agentd_stop TERM
 "${NFT[@]}" flush chain inet "$TABLE" c_c1
 "${NFT[@]}" add rule inet "$TABLE" c_c2 counter
+"${NFT[@]}" add element inet "$TABLE" deny "{ * }"
 agentd_start --no-table-owner --reconcile-interval 1 --debug
 check "start-up said what it found damaged" \
 	grep -q "start-up: container c2: rule handle [0-9]* is not ours" "$WORK/agentd.log"
 check "the kernel holds the desired state after the start" in_sync
+check "... without the catch-all element added to a set" \
+	sh -c "! ${NFT[*]} list set inet $TABLE deny | grep -q '\*'"
 expect_api "c1's firewall after the start" 200 GET $V/c1/firewall
 check "... equals the one before the stop" \
 	cmp -s <("$PYTHON" -m json.tool --sort-keys "$WORK/before.c1.json") \
