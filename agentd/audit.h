@@ -4,7 +4,6 @@
 #include "nft/nft.h"
 #include "rules/rules.h"
 
-struct cJSON;
 struct links;
 
 /*
@@ -23,10 +22,10 @@ struct links;
  *
  * A container's digests are sha256 of its id and canonical rendering;
  * the host's, of its containers' digests in id order. links (may be
- * NULL) tells whether interfaces exist. Returns a new
- * tree, or NULL when out of memory.
+ * NULL) tells whether interfaces exist. Returns the JSON text (the
+ * caller's to free()), or NULL when out of memory.
  */
-struct cJSON *audit_json(const char *table, const struct nft_state *have,
-			 const struct rules_set *want, struct links *links, const char *only);
+char *audit_text(const char *table, const struct nft_state *have, const struct rules_set *want,
+		 struct links *links, const char *only);
 
 #endif

@@ -177,6 +177,7 @@ void
 engine_result_clear(struct engine_result *res)
 {
 	cJSON_Delete(res->data);
+	free(res->text);
 	memset(res, 0, sizeof(*res));
 }
 
@@ -389,7 +390,7 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 		struct nft_state *fresh = NULL;
 
 		if (have == NULL || tries > 0)
-			r = nft_dump(e->nc, &fresh, err);
+			r = nft_dump(e->nc, want, &fresh, err);
 		if (r == 0) {
 			log_damage(fresh ? fresh : have, why);
 			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, err);
@@ -1073,7 +1074,7 @@ kernel_in_sync(struct engine *e, bool *ret)
 	r = desired_set(e, NULL, NULL, &want);
 	if (r < 0)
 		return r;
-	r = nft_dump(e->nc, &have, &err);
+	r = nft_dump(e->nc, &want, &have, &err);
 	if (r == 0)
 		r = nft_diff(e->nc, &want, have, &st, &err);
 	if (r == 0) {
@@ -1379,7 +1380,6 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 	struct nft_state *have = NULL;
 	struct rules_set want = {0};
 	struct nft_error err;
-	cJSON *o;
 	int r;
 
 	if (id != NULL && !id_ok(id, res))
@@ -1388,7 +1388,7 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 	pthread_rwlock_wrlock(&e->lock);
 	r = desired_set(e, NULL, NULL, &want);
 	if (r == 0)
-		r = nft_dump(e->nc, &have, &err);
+		r = nft_dump(e->nc, NULL, &have, &err);
 	if (r < 0) {
 		pthread_rwlock_unlock(&e->lock);
 		free(want.containers);
@@ -1400,10 +1400,12 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 	}
 	if (id != NULL && ct_find(e, id) == NULL && nft_state_find(have, id) == NULL) {
 		fail_not_found(res, id);
-		o = NULL;
 	} else {
-		o = audit_json(nft_conn_table(e->nc), have, &want, e->links, id);
-		answer(res, ENGINE_OK, o);
+		res->text = audit_text(nft_conn_table(e->nc), have, &want, e->links, id);
+		if (res->text == NULL)
+			fail_nomem(res);
+		else
+			res->status = ENGINE_OK;
 	}
 	pthread_rwlock_unlock(&e->lock);
 	nft_state_free(have);
@@ -1821,7 +1823,7 @@ engine_start(const struct engine_options *o, struct engine **ret)
 		nft_conn_no_owner(e->nc);
 	nft_conn_set_options(e->nc, o->nft);
 	l.running = pthread_create(&l.tid, NULL, loader_run, &l) == 0;
-	r2 = nft_dump(e->nc, &have, &err);
+	r2 = nft_dump(e->nc, NULL, &have, &err);
 	r = loader_join(&l);
 	if (r < 0)
 		goto fail;

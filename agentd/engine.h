@@ -39,6 +39,7 @@ enum engine_status {
 struct engine_result {
 	enum engine_status status;
 	struct cJSON *data;
+	char *text; /* or data already rendered as JSON (malloc'd), for large answers */
 	const char *code;
 	char field[32];
 	char message[512];

@@ -279,7 +279,7 @@ do_apply(const char *path, const char *table, const struct nft_options *o)
 		nft_state_free(have);
 		have = NULL;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		r = nft_dump(c, &have, &err);
+		r = nft_dump(c, want, &have, &err);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		log_debug("table %s: dumped in %.1f ms", table, ms(&t0, &t1));
 		if (r == 0)
@@ -327,7 +327,7 @@ do_dump(const char *table)
 
 	r = open_conn(table, &c);
 	if (r == 0) {
-		r = nft_dump(c, &st, &err);
+		r = nft_dump(c, NULL, &st, &err);
 		if (r < 0)
 			print_nft_error(table, &err);
 	}

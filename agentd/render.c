@@ -1,4 +1,4 @@
-/* The kernel state as JSON, written one container at a time. */
+/* The kernel state as JSON, written as it goes (rules_jw). */
 
 #include <errno.h>
 #include <stdint.h>
@@ -10,123 +10,132 @@
 #include "agentd/links.h"
 #include "agentd/render.h"
 
-/*
- * Counters go out as integer literals: cJSON numbers are doubles, exact
- * only to 2^53, and printing them costs a printf and a scanf each.
- */
-static bool
-add_u64(cJSON *o, const char *name, uint64_t v)
+static void
+write_counters(struct rules_jw *w, const struct nft_counter *c)
 {
-	char buf[24], *p = buf + sizeof(buf) - 1;
-
-	*p = '\0';
-	do
-		*--p = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	return cJSON_AddRawToObject(o, name, p) != NULL;
+	rules_jw_key(w, "packets");
+	rules_jw_u64(w, c->packets);
+	rules_jw_key(w, "bytes");
+	rules_jw_u64(w, c->bytes);
 }
 
-static bool
-add_counters(cJSON *o, const struct nft_counter *c)
+static void
+write_counter(struct rules_jw *w, const char *name, const struct nft_counter *c)
 {
-	return add_u64(o, "packets", c->packets) && add_u64(o, "bytes", c->bytes);
+	rules_jw_key(w, name);
+	rules_jw_open(w, '{');
+	write_counters(w, c);
+	rules_jw_close(w, '}');
 }
 
-static bool
-add_counter(cJSON *o, const char *name, const struct nft_counter *c)
+static void
+rule_counters(struct rules_jw *w, size_t i, const void *data)
 {
-	cJSON *x = cJSON_AddObjectToObject(o, name);
+	const struct nft_container *ct = data;
 
-	return x != NULL && add_counters(x, c);
+	write_counters(w, &ct->counters[i]);
 }
 
-cJSON *
-agentd_render_container(const struct nft_container *ct)
+void
+agentd_write_container(struct rules_jw *w, const struct nft_container *ct)
 {
 	static const struct nft_counter zero;
-	cJSON *o, *rules, *r;
-	size_t i = 0;
 
 	if (ct->damage[0] != '\0') {
-		o = cJSON_CreateObject();
-		if (o == NULL ||
-		    !(ct->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", ct->fw.ifname)
-				       : cJSON_AddNullToObject(o, "interface")) ||
-		    !cJSON_AddStringToObject(o, "damage", ct->damage)) {
-			cJSON_Delete(o);
-			return NULL;
-		}
-		return o;
+		rules_jw_key(w, "interface");
+		rules_jw_str(w, ct->fw.ifname[0] ? ct->fw.ifname : NULL);
+		rules_jw_key(w, "damage");
+		rules_jw_str(w, ct->damage);
+		return;
 	}
-	o = rules_container_to_json(&ct->fw);
-	rules = o ? cJSON_GetObjectItemCaseSensitive(o, "rules") : NULL;
-	if (rules == NULL)
-		goto fail;
-	cJSON_ArrayForEach(r, rules)
-	{
-		if (!add_counters(r, &ct->counters[i]))
-			goto fail;
-		i++;
-	}
+	rules_container_write(w, &ct->fw, rule_counters, ct);
 	/* the default action's hits: drops when it is deny */
-	if (!add_counter(o, "dropped", ct->fw.policy == RULES_ACTION_DENY ? &ct->dflt : &zero))
-		goto fail;
-	if (ct->fw.policy == RULES_ACTION_ALLOW &&
-	    !add_counter(o, "accepted_by_default", &ct->dflt))
-		goto fail;
-	return o;
-fail:
-	cJSON_Delete(o);
-	return NULL;
+	write_counter(w, "dropped", ct->fw.policy == RULES_ACTION_DENY ? &ct->dflt : &zero);
+	if (ct->fw.policy == RULES_ACTION_ALLOW)
+		write_counter(w, "accepted_by_default", &ct->dflt);
+}
+
+/* Out to f, so that the text of every container never sits in memory at once. */
+static int
+flush(FILE *f, struct rules_jw *w)
+{
+	if (w->failed)
+		return -ENOMEM;
+	if (w->len > 0 && fwrite(w->buf, 1, w->len, f) != w->len)
+		return -EIO;
+	w->len = 0;
+	return 0;
 }
 
 int
 agentd_render_state(FILE *f, const char *table, const struct nft_state *st)
 {
-	cJSON *head = cJSON_CreateObject();
-	char *text = NULL;
+	struct rules_jw w;
 	size_t i, n = nft_state_count(st);
-	int r = -ENOMEM;
+	int r = 0;
 
-	if (head == NULL || !cJSON_AddStringToObject(head, "table", table) ||
-	    !cJSON_AddBoolToObject(head, "exists", nft_state_table_exists(st)) ||
-	    !cJSON_AddBoolToObject(head, "owned", nft_state_table_owned(st)) ||
-	    !cJSON_AddBoolToObject(head, "persist", nft_state_table_persist(st)))
-		goto out;
-	if (nft_state_base_damage(st)[0] != '\0' &&
-	    !cJSON_AddStringToObject(head, "damage", nft_state_base_damage(st)))
-		goto out;
-	text = cJSON_PrintUnformatted(head);
-	if (text == NULL)
-		goto out;
-	/* splice "containers" into the head object by hand, so that each
-	 * container's tree exists only while it is being printed */
-	text[strlen(text) - 1] = '\0';
-	fprintf(f, "%s,\"containers\":{", text);
-	for (i = 0; i < n; i++) {
-		const struct nft_container *ct = nft_state_get(st, i);
-		cJSON *o = agentd_render_container(ct);
-		char *body = o ? cJSON_PrintUnformatted(o) : NULL;
-
-		cJSON_Delete(o);
-		if (body == NULL)
-			goto out;
-		/* ids are A-Z a-z 0-9 _ . - only: nothing to escape */
-		fprintf(f, "%s\n\"%s\":%s", i ? "," : "", ct->fw.id, body);
-		cJSON_free(body);
+	rules_jw_init(&w);
+	rules_jw_open(&w, '{');
+	rules_jw_key(&w, "table");
+	rules_jw_str(&w, table);
+	rules_jw_key(&w, "exists");
+	rules_jw_bool(&w, nft_state_table_exists(st));
+	rules_jw_key(&w, "owned");
+	rules_jw_bool(&w, nft_state_table_owned(st));
+	rules_jw_key(&w, "persist");
+	rules_jw_bool(&w, nft_state_table_persist(st));
+	if (nft_state_base_damage(st)[0] != '\0') {
+		rules_jw_key(&w, "damage");
+		rules_jw_str(&w, nft_state_base_damage(st));
 	}
-	fprintf(f, "\n}}\n");
-	r = fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
-out:
-	cJSON_free(text);
-	cJSON_Delete(head);
+	rules_jw_key(&w, "containers");
+	rules_jw_open(&w, '{');
+	for (i = 0; i < n && r == 0; i++) {
+		const struct nft_container *ct = nft_state_get(st, i);
+
+		rules_jw_key(&w, ct->fw.id);
+		rules_jw_open(&w, '{');
+		agentd_write_container(&w, ct);
+		rules_jw_close(&w, '}');
+		if (w.len >= 65536)
+			r = flush(f, &w);
+	}
+	rules_jw_close(&w, '}');
+	rules_jw_close(&w, '}');
+	if (r == 0)
+		r = flush(f, &w);
+	if (r == 0 && (fputc('\n', f) == EOF || fflush(f) != 0 || ferror(f)))
+		r = -EIO;
+	rules_jw_free(&w);
 	return r;
+}
+
+/* 1 or 0: whether ifname exists on the host now; -1: not known. */
+static int
+presence(struct links *links, const char *ifname)
+{
+	if (ifname[0] == '\0' || links == NULL)
+		return -1;
+	return links_present(links, ifname);
 }
 
 bool
 agentd_render_presence(cJSON *o, struct links *links, const char *ifname)
 {
-	if (ifname[0] == '\0' || links == NULL)
-		return cJSON_AddNullToObject(o, "interface_present") != NULL;
-	return cJSON_AddBoolToObject(o, "interface_present", links_present(links, ifname)) != NULL;
+	int p = presence(links, ifname);
+
+	return (p < 0 ? cJSON_AddNullToObject(o, "interface_present")
+		      : cJSON_AddBoolToObject(o, "interface_present", p)) != NULL;
+}
+
+void
+agentd_write_presence(struct rules_jw *w, struct links *links, const char *ifname)
+{
+	int p = presence(links, ifname);
+
+	rules_jw_key(w, "interface_present");
+	if (p < 0)
+		rules_jw_str(w, NULL);
+	else
+		rules_jw_bool(w, p);
 }

@@ -17,13 +17,15 @@ struct cJSON;
  * negative errno when memory or the stream fails.
  */
 int agentd_render_state(FILE *f, const char *table, const struct nft_state *st);
-/* One container of it, as a new tree (NULL: out of memory). */
-struct cJSON *agentd_render_container(const struct nft_container *ct);
+/* The members of one container of it, into the object w has open. */
+void agentd_write_container(struct rules_jw *w, const struct nft_container *ct);
 /*
- * Add "interface_present" to o: whether ifname exists on the host now,
- * null when ifname is "" or links is NULL. false when out of memory.
+ * "interface_present": whether ifname exists on the host now, null when
+ * ifname is "" or links is NULL. Added to o (false when out of memory),
+ * or written to the object w has open.
  */
 struct links;
 bool agentd_render_presence(struct cJSON *o, struct links *links, const char *ifname);
+void agentd_write_presence(struct rules_jw *w, struct links *links, const char *ifname);
 
 #endif

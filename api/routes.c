@@ -83,6 +83,27 @@ error_text(const char *code, const char *field, const char *message)
 	return text;
 }
 
+/*
+ * {"data": text}, for an answer the engine rendered itself (taken).
+ * Grown in place: a large buffer moves by remapping, not copying.
+ */
+static char *
+wrap_data(char *text)
+{
+	static const char head[] = "{\"data\":";
+	size_t h = sizeof(head) - 1, n = strlen(text);
+	char *s = realloc(text, h + n + 2);
+
+	if (s == NULL) {
+		free(text);
+		return NULL;
+	}
+	memmove(s + h, s, n);
+	memcpy(s, head, h);
+	memcpy(s + h + n, "}", 2);
+	return s;
+}
+
 void
 api_reply_error(struct api_reply *rp, unsigned int status, const char *code, const char *field,
 		const char *fmt, ...)
@@ -297,6 +318,12 @@ api_route(struct engine *e, const struct api_request *rq, struct api_reply *rp)
 	rp->status = http_status(res.status);
 	if (res.status != ENGINE_OK && res.status != ENGINE_CREATED) {
 		rp->text = error_text(res.code, res.field, res.message);
+		engine_result_clear(&res);
+		return;
+	}
+	if (res.text != NULL) {
+		rp->text = wrap_data(res.text);
+		res.text = NULL;
 		engine_result_clear(&res);
 		return;
 	}

@@ -129,10 +129,12 @@ send_reply(struct MHD_Connection *conn, struct api_reply *rp)
 		resp = MHD_create_response_from_buffer(strlen(oom), (void *)(uintptr_t)oom,
 						       MHD_RESPMEM_PERSISTENT);
 	} else {
+		/* the response frees text: a 20 MB audit is not copied */
 		len = strlen(text);
-		resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_COPY);
+		resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL)
+			free(text);
 	}
-	free(rp->text);
 	rp->text = NULL;
 	if (resp == NULL)
 		return MHD_NO;

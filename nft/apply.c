@@ -504,7 +504,9 @@ plan_targets(struct plan *p, const struct rules_set *want)
 		layout_chain_name(w->id, t->chain);
 		if (p->fresh || h == NULL)
 			t->op = OP_CREATE;
-		else if (t->have != NULL && rules_container_equal(&t->have->fw, w))
+		else if (t->have != NULL &&
+			 (t->have->same == w ||
+			  (t->have->same == NULL && rules_container_equal(&t->have->fw, w))))
 			t->op = OP_KEEP;
 		else
 			t->op = OP_REWRITE;

@@ -164,6 +164,38 @@ struct dchain {
 	char bad[96]; /* first reason a rule was not ours */
 };
 
+/*
+ * The worker dumps chains while the main thread reads the dispatch map
+ * that it needs only afterwards, to know the interfaces it fetches for.
+ */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int state; /* 0: closed; 1: open; -1: given up, nothing to wait for */
+};
+
+static void
+gate_set(struct gate *g, int state)
+{
+	pthread_mutex_lock(&g->lock);
+	g->state = state;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+static int
+gate_wait(struct gate *g)
+{
+	int state;
+
+	pthread_mutex_lock(&g->lock);
+	while (g->state == 0)
+		pthread_cond_wait(&g->cond, &g->lock);
+	state = g->state;
+	pthread_mutex_unlock(&g->lock);
+	return state > 0 ? 0 : -ECANCELED;
+}
+
 /* Dispatch elements that jump, sorted by target chain. */
 struct dispatch_index {
 	const struct nft_elem **v;
@@ -173,7 +205,8 @@ struct dispatch_index {
 struct dump {
 	struct nft_state *st;
 	const char *table;
-	struct dchain *chains; /* sorted by name once the chain dump is done */
+	const struct rules_set *want; /* containers to verify rather than decode */
+	struct dchain *chains;	      /* sorted by name once the chain dump is done */
 	size_t nchains;
 	size_t cap;
 	unsigned int base_rules_seen;
@@ -190,8 +223,10 @@ struct dump {
 	bool fetch;			/* the kernel tells how many elements they hold */
 	uint32_t count[LAYOUT_SET_MAX]; /* ... and so many it said */
 	bool has_count[LAYOUT_SET_MAX];
-	const struct dispatch_index *ix;
-	struct fetched *fetched; /* shared by the threads; NULL: elements go to st */
+	const struct dispatch_index *ix; /* ready once ix_ready opens */
+	struct gate *ix_ready;
+	struct fetched *fetched; /* shared by the threads */
+	bool by_key;		 /* the elements asked for go to fetched, not to st */
 	size_t got;		 /* elements in the replies to one request */
 	size_t *mine;		 /* the chains this thread dumped, to fetch for */
 	size_t nmine;
@@ -563,7 +598,7 @@ raw_elem_cb(const struct raw_elem *re, void *data)
 	int err = re ? decode_elem(d, re, &e) : -EBADMSG;
 
 	d->got++;
-	if (d->fetched != NULL) {
+	if (d->by_key) {
 		struct fetched *f = d->fetched;
 		int s = d->set == LAYOUT_SET_DENY;
 		size_t i = err == 0 ? atomic_fetch_add(&f->n[s], 1) : 0;
@@ -818,7 +853,9 @@ fetch_keys(struct nft_conn *c, struct dump *d, enum layout_set which, const stru
 		mnl_attr_nest_end(nlh, list);
 		d->set = which;
 		d->got = 0;
+		d->by_key = true;
 		r = nft_conn_request_many(c, nlh, elem_cb, d);
+		d->by_key = false;
 		if (r == 0 && d->err < 0)
 			r = d->err;
 		if (r == -ENOENT && i + d->got < n) {
@@ -1051,6 +1088,8 @@ dump_chains(struct nft_conn *c, struct dump *d, atomic_size_t *next)
 			d->mine[d->nmine++] = j;
 	}
 	/* the other thread's chains are its to finish and ask for */
+	if (r == 0 && d->fetch)
+		r = gate_wait(d->ix_ready);
 	if (r == 0 && d->fetch)
 		r = fetch_mine(c, d);
 	return r;
@@ -1336,17 +1375,92 @@ struct decoder {
 	struct dump *d;
 	atomic_size_t *next;
 	struct region out;
+	struct claim *want; /* verify(): the desired container's claims */
+	size_t want_cap;
 	uint32_t tag_max;
 	pthread_t tid;
 	bool running;
 	int r;
 };
 
+/* Is tag's element in the set the action names, and only there? */
+static const struct nft_elem *
+verdict_elem(const struct nft_state *st, const char *ifname, uint32_t tag, uint8_t action)
+{
+	bool allow = action == RULES_ACTION_ALLOW;
+	const struct nft_elem *e =
+		nft_elems_find(&st->elems[allow ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY], ifname, tag);
+
+	if (e == NULL ||
+	    nft_elems_find(&st->elems[allow ? LAYOUT_SET_DENY : LAYOUT_SET_ALLOW], ifname, tag))
+		return NULL;
+	return e;
+}
+
+static bool
+claim_equal(const struct claim *a, const struct claim *b)
+{
+	return a->kind == b->kind && a->plen == b->plen && a->proto == b->proto &&
+	       a->has_port == b->has_port && a->daddr == b->daddr && a->port_lo == b->port_lo &&
+	       a->port_hi == b->port_hi && a->range_lo == b->range_lo &&
+	       a->range_hi == b->range_hi && a->tag == b->tag && a->id_len == b->id_len &&
+	       (a->id_len == 0 || memcmp(a->id, b->id, a->id_len) == 0) &&
+	       a->desc_len == b->desc_len &&
+	       (a->desc_len == 0 || memcmp(a->desc, b->desc, a->desc_len) == 0);
+}
+
+/*
+ * Does the kernel hold exactly w for this chain? The claims are compared
+ * with what layout_compile() makes of w on the chain's tag block, and the
+ * sets with what apply puts in them, without decoding anything: a pass
+ * that finds the table as desired writes nothing per rule.
+ */
+static bool
+verify(struct decoder *dec, const struct dchain *dc, const struct rules_container *w)
+{
+	const struct nft_state *st = dec->d->st;
+	const char *ifname = dispatch_ifname(dec->d->ix, dc->name);
+	size_t i, n = layout_nclaims(w);
+	const struct nft_elem *e;
+	uint32_t base;
+
+	if (dc->bad[0] != '\0' || dc->n != n || ifname == NULL ||
+	    strncmp(ifname, w->ifname, IFNAMSIZ) != 0)
+		return false;
+	if (dec->want_cap < n) {
+		struct claim *v = reallocarray(dec->want, n, sizeof(*v));
+
+		if (v == NULL)
+			return false; /* decoded instead */
+		dec->want = v;
+		dec->want_cap = n;
+	}
+	base = dc->claims[n - 1].range_lo;
+	layout_compile(w, base, dec->want);
+	for (i = 0; i < n; i++)
+		if (!claim_equal(&dc->claims[i], &dec->want[i]))
+			return false;
+	for (i = 0; i < w->nrules; i++) {
+		const struct rules_rule *ru = &w->rules[i];
+		size_t dlen = ru->desc ? strlen(ru->desc) : 0;
+		size_t head = layout_desc_head_len(ru->id, dlen);
+
+		e = verdict_elem(st, ifname, base + (uint32_t)i, ru->action);
+		if (e == NULL || e->tail_len != dlen - head ||
+		    (e->tail_len > 0 && memcmp(e->tail, ru->desc + head, e->tail_len) != 0))
+			return false;
+	}
+	return verdict_elem(st, ifname, base + (uint32_t)w->nrules, w->policy) != NULL &&
+	       nft_elems_find(&st->elems[LAYOUT_SET_ATTACHED], ifname, 0) != NULL &&
+	       nft_elems_find(&st->elems[LAYOUT_SET_DEFTAG], ifname, base + (uint32_t)w->nrules);
+}
+
 static int
 decode_some(struct decoder *dec)
 {
 	struct dump *d = dec->d;
 	struct nft_state *st = d->st;
+	const struct rules_container *w;
 	size_t i, j, lo;
 	int r = 0;
 
@@ -1362,6 +1476,14 @@ decode_some(struct decoder *dec)
 					dec->tag_max = d->chains[i].claims[j].range_hi;
 			}
 			strcpy(ct->fw.id, layout_chain_container(d->chains[i].name));
+			w = d->want ? rules_set_find(d->want, ct->fw.id) : NULL;
+			if (w != NULL && w->ifname[0] != '\0' && verify(dec, &d->chains[i], w)) {
+				strcpy(ct->fw.ifname, w->ifname);
+				ct->fw.policy = w->policy;
+				ct->tag_base = d->chains[i].claims[d->chains[i].n - 1].range_lo;
+				ct->same = w;
+				continue;
+			}
 			r = decode_container(st, d->ix, &d->chains[i], &dec->out, ct, &why);
 			if (r == -EBADMSG) {
 				/* keep the id (and interface, if known) so apply can
@@ -1399,6 +1521,7 @@ decoder_finish(struct nft_state *st, struct decoder *dec)
 	}
 	if (dec->tag_max > st->tag_max)
 		st->tag_max = dec->tag_max;
+	free(dec->want);
 }
 
 static int
@@ -1436,9 +1559,10 @@ decode(struct dump *d)
 }
 
 static int
-dump_once(struct nft_conn *c, struct nft_state *st)
+dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st)
 {
-	struct dump d = {.st = st, .table = c->table};
+	struct gate ix_ready = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+	struct dump d = {.st = st, .table = c->table, .want = want, .ix_ready = &ix_ready};
 	struct fetched fetched = {0};
 	struct dispatch_index ix = {0};
 	struct worker w = {0};
@@ -1466,18 +1590,6 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 		r = -ENOMEM;
 	d.fetch = st->set_present[LAYOUT_SET_ALLOW] && st->set_present[LAYOUT_SET_DENY] &&
 		  d.has_count[LAYOUT_SET_ALLOW] && d.has_count[LAYOUT_SET_DENY];
-	/* the interface sets first: reading by key starts from dispatch */
-	for (i = 0; r == 0 && i < LAYOUT_SET_MAX; i++) {
-		if (!st->set_present[i] || i == LAYOUT_SET_ALLOW || i == LAYOUT_SET_DENY)
-			continue;
-		if (d.has_count[i])
-			r = elems_reserve(&st->elems[i], d.count[i]);
-		d.set = i;
-		if (r == 0)
-			r = dump_objects(c, &d, NFT_MSG_GETSETELEM, NULL, elem_cb);
-	}
-	if (r == 0)
-		r = dispatch_index_build(st, &ix);
 	d.ix = &ix;
 	if (r == 0 && d.fetch) {
 		for (i = 0; i < 2 && r == 0; i++) {
@@ -1493,6 +1605,19 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 	}
 	if (r == 0)
 		worker_start(c, &d, &next, &w);
+	/* the interface sets: reading by key starts from dispatch */
+	for (i = 0; r == 0 && i < LAYOUT_SET_MAX; i++) {
+		if (!st->set_present[i] || i == LAYOUT_SET_ALLOW || i == LAYOUT_SET_DENY)
+			continue;
+		if (d.has_count[i])
+			r = elems_reserve(&st->elems[i], d.count[i]);
+		d.set = i;
+		if (r == 0)
+			r = dump_objects(c, &d, NFT_MSG_GETSETELEM, NULL, elem_cb);
+	}
+	if (r == 0)
+		r = dispatch_index_build(st, &ix);
+	gate_set(&ix_ready, r == 0 ? 1 : -1);
 	if (r == 0 && st->base_chain_present)
 		r = dump_objects(c, &d, NFT_MSG_GETRULE, LAYOUT_BASE_CHAIN, fixed_rule_cb);
 	if (r == 0 && st->opts.log_rate > 0 && st->drop_chain_present)
@@ -1510,7 +1635,6 @@ dump_once(struct nft_conn *c, struct nft_state *st)
 	r2 = worker_join(c, &w);
 	if (r == 0)
 		r = r2;
-	d.fetched = NULL; /* from here on, a set's elements go to st */
 	if (r == 0 && d.fetch)
 		r = fetch_settle(c, &d, &fetched);
 	if (r < 0)
@@ -1547,7 +1671,8 @@ out:
 }
 
 int
-nft_dump(struct nft_conn *c, struct nft_state **ret, struct nft_error *err)
+nft_dump(struct nft_conn *c, const struct rules_set *want, struct nft_state **ret,
+	 struct nft_error *err)
 {
 	struct nft_state *st = NULL;
 	int r = -EAGAIN, tries;
@@ -1560,7 +1685,7 @@ nft_dump(struct nft_conn *c, struct nft_state **ret, struct nft_error *err)
 			r = -ENOMEM;
 			break;
 		}
-		r = dump_once(c, st);
+		r = dump_once(c, want, st);
 	}
 	if (r < 0) {
 		nft_state_free(st);

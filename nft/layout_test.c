@@ -125,7 +125,8 @@ START_TEST(claims_round_trip)
 		ck_assert_uint_eq(got.port_lo, cl[i].port_lo);
 		ck_assert_uint_eq(got.port_hi, cl[i].port_hi);
 		ck_assert_uint_eq(got.id_len, cl[i].id_len);
-		ck_assert(memcmp(got.id, cl[i].id, got.id_len) == 0);
+		if (got.id_len > 0)
+			ck_assert_mem_eq(got.id, cl[i].id, got.id_len);
 		ck_assert_uint_eq(got.desc_len, cl[i].desc_len);
 		if (got.desc_len > 0)
 			ck_assert_mem_eq(got.desc, cl[i].desc, got.desc_len);

@@ -51,6 +51,10 @@ struct nft_container {
 	struct nft_counter dflt;      /* packets that took the default action */
 	uint32_t tag_base;	      /* first conntrack-mark tag of its block */
 	char damage[160];	      /* "" when the kernel objects are sound */
+	/* nft_dump() with want: the container of want that the kernel holds
+	 * exactly; then fw has only id, interface and default action, and
+	 * there are no counters. NULL: decoded in full. */
+	const struct rules_container *same;
 };
 
 /*
@@ -106,9 +110,13 @@ void nft_conn_set_options(struct nft_conn *c, const struct nft_options *o);
 /*
  * Dump the table and decode it. Blocks until the kernel answered.
  * Returns 0 and a new state in *ret (a missing table is an empty state),
- * or a negative errno with *err filled.
+ * or a negative errno with *err filled. With want (else NULL), the
+ * containers the kernel holds exactly as want has them are only checked,
+ * not decoded (see nft_container.same): what nft_apply() of the same
+ * want needs, at a fraction of the cost. want must outlive the state.
  */
-int nft_dump(struct nft_conn *c, struct nft_state **ret, struct nft_error *err);
+int nft_dump(struct nft_conn *c, const struct rules_set *want, struct nft_state **ret,
+	     struct nft_error *err);
 void nft_state_free(struct nft_state *s);
 
 bool nft_state_table_exists(const struct nft_state *s);

@@ -3,58 +3,75 @@
  * parsing a rendering gives back an equal model.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
 
 #include "rules/rules_int.h"
 
+/*
+ * The members of each form, in order, for both renderings: a cJSON tree
+ * and a written text (rules_jw). Every value is a string, or NULL for null.
+ */
+typedef bool (*member_fn)(void *out, const char *key, const char *value);
+
+static bool
+rule_members(const struct rules_rule *r, member_fn member, void *out)
+{
+	char cidr[19], ports[RULES_PORTS_STRLEN];
+
+	return member(out, "id", r->id) &&
+	       member(out, "destination", rules_cidr_format(r->daddr, r->plen, cidr)) &&
+	       member(out, "destination_port",
+		      r->nports ? rules_ports_format(r, ports, sizeof(ports)) : NULL) &&
+	       member(out, "protocol", rules_proto_name(r->proto)) &&
+	       member(out, "action", rules_action_name(r->action)) &&
+	       member(out, "description", r->desc != NULL ? r->desc : "");
+}
+
+static bool
+container_members(const struct rules_container *c, member_fn member, void *out)
+{
+	return member(out, "interface", c->ifname[0] ? c->ifname : NULL) &&
+	       member(out, "default_action", rules_action_name(c->policy));
+}
+
+static bool
+cjson_member(void *out, const char *key, const char *value)
+{
+	return (value ? cJSON_AddStringToObject(out, key, value)
+		      : cJSON_AddNullToObject(out, key)) != NULL;
+}
+
+static bool
+jw_member(void *out, const char *key, const char *value)
+{
+	rules_jw_key(out, key);
+	rules_jw_str(out, value);
+	return true;
+}
+
 cJSON *
 rules_rule_to_json(const struct rules_rule *r)
 {
-	char cidr[19], ports[RULES_PORTS_STRLEN];
-	cJSON *o, *ret = NULL, *p;
+	cJSON *o = cJSON_CreateObject();
 
-	o = cJSON_CreateObject();
-	if (o == NULL)
-		return NULL;
-	if (cJSON_AddStringToObject(o, "id", r->id) == NULL ||
-	    cJSON_AddStringToObject(o, "destination", rules_cidr_format(r->daddr, r->plen, cidr)) ==
-		    NULL)
-		goto out;
-	if (r->nports == 0)
-		p = cJSON_AddNullToObject(o, "destination_port");
-	else
-		p = cJSON_AddStringToObject(o, "destination_port",
-					    rules_ports_format(r, ports, sizeof(ports)));
-	if (p == NULL)
-		goto out;
-	if (cJSON_AddStringToObject(o, "protocol", rules_proto_name(r->proto)) == NULL ||
-	    cJSON_AddStringToObject(o, "action", rules_action_name(r->action)) == NULL ||
-	    cJSON_AddStringToObject(o, "description", r->desc != NULL ? r->desc : "") == NULL)
-		goto out;
-	ret = o;
-	o = NULL;
-out:
-	cJSON_Delete(o);
-	return ret;
+	if (o != NULL && !rule_members(r, cjson_member, o)) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
 }
 
 cJSON *
 rules_container_to_json(const struct rules_container *c)
 {
-	cJSON *o, *ret = NULL, *ifname, *rules, *item;
+	cJSON *o, *ret = NULL, *rules, *item;
 	size_t i;
 
 	o = cJSON_CreateObject();
-	if (o == NULL)
-		return NULL;
-	if (c->ifname[0] == '\0')
-		ifname = cJSON_AddNullToObject(o, "interface");
-	else
-		ifname = cJSON_AddStringToObject(o, "interface", c->ifname);
-	if (ifname == NULL ||
-	    cJSON_AddStringToObject(o, "default_action", rules_action_name(c->policy)) == NULL)
+	if (o == NULL || !container_members(c, cjson_member, o))
 		goto out;
 	rules = cJSON_AddArrayToObject(o, "rules");
 	if (rules == NULL)
@@ -73,6 +90,26 @@ rules_container_to_json(const struct rules_container *c)
 out:
 	cJSON_Delete(o);
 	return ret;
+}
+
+void
+rules_container_write(struct rules_jw *w, const struct rules_container *c,
+		      void (*extra)(struct rules_jw *w, size_t i, const void *data),
+		      const void *data)
+{
+	size_t i;
+
+	container_members(c, jw_member, w);
+	rules_jw_key(w, "rules");
+	rules_jw_open(w, '[');
+	for (i = 0; i < c->nrules; i++) {
+		rules_jw_open(w, '{');
+		rule_members(&c->rules[i], jw_member, w);
+		if (extra != NULL)
+			extra(w, i, data);
+		rules_jw_close(w, '}');
+	}
+	rules_jw_close(w, ']');
 }
 
 cJSON *

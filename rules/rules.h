@@ -163,6 +163,43 @@ struct cJSON *rules_rule_to_json(const struct rules_rule *r);
 struct cJSON *rules_container_to_json(const struct rules_container *c); /* without the id */
 struct cJSON *rules_set_to_json(const struct rules_set *s);
 
+/*
+ * A JSON text written as it goes (jw.c), for answers too large to build
+ * as a tree first. A value after rules_jw_key() is a member, any other an
+ * element; the writer puts the commas. Strings are escaped as cJSON
+ * escapes them. Out of memory, it writes nothing more and take() says so.
+ */
+struct rules_jw {
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool failed;
+	bool after_key;
+	unsigned int depth;
+	uint64_t first; /* bit d: nothing written yet at depth d */
+};
+
+void rules_jw_init(struct rules_jw *w);
+void rules_jw_reset(struct rules_jw *w); /* empty again, keeping the buffer */
+void rules_jw_free(struct rules_jw *w);
+/* The text, NUL-terminated and the caller's to free(); NULL if it failed. */
+char *rules_jw_take(struct rules_jw *w);
+void rules_jw_open(struct rules_jw *w, char bracket); /* '{' or '[' */
+void rules_jw_close(struct rules_jw *w, char bracket);
+void rules_jw_key(struct rules_jw *w, const char *key);
+void rules_jw_str(struct rules_jw *w, const char *s); /* NULL: null */
+void rules_jw_bool(struct rules_jw *w, bool b);
+void rules_jw_u64(struct rules_jw *w, uint64_t v);
+void rules_jw_raw(struct rules_jw *w, const char *json); /* a value already rendered */
+
+/*
+ * The members of rules_container_to_json()'s object, written into the
+ * object w has open; extra, when not NULL, adds members to rule i's.
+ */
+void rules_container_write(struct rules_jw *w, const struct rules_container *c,
+			   void (*extra)(struct rules_jw *w, size_t i, const void *data),
+			   const void *data);
+
 /* Format helpers; each writes a NUL-terminated string and returns buf. */
 char *rules_cidr_format(uint32_t daddr, uint8_t plen, char buf[19]);
 char *rules_ports_format(const struct rules_rule *r, char *buf, size_t size);
