@@ -830,7 +830,7 @@ static int
 fetch_keys(struct nft_conn *c, struct dump *d, enum layout_set which, const struct fkey *keys,
 	   size_t n, struct fkeys *miss)
 {
-	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF];
+	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF] = {0};
 	size_t i = 0, j;
 	int r;
 
@@ -964,7 +964,7 @@ fetch_mine(struct nft_conn *c, struct dump *d)
 static int
 fetch_catchall(struct nft_conn *c, enum layout_set which, bool *ret)
 {
-	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF];
+	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF] = {0};
 	struct nlattr *list, *el;
 	struct nlmsghdr *nlh;
 	int r;
