@@ -44,22 +44,20 @@ hex_of(const unsigned char md[32], char out[DIGEST_HEX])
  */
 static bool
 digest_of(const char *id, const struct rules_container *fw, struct rules_jw *scratch,
-	  char out[DIGEST_HEX])
+	  EVP_MD_CTX *ctx, char out[DIGEST_HEX])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	bool ok;
 
 	rules_jw_reset(scratch);
 	rules_jw_open(scratch, '{');
 	rules_container_write(scratch, fw, NULL, NULL);
 	rules_jw_close(scratch, '}');
-	ok = ctx != NULL && !scratch->failed && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	ok = !scratch->failed && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
 	     EVP_DigestUpdate(ctx, id, strlen(id)) == 1 && EVP_DigestUpdate(ctx, "\n", 1) == 1 &&
 	     EVP_DigestUpdate(ctx, scratch->buf, scratch->len) == 1 &&
 	     EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == 32;
-	EVP_MD_CTX_free(ctx);
 	if (ok)
 		hex_of(md, out);
 	return ok;
@@ -176,28 +174,33 @@ entries(const struct nft_state *have, const struct rules_set *want, const char *
 	return v;
 }
 
+/* A container's digest into the host's: "" (null) folds nothing. */
+static bool
+fold(EVP_MD_CTX *host, const char *hex)
+{
+	return hex[0] == '\0' || (EVP_DigestUpdate(host, hex, strlen(hex)) == 1 &&
+				  EVP_DigestUpdate(host, "\n", 1) == 1);
+}
+
 /* Digests and verdicts first: the header sums them up before the list. */
 static bool
 judge(struct entry *v, size_t n, struct rules_jw *scratch, EVP_MD_CTX *host[2])
 {
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = ctx != NULL;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; ok && i < n; i++) {
 		struct entry *en = &v[i];
 
 		en->in_sync = differences(en, ignore, NULL) == 0;
-		if ((kernel_fw(en) && !digest_of(en->id, kernel_fw(en), scratch, en->kernel)) ||
-		    (enforced(en) && !digest_of(en->id, en->wc, scratch, en->desired)))
-			return false;
-		if ((en->kernel[0] &&
-		     (EVP_DigestUpdate(host[0], en->kernel, strlen(en->kernel)) != 1 ||
-		      EVP_DigestUpdate(host[0], "\n", 1) != 1)) ||
-		    (en->desired[0] &&
-		     (EVP_DigestUpdate(host[1], en->desired, strlen(en->desired)) != 1 ||
-		      EVP_DigestUpdate(host[1], "\n", 1) != 1)))
-			return false;
+		ok = (!kernel_fw(en) ||
+		      digest_of(en->id, kernel_fw(en), scratch, ctx, en->kernel)) &&
+		     (!enforced(en) || digest_of(en->id, en->wc, scratch, ctx, en->desired)) &&
+		     fold(host[0], en->kernel) && fold(host[1], en->desired);
 	}
-	return true;
+	EVP_MD_CTX_free(ctx);
+	return ok;
 }
 
 static bool

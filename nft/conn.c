@@ -142,21 +142,32 @@ wait_readable(struct nft_conn *c)
 }
 
 /*
- * Send one request and feed every answer to cb until the kernel says
- * it is done. Dumps end with NLMSG_DONE; plain requests with an ack.
+ * Send one request and feed every answer to cb until the kernel says it
+ * is done (dumps end with NLMSG_DONE; plain requests with an ack),
+ * reading up to nslots answers of at most slot bytes per system call.
  */
-int
-nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+static int
+exchange(struct nft_conn *c, struct nlmsghdr *req, char *buf, unsigned int nslots, size_t slot,
+	 mnl_cb_t cb, void *data)
 {
+	struct mmsghdr mm[CONN_MANY];
+	struct iovec iov[CONN_MANY];
 	uint32_t seq = req->nlmsg_seq;
-	int r;
+	unsigned int i;
+	int n, r;
 
 	if (mnl_socket_sendto(c->nl, req, req->nlmsg_len) < 0)
 		return -errno;
 	c->sent++;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(c->nl, c->rbuf, CONN_DUMP_BUF);
-
+		memset(mm, 0, nslots * sizeof(mm[0]));
+		for (i = 0; i < nslots; i++) {
+			iov[i].iov_base = buf + (size_t)i * slot;
+			iov[i].iov_len = slot;
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(mnl_socket_get_fd(c->nl), mm, nslots, 0, NULL);
 		if (n < 0) {
 			if (errno == EAGAIN) {
 				r = wait_readable(c);
@@ -166,12 +177,23 @@ nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 			}
 			return -errno;
 		}
-		r = mnl_cb_run(c->rbuf, n, seq, c->portid, cb, data);
-		if (r < 0)
-			return -errno;
-		if (r == MNL_CB_STOP)
-			return 0;
+		for (i = 0; i < (unsigned int)n; i++) {
+			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+				return -EMSGSIZE;
+			r = mnl_cb_run(iov[i].iov_base, mm[i].msg_len, seq, c->portid, cb, data);
+			if (r < 0)
+				return -errno;
+			if (r == MNL_CB_STOP)
+				return 0; /* the last answer */
+		}
 	}
+}
+
+/* Dump replies come in skbs of up to 32 KiB, one per read. */
+int
+nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	return exchange(c, req, c->rbuf, 1, CONN_DUMP_BUF, cb, data);
 }
 
 /*
@@ -183,47 +205,12 @@ nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 int
 nft_conn_request_many(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
-	struct mmsghdr mm[CONN_MANY];
-	struct iovec iov[CONN_MANY];
-	uint32_t seq = req->nlmsg_seq;
-	int i, n, r;
-
 	if (c->many == NULL) {
 		c->many = malloc(CONN_MANY * CONN_MANY_BUF);
 		if (c->many == NULL)
 			return -ENOMEM;
 	}
-	if (mnl_socket_sendto(c->nl, req, req->nlmsg_len) < 0)
-		return -errno;
-	c->sent++;
-	for (;;) {
-		memset(mm, 0, sizeof(mm));
-		for (i = 0; i < CONN_MANY; i++) {
-			iov[i].iov_base = c->many + (size_t)i * CONN_MANY_BUF;
-			iov[i].iov_len = CONN_MANY_BUF;
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
-		}
-		n = recvmmsg(mnl_socket_get_fd(c->nl), mm, CONN_MANY, 0, NULL);
-		if (n < 0) {
-			if (errno == EAGAIN) {
-				r = wait_readable(c);
-				if (r < 0)
-					return r;
-				continue;
-			}
-			return -errno;
-		}
-		for (i = 0; i < n; i++) {
-			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
-				return -EMSGSIZE;
-			r = mnl_cb_run(iov[i].iov_base, mm[i].msg_len, seq, c->portid, cb, data);
-			if (r < 0)
-				return -errno;
-			if (r == MNL_CB_STOP)
-				return 0; /* the ack comes last */
-		}
-	}
+	return exchange(c, req, c->many, CONN_MANY, CONN_MANY_BUF, cb, data);
 }
 
 static int

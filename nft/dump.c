@@ -37,7 +37,7 @@
 
 #define DUMP_TRIES 5
 
-/* Debian's uapi headers predate the set element count (Linux 6.16). */
+/* Debian's uapi headers predate the set element count (kernels of 2025 on). */
 #ifndef NFTA_SET_COUNT
 #define NFTA_SET_COUNT 20
 #endif
@@ -741,6 +741,18 @@ dispatch_ifname(const struct dispatch_index *ix, const char *chain)
 	return ix->v[lo]->ifname;
 }
 
+/* The head of a request about set which's elements. */
+static struct nlmsghdr *
+elem_request(struct nft_conn *c, char *buf, enum layout_set which, uint16_t flags)
+{
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, flags,
+						     nft_conn_seq(c));
+
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, c->table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, layout_set_names[which]);
+	return nlh;
+}
+
 /*
  * One object kind of the table: a dump request and its callback. Rules
  * are asked for one chain at a time: the kernel resumes a table-wide
@@ -769,19 +781,9 @@ dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, const char *chai
 		nftnl_table_free(t);
 		break;
 	}
-	case NFT_MSG_GETSETELEM: {
-		struct nftnl_set *s = nftnl_set_alloc();
-
-		if (s == NULL)
-			return -ENOMEM;
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, c->table);
-		nftnl_set_set_str(s, NFTNL_SET_NAME, layout_set_names[d->set]);
-		nlh = nftnl_set_elem_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags,
-						     nft_conn_seq(c));
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-		nftnl_set_free(s);
+	case NFT_MSG_GETSETELEM:
+		nlh = elem_request(c, buf, d->set, flags);
 		break;
-	}
 	case NFT_MSG_GETRULE: {
 		struct nftnl_rule *ru = nftnl_rule_alloc();
 
@@ -838,10 +840,7 @@ fetch_keys(struct nft_conn *c, struct dump *d, enum layout_set which, const stru
 		struct nlmsghdr *nlh;
 		struct nlattr *list, *el, *key;
 
-		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK,
-					    nft_conn_seq(c));
-		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, c->table);
-		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, layout_set_names[which]);
+		nlh = elem_request(c, buf, which, NLM_F_ACK);
 		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 		for (j = i; j < n; j++) {
 			el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
@@ -969,10 +968,7 @@ fetch_catchall(struct nft_conn *c, enum layout_set which, bool *ret)
 	struct nlmsghdr *nlh;
 	int r;
 
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK,
-				    nft_conn_seq(c));
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, c->table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, layout_set_names[which]);
+	nlh = elem_request(c, buf, which, NLM_F_ACK);
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 	mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_CATCHALL));

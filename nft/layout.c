@@ -1212,7 +1212,7 @@ struct template
  * the values are. Checked so, 100,000 claims cost a memcmp each instead
  * of a parse of their 60-odd attributes.
  */
-#define LEARNED_MAX 8
+#define LEARNED_MAX SHAPE_MAX /* a shape's claims all have one length */
 
 struct learned {
 	uint16_t len;	       /* of the expressions */

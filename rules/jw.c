@@ -99,13 +99,6 @@ sep(struct rules_jw *w)
 }
 
 void
-rules_jw_raw(struct rules_jw *w, const char *text)
-{
-	sep(w);
-	put(w, text, strlen(text));
-}
-
-void
 rules_jw_open(struct rules_jw *w, char bracket)
 {
 	sep(w);

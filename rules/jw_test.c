@@ -100,8 +100,11 @@ START_TEST(jw_nests_and_separates)
 	rules_jw_open(&w, '{');
 	rules_container_write(&w, &c, counters, NULL);
 	rules_jw_close(&w, '}');
-	rules_jw_key(&w, "raw");
-	rules_jw_raw(&w, "[1,2]");
+	rules_jw_key(&w, "list");
+	rules_jw_open(&w, '[');
+	rules_jw_u64(&w, 1);
+	rules_jw_u64(&w, 2);
+	rules_jw_close(&w, ']');
 	rules_jw_close(&w, '}');
 	rules_jw_str(&w, NULL);
 	rules_jw_open(&w, '[');

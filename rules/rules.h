@@ -190,7 +190,6 @@ void rules_jw_key(struct rules_jw *w, const char *key);
 void rules_jw_str(struct rules_jw *w, const char *s); /* NULL: null */
 void rules_jw_bool(struct rules_jw *w, bool b);
 void rules_jw_u64(struct rules_jw *w, uint64_t v);
-void rules_jw_raw(struct rules_jw *w, const char *json); /* a value already rendered */
 
 /*
  * The members of rules_container_to_json()'s object, written into the
