@@ -112,6 +112,7 @@ daemon_run(const struct daemon_options *o)
 		.table = o->table,
 		.state_dir = o->state_dir,
 		.no_table_owner = o->no_table_owner,
+		.monitor_buffer = o->monitor_buffer,
 		.nft = &o->nft,
 	};
 	struct reconciler *rc = NULL;

@@ -20,6 +20,7 @@ struct daemon_options {
 	unsigned int max_connections;
 	unsigned int timeout_s;
 	unsigned int reconcile_interval_s; /* 0: only on announced changes */
+	unsigned int monitor_buffer;	   /* bytes for change announcements */
 	bool no_table_owner;
 	struct nft_options nft; /* table options */
 };

@@ -1813,7 +1813,7 @@ engine_start(const struct engine_options *o, struct engine **ret)
 		r = nft_model_new(&e->model);
 	/* subscribed before the first read: no change after it goes unseen */
 	if (r == 0)
-		r = nft_monitor_open(e->nc, &e->monitor);
+		r = nft_monitor_open(e->nc, (int)o->monitor_buffer, &e->monitor);
 	if (r < 0) {
 		log_warn(r, "netfilter socket");
 		goto fail;

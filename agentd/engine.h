@@ -48,7 +48,8 @@ struct engine_result {
 struct engine_options {
 	const char *table;
 	const char *state_dir;
-	bool no_table_owner; /* a plain table, as on kernels without owner flags */
+	bool no_table_owner;	     /* a plain table, as on kernels without owner flags */
+	unsigned int monitor_buffer; /* bytes for other processes' changes */
 	const struct nft_options *nft;
 };
 

@@ -38,7 +38,8 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: agentd [--socket PATH] [--listen ADDR:PORT --token-file FILE]\n"
 		"              [--state-dir DIR] [--table NAME] [--log-format text|json]\n"
-		"              [--reconcile-interval SECONDS] [--no-table-owner]\n"
+		"              [--reconcile-interval SECONDS] [--monitor-buffer BYTES]\n"
+		"              [--no-table-owner]\n"
 		"              [--container-ifprefix PREFIX]... [--drop-log-rate N]\n"
 		"              [--drop-log-group N]\n"
 		"       agentd --apply FILE [--table NAME] [table options]\n"
@@ -58,6 +59,9 @@ usage(FILE *f)
 		"  --reconcile-interval SECONDS\n"
 		"                     also compare the kernel with the state this often, besides\n"
 		"                     on every change by another process (default 30; 0: never)\n"
+		"  --monitor-buffer BYTES\n"
+		"                     room for other processes' changes not yet read (default\n"
+		"                     %d); past it they are lost and the whole table is read\n"
 		"  --no-table-owner   make a plain table, as on kernels before 6.9 (for tests)\n"
 		"table options:\n"
 		"  --container-ifprefix PREFIX\n"
@@ -69,20 +73,20 @@ usage(FILE *f)
 		"  --log-format F     text (default) or json: one JSON object per line\n"
 		"  --debug            log more\n"
 		"  --help             show this\n",
-		SOCKET_DEFAULT, STATE_DIR_DEFAULT, NFT_TABLE_DEFAULT, NFT_IFPREFIX_MAX,
-		DROP_LOG_RATE_DEFAULT, DROP_LOG_GROUP_DEFAULT);
+		SOCKET_DEFAULT, STATE_DIR_DEFAULT, NFT_TABLE_DEFAULT, NFT_MONITOR_RCVBUF_DEFAULT,
+		NFT_IFPREFIX_MAX, DROP_LOG_RATE_DEFAULT, DROP_LOG_GROUP_DEFAULT);
 }
 
 static int
-parse_uint(const char *opt, const char *arg, unsigned int max, const char *expected,
-	   unsigned int *ret)
+parse_uint(const char *opt, const char *arg, unsigned int min, unsigned int max,
+	   const char *expected, unsigned int *ret)
 {
 	unsigned long v;
 	char *end;
 
 	errno = 0;
 	v = strtoul(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v > max) {
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v < min || v > max) {
 		fprintf(stderr, "agentd: %s \"%s\": expected %s\n", opt, arg, expected);
 		return -EINVAL;
 	}
@@ -354,6 +358,7 @@ main(int argc, char *argv[])
 		{"state-dir", required_argument, NULL, 'S'},
 		{"log-format", required_argument, NULL, 'f'},
 		{"reconcile-interval", required_argument, NULL, 'R'},
+		{"monitor-buffer", required_argument, NULL, 'M'},
 		{"no-table-owner", no_argument, NULL, 'O'},
 		{"container-ifprefix", required_argument, NULL, 'P'},
 		{"drop-log-rate", required_argument, NULL, 'L'},
@@ -370,6 +375,7 @@ main(int argc, char *argv[])
 		.max_connections = 256,
 		.timeout_s = 10,
 		.reconcile_interval_s = 30,
+		.monitor_buffer = NFT_MONITOR_RCVBUF_DEFAULT,
 		.nft = {.log_rate = DROP_LOG_RATE_DEFAULT, .log_group = DROP_LOG_GROUP_DEFAULT},
 	};
 	unsigned int v;
@@ -414,10 +420,17 @@ main(int argc, char *argv[])
 			}
 			break;
 		case 'R':
-			if (parse_uint("--reconcile-interval", optarg, 86400,
+			if (parse_uint("--reconcile-interval", optarg, 0, 86400,
 				       "seconds, 0 (never) to 86400", &v) < 0)
 				return EXIT_USAGE;
 			dopt.reconcile_interval_s = v;
+			daemon_opt = true;
+			break;
+		case 'M':
+			if (parse_uint("--monitor-buffer", optarg, 1, 1u << 30,
+				       "bytes, 1 (the kernel's minimum) to 1073741824", &v) < 0)
+				return EXIT_USAGE;
+			dopt.monitor_buffer = v;
 			daemon_opt = true;
 			break;
 		case 'P':
@@ -434,14 +447,14 @@ main(int argc, char *argv[])
 			strcpy(dopt.nft.ifprefix[dopt.nft.nifprefix++], optarg);
 			break;
 		case 'L':
-			if (parse_uint("--drop-log-rate", optarg, 10000,
+			if (parse_uint("--drop-log-rate", optarg, 0, 10000,
 				       "drops per second per container, 0 (no drop log) to 10000",
 				       &v) < 0)
 				return EXIT_USAGE;
 			dopt.nft.log_rate = v;
 			break;
 		case 'G':
-			if (parse_uint("--drop-log-group", optarg, UINT16_MAX,
+			if (parse_uint("--drop-log-group", optarg, 0, UINT16_MAX,
 				       "an NFLOG group, 0 to 65535", &v) < 0)
 				return EXIT_USAGE;
 			dopt.nft.log_group = (uint16_t)v;

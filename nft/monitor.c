@@ -29,8 +29,6 @@ struct nft_monitor {
 	char *buf;
 };
 
-/* Room for a burst: a commit of 10,000 containers announces each object. */
-#define MONITOR_RCVBUF (16 * 1024 * 1024)
 #define MONITOR_BUF 65536
 
 /*
@@ -56,10 +54,10 @@ ignore_port(int fd, uint32_t portid)
 }
 
 int
-nft_monitor_open(struct nft_conn *c, struct nft_monitor **ret)
+nft_monitor_open(struct nft_conn *c, int rcvbuf, struct nft_monitor **ret)
 {
 	struct nft_monitor *m = calloc(1, sizeof(*m));
-	int size = MONITOR_RCVBUF, fd, r;
+	int fd, r;
 
 	if (m == NULL)
 		return -ENOMEM;
@@ -76,8 +74,8 @@ nft_monitor_open(struct nft_conn *c, struct nft_monitor **ret)
 		goto fail;
 	}
 	fd = mnl_socket_get_fd(m->nl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	r = ignore_port(fd, m->ours);
 	if (r < 0)
 		goto fail;

@@ -227,9 +227,12 @@ typedef int (*nft_monitor_cb)(const struct nft_change *ch, void *data);
  * Commits of c with over a thousand messages are made without listening
  * (building their announcements would cost the kernel seconds): compare
  * nft_genid() with the commit's genid afterwards to catch other commits
- * made meanwhile. Close the monitor before c.
+ * made meanwhile. rcvbuf is the socket's receive buffer in bytes (the
+ * kernel enforces a minimum); announcements past it are lost, which
+ * nft_monitor_read() reports. Close the monitor before c.
  */
-int nft_monitor_open(struct nft_conn *c, struct nft_monitor **ret);
+#define NFT_MONITOR_RCVBUF_DEFAULT (16 * 1024 * 1024)
+int nft_monitor_open(struct nft_conn *c, int rcvbuf, struct nft_monitor **ret);
 void nft_monitor_close(struct nft_monitor *m);
 int nft_monitor_fd(const struct nft_monitor *m);
 /*

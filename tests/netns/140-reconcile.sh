@@ -46,10 +46,6 @@ repairs() {
 	api GET /api/v1/health
 	api_field data.reconcile.repairs
 }
-in_sync() {
-	api GET /api/v1/health
-	[ "$(api_field data.kernel_in_sync)" = true ]
-}
 
 # tamper NAME LEAKY CMD...: run CMD with a datagram stream every 20 ms
 # from c2 (deny-all) to a denied port; the table must be repaired (one
@@ -99,9 +95,6 @@ tamper() {
 rule_handle() { # CHAIN N: the handle of the chain's Nth rule
 	"${NFT[@]}" -a list chain inet "$TABLE" "$1" | grep -o 'handle [0-9]*' |
 		sed -n "$(($2 + 1))p" | cut -d' ' -f2
-}
-deftag() { # IFNAME: the default tag of the container on IFNAME
-	"${NFT[@]}" list map inet "$TABLE" deftag | grep -o "\"$1\" : 0x[0-9a-f]*" | cut -d' ' -f3
 }
 
 tamper "delete-rule" no "${NFT[@]}" delete rule inet "$TABLE" c_c1 handle "$(rule_handle c_c1 1)"

@@ -758,6 +758,18 @@ expect_api() {
 	fi
 }
 
+# in_sync: the daemon's health says the kernel holds the desired state
+in_sync() {
+	api GET /api/v1/health
+	[ "$(api_field data.kernel_in_sync)" = true ]
+}
+
+# deftag IFNAME: the default tag of the container on IFNAME in $TABLE
+deftag() {
+	nsx "$HOST" nft list map inet "$TABLE" deftag | grep -o "\"$1\" : 0x[0-9a-f]*" |
+		cut -d' ' -f3
+}
+
 # rule_body DEST PORT PROTO ACTION [DESC]: a rule as the API takes it
 rule_body() {
 	printf '{"destination": "%s", %s"protocol": "%s", "action": "%s", "description": "%s"}' \
