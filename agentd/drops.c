@@ -131,10 +131,7 @@ drops_start(struct engine *e, uint16_t group, struct drops **ret)
 	*ret = d;
 	return 0;
 fail:
-	nft_droplog_close(d->log);
-	free(d->ring);
-	pthread_mutex_destroy(&d->lock);
-	free(d);
+	drops_stop(d);
 	return r;
 }
 

@@ -252,10 +252,7 @@ links_start(links_cb cb, void *data, struct links **ret)
 	*ret = l;
 	return 0;
 fail:
-	nl_socket_free(l->events);
-	forget_all(l);
-	pthread_mutex_destroy(&l->lock);
-	free(l);
+	links_stop(l);
 	return r;
 }
 

@@ -201,19 +201,16 @@ static int
 eb_add(struct plan *p, struct elem_batch *eb, enum layout_set which, struct nftnl_set_elem *e,
        const char *owner)
 {
+	const char **o;
+
 	if (e == NULL)
 		return -ENOMEM;
 	if (eb->s == NULL && (eb->s = elem_set(p, which)) == NULL)
 		goto fail;
-	if (eb->n == eb->cap) {
-		size_t cap = eb->cap ? eb->cap * 2 : 1024;
-		const char **o = reallocarray(eb->owners, cap, sizeof(*o));
-
-		if (o == NULL)
-			goto fail;
-		eb->owners = o;
-		eb->cap = cap;
-	}
+	o = nft_grow(eb->owners, eb->n, &eb->cap, sizeof(*o), 1024);
+	if (o == NULL)
+		goto fail;
+	eb->owners = o;
 	nftnl_set_elem_add(eb->s, e); /* takes e */
 	eb->owners[eb->n++] = owner;
 	return eb->n - eb->sent >= ELEM_BATCH_FLUSH ? eb_send(p, eb, which) : 0;

@@ -139,15 +139,10 @@ nft_batch_reserve(struct nft_batch *b, const char *container, const char *rule, 
 	struct origin *o;
 	char *buf;
 
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-
-		o = reallocarray(b->orig, cap, sizeof(*o));
-		if (o == NULL)
-			return NULL;
-		b->orig = o;
-		b->cap = cap;
-	}
+	o = nft_grow(b->orig, b->n, &b->cap, sizeof(*o), 256);
+	if (o == NULL)
+		return NULL;
+	b->orig = o;
 	o = &b->orig[b->n++];
 	o->seq = nft_conn_seq(b->c);
 	o->container = container;

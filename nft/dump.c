@@ -357,6 +357,7 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump *d = data;
 	struct nftnl_chain *ch = nftnl_chain_alloc();
+	struct dchain *v;
 	const char *name;
 
 	if (ch == NULL || nftnl_chain_nlmsg_parse(nlh, ch) < 0) {
@@ -392,17 +393,12 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 			d->err = -ENOMEM;
 		goto out;
 	}
-	if (d->nchains == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 64;
-		struct dchain *v = reallocarray(d->chains, cap, sizeof(*v));
-
-		if (v == NULL) {
-			d->err = -ENOMEM;
-			goto out;
-		}
-		d->chains = v;
-		d->cap = cap;
+	v = nft_grow(d->chains, d->nchains, &d->cap, sizeof(*v), 64);
+	if (v == NULL) {
+		d->err = -ENOMEM;
+		goto out;
 	}
+	d->chains = v;
 	memset(&d->chains[d->nchains], 0, sizeof(d->chains[0]));
 	d->chains[d->nchains].name = strdup(name);
 	if (d->chains[d->nchains].name == NULL)
@@ -425,17 +421,11 @@ dchain_cmp(const void *a, const void *b)
 static int
 scratch_add(struct dump *d, const struct claim *cl)
 {
-	struct claim *c;
+	struct claim *c = nft_grow(d->scratch, d->nscratch, &d->scratch_cap, sizeof(*c), 64);
 
-	if (d->nscratch == d->scratch_cap) {
-		size_t cap = d->scratch_cap ? d->scratch_cap * 2 : 64;
-		struct claim *v = reallocarray(d->scratch, cap, sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		d->scratch = v;
-		d->scratch_cap = cap;
-	}
+	if (c == NULL)
+		return -ENOMEM;
+	d->scratch = c;
 	c = &d->scratch[d->nscratch];
 	*c = *cl;
 	/* the claim pointed into the dumped rule, which is about to go */
@@ -530,15 +520,11 @@ rule_cb(const struct nlmsghdr *nlh, void *data)
 static int
 elems_add(struct nft_elems *es, struct nft_elem *e)
 {
-	if (es->n == es->cap) {
-		size_t cap = es->cap ? es->cap * 2 : 64;
-		struct nft_elem *v = reallocarray(es->v, cap, sizeof(*v));
+	struct nft_elem *v = nft_grow(es->v, es->n, &es->cap, sizeof(*v), 64);
 
-		if (v == NULL)
-			return -ENOMEM;
-		es->v = v;
-		es->cap = cap;
-	}
+	if (v == NULL)
+		return -ENOMEM;
+	es->v = v;
 	es->v[es->n++] = *e;
 	return 0;
 }
@@ -810,15 +796,11 @@ dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, const char *chai
 static int
 fkeys_add(struct fkeys *ks, const struct fkey *k)
 {
-	if (ks->n == ks->cap) {
-		size_t cap = ks->cap ? ks->cap * 2 : 64;
-		struct fkey *v = reallocarray(ks->v, cap, sizeof(*v));
+	struct fkey *v = nft_grow(ks->v, ks->n, &ks->cap, sizeof(*v), 64);
 
-		if (v == NULL)
-			return -ENOMEM;
-		ks->v = v;
-		ks->cap = cap;
-	}
+	if (v == NULL)
+		return -ENOMEM;
+	ks->v = v;
 	ks->v[ks->n++] = *k;
 	return 0;
 }
@@ -1069,19 +1051,16 @@ dump_chains(struct nft_conn *c, struct dump *d, atomic_size_t *next)
 		r = dump_objects(c, d, NFT_MSG_GETRULE, d->chain->name, rule_cb);
 		if (r == 0)
 			r = scratch_seal(d, d->chain);
-		if (r == 0 && d->fetch && d->nmine == d->mine_cap) {
-			size_t cap = d->mine_cap ? d->mine_cap * 2 : 1024;
-			size_t *v = reallocarray(d->mine, cap, sizeof(*v));
+		if (r == 0 && d->fetch) {
+			size_t *v = nft_grow(d->mine, d->nmine, &d->mine_cap, sizeof(*v), 1024);
 
 			if (v == NULL)
 				r = -ENOMEM;
 			else {
 				d->mine = v;
-				d->mine_cap = cap;
+				d->mine[d->nmine++] = j;
 			}
 		}
-		if (r == 0 && d->fetch)
-			d->mine[d->nmine++] = j;
 	}
 	/* the other thread's chains are its to finish and ask for */
 	if (r == 0 && d->fetch)

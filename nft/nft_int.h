@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -22,6 +23,24 @@
 
 /* Buffers that hold netlink messages: struct nlmsghdr wants 4 bytes. */
 #define NFT_MSG_ALIGNED _Alignas(8)
+
+/*
+ * Room for item n of array v (size-byte items, *cap of them): v while
+ * n < *cap, else v grown to twice *cap (first when empty) with *cap
+ * updated, or NULL when out of memory (v untouched).
+ */
+static inline void *
+nft_grow(void *v, size_t n, size_t *cap, size_t size, size_t first)
+{
+	size_t c = *cap ? *cap * 2 : first;
+
+	if (n < *cap)
+		return v;
+	v = reallocarray(v, c, size);
+	if (v != NULL)
+		*cap = c;
+	return v;
+}
 
 /* Requests and acks are small; dumps use a larger buffer (conn.c). */
 #define NFT_REQ_BUF 16384
