@@ -21,7 +21,7 @@ SANFLAGS :=
 FORTIFY	:= -D_FORTIFY_SOURCE=2
 endif
 
-LIBS_CORE := libmnl libnftnl libnl-3.0 libnl-route-3.0 libcjson libmicrohttpd libcrypto
+LIBS_CORE := libmnl libnftnl libnl-3.0 libnl-route-3.0 libcjson libmicrohttpd libcrypto zlib
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(LIBS_CORE) check))
 PKG_LIBS := $(shell pkg-config --libs $(LIBS_CORE)) -pthread
 CHECK_LIBS := $(shell pkg-config --libs check)
@@ -68,6 +68,9 @@ $(BUILD)/tests/%_test: $(BUILD)/obj/rules/%_test.o $(RULES_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 $(BUILD)/tests/%_test: $(BUILD)/obj/nft/%_test.o $(NFT_OBJ) $(RULES_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+$(BUILD)/tests/%_test: $(BUILD)/obj/agentd/%_test.o $(BUILD)/obj/agentd/%.o $(RULES_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 

@@ -486,6 +486,17 @@ fail_storage(const struct engine *e, struct engine_result *res, int r)
 		     strerror(-r));
 }
 
+/* Stage c's state file (see store.h). */
+static int
+stage(struct engine *e, const struct ct *c, struct store_staged **ret)
+{
+	char *text = file_render(c);
+	int r = text ? store_stage(e->store, c->fw.id, text, strlen(text), ret) : -ENOMEM;
+
+	free(text);
+	return r;
+}
+
 /*
  * Make next (NULL: remove) the state of container id, everywhere.
  * old is the current state (NULL: new). On success the trees hold next
@@ -496,31 +507,23 @@ commit(struct engine *e, const char *id, struct ct *old, struct ct *next, struct
 {
 	const struct rules_container *oldfw = old ? &old->fw : NULL;
 	const struct rules_container *nextfw = next ? &next->fw : NULL;
+	struct store_staged *st = NULL;
 	struct nft_error err;
-	char *text = NULL;
 	int r = 0, r2;
 
-	if (next != NULL) {
-		text = file_render(next);
-		r = text ? store_stage_start(e->store, id, text, strlen(text)) : -ENOMEM;
-		free(text);
-		if (r < 0)
-			goto storage;
-	}
-	/* the staged file reaches the disk while the kernel commits; both
-	 * happen before the rename, which is the change's point of no return */
+	if (next != NULL && (r = stage(e, next, &st)) < 0)
+		goto storage;
 	r = kernel_put(e, id, nextfw, &err);
-	r2 = next != NULL ? store_stage_finish(e->store, id) : 0;
 	if (r < 0) {
-		if (next != NULL)
-			store_abort(e->store, id);
+		store_abort(e->store, st);
 		log_warn(r, "container %s: kernel refused the change: %s %s", id, err.what,
 			 err.detail);
 		fail_kernel(res, r, &err);
 		ct_free(next);
 		return false;
 	}
-	r = r2 < 0 ? r2 : next ? store_commit(e->store, id) : store_remove(e->store, id);
+	/* the file follows the kernel: its commit is the change's point of no return */
+	r = next ? store_commit(e->store, st) : store_remove(e->store, id);
 	if (r < 0) {
 		r2 = kernel_put(e, id, oldfw, &err);
 		if (r2 < 0)
@@ -543,7 +546,6 @@ storage:
 	return false;
 }
 
-/* A new struct ct holding a copy of src (or an empty deny-all firewall). */
 static struct ct *
 ct_new(const char *id, const struct ct *src, struct engine_result *res)
 {
@@ -1129,9 +1131,9 @@ engine_health(struct engine *e, struct engine_result *res)
 
 struct host_change {
 	const char *id;
-	struct ct *old;	 /* NULL: created */
-	struct ct *next; /* NULL: removed */
-	bool staged;
+	struct ct *old;		     /* NULL: created */
+	struct ct *next;	     /* NULL: removed */
+	struct store_staged *staged; /* until committed or dropped */
 	bool committed;
 };
 
@@ -1223,7 +1225,7 @@ fail:
 	return NULL;
 }
 
-/* Put back the files of the changes committed so far. */
+/* Drop what is staged and put back the files of the changes committed so far. */
 static void
 host_unstore(struct engine *e, struct host_plan *p)
 {
@@ -1231,21 +1233,19 @@ host_unstore(struct engine *e, struct host_plan *p)
 
 	for (i = 0; i < p->n; i++) {
 		struct host_change *c = &p->v[i];
-		char *text;
 		int r;
 
-		if (c->staged && !c->committed)
-			store_abort(e->store, c->id);
+		store_abort(e->store, c->staged);
+		c->staged = NULL;
 		if (!c->committed)
 			continue;
 		if (c->old == NULL) {
 			r = store_remove(e->store, c->id);
 		} else {
-			text = file_render(c->old);
-			r = text ? store_stage(e->store, c->id, text, strlen(text)) : -ENOMEM;
-			free(text);
+			r = stage(e, c->old, &c->staged);
 			if (r == 0)
-				r = store_commit(e->store, c->id);
+				r = store_commit(e->store, c->staged);
+			c->staged = NULL;
 		}
 		if (r < 0)
 			log_warn(r, "container %s: could not restore its state file", c->id);
@@ -1262,16 +1262,12 @@ host_store(struct engine *e, struct host_plan *p, bool commit_phase)
 		struct host_change *c = &p->v[i];
 
 		if (!commit_phase) {
-			char *text;
-
-			if (c->next == NULL)
-				continue;
-			text = file_render(c->next);
-			r = text ? store_stage(e->store, c->id, text, strlen(text)) : -ENOMEM;
-			free(text);
-			c->staged = r == 0;
+			if (c->next != NULL)
+				r = stage(e, c->next, &c->staged);
 		} else {
-			r = c->next ? store_commit(e->store, c->id) : store_remove(e->store, c->id);
+			r = c->next ? store_commit(e->store, c->staged)
+				    : store_remove(e->store, c->id);
+			c->staged = NULL;
 			c->committed = r == 0;
 		}
 		if (r < 0)
@@ -1733,7 +1729,8 @@ struct loader {
 };
 
 static int
-load_one(const char *id, const char *buf, size_t len, const char *path, void *data)
+load_one(const char *id, const char *buf, size_t len, const char *path, const char *problem,
+	 void *data)
 {
 	struct loader *l = data;
 	struct rules_error re;
@@ -1741,10 +1738,12 @@ load_one(const char *id, const char *buf, size_t len, const char *path, void *da
 	int r;
 
 	if (buf == NULL) {
-		log_warnx("state: %s: the file name is not a valid container id", path);
+		log_warnx("state: %s: %s", path, problem);
 		l->bad++;
 		return 0;
 	}
+	if (problem != NULL)
+		log_warnx("state: %s: %s", path, problem);
 	r = file_parse(id, buf, len, &c, &re);
 	if (r == -ENOMEM)
 		return r;
@@ -1770,7 +1769,7 @@ loader_run(void *arg)
 
 	l->r = store_load(l->e->store, load_one, l);
 	if (l->r == 0 && l->bad > 0) {
-		log_warnx("state: %u files in %s/containers do not parse; fix or remove them "
+		log_warnx("state: %u files in %s/containers cannot be used; fix or remove them "
 			  "(the agent does not guess a firewall)",
 			  l->bad, l->o->state_dir);
 		l->r = -EINVAL;

@@ -1,11 +1,27 @@
-/* The desired state on disk: one JSON file per container. */
+/*
+ * The desired state on disk: one file per container, two slots each.
+ *
+ * A slot is a 32-byte header and the container's JSON:
+ *
+ *	 0  "HFWSTAT1"		magic and format version
+ *	 8  le32 slot size	bytes, a multiple of 4096; the file is two slots
+ *	12  le32 length		of the JSON
+ *	16  le64 sequence	one more than the other slot's when written
+ *	24  le32 crc32		zlib's, of bytes 8-23 and then the JSON
+ *	28  le32 0
+ *
+ * Both slots are written out in full (zeros where unused) when the file
+ * is made, so that a later change overwrites blocks the file already
+ * has: no allocation, so no ENOSPC and no journal commit on the way.
+ */
 
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,73 +29,35 @@
 
 #include <sys/stat.h>
 
+#include <zlib.h>
+
 #include "agentd/store.h"
 #include "rules/rules.h"
 
 #define STORE_SUBDIR "containers"
-#define STORE_SUFFIX ".json"
-#define STORE_TMP_SUFFIX ".json.tmp"
+#define STORE_SUFFIX ".state"
+#define STORE_TMP_SUFFIX ".state.tmp"
+#define STORE_MAGIC "HFWSTAT1"
+#define STORE_HDR 32u
+#define STORE_BLOCK 4096u
 /* One container with 1024 rules of 256-byte descriptions is under 1 MiB. */
-#define STORE_FILE_MAX (4u << 20)
-
-/*
- * The syncer: one thread that fsyncs a staged file while the caller
- * commits to the kernel. Changes are serialised, so one file at most
- * is in its hands.
- */
-struct syncer {
-	pthread_t tid;
-	bool running;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int fd;	   /* to fsync and close; -1 when none */
-	bool done; /* the last one's result is in r */
-	bool stop;
-	int r;
-};
+#define STORE_PAYLOAD_MAX (4u << 20)
+/* room for the largest payload and half as much again */
+#define STORE_SLOT_MAX (8u << 20)
 
 struct store {
 	int dfd;      /* DIR/containers */
 	bool created; /* DIR/containers did not exist */
 	char dir[PATH_MAX];
-	struct syncer sy;
 };
 
-static int
-sync_close(int fd)
-{
-	int r = fsync(fd) < 0 ? -errno : 0;
-
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	return r;
-}
-
-static void *
-syncer_run(void *arg)
-{
-	struct syncer *sy = arg;
-
-	pthread_mutex_lock(&sy->lock);
-	for (;;) {
-		int fd, r;
-
-		while (sy->fd < 0 && !sy->stop)
-			pthread_cond_wait(&sy->cond, &sy->lock);
-		if (sy->fd < 0)
-			break;
-		fd = sy->fd;
-		pthread_mutex_unlock(&sy->lock);
-		r = sync_close(fd);
-		pthread_mutex_lock(&sy->lock);
-		sy->fd = -1;
-		sy->r = r;
-		sy->done = true;
-		pthread_cond_broadcast(&sy->cond);
-	}
-	pthread_mutex_unlock(&sy->lock);
-	return NULL;
-}
+struct store_staged {
+	char file[RULES_ID_MAX + 16];
+	char tmp[RULES_ID_MAX + 16];
+	uint8_t *slot; /* in place: the slot to write at off; NULL: rename tmp */
+	size_t n;
+	off_t off;
+};
 
 /* 1 when made, 0 when it was there */
 static int
@@ -131,11 +109,6 @@ store_open(const char *dir, struct store **ret)
 	if (s == NULL)
 		return -ENOMEM;
 	s->dfd = -1;
-	s->sy.fd = -1;
-	pthread_mutex_init(&s->sy.lock, NULL);
-	pthread_cond_init(&s->sy.cond, NULL);
-	/* without the thread, staging syncs in the caller */
-	s->sy.running = pthread_create(&s->sy.tid, NULL, syncer_run, &s->sy) == 0;
 	strcpy(s->dir, dir);
 	r = mkdir_at(AT_FDCWD, dir);
 	if (r >= 0) {
@@ -165,15 +138,6 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	if (s->sy.running) {
-		pthread_mutex_lock(&s->sy.lock);
-		s->sy.stop = true;
-		pthread_cond_broadcast(&s->sy.cond);
-		pthread_mutex_unlock(&s->sy.lock);
-		pthread_join(s->sy.tid, NULL);
-	}
-	pthread_cond_destroy(&s->sy.cond);
-	pthread_mutex_destroy(&s->sy.lock);
 	if (s->dfd >= 0)
 		close(s->dfd);
 	free(s);
@@ -192,56 +156,161 @@ store_created(const struct store *s)
 }
 
 static int
-read_file(int dfd, const char *name, char **ret_buf, size_t *ret_len)
+pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	size_t len = 0;
-	char *buf;
-	int r = 0;
+	size_t done = 0;
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode))
-		r = -EINVAL;
-	else if ((size_t)st.st_size > STORE_FILE_MAX)
-		r = -EFBIG;
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+	while (done < n) {
+		ssize_t k = pread(fd, (char *)buf + done, n - done, off + (off_t)done);
 
-		if (n < 0 && errno == EINTR)
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			break;
-		}
-		len += (size_t)n;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		done += (size_t)k;
 	}
-	close(fd);
+	return 0;
+}
+
+static int
+pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+static uint32_t
+slot_crc(const uint8_t *hdr, const void *payload, size_t len)
+{
+	uLong c = crc32(0, hdr + 8, 16);
+
+	return (uint32_t)crc32(c, payload, (uInt)len);
+}
+
+/* Header and payload into dst, which has STORE_HDR + len bytes. */
+static void
+slot_encode(uint8_t *dst, uint32_t size, uint64_t seq, const char *payload, size_t len)
+{
+	uint32_t v32;
+	uint64_t v64;
+
+	memcpy(dst, STORE_MAGIC, 8);
+	v32 = htole32(size);
+	memcpy(dst + 8, &v32, 4);
+	v32 = htole32((uint32_t)len);
+	memcpy(dst + 12, &v32, 4);
+	v64 = htole64(seq);
+	memcpy(dst + 16, &v64, 8);
+	v32 = htole32(slot_crc(dst, payload, len));
+	memcpy(dst + 24, &v32, 4);
+	memset(dst + 28, 0, 4);
+	memcpy(dst + STORE_HDR, payload, len);
+}
+
+struct slot_hdr {
+	uint32_t len, crc;
+	uint64_t seq;
+	bool whole; /* magic, size and length fit the file (and, once checked, the crc) */
+};
+
+static struct slot_hdr
+slot_hdr_parse(const uint8_t *h, uint32_t size)
+{
+	struct slot_hdr sh = {0};
+	uint32_t v32;
+	uint64_t v64;
+
+	memcpy(&v32, h + 8, 4);
+	sh.whole = memcmp(h, STORE_MAGIC, 8) == 0 && le32toh(v32) == size;
+	memcpy(&v32, h + 12, 4);
+	sh.len = le32toh(v32);
+	memcpy(&v64, h + 16, 8);
+	sh.seq = le64toh(v64);
+	memcpy(&v32, h + 24, 4);
+	sh.crc = le32toh(v32);
+	sh.whole = sh.whole && sh.len <= size - STORE_HDR && sh.len <= STORE_PAYLOAD_MAX;
+	return sh;
+}
+
+/* What a file holds: its current slot and that slot's JSON. */
+struct current {
+	uint32_t size;
+	int slot;
+	uint64_t seq;
+	char *buf; /* NUL-terminated */
+	size_t len;
+};
+
+/*
+ * Read the file's current slot into c. -EBADMSG (and the reason in
+ * *problem) when the file is not a state file or no slot is intact.
+ */
+static int
+file_current(int fd, struct current *c, const char **problem)
+{
+	struct slot_hdr sh[2], other;
+	struct stat st;
+	uint8_t *file;
+	int first, k, r;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < 2 * STORE_BLOCK ||
+	    st.st_size % (2 * STORE_BLOCK) != 0 || st.st_size > 2 * (off_t)STORE_SLOT_MAX) {
+		*problem = "not a state file (its size is not that of two slots)";
+		return -EBADMSG;
+	}
+	c->size = (uint32_t)(st.st_size / 2);
+	/* one read: the file is small, and its page cache is all it costs */
+	file = malloc((size_t)st.st_size);
+	if (file == NULL)
+		return -ENOMEM;
+	r = pread_full(fd, file, (size_t)st.st_size, 0);
 	if (r < 0) {
-		free(buf);
+		free(file);
 		return r;
 	}
-	buf[len] = '\0';
-	*ret_buf = buf;
-	*ret_len = len;
+	for (k = 0; k < 2; k++) {
+		const uint8_t *h = file + (size_t)k * c->size;
+
+		sh[k] = slot_hdr_parse(h, c->size);
+		sh[k].whole = sh[k].whole && slot_crc(h, h + STORE_HDR, sh[k].len) == sh[k].crc;
+	}
+	if (!sh[0].whole && !sh[1].whole) {
+		free(file);
+		*problem = "no intact copy of the state (both slots fail their checksum)";
+		return -EBADMSG;
+	}
+	first = sh[1].whole && (!sh[0].whole || sh[1].seq > sh[0].seq);
+	other = slot_hdr_parse(file + (size_t)!first * c->size, c->size);
+	/* a write that never finished: the change it carried was never answered */
+	if (other.whole && other.seq > sh[first].seq)
+		*problem = "the newest copy is torn (a change being written when the agent "
+			   "stopped); the one before it stands";
+	c->slot = first;
+	c->seq = sh[first].seq;
+	c->len = sh[first].len;
+	/* the JSON to the front; the slot's size leaves room for the NUL */
+	memmove(file, file + (size_t)first * c->size + STORE_HDR, c->len);
+	file[c->len] = '\0';
+	c->buf = (char *)file;
 	return 0;
 }
 
 int
 store_load(struct store *s,
-	   int (*cb)(const char *id, const char *buf, size_t len, const char *path, void *data),
+	   int (*cb)(const char *id, const char *buf, size_t len, const char *path,
+		     const char *problem, void *data),
 	   void *data)
 {
 	int fd = dup(s->dfd);
@@ -258,22 +327,37 @@ store_load(struct store *s,
 	rewinddir(d);
 	while (r >= 0 && (errno = 0, de = readdir(d)) != NULL) {
 		char id[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 16];
-		size_t n = strlen(de->d_name), len = 0;
-		char *buf = NULL;
+		size_t n = strlen(de->d_name);
+		const char *problem = NULL;
+		struct current c = {0};
+		int ffd;
 
-		if (!has_suffix(de->d_name, STORE_SUFFIX))
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/" STORE_SUBDIR "/%s", s->dir, de->d_name);
+		if (!has_suffix(de->d_name, STORE_SUFFIX)) {
+			/* a file the agent did not write may be state it cannot read */
+			r = cb(de->d_name, NULL, 0, path,
+			       "not a state file of this agent (expected <id>" STORE_SUFFIX ")",
+			       data);
+			continue;
+		}
 		memcpy(id, de->d_name, n - strlen(STORE_SUFFIX));
 		id[n - strlen(STORE_SUFFIX)] = '\0';
 		if (!rules_id_valid(id)) {
-			r = cb(id, NULL, 0, path, data);
+			r = cb(id, NULL, 0, path, "the file name is not a valid container id",
+			       data);
 			continue;
 		}
-		r = read_file(s->dfd, de->d_name, &buf, &len);
+		ffd = openat(s->dfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		r = ffd < 0 ? -errno : file_current(ffd, &c, &problem);
+		if (ffd >= 0)
+			close(ffd);
 		if (r == 0)
-			r = cb(id, buf, len, path, data);
-		free(buf);
+			r = cb(id, c.buf, c.len, path, problem, data);
+		else if (r == -EBADMSG)
+			r = cb(id, NULL, 0, path, problem, data);
+		free(c.buf);
 	}
 	if (r >= 0 && errno != 0)
 		r = -errno;
@@ -281,122 +365,132 @@ store_load(struct store *s,
 	return r < 0 ? r : 0;
 }
 
-static void
-names(const char *id, char file[RULES_ID_MAX + 16], char tmp[RULES_ID_MAX + 16])
+/* A new file of two slots under st->tmp, slot 0 holding buf, synced. */
+static int
+write_new(struct store *s, struct store_staged *st, uint64_t seq, const char *buf, size_t len)
 {
-	snprintf(file, RULES_ID_MAX + 16, "%s" STORE_SUFFIX, id);
-	snprintf(tmp, RULES_ID_MAX + 16, "%s" STORE_TMP_SUFFIX, id);
+	static const uint8_t zeros[STORE_BLOCK];
+	/* room to grow by half before the file has to be made anew */
+	uint32_t size = (uint32_t)((STORE_HDR + len + len / 2 + STORE_BLOCK - 1) / STORE_BLOCK *
+				   STORE_BLOCK);
+	size_t n = STORE_HDR + len;
+	uint8_t *slot = malloc(n);
+	off_t off;
+	int fd, r;
+
+	if (slot == NULL)
+		return -ENOMEM;
+	slot_encode(slot, size, seq, buf, len);
+	fd = openat(s->dfd, st->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	r = fd < 0 ? -errno : pwrite_full(fd, slot, n, 0);
+	free(slot);
+	for (off = (off_t)n; r == 0 && off < 2 * (off_t)size; off += (off_t)sizeof(zeros)) {
+		size_t k = (size_t)(2 * (off_t)size - off);
+
+		r = pwrite_full(fd, zeros, k < sizeof(zeros) ? k : sizeof(zeros), off);
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		unlinkat(s->dfd, st->tmp, 0);
+	return r;
 }
 
-/* Write the temporary file; its open descriptor in *ret_fd. */
-static int
-stage_write(struct store *s, const char *id, const char *buf, size_t len, int *ret_fd)
+int
+store_stage(struct store *s, const char *id, const char *buf, size_t len, struct store_staged **ret)
 {
-	char file[RULES_ID_MAX + 16], tmp[RULES_ID_MAX + 16];
-	size_t off = 0;
+	struct store_staged *st;
+	const char *problem = NULL;
+	struct current c = {0};
 	int fd, r = 0;
 
-	names(id, file, tmp);
-	fd = openat(s->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	while (off < len && r == 0) {
-		ssize_t n = write(fd, buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
+	if (strlen(id) > RULES_ID_MAX)
+		return -EINVAL;
+	if (len > STORE_PAYLOAD_MAX)
+		return -EFBIG;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return -ENOMEM;
+	snprintf(st->file, sizeof(st->file), "%s" STORE_SUFFIX, id);
+	snprintf(st->tmp, sizeof(st->tmp), "%s" STORE_TMP_SUFFIX, id);
+	fd = openat(s->dfd, st->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno != ENOENT)
+		r = -errno;
+	if (fd >= 0) {
+		r = file_current(fd, &c, &problem);
+		close(fd);
+		free(c.buf);
+		/* a file without an intact slot is replaced whole */
+		if (r == -EBADMSG)
+			r = 0;
+	}
+	if (r == 0 && c.size > 0 && len <= c.size - STORE_HDR) {
+		st->n = STORE_HDR + len;
+		st->off = (off_t)(1 - c.slot) * c.size;
+		st->slot = malloc(st->n);
+		if (st->slot == NULL)
+			r = -ENOMEM;
 		else
-			off += (size_t)n;
+			slot_encode(st->slot, c.size, c.seq + 1, buf, len);
+	} else if (r == 0) {
+		r = write_new(s, st, c.seq + 1, buf, len);
 	}
 	if (r < 0) {
-		close(fd);
-		unlinkat(s->dfd, tmp, 0);
+		free(st->slot);
+		free(st);
 		return r;
 	}
-	*ret_fd = fd;
+	*ret = st;
 	return 0;
 }
 
 int
-store_stage(struct store *s, const char *id, const char *buf, size_t len)
+store_commit(struct store *s, struct store_staged *st)
 {
-	int fd, r = stage_write(s, id, buf, len, &fd);
+	int fd, r;
 
-	if (r == 0)
-		r = sync_close(fd);
-	if (r < 0)
-		store_abort(s, id);
-	return r;
-}
-
-int
-store_stage_start(struct store *s, const char *id, const char *buf, size_t len)
-{
-	int fd, r = stage_write(s, id, buf, len, &fd);
-
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&s->sy.lock);
-	if (s->sy.running) {
-		s->sy.fd = fd;
-		s->sy.done = false;
-		pthread_cond_broadcast(&s->sy.cond);
+	if (st->slot != NULL) {
+		fd = openat(s->dfd, st->file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		r = fd < 0 ? -errno : pwrite_full(fd, st->slot, st->n, st->off);
+		/* fdatasync: the blocks are the file's already, no metadata to wait for */
+		if (r == 0 && fdatasync(fd) < 0)
+			r = -errno;
+		/* what reached the page cache must not pass for the state later */
+		if (r < 0 && fd >= 0)
+			(void)pwrite_full(fd, (const uint8_t[STORE_HDR]){0}, STORE_HDR, st->off);
+		if (fd >= 0)
+			close(fd);
+	} else if (renameat(s->dfd, st->tmp, s->dfd, st->file) < 0) {
+		r = -errno;
+		unlinkat(s->dfd, st->tmp, 0);
 	} else {
-		s->sy.r = sync_close(fd);
-		s->sy.done = true;
+		/* the rename is durable only once the directory is */
+		r = fsync(s->dfd) < 0 ? -errno : 0;
 	}
-	pthread_mutex_unlock(&s->sy.lock);
-	return 0;
-}
-
-int
-store_stage_finish(struct store *s, const char *id)
-{
-	int r;
-
-	pthread_mutex_lock(&s->sy.lock);
-	while (!s->sy.done)
-		pthread_cond_wait(&s->sy.cond, &s->sy.lock);
-	r = s->sy.r;
-	pthread_mutex_unlock(&s->sy.lock);
-	if (r < 0)
-		store_abort(s, id);
+	free(st->slot);
+	free(st);
 	return r;
-}
-
-int
-store_commit(struct store *s, const char *id)
-{
-	char file[RULES_ID_MAX + 16], tmp[RULES_ID_MAX + 16];
-
-	names(id, file, tmp);
-	if (renameat(s->dfd, tmp, s->dfd, file) < 0) {
-		int r = -errno;
-
-		unlinkat(s->dfd, tmp, 0);
-		return r;
-	}
-	/* the rename is durable only once the directory is */
-	return fsync(s->dfd) < 0 ? -errno : 0;
 }
 
 void
-store_abort(struct store *s, const char *id)
+store_abort(struct store *s, struct store_staged *st)
 {
-	char file[RULES_ID_MAX + 16], tmp[RULES_ID_MAX + 16];
-
-	names(id, file, tmp);
-	unlinkat(s->dfd, tmp, 0);
+	if (st == NULL)
+		return;
+	if (st->slot == NULL)
+		unlinkat(s->dfd, st->tmp, 0);
+	free(st->slot);
+	free(st);
 }
 
 int
 store_remove(struct store *s, const char *id)
 {
-	char file[RULES_ID_MAX + 16], tmp[RULES_ID_MAX + 16];
+	char file[RULES_ID_MAX + 16];
 
-	names(id, file, tmp);
+	snprintf(file, sizeof(file), "%s" STORE_SUFFIX, id);
 	if (unlinkat(s->dfd, file, 0) < 0 && errno != ENOENT)
 		return -errno;
 	return fsync(s->dfd) < 0 ? -errno : 0;

@@ -3,19 +3,29 @@
 
 /*
  * store: the desired state on disk, one file per container
- * (DIR/containers/<id>.json), replaced atomically and durably.
+ * (DIR/containers/<id>.state), changed atomically and durably.
  *
- * A write is staged (a temporary file written and fsync'd) before the
- * kernel is changed and committed (renamed over the old file, directory
- * fsync'd) after it, so that a failure at any step leaves either the
- * old file or the new one, never a mix, and never a file that claims
- * more than the kernel was told.
+ * A file holds two slots of equal size, each a checksummed copy of the
+ * container's JSON with a sequence number; the intact copy with the
+ * higher number is the state. A change overwrites the other slot in
+ * place and syncs its data: one write, one fdatasync, no metadata, so
+ * nothing else on the disk is waited for. A crash or a failed write
+ * mid-slot leaves that slot failing its checksum and the old state
+ * standing. A new file, or one whose slots are too small for the change,
+ * is written whole under a temporary name and renamed into place.
+ *
+ * A change is staged before the kernel is changed (everything that
+ * needs room on the disk happens then, so a full disk refuses the
+ * change before the kernel sees it) and committed after it (the slot
+ * write or the rename: the change's point of no return), so that the
+ * file never claims more than the kernel was told.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 
 struct store;
+struct store_staged;
 
 /* Create DIR (mode 0700) and DIR/containers when missing, and remove stale temporaries. */
 int store_open(const char *dir, struct store **ret);
@@ -25,25 +35,29 @@ const char *store_dir(const struct store *s);
 bool store_created(const struct store *s);
 
 /*
- * Call cb with every container file's id and contents. A file whose
- * name is not a valid id is skipped and reported through cb with a
- * NULL buf. Stops at and returns cb's first negative return.
+ * Call cb with every container's id and the contents of its file's
+ * current slot, and a note when the newest slot was torn. A file that
+ * cannot be used (a name that is no valid id, no intact slot) is
+ * reported through cb with a NULL buf and the problem. Stops at and
+ * returns cb's first negative return.
  */
 int store_load(struct store *s,
-	       int (*cb)(const char *id, const char *buf, size_t len, const char *path, void *data),
+	       int (*cb)(const char *id, const char *buf, size_t len, const char *path,
+			 const char *problem, void *data),
 	       void *data);
 
-int store_stage(struct store *s, const char *id, const char *buf, size_t len);
 /*
- * store_stage() in two halves, so that the file reaches the disk while
- * the caller commits to the kernel: _start writes the temporary file and
- * hands its fsync to the store's thread, _finish waits for it (and
- * removes the file when it failed). One staged file at a time.
+ * Make buf container id's next state, in two steps: _stage does what can
+ * fail for lack of room and changes nothing anyone reads; _commit makes
+ * it the state, durably. Either frees *st, and so does _abort, which
+ * drops a staged change (NULL: nothing to drop). On failure the old
+ * state stands.
  */
-int store_stage_start(struct store *s, const char *id, const char *buf, size_t len);
-int store_stage_finish(struct store *s, const char *id);
-int store_commit(struct store *s, const char *id);
-void store_abort(struct store *s, const char *id);
+int store_stage(struct store *s, const char *id, const char *buf, size_t len,
+		struct store_staged **ret);
+int store_commit(struct store *s, struct store_staged *st);
+void store_abort(struct store *s, struct store_staged *st);
+/* Remove container id's file (gone already: 0). */
 int store_remove(struct store *s, const char *id);
 
 #endif

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Write a desired state of N containers x R rules to stdout, or as
-agentd's state directory (--state-dir: one file per container).
+agentd's state directory (--state-dir: one file per container, in its format).
 
 Deterministic and realistic: a mix of protocols, single ports,
 ranges and lists, allows and denies, /32 and wider destinations. The
@@ -12,6 +12,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import statefile  # noqa: E402
+
 p = argparse.ArgumentParser()
 p.add_argument("-n", "--containers", type=int, default=10000)
 p.add_argument("-r", "--rules", type=int, default=10)
@@ -21,7 +24,7 @@ p.add_argument("--last-dst", default="203.0.113.10/32")
 p.add_argument("--last-port", default="5201")
 p.add_argument("--last-proto", default="tcp")
 p.add_argument("--variant", default="", help="appended to descriptions")
-p.add_argument("--state-dir", help="write DIR/containers/<id>.json instead")
+p.add_argument("--state-dir", help="write DIR/containers/<id>.state instead")
 a = p.parse_args()
 
 
@@ -60,7 +63,9 @@ for i in range(a.containers):
 if a.state_dir:
     os.makedirs(os.path.join(a.state_dir, "containers"), exist_ok=True)
     for cid, fw in containers.items():
-        with open(os.path.join(a.state_dir, "containers", cid + ".json"), "w") as f:
-            json.dump({"revision": 1, "firewall": fw}, f)
+        statefile.write(os.path.join(a.state_dir, "containers", cid + ".state"),
+                        json.dumps({"revision": 1, "firewall": fw}))
+    # on the disk, as the agent leaves its files: no writeback of them under the figures
+    os.sync()
 else:
     json.dump({"containers": containers}, sys.stdout)

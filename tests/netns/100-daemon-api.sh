@@ -131,7 +131,7 @@ expect_ok "detached: c2 -> 203.0.113.10 tcp 80 untouched" tcp "$C2" 203.0.113.10
 expect_api "attach c2 again" 200 PUT $V/c2 '{"interface": "hc2"}'
 expect_blocked "re-attached: c2 -> 203.0.113.10 tcp 80" tcp "$C2" 203.0.113.10 80
 expect_api "delete c2" 200 DELETE $V/c2
-check "c2's state file is gone" test ! -e "$STATE/containers/c2.json"
+check "c2's state file is gone" test ! -e "$STATE/containers/c2.state"
 expect_api "c2 is unknown now" 404 GET $V/c2/firewall
 expect_ok "deleted: c2 -> 203.0.113.10 tcp 80 untouched" tcp "$C2" 203.0.113.10 80
 expect_api "egress on an unknown container" 404 POST $V/c9/firewall/egress "$STRIPE"
@@ -143,7 +143,7 @@ dump "$WORK/final.json"
 check "the kernel has c1 and only c1" \
 	test "$(json_get "$WORK/final.json" containers | "$PYTHON" -c 'import json,sys; print(sorted(json.load(sys.stdin)))')" = "['c1']"
 check "the state file holds revision $rev" \
-	test "$(json_get "$STATE/containers/c1.json" revision)" = "$rev"
+	test "$(json_get "$STATE/containers/c1.state" revision)" = "$rev"
 
 # --- the TCP listener wants the token (a second agent on its own table)
 echo "s3cret-token-$$" >"$WORK/token"

@@ -3,7 +3,8 @@
 # a message that names what was wrong, the daemon keeps serving, and
 # neither the persisted state nor the kernel changes. Then 100 concurrent
 # writers to one container (no lost update), and a full state directory
-# (a small tmpfs in a private mount namespace): 507, nothing changed.
+# (a small tmpfs in a private mount namespace): a change that needs room
+# gets 507 and changes nothing; one that fits its file's slots commits.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -19,7 +20,7 @@ expect_api "attach c1" 201 PUT $V/c1 '{"interface": "hc1"}'
 expect_api "c1: one rule" 201 POST $V/c1/firewall/egress "$(rule_body 203.0.113.10 443 tcp allow keep)"
 
 snapshot() {
-	cat "$STATE/containers/"*.json >"$1.state"
+	cat "$STATE/containers/"*.state >"$1.state"
 	dump "$1.dump"
 	"$PYTHON" "$PROBE" statecmp "$1.dump" "$1.dump" --table "$TABLE" >/dev/null
 	api GET $V/c1/firewall
@@ -119,7 +120,7 @@ check "refused calls left the state file unchanged" cmp -s "$WORK/before.state" 
 check "refused calls left the kernel unchanged" \
 	"$PYTHON" "$PROBE" statecmp "$WORK/before.dump" "$WORK/after.dump" --table "$TABLE"
 check "refused calls left the revision unchanged" cmp -s "$WORK/before.api" "$WORK/after.api"
-check "no temporary file was left behind" test -z "$(ls "$STATE/containers" | grep -v '\.json$')"
+check "no temporary file was left behind" test -z "$(ls "$STATE/containers" | grep -v '\.state$')"
 
 # --- 100 concurrent writers to one container
 rev0=$(json_get "$WORK/after.api" data.revision)
@@ -134,13 +135,13 @@ for p in "${writers[@]}"; do wait "$p" || true; done
 ok=$(cat "$WORK"/w.* | grep -c '^201$' || true)
 check "100 concurrent writers: all 201 (got $ok)" test "$ok" -eq 100
 expect_api "the rules after the writers" 200 GET $V/c1/firewall
-n=$("$PYTHON" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"]["rules"]))' "$WORK/api.out")
+n=$(json_len "$WORK/api.out" data.rules)
 check "no lost update: 101 rules (got $n)" test "$n" -eq 101
 check "the revision grew by exactly 100" test "$(api_field data.revision)" -eq $((rev0 + 100))
 dump "$WORK/writers.dump"
-kn=$("$PYTHON" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["containers"]["c1"]["rules"]))' "$WORK/writers.dump")
+kn=$(json_len "$WORK/writers.dump" containers.c1.rules)
 check "the kernel holds the 101 rules (got $kn)" test "$kn" -eq 101
-check "the state file holds the 101 rules" test "$("$PYTHON" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["firewall"]["rules"]))' "$STATE/containers/c1.json")" -eq 101
+check "the state file holds the 101 rules" test "$(json_len "$STATE/containers/c1.state" firewall.rules)" -eq 101
 
 # --- a full state directory: a second agent on its own table, its state on a tiny tmpfs
 FULL=$WORK/full
@@ -156,19 +157,28 @@ poll 15 "the second agent" api_up
 expect_api "full: create c1 while there is room" 201 PUT $V/c1 '{"interface": "hf1"}'
 expect_api "full: one rule" 201 POST $E "$(rule_body 203.0.113.10 443 tcp allow)"
 inside() { nsenter -t "$FPID" -m "$@"; }
-inside cat "$FULL/state/containers/c1.json" >"$WORK/full.before"
+inside cat "$FULL/state/containers/c1.state" >"$WORK/full.before"
 ip netns exec "$HOST" "$AGENTD" --dump --table "${TABLE}full" >"$WORK/full.dump.before"
 inside sh -c "cat /dev/zero > '$FULL/filler'" 2>/dev/null || true
-refuse "full: adding a rule on a full filesystem" 507 storage_full POST $E "$(rule_body 203.0.113.11 443 tcp allow)"
-refuse "full: resetting on a full filesystem" 507 storage_full POST $V/c1/firewall/reset
-inside cat "$FULL/state/containers/c1.json" >"$WORK/full.after"
+# 40 rules do not fit the slots of a file made for one: the file must be made anew
+big=$("$PYTHON" -c 'import json; print(json.dumps({"default_action": "deny", "rules": [
+	{"destination": "198.51.100.%d" % i, "destination_port": "443", "protocol": "tcp",
+	 "action": "allow", "description": "rule %d of a firewall too big for the file" % i}
+	for i in range(1, 41)]}))')
+refuse "full: a firewall that needs a bigger file" 507 storage_full PUT $V/c1/firewall "$big"
+refuse "full: a new container" 507 storage_full PUT $V/c2 '{"interface": "hf2"}'
+inside cat "$FULL/state/containers/c1.state" >"$WORK/full.after"
 ip netns exec "$HOST" "$AGENTD" --dump --table "${TABLE}full" >"$WORK/full.dump.after"
 check "full: the old state file is unchanged" cmp -s "$WORK/full.before" "$WORK/full.after"
 check "full: the kernel is unchanged" \
 	"$PYTHON" "$PROBE" statecmp "$WORK/full.dump.before" "$WORK/full.dump.after" --table "${TABLE}full"
-check "full: no temporary file left" test -z "$(inside ls "$FULL/state/containers" | grep -v '\.json$')"
+check "full: no temporary file left" test -z "$(inside ls "$FULL/state/containers" | grep -v '\.state$')"
+# a change within the file's slots takes no new room on the disk
+expect_api "full: a rule that fits the file's slots is added" 201 POST $E "$(rule_body 203.0.113.11 443 tcp allow)"
+inside cat "$FULL/state/containers/c1.state" >"$WORK/full.inplace.state"
+check "full: ... and is in the state file" test "$(json_len "$WORK/full.inplace.state" firewall.rules)" -eq 2
 inside rm -f "$FULL/filler"
-expect_api "full: with room again the rule is added" 201 POST $E "$(rule_body 203.0.113.11 443 tcp allow)"
+expect_api "full: with room again the big firewall is put" 200 PUT $V/c1/firewall "$big"
 SOCK=$SOCK_MAIN
 expect_api "the first agent still serves" 200 GET /api/v1/health
 

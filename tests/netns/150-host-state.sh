@@ -68,7 +68,7 @@ expect_ok "c2 -> 203.0.113.10 443 (c2 removed: hc2 is no container's)" tcp "$C2"
 expect_api "c1's revision" 200 GET $V/c1/firewall
 check "... went up by one" test "$(api_field data.revision)" = 2
 check "the state directory holds exactly c1 and c3" \
-	test "$(ls "$STATE/containers" | tr '\n' ' ')" = "c1.json c3.json "
+	test "$(ls "$STATE/containers" | tr '\n' ' ')" = "c1.state c3.state "
 
 # bad input changes nothing
 dump "$WORK/before.json"

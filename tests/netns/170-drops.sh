@@ -31,8 +31,7 @@ expect_api "attach c2 (deny-all)" 201 PUT $V/c2 '{"interface": "hc2"}'
 # drops_count ID [LIMIT]: how many drops of ID the API returns
 drops_count() {
 	api GET "$V/$1/firewall/drops?limit=${2:-4096}"
-	"$PYTHON" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"]["drops"]))' \
-		"$WORK/api.out"
+	json_len "$WORK/api.out" data.drops
 }
 has_drops() { [ "$(drops_count "$1")" -ge "$2" ]; }
 

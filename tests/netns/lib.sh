@@ -563,6 +563,8 @@ expect_dump_is() {
 # (containers.c1.rules.0.packets, or by id: containers.c1.rules.id=web.bytes);
 # strings bare, the rest as JSON.
 json_get() { "$PYTHON" "$PROBE" json "$1" "${2:-}"; }
+# json_len FILE PATH: how many elements the list (or members the object) at PATH has
+json_len() { json_get "$1" "$2" | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 
 # state_lock ID IFNAME: JSON for a container with deny and no rules (reset)
 # state_open ID IFNAME: JSON for a container with allow and no rules

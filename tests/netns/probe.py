@@ -23,7 +23,8 @@ Run inside a namespace with `ip netns exec NS python3 probe.py ...`.
          logs "recv N SENDTIME RECVTIME" for every echo it gets back.
   holdstat LOG AFTER     print "<replies> <replies-to-lines-sent-after-AFTER>"
   json   FILE PATH       print a value from a JSON file (dotted path; a list
-         element can be picked by a key: containers.c1.rules.id=web.packets)
+         element can be picked by a key: containers.c1.rules.id=web.packets);
+         of an agent's state file (*.state), from its current state
   statecmp APPLIED DUMP --table T
          the dump holds exactly the applied state (counters ignored, rules
          compared by id, order ignored); prints the differences
@@ -44,6 +45,9 @@ import sys
 import threading
 import time
 import types
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import statefile  # noqa: E402
 
 OK, TIMEOUT, REFUSED, ERROR, NOREPLY = 0, 1, 2, 3, 4
 
@@ -375,8 +379,11 @@ def cmd_holdstat(a):
 
 
 def cmd_json(a):
-    with open(a.file) as f:
-        v = json.load(f)
+    if a.file.endswith(".state"):
+        v = json.loads(statefile.read(a.file))
+    else:
+        with open(a.file) as f:
+            v = json.load(f)
     for part in a.path.split(".") if a.path else []:
         if isinstance(v, list) and "=" in part:
             k, want = part.split("=", 1)
