@@ -391,6 +391,9 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 
 		if (have == NULL || tries > 0)
 			r = nft_dump(e->nc, want, &fresh, err);
+		if (fresh != NULL && nft_state_reads(fresh) > 1)
+			log_debug("%s: table %s read %u times: other commits came in between", why,
+				  nft_conn_table(e->nc), nft_state_reads(fresh));
 		if (r == 0) {
 			log_damage(fresh ? fresh : have, why);
 			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, err);

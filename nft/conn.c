@@ -141,10 +141,27 @@ wait_readable(struct nft_conn *c)
 	return n == 0 ? -ETIMEDOUT : 0;
 }
 
+/* Whether the answers in buf include the last one for seq. */
+static bool
+holds_end(const void *buf, size_t len, uint32_t seq)
+{
+	const struct nlmsghdr *nlh = buf;
+	int n = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
+		if (nlh->nlmsg_seq == seq &&
+		    (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
 /*
  * Send one request and feed every answer to cb until the kernel says it
  * is done (dumps end with NLMSG_DONE; plain requests with an ack),
  * reading up to nslots answers of at most slot bytes per system call.
+ * After an error the rest of the answer is read and dropped, so that the
+ * next request does not get it: a dump another commit interrupted
+ * (-EINTR) stops at its first marked part, not at its end.
  */
 static int
 exchange(struct nft_conn *c, struct nlmsghdr *req, char *buf, unsigned int nslots, size_t slot,
@@ -154,7 +171,7 @@ exchange(struct nft_conn *c, struct nlmsghdr *req, char *buf, unsigned int nslot
 	struct iovec iov[CONN_MANY];
 	uint32_t seq = req->nlmsg_seq;
 	unsigned int i;
-	int n, r;
+	int n, r, failed = 0;
 
 	if (mnl_socket_sendto(c->nl, req, req->nlmsg_len) < 0)
 		return -errno;
@@ -178,13 +195,19 @@ exchange(struct nft_conn *c, struct nlmsghdr *req, char *buf, unsigned int nslot
 			return -errno;
 		}
 		for (i = 0; i < (unsigned int)n; i++) {
+			/* the rest of a truncated answer is lost: no end to wait for */
 			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
-				return -EMSGSIZE;
-			r = mnl_cb_run(iov[i].iov_base, mm[i].msg_len, seq, c->portid, cb, data);
-			if (r < 0)
-				return -errno;
-			if (r == MNL_CB_STOP)
-				return 0; /* the last answer */
+				return failed < 0 ? failed : -EMSGSIZE;
+			if (failed == 0) {
+				r = mnl_cb_run(iov[i].iov_base, mm[i].msg_len, seq, c->portid, cb,
+					       data);
+				if (r == MNL_CB_STOP)
+					return 0; /* the last answer */
+				if (r < 0)
+					failed = -errno;
+			}
+			if (failed < 0 && holds_end(iov[i].iov_base, mm[i].msg_len, seq))
+				return failed;
 		}
 	}
 }

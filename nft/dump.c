@@ -1637,6 +1637,8 @@ dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st
 	if (r == 0 && genid_after != st->genid)
 		r = -EAGAIN;
 out:
+	if (r == -EINTR)
+		r = -EAGAIN; /* a commit interrupted a dump: read again */
 	layout_claim_cache_free(d.cache);
 	region_free(&w.d.region); /* the worker's chains were decoded above */
 	free(ix.v);
@@ -1671,6 +1673,7 @@ nft_dump(struct nft_conn *c, const struct rules_set *want, struct nft_state **re
 				 "the ruleset kept changing while it was read");
 		return r;
 	}
+	st->reads = (unsigned int)tries;
 	*ret = st;
 	return 0;
 }
@@ -1697,6 +1700,12 @@ uint32_t
 nft_state_genid(const struct nft_state *s)
 {
 	return s->genid;
+}
+
+unsigned int
+nft_state_reads(const struct nft_state *s)
+{
+	return s->reads;
 }
 
 size_t

@@ -293,6 +293,7 @@ struct nft_state {
 	uint32_t flags;
 	uint32_t owner;
 	uint32_t genid;
+	unsigned int reads; /* other commits interrupted all but the last */
 	char base_damage[160];
 	bool base_unrepairable; /* wrong set types, foreign elements, wrong hook */
 	bool set_present[LAYOUT_SET_MAX];
