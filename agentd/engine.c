@@ -372,6 +372,14 @@ log_damage(const struct nft_state *have, const char *why)
 		log_warnx("%s: %zu more containers damaged", why, n - 10);
 }
 
+static void
+log_reads(const struct engine *e, const struct nft_state *st, const char *why)
+{
+	if (nft_state_reads(st) > 1)
+		log_debug("%s: table %s read %u times: other commits came in between", why,
+			  nft_conn_table(e->nc), nft_state_reads(st));
+}
+
 /*
  * Make the table hold want in one transaction, diffing against have
  * (borrowed; NULL: dump it) first and against fresh dumps when someone
@@ -391,9 +399,8 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 
 		if (have == NULL || tries > 0)
 			r = nft_dump(e->nc, want, &fresh, err);
-		if (fresh != NULL && nft_state_reads(fresh) > 1)
-			log_debug("%s: table %s read %u times: other commits came in between", why,
-				  nft_conn_table(e->nc), nft_state_reads(fresh));
+		if (fresh != NULL)
+			log_reads(e, fresh, why);
 		if (r == 0) {
 			log_damage(fresh ? fresh : have, why);
 			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, err);
@@ -1531,10 +1538,14 @@ reconcile_locked(struct engine *e, const char *why, bool force)
 	uint32_t genid;
 	int r;
 
-	/* the generation moves with every commit: unmoved, nothing changed */
+	/* the generation moves with every commit: unmoved, or moved only by
+	 * commits announced as touching other tables, nothing changed */
 	if (!force && e->genid_in_sync != 0 && nft_genid(e->nc, &genid) == 0 &&
-	    genid == e->genid_in_sync)
+	    genid == e->genid_in_sync) {
+		log_debug("%s: generation %u still holds the desired state; nothing read", why,
+			  genid);
 		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = kernel_resync(e, NULL, NULL, NULL, why, &st, &err);
 	if (r < 0) {
@@ -1690,6 +1701,18 @@ engine_repair(struct engine *e, const struct nft_change *ch, size_t n, const cha
 	return r;
 }
 
+void
+engine_commits_elsewhere(struct engine *e, const uint32_t *genids, size_t n)
+{
+	size_t i;
+
+	pthread_rwlock_wrlock(&e->lock);
+	for (i = 0; i < n && e->genid_in_sync != 0; i++)
+		if (genids[i] == genid_next(e->genid_in_sync))
+			e->genid_in_sync = genids[i];
+	pthread_rwlock_unlock(&e->lock);
+}
+
 struct nft_monitor *
 engine_monitor(const struct engine *e)
 {
@@ -1826,6 +1849,8 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	nft_conn_set_options(e->nc, o->nft);
 	l.running = pthread_create(&l.tid, NULL, loader_run, &l) == 0;
 	r2 = nft_dump(e->nc, NULL, &have, &err);
+	if (r2 == 0)
+		log_reads(e, have, "start-up");
 	r = loader_join(&l);
 	if (r < 0)
 		goto fail;

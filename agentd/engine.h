@@ -123,6 +123,14 @@ int engine_reconcile(struct engine *e, const char *why, bool force);
  */
 struct nft_change;
 int engine_repair(struct engine *e, const struct nft_change *ch, size_t n, const char *why);
+/*
+ * Other processes' commits (their generations, in order) that were
+ * announced without a change to the table: if the kernel held the
+ * desired state before them, it still does, and a timer pass reads
+ * nothing. A generation missing from the sequence (an announcement not
+ * heard) leaves the next pass to read the table.
+ */
+void engine_commits_elsewhere(struct engine *e, const uint32_t *genids, size_t n);
 /* Announcements of other processes' changes to the table, for the reconciler. */
 struct nft_monitor *engine_monitor(const struct engine *e);
 

@@ -25,13 +25,15 @@ struct reconciler {
 	struct nft_monitor *m;
 	struct watch_ops ops;
 	struct watch *w;
+	bool touched; /* the table was changed by the commit being announced */
 };
 
 /*
  * What a batch of announcements said: the changes themselves (up to a
  * bound: past it, a full pass is cheaper than sorting them out), and
  * for the log the weightiest one (the table over a chain over an
- * element) and who made it.
+ * element) and who made it; and the generations of the commits that
+ * left the table alone.
  */
 #define CHANGES_MAX 256
 
@@ -41,6 +43,9 @@ struct changes {
 	int weight;
 	char what[160];
 	char who[64];
+	uint32_t elsewhere[CHANGES_MAX];
+	unsigned int nelsewhere;
+	bool *touched; /* the reconciler's: a commit's announcement may span reads */
 };
 
 static const char *
@@ -96,8 +101,12 @@ note_change(const struct nft_change *ch, void *data)
 		if (c->n > 0 && c->who[0] == '\0')
 			snprintf(c->who, sizeof(c->who), "%s (pid %u)",
 				 ch->proc[0] ? ch->proc : "?", ch->pid);
+		if (!*c->touched && c->nelsewhere < CHANGES_MAX)
+			c->elsewhere[c->nelsewhere++] = ch->genid;
+		*c->touched = false;
 		return 0;
 	}
+	*c->touched = true;
 	if (c->n < CHANGES_MAX)
 		c->v[c->n] = *ch;
 	c->n++;
@@ -139,9 +148,13 @@ on_events(struct reconciler *rc)
 {
 	struct changes *c = calloc(1, sizeof(*c));
 	double t0 = now_ms();
-	int r = c ? nft_monitor_read(rc->m, note_change, c) : -ENOMEM;
+	int r;
 
+	if (c != NULL)
+		c->touched = &rc->touched;
+	r = c ? nft_monitor_read(rc->m, note_change, c) : -ENOMEM;
 	if (r == -ENOBUFS) {
+		rc->touched = false; /* the pass reads everything */
 		log_warnx("reconcile: the kernel dropped change announcements; reading the whole "
 			  "table");
 		engine_reconcile(rc->e, "reconcile (announcements lost)", true);
@@ -152,6 +165,8 @@ on_events(struct reconciler *rc)
 	if (r < 0)
 		log_warn(r, "reconcile: reading change announcements");
 	if (c == NULL || c->n == 0) {
+		if (c != NULL && c->nelsewhere > 0)
+			engine_commits_elsewhere(rc->e, c->elsewhere, c->nelsewhere);
 		free(c);
 		return;
 	}
@@ -179,6 +194,8 @@ on_tick(void *data)
 {
 	struct reconciler *rc = data;
 
+	/* announcements queued since the poll may account for the generation */
+	on_events(rc);
 	if (engine_reconcile(rc->e, "reconcile (timer)", false) >= 0)
 		after_pass();
 }

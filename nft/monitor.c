@@ -183,8 +183,11 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 		rd->ch.kind = NFT_CHANGE_COMMIT;
 		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 		{
-			if (mnl_attr_get_type(a) == NFTA_GEN_PROC_PID &&
+			if (mnl_attr_get_type(a) == NFTA_GEN_ID &&
 			    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				rd->ch.genid = ntohl(mnl_attr_get_u32(a));
+			else if (mnl_attr_get_type(a) == NFTA_GEN_PROC_PID &&
+				 mnl_attr_validate(a, MNL_TYPE_U32) == 0)
 				rd->ch.pid = ntohl(mnl_attr_get_u32(a));
 			else if (mnl_attr_get_type(a) == NFTA_GEN_PROC_NAME &&
 				 mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)

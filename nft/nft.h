@@ -220,6 +220,7 @@ struct nft_change {
 	char ifname[16];		  /* ELEM: the interface in its key */
 	uint32_t tag;			  /* ELEM of a verdict set: the tag in its key */
 	uint32_t pid;			  /* COMMIT: the committing process */
+	uint32_t genid;			  /* COMMIT: the generation it made */
 	char proc[32];			  /* COMMIT: its name */
 };
 

@@ -760,6 +760,9 @@ expect_api() {
 	fi
 }
 
+# at_least FUNCTION N: FUNCTION prints a number of at least N
+at_least() { [ "$("$1")" -ge "$2" ]; }
+
 # in_sync: the daemon's health says the kernel holds the desired state
 in_sync() {
 	api GET /api/v1/health
