@@ -378,6 +378,10 @@ log_reads(const struct engine *e, const struct nft_state *st, const char *why)
 	if (nft_state_reads(st) > 1)
 		log_debug("%s: table %s read %u times: other commits came in between", why,
 			  nft_conn_table(e->nc), nft_state_reads(st));
+	if (nft_state_others(st) > 0)
+		log_debug("%s: table %s read while %u other commits came in; it is the agent's "
+			  "own, so they left it alone",
+			  why, nft_conn_table(e->nc), nft_state_others(st));
 }
 
 /*
@@ -1395,6 +1399,8 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 	r = desired_set(e, NULL, NULL, &want);
 	if (r == 0)
 		r = nft_dump(e->nc, NULL, &have, &err);
+	if (r == 0)
+		log_reads(e, have, "audit");
 	if (r < 0) {
 		pthread_rwlock_unlock(&e->lock);
 		free(want.containers);

@@ -155,6 +155,17 @@ holds_end(const void *buf, size_t len, uint32_t seq)
 	return false;
 }
 
+/* Unmark the dump parts a commit elsewhere marked interrupted. */
+static void
+clear_intr(void *buf, size_t len)
+{
+	struct nlmsghdr *nlh = buf;
+	int n = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
+		nlh->nlmsg_flags &= ~NLM_F_DUMP_INTR;
+}
+
 /*
  * Send one request and feed every answer to cb until the kernel says it
  * is done (dumps end with NLMSG_DONE; plain requests with an ack),
@@ -199,6 +210,8 @@ exchange(struct nft_conn *c, struct nlmsghdr *req, char *buf, unsigned int nslot
 			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
 				return failed < 0 ? failed : -EMSGSIZE;
 			if (failed == 0) {
+				if (c->intr_ok)
+					clear_intr(iov[i].iov_base, mm[i].msg_len);
 				r = mnl_cb_run(iov[i].iov_base, mm[i].msg_len, seq, c->portid, cb,
 					       data);
 				if (r == MNL_CB_STOP)

@@ -1087,6 +1087,7 @@ worker_start(struct nft_conn *c, struct dump *d, atomic_size_t *next, struct wor
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2 || d->nchains < WORKER_MIN_CHAINS ||
 	    nft_conn_open(c->table, &w->c) < 0)
 		return;
+	w->c->intr_ok = c->intr_ok;
 	w->d = *d;
 	w->d.scratch = NULL;
 	w->d.nscratch = w->d.scratch_cap = 0;
@@ -1543,6 +1544,7 @@ dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st
 	struct worker w = {0};
 	atomic_size_t next = 0;
 	uint32_t genid_after;
+	bool owned = false;
 	int r, r2, i;
 
 	r = nft_conn_genid(c, &st->genid);
@@ -1554,6 +1556,11 @@ dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st
 	if (r < 0)
 		goto out;
 	st->base_rules_ok = true;
+	/* Only the owner's socket can change an owned table: other commits
+	 * move the generation and mark dumps interrupted, but this one holds
+	 * still (our own commits wait for the reading: one thread, one lock). */
+	owned = (st->flags & NFT_TABLE_F_OWNER) && st->owner == c->portid;
+	c->intr_ok = owned;
 	r = dump_objects(c, &d, NFT_MSG_GETSET, NULL, set_cb);
 	if (r == 0)
 		r = dump_objects(c, &d, NFT_MSG_GETCHAIN, NULL, chain_cb);
@@ -1632,11 +1639,17 @@ dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st
 	r = decode(&d);
 	if (r < 0)
 		goto out;
-	/* Everything above must describe one generation of the ruleset. */
+	/* Everything above must describe one generation of the ruleset, or
+	 * of a table that no other commit could change. */
 	r = nft_conn_genid(c, &genid_after);
-	if (r == 0 && genid_after != st->genid)
+	if (r == 0 && genid_after != st->genid && owned) {
+		st->others = genid_after - st->genid;
+		st->genid = genid_after; /* what it read holds in this one too */
+	} else if (r == 0 && genid_after != st->genid) {
 		r = -EAGAIN;
+	}
 out:
+	c->intr_ok = false;
 	if (r == -EINTR)
 		r = -EAGAIN; /* a commit interrupted a dump: read again */
 	layout_claim_cache_free(d.cache);
@@ -1706,6 +1719,12 @@ unsigned int
 nft_state_reads(const struct nft_state *s)
 {
 	return s->reads;
+}
+
+unsigned int
+nft_state_others(const struct nft_state *s)
+{
+	return s->others;
 }
 
 size_t

@@ -126,6 +126,9 @@ bool nft_state_table_persist(const struct nft_state *s);
 uint32_t nft_state_genid(const struct nft_state *s);
 /* How many times the table was read: other commits interrupt a reading. */
 unsigned int nft_state_reads(const struct nft_state *s);
+/* Commits elsewhere while a table only this agent can change was read
+ * (they could not touch it: the reading stands). */
+unsigned int nft_state_others(const struct nft_state *s);
 size_t nft_state_count(const struct nft_state *s);
 const struct nft_container *nft_state_get(const struct nft_state *s, size_t i); /* by id */
 const struct nft_container *nft_state_find(const struct nft_state *s, const char *id);

@@ -51,6 +51,7 @@ struct nft_conn {
 	uint32_t seq;
 	bool no_owner;		     /* the kernel refused owner/persist: plain table */
 	bool hold;		     /* nft_conn_hold_table() */
+	bool intr_ok;		     /* dumps of a table only this agent can change */
 	struct nft_options opts;     /* what the table is built with */
 	struct nft_monitor *monitor; /* listening to the table's announcements */
 	uint64_t sent;		     /* netlink messages sent to the kernel */
@@ -293,7 +294,8 @@ struct nft_state {
 	uint32_t flags;
 	uint32_t owner;
 	uint32_t genid;
-	unsigned int reads; /* other commits interrupted all but the last */
+	unsigned int reads;  /* other commits interrupted all but the last */
+	unsigned int others; /* commits elsewhere during the last (owned table) */
 	char base_damage[160];
 	bool base_unrepairable; /* wrong set types, foreign elements, wrong hook */
 	bool set_present[LAYOUT_SET_MAX];
