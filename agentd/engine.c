@@ -408,6 +408,10 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 		if (r == 0) {
 			log_damage(fresh ? fresh : have, why);
 			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, err);
+			if (r == -ERESTART)
+				log_debug("%s: the ruleset moved after table %s was read; reading "
+					  "it again",
+					  why, nft_conn_table(e->nc));
 		}
 		nft_state_free(fresh);
 		/* a large commit is made unheard (see nft_monitor_open()):

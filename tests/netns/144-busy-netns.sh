@@ -20,20 +20,23 @@ servers_up
 ARGS=(--no-table-owner --reconcile-interval 1 --debug)
 agentd_start "${ARGS[@]}"
 
-"$PYTHON" - >"$WORK/host.json" <<'EOF'
-import json
-cs = {"c1": {"interface": "hc1", "default_action": "deny", "rules": [
-    {"destination": "203.0.113.10/32", "destination_port": "443", "protocol": "tcp",
-     "action": "allow", "description": "web"}]}}
-for i in range(1500):
-    cs[f"f{i}"] = {"interface": f"hf{i}", "default_action": "deny", "rules": [
-        {"destination": f"198.51.100.{r}/32", "destination_port": str(1000 + r),
-         "protocol": "tcp", "action": "allow", "description": f"filler {r}"}
-        for r in range(1, 11)]}
-print(json.dumps({"containers": cs}))
+# host1.json and host2.json differ in c1's description only
+"$PYTHON" - "$WORK" <<'EOF'
+import json, sys
+for name, desc in (("host1.json", "web"), ("host2.json", "web, changed")):
+    cs = {"c1": {"interface": "hc1", "default_action": "deny", "rules": [
+        {"destination": "203.0.113.10/32", "destination_port": "443", "protocol": "tcp",
+         "action": "allow", "description": desc}]}}
+    for i in range(1500):
+        cs[f"f{i}"] = {"interface": f"hf{i}", "default_action": "deny", "rules": [
+            {"destination": f"198.51.100.{r}/32", "destination_port": str(1000 + r),
+             "protocol": "tcp", "action": "allow", "description": f"filler {r}"}
+            for r in range(1, 11)]}
+    with open(f"{sys.argv[1]}/{name}", "w") as f:
+        json.dump({"containers": cs}, f)
 EOF
 expect_api "PUT 1501 containers (1500 on interfaces that do not exist)" 200 \
-	PUT /api/v1/firewall "@$WORK/host.json"
+	PUT /api/v1/firewall "@$WORK/host1.json"
 expect_ok "c1 -> 203.0.113.10 443 allowed" tcp "$C1" 203.0.113.10 443
 
 LOG=$WORK/agentd.log
@@ -78,17 +81,28 @@ check "a deleted rule is repaired, and the next timer pass reads the whole table
 # cannot touch it, so a reading they interrupt stands as read.
 agentd_stop TERM
 agentd_start --reconcile-interval 1 --debug
-owned_reads() { count "audit: table $TABLE read while [0-9]* other commits came in"; }
+owned_reads() { count "$WHY: table $TABLE read while [0-9]* other commits came in"; }
 rereads=$(count "read [0-9]* times: other commits came in between")
-audits=0
-while [ "$audits" -lt 20 ] && [ "$(owned_reads)" -eq 0 ]; do
+WHY=audit
+calls=0
+while [ "$calls" -lt 60 ] && [ "$(owned_reads)" -eq 0 ]; do
 	api GET /api/v1/firewall/audit
 	[ "$API_STATUS" = 200 ] || fail "an audit answered $API_STATUS"
-	audits=$((audits + 1))
+	calls=$((calls + 1))
 done
-check "the owned table: an audit read while other commits came in stands [$audits audits]" \
+check "the owned table: an audit read while other commits came in stands [$calls audits]" \
 	at_least owned_reads 1
-check "... and no reading of it was read again" \
+# the control plane's whole-host call reads the table and commits the difference
+WHY="host state"
+calls=0
+while [ "$calls" -lt 60 ] && [ "$(owned_reads)" -eq 0 ]; do
+	calls=$((calls + 1))
+	api PUT /api/v1/firewall "@$WORK/host$((calls % 2 + 1)).json"
+	[ "$API_STATUS" = 200 ] || fail "a whole-host PUT answered $API_STATUS"
+done
+check "... a whole-host PUT read and committed while other commits came in [$calls PUTs]" \
+	at_least owned_reads 1
+check "... and no reading of the owned table was read again" \
 	test "$(count "read [0-9]* times: other commits came in between")" -eq "$rereads"
 touch "$STOP"
 info "readings read again: $(count "read [0-9]* times: other commits came in between");" \
