@@ -469,12 +469,16 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 	   struct nft_error *err)
 {
 	struct nft_apply_stats st = {0};
+	/* with owner and persist the table is this socket's: no other commit
+	 * can change it, so commits around ours do not matter */
+	bool owned = e->persist;
 	uint32_t g0 = 0, g1 = 0;
 	bool in_sync;
 	int r;
 
 	/* in sync before, and our commit the only one since: in sync after */
-	in_sync = e->genid_in_sync != 0 && nft_genid(e->nc, &g0) == 0 && g0 == e->genid_in_sync;
+	in_sync = e->genid_in_sync != 0 &&
+		  (owned || (nft_genid(e->nc, &g0) == 0 && g0 == e->genid_in_sync));
 	e->genid_in_sync = 0;
 	r = nft_put(e->nc, e->model, id, fw, &st, err);
 	if (r == -ERESTART) {
@@ -486,7 +490,8 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 	if (r < 0)
 		return r;
 	log_debug("kernel: container %s: %u messages, commit %u us", id, st.messages, st.commit_us);
-	if (in_sync && nft_genid(e->nc, &g1) == 0 && g1 == (st.messages > 0 ? genid_next(g0) : g0))
+	if (in_sync && nft_genid(e->nc, &g1) == 0 &&
+	    (owned || g1 == (st.messages > 0 ? genid_next(g0) : g0)))
 		e->genid_in_sync = g1;
 	return 0;
 }

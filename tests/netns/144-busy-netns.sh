@@ -7,7 +7,8 @@
 # repair) is read again, not given up. With 1500 containers a reading
 # lasts long enough for commits every 0.2 s to interrupt some. The table
 # is a plain one (as in 140), so that the test can tamper with it; at
-# the end an owned one, whose readings other commits cannot spoil.
+# the end an owned one, whose readings other commits cannot spoil and
+# whose API changes among other commits leave the timer nothing to read.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -104,6 +105,24 @@ check "... a whole-host PUT read and committed while other commits came in [$cal
 	at_least owned_reads 1
 check "... and no reading of the owned table was read again" \
 	test "$(count "read [0-9]* times: other commits came in between")" -eq "$rereads"
+# API calls among other commits: on the owned table those cannot touch it,
+# so the kernel is still known to hold the desired state and the timer
+# reads nothing
+check "the timer finds the generation it left" \
+	poll_quiet 5 at_least idle_ticks $(($(idle_ticks) + 1))
+passes=$(timer_passes)
+# more commits elsewhere meanwhile, as fast as nft runs
+(for k in $(seq 150); do nsx "$HOST" nft add table inet "fast$k"; done) &
+HFW_BG+=("$!")
+for i in $(seq 100); do
+	api POST /api/v1/containers/c1/firewall/egress "$(rule_body "192.0.2.$i" 443 tcp allow)"
+	[ "$API_STATUS" = 201 ] || fail "a POST answered $API_STATUS"
+	api DELETE "/api/v1/containers/c1/firewall/egress/$(api_field data.id)"
+	[ "$API_STATUS" = 200 ] || fail "a DELETE answered $API_STATUS"
+done
+check "after 200 API calls among other commits two timer ticks read nothing" \
+	poll_quiet 4 at_least idle_ticks $(($(idle_ticks) + 2))
+check "... no timer pass read the table" test "$(timer_passes)" -eq "$passes"
 touch "$STOP"
 info "readings read again: $(count "read [0-9]* times: other commits came in between");" \
 	"given up after five: $(count 'kept changing')"
