@@ -372,16 +372,21 @@ log_damage(const struct nft_state *have, const char *why)
 		log_warnx("%s: %zu more containers damaged", why, n - 10);
 }
 
-static void
-log_reads(const struct engine *e, const struct nft_state *st, const char *why)
+/* nft_dump(), saying (debug) when other commits came in while it read. */
+static int
+read_table(struct engine *e, const struct rules_set *want, struct nft_state **ret,
+	   struct nft_error *err, const char *why)
 {
-	if (nft_state_reads(st) > 1)
+	int r = nft_dump(e->nc, want, ret, err);
+
+	if (r == 0 && nft_state_reads(*ret) > 1)
 		log_debug("%s: table %s read %u times: other commits came in between", why,
-			  nft_conn_table(e->nc), nft_state_reads(st));
-	if (nft_state_others(st) > 0)
+			  nft_conn_table(e->nc), nft_state_reads(*ret));
+	if (r == 0 && nft_state_others(*ret) > 0)
 		log_debug("%s: table %s read while %u other commits came in; it is the agent's "
 			  "own, so they left it alone",
-			  why, nft_conn_table(e->nc), nft_state_others(st));
+			  why, nft_conn_table(e->nc), nft_state_others(*ret));
+	return r;
 }
 
 /*
@@ -402,9 +407,7 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 		struct nft_state *fresh = NULL;
 
 		if (have == NULL || tries > 0)
-			r = nft_dump(e->nc, want, &fresh, err);
-		if (fresh != NULL)
-			log_reads(e, fresh, why);
+			r = read_table(e, want, &fresh, err, why);
 		if (r == 0) {
 			log_damage(fresh ? fresh : have, why);
 			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, err);
@@ -1099,7 +1102,7 @@ kernel_in_sync(struct engine *e, bool *ret)
 	r = desired_set(e, NULL, NULL, &want);
 	if (r < 0)
 		return r;
-	r = nft_dump(e->nc, &want, &have, &err);
+	r = read_table(e, &want, &have, &err, "health");
 	if (r == 0)
 		r = nft_diff(e->nc, &want, have, &st, &err);
 	if (r == 0) {
@@ -1407,9 +1410,7 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 	pthread_rwlock_wrlock(&e->lock);
 	r = desired_set(e, NULL, NULL, &want);
 	if (r == 0)
-		r = nft_dump(e->nc, NULL, &have, &err);
-	if (r == 0)
-		log_reads(e, have, "audit");
+		r = read_table(e, NULL, &have, &err, "audit");
 	if (r < 0) {
 		pthread_rwlock_unlock(&e->lock);
 		free(want.containers);
@@ -1863,9 +1864,7 @@ engine_start(const struct engine_options *o, struct engine **ret)
 		nft_conn_no_owner(e->nc);
 	nft_conn_set_options(e->nc, o->nft);
 	l.running = pthread_create(&l.tid, NULL, loader_run, &l) == 0;
-	r2 = nft_dump(e->nc, NULL, &have, &err);
-	if (r2 == 0)
-		log_reads(e, have, "start-up");
+	r2 = read_table(e, NULL, &have, &err, "start-up");
 	r = loader_join(&l);
 	if (r < 0)
 		goto fail;

@@ -796,8 +796,7 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 		  (!c->no_owner && !(have->flags & NFT_TABLE_F_PERSIST)) ||
 		  (c->no_owner && (have->flags & (NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST)));
 	p.base_chain = p.fresh || !have->base_rules_ok || !nft_options_equal(&have->opts, &c->opts);
-	p.adopt = c->hold && !c->no_owner && have->exists &&
-		  (!(have->flags & NFT_TABLE_F_OWNER) || have->owner != c->portid);
+	p.adopt = c->hold && !c->no_owner && have->exists && !state_owned_by(have, c);
 	p.b = nft_batch_new(c, have->genid);
 	r = p.b ? plan_targets(&p, want) : -ENOMEM;
 	if (r == 0)

@@ -1559,7 +1559,7 @@ dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st
 	/* Only the owner's socket can change an owned table: other commits
 	 * move the generation and mark dumps interrupted, but this one holds
 	 * still (our own commits wait for the reading: one thread, one lock). */
-	owned = (st->flags & NFT_TABLE_F_OWNER) && st->owner == c->portid;
+	owned = state_owned_by(st, c);
 	c->intr_ok = owned;
 	r = dump_objects(c, &d, NFT_MSG_GETSET, NULL, set_cb);
 	if (r == 0)

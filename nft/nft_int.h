@@ -13,6 +13,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include "nft/nft.h"
 
@@ -314,6 +315,13 @@ struct nft_state {
 	struct region_block *arena; /* what the containers point to, freed whole */
 	uint32_t tag_max;	    /* the highest tag anything in the table uses */
 };
+
+/* The table is c's: no other socket can change it (see NFT_TABLE_F_OWNER). */
+static inline bool
+state_owned_by(const struct nft_state *s, const struct nft_conn *c)
+{
+	return s->exists && (s->flags & NFT_TABLE_F_OWNER) && s->owner == c->portid;
+}
 
 /* A hash of an element's key (value 0 for sets keyed by interface only). */
 uint32_t nft_hash_key(const char *ifname, uint32_t value);
