@@ -3,12 +3,14 @@
 #   make            build build/agentd and build/hoody
 #   make run        install dependencies, build, start the live sandbox
 #   make check      install dependencies, run every test (needs root)
+#   make check-man  lint the man pages, compare them with --help
 #   make bench      benchmarks; figures go to bench/RESULTS.md
 #   make SAN=1 ...  AddressSanitizer + UBSan build (in build/san)
 
 BUILD	?= build
 PREFIX	?= /usr/local
 SYSTEMD_UNIT_DIR ?= /etc/systemd/system
+MANDIR	?= $(PREFIX)/share/man
 WERROR	?= -Werror
 CFLAGS	?= -O2 -g
 
@@ -47,7 +49,7 @@ AGENTD_OBJ := $(call obj,$(AGENTD_SRC))
 CLI_OBJ	  := $(call obj,$(CLI_SRC))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
-.PHONY: all deps unit check check-unit check-san check-netns bench run install \
+.PHONY: all deps unit check check-unit check-san check-man check-netns bench run install \
 	format format-check clean
 
 all: $(BUILD)/agentd $(BUILD)/hoody
@@ -84,7 +86,13 @@ check: deps
 	$(MAKE) format-check
 	$(MAKE) all unit
 	$(MAKE) SAN=1 unit
+	$(MAKE) check-man
 	$(MAKE) check-netns
+
+# The man pages: mandoc's lint, and their options against --help.
+check-man: all
+	mandoc -T lint -W warning docs/man/hoody-agentd.8 docs/man/hoody.1
+	tests/man/check $(BUILD)
 
 check-netns: all
 	tests/netns/run
@@ -105,6 +113,8 @@ install: all
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|@PREFIX@|$(PREFIX)|g' tools/systemd/hoody-firewall.service \
 		>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/hoody-firewall.service
+	install -D -m 0644 docs/man/hoody-agentd.8 $(DESTDIR)$(MANDIR)/man8/hoody-agentd.8
+	install -D -m 0644 docs/man/hoody.1 $(DESTDIR)$(MANDIR)/man1/hoody.1
 
 FORMAT_SRC := $(wildcard agentd/*.[ch] nft/*.[ch] rules/*.[ch] api/*.[ch] tools/*.[ch] bench/*.[ch])
 
