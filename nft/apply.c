@@ -728,7 +728,7 @@ plan_free(struct plan *p)
 
 /* Send the transaction built so far; a batch of only its table message changes nothing. */
 static int
-plan_commit(struct plan *p, const struct timespec *t0, struct nft_error *err)
+plan_commit(struct plan *p, const struct timespec *t0, struct nft_error *reterr)
 {
 	struct timespec t1, t2;
 	bool quiet;
@@ -741,7 +741,7 @@ plan_commit(struct plan *p, const struct timespec *t0, struct nft_error *err)
 	if (quiet)
 		monitor_quiet(p->c->monitor, true);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	r = nft_batch_commit(p->b, err);
+	r = nft_batch_commit(p->b, reterr);
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	if (quiet)
 		monitor_quiet(p->c->monitor, false);
@@ -770,7 +770,8 @@ model_rebuild(struct nft_model *m, const struct plan *p)
 
 static int
 apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
-	   bool commit, struct nft_model *model, struct nft_apply_stats *st, struct nft_error *err)
+	   bool commit, struct nft_model *model, struct nft_apply_stats *st,
+	   struct nft_error *reterr)
 {
 	struct plan p;
 	struct timespec t0;
@@ -781,9 +782,9 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	if (model != NULL)
 		model->valid = false;
 	if (have->exists && !have->ours) {
-		err->err = -EEXIST;
-		snprintf(err->what, sizeof(err->what), "take over table");
-		snprintf(err->detail, sizeof(err->detail),
+		reterr->err = -EEXIST;
+		snprintf(reterr->what, sizeof(reterr->what), "take over table");
+		snprintf(reterr->detail, sizeof(reterr->detail),
 			 "the table exists and was not made by hoody-firewall; "
 			 "choose another --table or delete it");
 		return -EEXIST;
@@ -802,8 +803,8 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	if (r == 0)
 		r = build(&p);
 	if (r < 0) {
-		err->err = r;
-		snprintf(err->what, sizeof(err->what), "build transaction");
+		reterr->err = r;
+		snprintf(reterr->what, sizeof(reterr->what), "build transaction");
 		goto out;
 	}
 	st->persist = nft_batch_count(p.b) == 1 ? nft_state_table_persist(have) : !c->no_owner;
@@ -811,7 +812,7 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 		st->messages = nft_batch_count(p.b) <= 1 ? 0 : nft_batch_count(p.b);
 		goto out;
 	}
-	r = plan_commit(&p, &t0, err);
+	r = plan_commit(&p, &t0, reterr);
 	/* the batch was checked against have's generation, and a commit
 	 * advances it by one (skipping 0) */
 	st->genid = have->genid;
@@ -828,23 +829,23 @@ out:
 static int
 apply_or_check(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
 	       bool commit, struct nft_model *model, struct nft_apply_stats *ret_stats,
-	       struct nft_error *err)
+	       struct nft_error *reterr)
 {
 	struct nft_apply_stats st;
 	int r;
 
-	memset(err, 0, sizeof(*err));
-	r = apply_once(c, want, have, commit, model, &st, err);
+	memset(reterr, 0, sizeof(*reterr));
+	r = apply_once(c, want, have, commit, model, &st, reterr);
 	/* Kernels before 5.12 (owner) or 6.9 (persist) refuse the flags:
 	 * fall back to a plain table, which the caller reports. */
 	if ((r == -EOPNOTSUPP || r == -EINVAL) && !c->no_owner &&
-	    strcmp(err->what, "create table") == 0) {
+	    strcmp(reterr->what, "create table") == 0) {
 		c->no_owner = true;
-		memset(err, 0, sizeof(*err));
-		r = apply_once(c, want, have, commit, model, &st, err);
+		memset(reterr, 0, sizeof(*reterr));
+		r = apply_once(c, want, have, commit, model, &st, reterr);
 	}
-	if (r == -EPERM && strcmp(err->what, "create table") == 0)
-		snprintf(err->detail, sizeof(err->detail),
+	if (r == -EPERM && strcmp(reterr->what, "create table") == 0)
+		snprintf(reterr->detail, sizeof(reterr->detail),
 			 "the table is owned by another running process (netlink port %u)",
 			 have->owner);
 	if (r == 0)
@@ -854,16 +855,16 @@ apply_or_check(struct nft_conn *c, const struct rules_set *want, const struct nf
 
 int
 nft_apply(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
-	  struct nft_model *model, struct nft_apply_stats *ret_stats, struct nft_error *err)
+	  struct nft_model *model, struct nft_apply_stats *ret_stats, struct nft_error *reterr)
 {
-	return apply_or_check(c, want, have, true, model, ret_stats, err);
+	return apply_or_check(c, want, have, true, model, ret_stats, reterr);
 }
 
 int
 nft_diff(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
-	 struct nft_apply_stats *ret_stats, struct nft_error *err)
+	 struct nft_apply_stats *ret_stats, struct nft_error *reterr)
 {
-	return apply_or_check(c, want, have, false, NULL, ret_stats, err);
+	return apply_or_check(c, want, have, false, NULL, ret_stats, reterr);
 }
 
 /* Counters of the old container's tag elements, by tag, in ctrs. */
@@ -1011,15 +1012,15 @@ put_build(struct plan *p, struct target *t, const char *id)
  */
 static int
 put_finish(struct plan *p, struct nft_model *m, const char *id, const struct target *t,
-	   const struct timespec *t0, int r, const char *what, struct nft_error *err)
+	   const struct timespec *t0, int r, const char *what, struct nft_error *reterr)
 {
-	if (r < 0 && err->what[0] == '\0') {
-		err->err = r;
-		snprintf(err->container, sizeof(err->container), "%s", id);
-		snprintf(err->what, sizeof(err->what), "%s", what);
+	if (r < 0 && reterr->what[0] == '\0') {
+		reterr->err = r;
+		snprintf(reterr->container, sizeof(reterr->container), "%s", id);
+		snprintf(reterr->what, sizeof(reterr->what), "%s", what);
 	}
 	if (r == 0)
-		r = plan_commit(p, t0, err);
+		r = plan_commit(p, t0, reterr);
 	if (r == 0) {
 		m->tag_next = p->tag_next;
 		if (t->want != NULL && t->want->ifname[0] != '\0') {
@@ -1040,7 +1041,7 @@ put_finish(struct plan *p, struct nft_model *m, const char *id, const struct tar
 
 int
 nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct rules_container *want,
-	struct nft_apply_stats *ret_stats, struct nft_error *err)
+	struct nft_apply_stats *ret_stats, struct nft_error *reterr)
 {
 	struct nft_counter *ctrs = NULL;
 	struct nft_apply_stats st;
@@ -1050,7 +1051,7 @@ nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct ru
 	struct plan p;
 	int r;
 
-	memset(err, 0, sizeof(*err));
+	memset(reterr, 0, sizeof(*reterr));
 	plan_init(&p, c, NULL, &st);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!m->valid)
@@ -1059,10 +1060,10 @@ nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct ru
 	if (want != NULL && want->ifname[0] != '\0') {
 		other = model_find_ifname(m, want->ifname);
 		if (other != NULL && strcmp(other->id, id) != 0) {
-			err->err = -EEXIST;
-			snprintf(err->container, sizeof(err->container), "%s", id);
-			snprintf(err->what, sizeof(err->what), "attach interface");
-			snprintf(err->detail, sizeof(err->detail),
+			reterr->err = -EEXIST;
+			snprintf(reterr->container, sizeof(reterr->container), "%s", id);
+			snprintf(reterr->what, sizeof(reterr->what), "attach interface");
+			snprintf(reterr->detail, sizeof(reterr->detail),
 				 "interface %s is attached to container %s", want->ifname,
 				 other->id);
 			return -EEXIST;
@@ -1081,7 +1082,7 @@ nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct ru
 	}
 	if (r == 0)
 		r = put_build(&p, &t, id);
-	r = put_finish(&p, m, id, &t, &t0, r, "build transaction", err);
+	r = put_finish(&p, m, id, &t, &t0, r, "build transaction", reterr);
 	if (r == 0)
 		*ret_stats = st;
 	free(ctrs);
@@ -1266,7 +1267,7 @@ repair_ifname(struct plan *p, struct target *t, const char *id, bool same_if)
 int
 nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 	   const struct rules_container *want, const struct nft_key *extra, size_t nextra,
-	   struct nft_apply_stats *ret_stats, struct nft_error *err)
+	   struct nft_apply_stats *ret_stats, struct nft_error *reterr)
 {
 	struct nft_counter *ctrs = NULL;
 	struct nft_apply_stats st;
@@ -1278,7 +1279,7 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 	size_t i;
 	int r;
 
-	memset(err, 0, sizeof(*err));
+	memset(reterr, 0, sizeof(*reterr));
 	plan_init(&p, c, NULL, &st);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!m->valid)
@@ -1318,7 +1319,7 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 		r = add_container_elems(&p, &t);
 	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++)
 		r = eb_send(&p, &p.add[i], i);
-	r = put_finish(&p, m, id, &t, &t0, r, "read container", err);
+	r = put_finish(&p, m, id, &t, &t0, r, "read container", reterr);
 	if (r == 0)
 		*ret_stats = st;
 	free(ctrs);

@@ -308,25 +308,25 @@ drain(struct nft_batch *b, struct acks *a)
 }
 
 void
-nft_batch_explain(const struct nft_batch *b, uint32_t seq, uint32_t off, struct nft_error *err)
+nft_batch_explain(const struct nft_batch *b, uint32_t seq, uint32_t off, struct nft_error *reterr)
 {
 	const struct origin *o = origin_find(b, seq);
 	const char *owner;
 
 	if (o == NULL) {
-		snprintf(err->what, sizeof(err->what), "transaction");
+		snprintf(reterr->what, sizeof(reterr->what), "transaction");
 		return;
 	}
 	owner = o->container;
 	if (owner == NULL && o->owners != NULL && off != 0)
 		owner = element_owner(o, off);
-	snprintf(err->container, sizeof(err->container), "%s", owner ? owner : "");
-	snprintf(err->rule, sizeof(err->rule), "%s", o->rule ? o->rule : "");
-	snprintf(err->what, sizeof(err->what), "%s", o->what);
+	snprintf(reterr->container, sizeof(reterr->container), "%s", owner ? owner : "");
+	snprintf(reterr->rule, sizeof(reterr->rule), "%s", o->rule ? o->rule : "");
+	snprintf(reterr->what, sizeof(reterr->what), "%s", o->what);
 }
 
 int
-nft_batch_commit(struct nft_batch *b, struct nft_error *err)
+nft_batch_commit(struct nft_batch *b, struct nft_error *reterr)
 {
 	struct sockaddr_nl snl = {.nl_family = AF_NETLINK};
 	struct acks a = {0};
@@ -353,7 +353,7 @@ nft_batch_commit(struct nft_batch *b, struct nft_error *err)
 	if (r == 0)
 		r = set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, BATCH_RCVBUF);
 	if (r < 0) {
-		snprintf(err->what, sizeof(err->what), "size socket buffers");
+		snprintf(reterr->what, sizeof(reterr->what), "size socket buffers");
 		goto out;
 	}
 	msg.msg_name = &snl;
@@ -362,14 +362,14 @@ nft_batch_commit(struct nft_batch *b, struct nft_error *err)
 	msg.msg_iovlen = niov;
 	if (sendmsg(fd, &msg, 0) < 0) {
 		r = -errno;
-		snprintf(err->what, sizeof(err->what), "send transaction");
+		snprintf(reterr->what, sizeof(reterr->what), "send transaction");
 		goto out;
 	}
 	b->c->sent += nft_batch_count(b) + 2; /* with the batch's begin and end */
 	r = drain(b, &a);
 	if (r < 0) {
-		snprintf(err->what, sizeof(err->what), "read kernel answers");
-		snprintf(err->detail, sizeof(err->detail),
+		snprintf(reterr->what, sizeof(reterr->what), "read kernel answers");
+		snprintf(reterr->detail, sizeof(reterr->detail),
 			 "the outcome of the transaction is unknown; dump to see what holds");
 		goto out;
 	}
@@ -378,10 +378,10 @@ nft_batch_commit(struct nft_batch *b, struct nft_error *err)
 		goto out;
 	}
 	r = a.err;
-	snprintf(err->detail, sizeof(err->detail), "%s", a.extack);
-	nft_batch_explain(b, a.err_seq, a.err_off, err);
+	snprintf(reterr->detail, sizeof(reterr->detail), "%s", a.extack);
+	nft_batch_explain(b, a.err_seq, a.err_off, reterr);
 out:
-	err->err = r;
+	reterr->err = r;
 	free(iov);
 	return r;
 }

@@ -1662,12 +1662,12 @@ out:
 
 int
 nft_dump(struct nft_conn *c, const struct rules_set *want, struct nft_state **ret,
-	 struct nft_error *err)
+	 struct nft_error *reterr)
 {
 	struct nft_state *st = NULL;
 	int r = -EAGAIN, tries;
 
-	memset(err, 0, sizeof(*err));
+	memset(reterr, 0, sizeof(*reterr));
 	for (tries = 0; tries < DUMP_TRIES && r == -EAGAIN; tries++) {
 		nft_state_free(st);
 		st = calloc(1, sizeof(*st));
@@ -1679,10 +1679,10 @@ nft_dump(struct nft_conn *c, const struct rules_set *want, struct nft_state **re
 	}
 	if (r < 0) {
 		nft_state_free(st);
-		err->err = r;
-		snprintf(err->what, sizeof(err->what), "dump table");
+		reterr->err = r;
+		snprintf(reterr->what, sizeof(reterr->what), "dump table");
 		if (r == -EAGAIN)
-			snprintf(err->detail, sizeof(err->detail),
+			snprintf(reterr->detail, sizeof(reterr->detail),
 				 "the ruleset kept changing while it was read");
 		return r;
 	}

@@ -110,13 +110,13 @@ void nft_conn_set_options(struct nft_conn *c, const struct nft_options *o);
 /*
  * Dump the table and decode it. Blocks until the kernel answered.
  * Returns 0 and a new state in *ret (a missing table is an empty state),
- * or a negative errno with *err filled. With want (else NULL), the
+ * or a negative errno with *reterr filled. With want (else NULL), the
  * containers the kernel holds exactly as want has them are only checked,
  * not decoded (see nft_container.same): what nft_apply() of the same
  * want needs, at a fraction of the cost. want must outlive the state.
  */
 int nft_dump(struct nft_conn *c, const struct rules_set *want, struct nft_state **ret,
-	     struct nft_error *err);
+	     struct nft_error *reterr);
 void nft_state_free(struct nft_state *s);
 
 bool nft_state_table_exists(const struct nft_state *s);
@@ -155,15 +155,15 @@ bool nft_model_valid(const struct nft_model *m);
  * nothing when the kernel already matches. When model is not NULL it
  * is rebuilt to describe the result (and invalidated on failure).
  * Returns 0, -ERESTART when the ruleset changed since have was dumped
- * (dump and try again), or another negative errno with *err naming the
+ * (dump and try again), or another negative errno with *reterr naming the
  * container and rule.
  */
 int nft_apply(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
-	      struct nft_model *model, struct nft_apply_stats *ret_stats, struct nft_error *err);
+	      struct nft_model *model, struct nft_apply_stats *ret_stats, struct nft_error *reterr);
 
 /* Like nft_apply() without sending anything: how far is have from want? */
 int nft_diff(struct nft_conn *c, const struct rules_set *want, const struct nft_state *have,
-	     struct nft_apply_stats *ret_stats, struct nft_error *err);
+	     struct nft_apply_stats *ret_stats, struct nft_error *reterr);
 
 /*
  * Make the kernel enforce want for container id, or nothing for it
@@ -173,11 +173,11 @@ int nft_diff(struct nft_conn *c, const struct rules_set *want, const struct nft_
  * another container has the interface; -ERESTART when the model is
  * invalid or the kernel no longer holds what the model says (someone
  * else changed the table): dump, nft_apply() the whole desired state,
- * and the model is valid again; another negative errno with *err.
+ * and the model is valid again; another negative errno with *reterr.
  */
 int nft_put(struct nft_conn *c, struct nft_model *model, const char *id,
 	    const struct rules_container *want, struct nft_apply_stats *ret_stats,
-	    struct nft_error *err);
+	    struct nft_error *reterr);
 
 /* An element key of one of the table's verdict sets, as announced. */
 struct nft_key {
@@ -194,11 +194,11 @@ struct nft_key {
  * extra are keys another process added for it, to delete too. Counters
  * found where they belong carry over. Returns 0; -ERESTART when only
  * the whole table can be put right (nft_apply()); another negative
- * errno with *err.
+ * errno with *reterr.
  */
 int nft_repair(struct nft_conn *c, struct nft_model *model, const char *id,
 	       const struct rules_container *want, const struct nft_key *extra, size_t nextra,
-	       struct nft_apply_stats *ret_stats, struct nft_error *err);
+	       struct nft_apply_stats *ret_stats, struct nft_error *reterr);
 
 /*
  * Watching the table (monitor.c): every change anyone commits to it is

@@ -90,10 +90,10 @@ int nft_batch_next(struct nft_batch *b);
  * owners must outlive the batch.
  */
 void nft_batch_owners(struct nft_batch *b, const char *const *owners);
-int nft_batch_commit(struct nft_batch *b, struct nft_error *err);
-/* Name in err the origin of message seq, and of the attribute at off in it. */
+int nft_batch_commit(struct nft_batch *b, struct nft_error *reterr);
+/* Name in reterr the origin of message seq, and of the attribute at off in it. */
 void nft_batch_explain(const struct nft_batch *b, uint32_t seq, uint32_t off,
-		       struct nft_error *err);
+		       struct nft_error *reterr);
 
 /* raw.c: zero-copy views of dumped rules and elements. */
 #define RAW_EXPRS_MAX 16
