@@ -17,8 +17,8 @@
 
 #include "nft/nft_int.h"
 
-/* A dump of 10,000 containers takes well under a second; a stuck kernel
- * answer must not hang the agent forever. */
+/* Far longer than any answer takes: a stuck kernel answer must not hang
+ * the agent forever. */
 #define CONN_TIMEOUT_MS 30000
 
 /* Dump replies are batched into skbs of up to 32 KiB; a smaller buffer
@@ -41,7 +41,7 @@ nft_conn_open(const char *table, struct nft_conn **ret)
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
-	/* kept: a dump of 10,000 chains makes 30,000 requests */
+	/* kept: a dump makes several requests per container chain */
 	c->rbuf = malloc(CONN_DUMP_BUF);
 	if (c->rbuf == NULL) {
 		r = -ENOMEM;
@@ -235,8 +235,8 @@ nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 /*
  * A request answered by many small messages, all queued while the
  * kernel handles it (set elements asked for by key, one answer each),
- * then the ack: read CONN_MANY of them per system call, which on a
- * virtual machine cost more than the kernel's work for each answer.
+ * then the ack: read CONN_MANY of them per system call, as a system call
+ * per answer would cost more than the kernel's work for it.
  */
 int
 nft_conn_request_many(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data)

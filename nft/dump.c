@@ -7,10 +7,10 @@
  *
  * The allow and deny sets are read key by key where the kernel reports
  * how many elements a set holds: a set dump is resumed by walking the
- * set again from its start for every 32 KiB reply, which is quadratic
- * (0.25 s at 10,000 containers), while asking for the keys the chains
- * name is linear, and finding as many as the set holds proves there is
- * nothing else in it. Any doubt and the set is dumped after all.
+ * set again from its start for every 32 KiB reply, which is quadratic,
+ * while asking for the keys the chains name is linear, and finding as
+ * many as the set holds proves there is nothing else in it. Any doubt
+ * and the set is dumped after all.
  */
 
 #include <errno.h>
@@ -73,7 +73,7 @@ struct fetched {
  * back to the system whole: 130,000 small allocations at 10,000
  * containers would cost time, and their thread's arena would keep the
  * pages after the dump. Blocks come populated: one call instead of a
- * page fault per page, which on a virtual machine is not cheap.
+ * page fault per page.
  */
 #define REGION_BLOCK (1u << 20)
 
@@ -113,9 +113,8 @@ region_alloc(struct region *r, size_t size)
 }
 
 /*
- * Populate the pages of a fresh allocation in one call. Each page
- * faulted in one by one costs 19 us on the virtual machines we measure
- * on, more than the work done in it; populated, 9 us. Only a hint.
+ * Populate the pages of a fresh allocation in one call: a page faulted
+ * in on its own costs more than the work done in it. Only a hint.
  */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
@@ -743,8 +742,8 @@ elem_request(struct nft_conn *c, char *buf, enum layout_set which, uint16_t flag
  * One object kind of the table: a dump request and its callback. Rules
  * are asked for one chain at a time: the kernel resumes a table-wide
  * rule dump by walking every rule again up to where the last reply
- * stopped, which is quadratic (13 s at 10,000 containers); a chain's
- * dump starts from a hash lookup of the chain.
+ * stopped, which is quadratic; a chain's dump starts from a hash lookup
+ * of the chain.
  */
 static int
 dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, const char *chain, mnl_cb_t cb)

@@ -713,7 +713,7 @@ layout_drop_rule_check(const struct nftnl_rule *r, const char *table, const stru
 		       unsigned int i)
 {
 	struct nftnl_rule *want = layout_drop_rule(table, o, i);
-	char a[1024], b[1024]; /* the drop rule prints in about 400 */
+	char a[1024], b[1024]; /* the drop rule's text, with room to spare */
 	bool eq;
 
 	if (want == NULL)

@@ -100,10 +100,10 @@ nft_monitor_close(struct nft_monitor *m)
 
 /*
  * While anyone listens, nf_tables builds an announcement of every object
- * a commit touches: 160,000 of them, seconds of work, for a commit that
- * creates 10,000 containers. Our own are dropped anyway; a large commit
- * of ours is made with the group left, and the caller compares the
- * ruleset generation afterwards to learn whether anyone else committed
+ * a commit touches: 160,000 of them for a commit that creates 10,000
+ * containers. Our own are dropped anyway; a large commit of ours is
+ * made with the group left, and the caller compares the ruleset
+ * generation afterwards to learn whether anyone else committed
  * meanwhile.
  */
 void

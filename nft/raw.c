@@ -2,10 +2,10 @@
  * Zero-copy views of dumped rules and set elements, read with libmnl.
  *
  * libnftnl parses every expression into an allocated object found by a
- * linear search of its expression types; at 10,000 containers that made
- * a dump take 1.8 s, mostly here. These views point into the received
- * message instead, and layout.c checks them against templates that
- * libnftnl builds once per shape of rule.
+ * linear search of its expression types, which made that most of a
+ * large dump's work. These views point into the received message
+ * instead, and layout.c checks them against templates that libnftnl
+ * builds once per shape of rule.
  */
 
 #include <endian.h>
