@@ -15,6 +15,7 @@
 #include <libnftnl/table.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include "nft/layout.h"
 #include "nft/nft.h"
 
 /* Debian's uapi headers predate the persist flag (Linux 6.9). */
@@ -148,127 +149,6 @@ const struct raw_attr *raw_expr_attr(const struct raw_expr *e, uint16_t type);
 uint32_t raw_expr_u32(const struct raw_expr *e, uint16_t type); /* UINT32_MAX if absent */
 const void *raw_expr_value(const struct raw_expr *e, uint16_t type, uint16_t len);
 bool raw_expr_is(const struct raw_expr *e, const char *name);
-
-/* layout.c: the objects of the table, built and recognised. */
-#define LAYOUT_COMMENT "hoody-firewall layout 1"
-#define LAYOUT_BASE_CHAIN "pre"
-#define LAYOUT_CHAIN_PREFIX "c_"
-#define LAYOUT_CHAIN_NAME_MAX (sizeof(LAYOUT_CHAIN_PREFIX) - 1 + RULES_ID_MAX)
-
-/* The drop log's chain and its per container buckets. */
-#define LAYOUT_DROP_CHAIN "drops"
-#define LAYOUT_DROP_SET "droprate"
-#define LAYOUT_DROP_SET_SIZE 65535
-#define LAYOUT_DROP_NRULES 2
-#define LAYOUT_DROP_HOST_RATE 1000 /* log entries per second for the whole host */
-#define LAYOUT_DROP_SNAPLEN 128	   /* enough for the IP and transport headers */
-
-enum layout_set {
-	LAYOUT_SET_ALLOW = 0, /* ifname . mark: tags whose verdict is accept */
-	LAYOUT_SET_DENY,      /* ifname . mark: tags whose verdict is drop */
-	LAYOUT_SET_ATTACHED,  /* ifname: container interfaces */
-	LAYOUT_SET_DEFTAG,    /* ifname : mark: the default tag, for IPv6 */
-	LAYOUT_SET_DISPATCH,  /* ifname : verdict: jump to the container chain */
-	LAYOUT_SET_MAX,
-};
-
-extern const char *const layout_set_names[LAYOUT_SET_MAX];
-
-/* The kinds of rule in a container chain, in chain order. */
-enum claim_kind {
-	CLAIM_MATCH = 0, /* one port item of a user rule */
-	CLAIM_DEFAULT,	 /* nothing claimed the packet: the default action does */
-	CLAIM_MAX,
-};
-
-/*
- * One rule of a container chain. A claim writes its tag into the
- * conntrack mark unless the mark already holds a tag in
- * [range_lo, range_hi]; the base chain turns the tag into a verdict.
- */
-struct claim {
-	uint8_t kind;
-	uint8_t plen;
-	uint8_t proto; /* enum rules_proto */
-	bool has_port;
-	uint32_t daddr; /* host byte order */
-	uint16_t port_lo;
-	uint16_t port_hi;
-	uint32_t range_lo;
-	uint32_t range_hi;
-	uint32_t tag;
-	uint8_t id_len;
-	const char *id;	  /* CLAIM_MATCH: the user rule's id, not NUL-terminated; not owned */
-	const char *desc; /* head of the description; not owned */
-	size_t desc_len;
-};
-
-/* Our userdata attributes, above the types nft itself uses. */
-enum {
-	LAYOUT_UDATA_RULE_ID = 16,
-	LAYOUT_UDATA_DESC = 17,
-	LAYOUT_UDATA_IFPREFIX = 18, /* base rule 0: the options, see nft_options */
-	LAYOUT_UDATA_DROPLOG = 19,
-};
-
-/* Rule userdata: the head of a description; element userdata: the rest. */
-#define LAYOUT_RULE_UDATA_MAX 256
-#define LAYOUT_ELEM_UDATA_MAX 254 /* the kernel stores element userdata length in a u8 */
-
-void layout_chain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1]);
-const char *layout_chain_container(const char *chain); /* id, or NULL for other chains */
-size_t layout_desc_head_len(const char *rule_id, size_t desc_len);
-
-struct nftnl_table *layout_table(const char *table, uint32_t flags);
-struct nftnl_set *layout_set(const char *table, enum layout_set which);
-struct nftnl_chain *layout_base_chain(const char *table);
-struct nftnl_chain *layout_container_chain(const char *table, const char *chain);
-unsigned int layout_base_nrules(const struct nft_options *o);
-struct nftnl_rule *layout_base_rule(const char *table, const struct nft_options *o, unsigned int i);
-/* The options a dumped base rule 0 says the table was built with. */
-int layout_base_options(const struct nftnl_rule *r, struct nft_options *ret);
-struct nftnl_set *layout_drop_set(const char *table);
-struct nftnl_rule *layout_drop_rule(const char *table, const struct nft_options *o, unsigned int i);
-struct nftnl_rule *layout_claim_rule(const char *table, const char *chain, const struct claim *cl);
-
-/*
- * Element builders. Keys are the interface name, zero-padded to
- * IFNAMSIZ, followed by the tag for the allow and deny sets.
- */
-struct nftnl_set_elem *layout_tag_key(const char *ifname, uint32_t tag); /* key only */
-struct nftnl_set_elem *layout_tag_elem(const char *ifname, uint32_t tag,
-				       const struct nft_counter *ctr, const char *desc_tail,
-				       size_t tail_len);
-struct nftnl_set_elem *layout_ifname_elem(const char *ifname);
-struct nftnl_set_elem *layout_deftag_elem(const char *ifname, uint32_t tag);
-struct nftnl_set_elem *layout_dispatch_elem(const char *ifname, const char *chain);
-
-/*
- * Recognisers: 0 when the object is exactly what the builders make.
- * Claims are checked against templates that the cache builds once per
- * shape of rule; the claim's desc points into r.
- */
-struct claim_cache;
-struct claim_cache *layout_claim_cache_new(void);
-void layout_claim_cache_free(struct claim_cache *cc);
-/* r needs only its head parsed: its expressions are parsed when no
- * claim seen before shows that it is one too. */
-int layout_claim_match(struct claim_cache *cc, struct raw_rule *r, struct claim *ret);
-int layout_base_rule_check(const struct nftnl_rule *r, const char *table,
-			   const struct nft_options *o, unsigned int i);
-int layout_drop_rule_check(const struct nftnl_rule *r, const char *table,
-			   const struct nft_options *o, unsigned int i);
-int layout_drop_set_check(const struct nftnl_set *s);
-int layout_set_check(const struct nftnl_set *s, const char *table, enum layout_set which);
-int layout_base_chain_check(const struct nftnl_chain *ch);
-
-/*
- * Compile a container into its claims, in chain order, with tags from
- * tag_base (one per rule, then the default's). Returns the number of
- * claims written to out (at most layout_nclaims(c)).
- */
-size_t layout_nclaims(const struct rules_container *c);
-size_t layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim *out);
 
 /* dump.c: what a dump found, kept for nft_apply() to diff against. */
 struct region_block;

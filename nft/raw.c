@@ -4,7 +4,7 @@
  * libnftnl parses every expression into an allocated object found by a
  * linear search of its expression types, which made that most of a
  * large dump's work. These views point into the received message
- * instead, and layout.c checks them against templates that libnftnl
+ * instead, and claim_cache.c checks them against templates that libnftnl
  * builds once per shape of rule.
  */
 

@@ -1,0 +1,231 @@
+#ifndef AGENTD_NFT_LAYOUT_H
+#define AGENTD_NFT_LAYOUT_H
+
+/*
+ * The objects of the program's table (nft/ only): built by layout.c,
+ * recognised in dumps by recognise.c and, for the claims of container
+ * chains, by the learned templates of claim_cache.c.
+ */
+
+#include <endian.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h> /* libnftnl's headers want FILE */
+
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "nft/nft.h"
+
+struct raw_rule;
+
+#define LAYOUT_COMMENT "hoody-firewall layout 1"
+#define LAYOUT_BASE_CHAIN "pre"
+#define LAYOUT_CHAIN_PREFIX "c_"
+#define LAYOUT_CHAIN_NAME_MAX (sizeof(LAYOUT_CHAIN_PREFIX) - 1 + RULES_ID_MAX)
+
+/* The drop log's chain and its per container buckets. */
+#define LAYOUT_DROP_CHAIN "drops"
+#define LAYOUT_DROP_SET "droprate"
+#define LAYOUT_DROP_SET_SIZE 65535
+#define LAYOUT_DROP_NRULES 2
+#define LAYOUT_DROP_HOST_RATE 1000 /* log entries per second for the whole host */
+#define LAYOUT_DROP_SNAPLEN 128	   /* enough for the IP and transport headers */
+
+/* nft's datatype ids, so that `nft list` shows our sets readably. */
+#define NFT_TYPE_MARK 19
+#define NFT_TYPE_IFNAME 41
+#define NFT_TYPE_BITS 6
+
+enum layout_set {
+	LAYOUT_SET_ALLOW = 0, /* ifname . mark: tags whose verdict is accept */
+	LAYOUT_SET_DENY,      /* ifname . mark: tags whose verdict is drop */
+	LAYOUT_SET_ATTACHED,  /* ifname: container interfaces */
+	LAYOUT_SET_DEFTAG,    /* ifname : mark: the default tag, for IPv6 */
+	LAYOUT_SET_DISPATCH,  /* ifname : verdict: jump to the container chain */
+	LAYOUT_SET_MAX,
+};
+
+extern const char *const layout_set_names[LAYOUT_SET_MAX];
+
+/* What a set is made with, and what a dumped one must say of itself. */
+struct layout_set_shape {
+	uint32_t flags;
+	uint32_t key_type;
+	uint32_t key_len;
+	uint32_t data_type;
+	uint32_t data_len; /* as the kernel reports it */
+	bool counter;
+	/* set userdata as nft writes it: key and data byte order */
+	const char *udata;
+	uint32_t udata_len;
+};
+
+extern const struct layout_set_shape layout_set_shapes[LAYOUT_SET_MAX];
+
+/* The IP protocol number of each enum rules_proto (0 for any). */
+extern const uint8_t layout_proto_numbers[RULES_PROTO_MAX];
+
+/* The kinds of rule in a container chain, in chain order. */
+enum claim_kind {
+	CLAIM_MATCH = 0, /* one port item of a user rule */
+	CLAIM_DEFAULT,	 /* nothing claimed the packet: the default action does */
+	CLAIM_MAX,
+};
+
+/*
+ * One rule of a container chain. A claim writes its tag into the
+ * conntrack mark unless the mark already holds a tag in
+ * [range_lo, range_hi]; the base chain turns the tag into a verdict.
+ */
+struct claim {
+	uint8_t kind;
+	uint8_t plen;
+	uint8_t proto; /* enum rules_proto */
+	bool has_port;
+	uint32_t daddr; /* host byte order */
+	uint16_t port_lo;
+	uint16_t port_hi;
+	uint32_t range_lo;
+	uint32_t range_hi;
+	uint32_t tag;
+	uint8_t id_len;
+	const char *id;	  /* CLAIM_MATCH: the user rule's id, not NUL-terminated; not owned */
+	const char *desc; /* head of the description; not owned */
+	size_t desc_len;
+};
+
+/* Our userdata attributes, above the types nft itself uses. */
+enum {
+	LAYOUT_UDATA_RULE_ID = 16,
+	LAYOUT_UDATA_DESC = 17,
+	LAYOUT_UDATA_IFPREFIX = 18, /* base rule 0: the options, see nft_options */
+	LAYOUT_UDATA_DROPLOG = 19,
+};
+
+/* Rule userdata: the head of a description; element userdata: the rest. */
+#define LAYOUT_RULE_UDATA_MAX 256
+#define LAYOUT_ELEM_UDATA_MAX 254 /* the kernel stores element userdata length in a u8 */
+
+/* The network mask of a prefix length, in network byte order. */
+static inline uint32_t
+layout_prefix_mask(uint8_t plen)
+{
+	return plen == 0 ? 0 : htobe32(~0u << (32 - plen));
+}
+
+/* layout.c: building. */
+void layout_chain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1]);
+const char *layout_chain_container(const char *chain); /* id, or NULL for other chains */
+/* How much of a description of desc_len bytes rides in the rule's userdata. */
+size_t layout_desc_head_len(const char *rule_id, size_t desc_len);
+
+/*
+ * Object builders: each returns a new libnftnl object that the caller
+ * owns, or NULL when out of memory (or, for rules, when i is past the
+ * chain's last rule). Copies what it is given.
+ */
+struct nftnl_table *layout_table(const char *table, uint32_t flags);
+struct nftnl_set *layout_set(const char *table, enum layout_set which);
+struct nftnl_chain *layout_base_chain(const char *table);
+struct nftnl_chain *layout_container_chain(const char *table, const char *chain);
+/* How many rules the base chain has with these options. */
+unsigned int layout_base_nrules(const struct nft_options *o);
+struct nftnl_rule *layout_base_rule(const char *table, const struct nft_options *o, unsigned int i);
+struct nftnl_set *layout_drop_set(const char *table);
+struct nftnl_rule *layout_drop_rule(const char *table, const struct nft_options *o, unsigned int i);
+struct nftnl_rule *layout_claim_rule(const char *table, const char *chain, const struct claim *cl);
+
+/*
+ * Element builders. Keys are the interface name, zero-padded to
+ * IFNAMSIZ, followed by the tag for the allow and deny sets.
+ */
+struct nftnl_set_elem *layout_tag_key(const char *ifname, uint32_t tag); /* key only */
+struct nftnl_set_elem *layout_tag_elem(const char *ifname, uint32_t tag,
+				       const struct nft_counter *ctr, const char *desc_tail,
+				       size_t tail_len);
+struct nftnl_set_elem *layout_ifname_elem(const char *ifname);
+struct nftnl_set_elem *layout_deftag_elem(const char *ifname, uint32_t tag);
+struct nftnl_set_elem *layout_dispatch_elem(const char *ifname, const char *chain);
+
+/*
+ * Compile a container into its claims, in chain order, with tags from
+ * tag_base (one per rule, then the default's). Returns the number of
+ * claims written to out (at most layout_nclaims(c)).
+ */
+size_t layout_nclaims(const struct rules_container *c);
+size_t layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim *out);
+
+/*
+ * recognise.c: 0 when a dumped object is exactly what the builders
+ * make, else -EBADMSG (-ENOMEM when building the reference failed).
+ */
+int layout_base_rule_check(const struct nftnl_rule *r, const char *table,
+			   const struct nft_options *o, unsigned int i);
+int layout_drop_rule_check(const struct nftnl_rule *r, const char *table,
+			   const struct nft_options *o, unsigned int i);
+int layout_drop_set_check(const struct nftnl_set *s);
+int layout_set_check(const struct nftnl_set *s, const char *table, enum layout_set which);
+int layout_base_chain_check(const struct nftnl_chain *ch);
+/*
+ * The options a dumped base rule 0 says the table was built with: 0
+ * and *ret filled (all zero without options), or -EBADMSG and *ret
+ * zeroed.
+ */
+int layout_base_options(const struct nftnl_rule *r, struct nft_options *ret);
+
+/*
+ * Where a dumped claim keeps its values: pointers into the rule, found
+ * by following the builder's order. Only the values differ between two
+ * claims of one shape (see claim_cache.c).
+ */
+enum {
+	SRC_MASK = 0, /* absent: a host, or no address */
+	SRC_DADDR,
+	SRC_PROTO,
+	SRC_PORT_LO,
+	SRC_PORT_HI, /* the same as SRC_PORT_LO for a single port */
+	SRC_RANGE_LO,
+	SRC_RANGE_HI,
+	SRC_TAG,
+	SRC_MAX, /* in the order the builder writes them */
+};
+
+struct claim_src {
+	bool match;
+	const void *v[SRC_MAX]; /* NULL where the claim has no such value */
+};
+
+/*
+ * Find where r's values are, following the builder's order through its
+ * parsed expressions; lenient about everything else, which the claim
+ * cache's templates check. 0, or -EBADMSG when a value is not there.
+ */
+int layout_claim_src(const struct raw_rule *r, struct claim_src *s);
+/*
+ * Read the values s points to into *cl, with the id and description
+ * from r's userdata (cl points into r). 0 when each is one that
+ * layout_compile() could have written, else -EBADMSG.
+ */
+int layout_claim_from_src(const struct raw_rule *r, const struct claim_src *s, struct claim *cl);
+
+/*
+ * claim_cache.c: claims are checked against templates that the cache
+ * builds once per shape of rule, and those seen once are recognised by
+ * their bytes. new returns NULL when out of memory; free accepts NULL.
+ */
+struct claim_cache;
+struct claim_cache *layout_claim_cache_new(void);
+void layout_claim_cache_free(struct claim_cache *cc);
+/*
+ * 0 and the claim in *ret when r is exactly a claim the builder makes
+ * (ret's id and desc point into r), -EBADMSG when not, -ENOMEM. r needs
+ * only its head parsed: its expressions are parsed when no claim seen
+ * before shows that it is one too.
+ */
+int layout_claim_match(struct claim_cache *cc, struct raw_rule *r, struct claim *ret);
+
+#endif
