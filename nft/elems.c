@@ -1,0 +1,221 @@
+/*
+ * The elements of the table's sets as a dump or a fetch reads them:
+ * decoded into the state (or, fetched by key, into what the threads
+ * share), and indexed for the decoding.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "nft/dump_int.h"
+
+/* Room for n elements, where the kernel says how many a set holds. */
+int
+elems_reserve(struct nft_elems *es, size_t n)
+{
+	struct nft_elem *v = reallocarray(es->v, n ? n : 1, sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	region_prefault(v, n * sizeof(*v));
+	es->v = v;
+	es->cap = n ? n : 1;
+	return 0;
+}
+
+static int
+add_elem(struct nft_elems *es, struct nft_elem *e)
+{
+	struct nft_elem *v = nft_grow(es->v, es->n, &es->cap, sizeof(*v), 64);
+
+	if (v == NULL)
+		return -ENOMEM;
+	es->v = v;
+	es->v[es->n++] = *e;
+	return 0;
+}
+
+static int
+tail_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct nft_elem *e = data;
+
+	if (nftnl_udata_type(attr) == LAYOUT_UDATA_DESC && e->tail == NULL) {
+		e->tail_len = nftnl_udata_len(attr);
+		e->tail = malloc(e->tail_len + 1);
+		if (e->tail != NULL)
+			memcpy(e->tail, nftnl_udata_get(attr), e->tail_len);
+	}
+	return 0;
+}
+
+static int
+decode_elem(struct dump *d, const struct raw_elem *re, struct nft_elem *e)
+{
+	bool tagged = d->set == LAYOUT_SET_ALLOW || d->set == LAYOUT_SET_DENY;
+
+	memset(e, 0, sizeof(*e));
+	if (re->key_len != sizeof(e->ifname) + (tagged ? sizeof(uint32_t) : 0))
+		return -EBADMSG;
+	memcpy(e->ifname, re->key, sizeof(e->ifname));
+	e->ifname[sizeof(e->ifname) - 1] = '\0';
+	if (tagged) {
+		memcpy(&e->value, (const char *)re->key + sizeof(e->ifname), sizeof(e->value));
+		if (!re->has_counter)
+			return -EBADMSG;
+		e->ctr.packets = re->packets;
+		e->ctr.bytes = re->bytes;
+		if (re->udata != NULL &&
+		    nftnl_udata_parse(re->udata, re->udata_len, tail_cb, e) < 0)
+			return -EBADMSG;
+		if (e->tail_len > 0 && e->tail == NULL)
+			return -ENOMEM;
+	} else if (d->set == LAYOUT_SET_DEFTAG) {
+		if (re->data == NULL || re->data_len != sizeof(e->value))
+			return -EBADMSG;
+		memcpy(&e->value, re->data, sizeof(e->value));
+	} else if (d->set == LAYOUT_SET_DISPATCH && re->verdict == NFT_JUMP && re->chain != NULL) {
+		e->chain = strdup(re->chain);
+		if (e->chain == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+raw_elem_cb(const struct raw_elem *re, void *data)
+{
+	struct dump *d = data;
+	struct nft_elem e = {0};
+	int err = re ? decode_elem(d, re, &e) : -EBADMSG;
+
+	d->got++;
+	if (d->by_key) {
+		struct fetched *f = d->fetched;
+		int s = d->set == LAYOUT_SET_DENY;
+		size_t i = err == 0 ? atomic_fetch_add(&f->n[s], 1) : 0;
+
+		if (err == 0 && i < f->cap[s]) {
+			f->v[s][i] = e;
+			return 0;
+		}
+		/* the set will be dumped, and what is wrong told there */
+		atomic_fetch_add(&f->bad, 1);
+		free(e.chain);
+		free(e.tail);
+		return err == -EBADMSG ? 0 : err;
+	}
+	if (err == -EBADMSG) {
+		/* not an element we could have written: cannot be addressed
+		 * for deletion either, so the set is damaged */
+		dump_base_damage(d->st, "set %s holds a foreign element", layout_set_names[d->set]);
+		d->st->base_unrepairable = true;
+		free(e.tail);
+		return 0;
+	}
+	if (err == 0)
+		err = add_elem(&d->st->elems[d->set], &e);
+	if (err < 0) {
+		free(e.chain);
+		free(e.tail);
+	}
+	return err;
+}
+
+int
+elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	int err = raw_elems_foreach(nlh, raw_elem_cb, d);
+
+	if (err < 0)
+		d->err = err;
+	return MNL_CB_OK;
+}
+
+/* Open addressing, at most half full: slot holds index + 1, 0 is empty. */
+int
+elems_index(struct nft_elems *es)
+{
+	size_t size = 16, i, k;
+
+	while (size < 2 * es->n)
+		size *= 2;
+	es->slot = calloc(size, sizeof(*es->slot));
+	if (es->slot == NULL)
+		return -ENOMEM;
+	es->mask = size - 1;
+	for (i = 0; i < es->n; i++) {
+		k = nft_hash_key(es->v[i].ifname, es->v[i].value) & es->mask;
+		while (es->slot[k] != 0)
+			k = (k + 1) & es->mask;
+		es->slot[k] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+static int
+by_chain_cmp(const void *a, const void *b)
+{
+	const struct nft_elem *x = *(const struct nft_elem *const *)a;
+	const struct nft_elem *y = *(const struct nft_elem *const *)b;
+
+	return strcmp(x->chain, y->chain);
+}
+
+int
+elems_dispatch_index(const struct nft_state *st, struct dispatch_index *ix)
+{
+	const struct nft_elems *es = &st->elems[LAYOUT_SET_DISPATCH];
+	size_t i;
+
+	ix->n = 0;
+	ix->v = calloc(es->n ? es->n : 1, sizeof(*ix->v));
+	if (ix->v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < es->n; i++)
+		if (es->v[i].chain != NULL)
+			ix->v[ix->n++] = &es->v[i];
+	qsort(ix->v, ix->n, sizeof(*ix->v), by_chain_cmp);
+	return 0;
+}
+
+/* The interface whose dispatch element jumps to chain; NULL unless one. */
+const char *
+elems_dispatch_ifname(const struct dispatch_index *ix, const char *chain)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ix->v[mid]->chain, chain) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == ix->n || strcmp(ix->v[lo]->chain, chain) != 0)
+		return NULL;
+	if (lo + 1 < ix->n && strcmp(ix->v[lo + 1]->chain, chain) == 0)
+		return NULL;
+	return ix->v[lo]->ifname;
+}
+
+void
+elems_clear(struct nft_elems *es)
+{
+	size_t i;
+
+	for (i = 0; i < es->n; i++) {
+		free(es->v[i].chain);
+		free(es->v[i].tail);
+	}
+	free(es->v);
+	free(es->slot);
+	memset(es, 0, sizeof(*es));
+}
