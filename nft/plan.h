@@ -1,0 +1,119 @@
+#ifndef AGENTD_NFT_PLAN_H
+#define AGENTD_NFT_PLAN_H
+
+/*
+ * A transaction being built (plan.c), for the whole-table apply
+ * (apply.c) and the one-container changes (put.c): its messages, the
+ * set elements gathered for it, and each container's rules and
+ * elements as the layout makes them.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "nft/nft_int.h"
+
+enum op {
+	OP_KEEP = 0,
+	OP_REWRITE, /* the chain exists: flush and refill */
+	OP_CREATE,
+};
+
+struct target {
+	const struct rules_container *want;
+	const struct nft_container *have; /* for counters; NULL when new */
+	/* put.c: the container as last committed, and its counters */
+	const struct model_ct *old;
+	const struct nft_counter *old_ctrs; /* old->nrules + 1 (the default) */
+	enum op op;
+	uint32_t base;
+	bool add_attached; /* the interface's attached and dispatch elements */
+	bool add_dispatch;
+	char chain[LAYOUT_CHAIN_NAME_MAX + 1];
+};
+
+struct elem_batch {
+	uint16_t type;	     /* NFT_MSG_NEWSETELEM or NFT_MSG_DELSETELEM */
+	struct nftnl_set *s; /* the elements not sent yet */
+	const char **owners; /* the container of every element, in order */
+	size_t n;
+	size_t sent;
+	size_t cap;
+};
+
+struct plan {
+	struct nft_conn *c;
+	const struct nft_state *have; /* NULL for one container (put.c) */
+	struct nft_batch *b;
+	struct target *t; /* desired containers with an interface, by id */
+	size_t nt;
+	const struct target **by_ifname; /* hash table, at most half full */
+	size_t ifmask;
+	uint32_t tag_next;
+	bool adopt;	 /* send the table message even when nothing else changes */
+	bool fresh;	 /* build everything: no table, or one we recreate */
+	bool base_chain; /* (re)create the base chain's rules */
+	struct elem_batch add[LAYOUT_SET_MAX];
+	struct elem_batch del[LAYOUT_SET_MAX];
+	struct nft_apply_stats *st;
+};
+
+enum obj {
+	OBJ_TABLE = 0,
+	OBJ_SET,
+	OBJ_CHAIN,
+	OBJ_RULE,
+	OBJ_MAX,
+};
+
+/* An empty plan on c against have (NULL for one container); zeroes *st, which it fills. */
+void plan_init(struct plan *p, struct nft_conn *c, const struct nft_state *have,
+	       struct nft_apply_stats *st);
+/* Release what p holds, its batch included. */
+void plan_free(struct plan *p);
+/*
+ * Send the transaction built so far (p->b), unless it holds only its
+ * table message and p does not adopt, and time it from t0. Blocks; 0,
+ * or the commit's negative errno with *reterr filled.
+ */
+int plan_commit(struct plan *p, const struct timespec *t0, struct nft_error *reterr);
+
+/*
+ * One message of the transaction about object o of kind k, which this
+ * takes (o may be NULL after a failed allocation: -ENOMEM). container
+ * and rule name what the message is for, should the kernel refuse it.
+ */
+int plan_put(struct plan *p, enum obj k, void *o, uint16_t type, uint16_t flags,
+	     const char *container, const char *rule, const char *what);
+/* Empty chain (DELRULE without a handle) for container. 0 or -ENOMEM. */
+int plan_flush(struct plan *p, const char *chain, const char *container);
+/* Append rule r (taken) to its chain. 0 or -ENOMEM. */
+int plan_rule(struct plan *p, struct nftnl_rule *r, const char *container, const char *rule);
+/* A set object that names set which of the table, to carry elements; NULL when out of memory. */
+struct nftnl_set *plan_elem_set(const struct plan *p, enum layout_set which);
+
+/*
+ * Gather element e (taken; NULL: -ENOMEM) of container owner (which
+ * must outlive p) into eb, one of p->add or p->del for set which; a
+ * message's worth is sent at once. 0 or -ENOMEM.
+ */
+int plan_elem_add(struct plan *p, struct elem_batch *eb, enum layout_set which,
+		  struct nftnl_set_elem *e, const char *owner);
+/* Send the elements gathered in eb (for set which) that are not sent yet. 0 or -ENOMEM. */
+int plan_elems_send(struct plan *p, struct elem_batch *eb, enum layout_set which);
+/* The same for each set's batch of ebs (p->add or p->del), in set order. */
+int plan_elems_send_all(struct plan *p, struct elem_batch ebs[LAYOUT_SET_MAX]);
+
+/*
+ * A container created or rewritten on t's tag block: its chain when
+ * create (id names it, should the kernel refuse it), the chain's rules,
+ * and the elements of its tags, default tag and (as t says) interface.
+ * Counters carry over from t->have or t->old. 0 or -ENOMEM.
+ */
+int plan_container(struct plan *p, const struct target *t, bool create, const char *id);
+/* Take a block of n tags from *next into *ret_base; -ERANGE past the last tag. */
+int plan_tag_block(uint32_t *next, uint32_t n, uint32_t *ret_base);
+
+#endif
