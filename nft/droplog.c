@@ -35,7 +35,7 @@ struct nft_droplog {
 static int
 config(struct nft_droplog *l, uint16_t attr, const void *data, uint16_t len)
 {
-	NFT_MSG_ALIGNED char buf[8192];
+	NFT_MSG_ALIGNED char buf[8192] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *g;
 	uint32_t portid = mnl_socket_get_portid(l->nl);
