@@ -1,4 +1,8 @@
-/* The netfilter netlink socket and its request/response exchanges. */
+/*
+ * The netfilter netlink sockets of nft/, and their reading: a
+ * connection's request/response exchanges, and the announcements and
+ * drop reports that the monitor and the drop log drain.
+ */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +34,23 @@
 #define CONN_MANY_BUF 4096
 
 int
+nft_sock_open(unsigned int groups, struct mnl_socket **ret)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int r;
+
+	if (nl == NULL)
+		return -errno;
+	if (mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		mnl_socket_close(nl);
+		return r;
+	}
+	*ret = nl;
+	return 0;
+}
+
+int
 nft_conn_open(const char *table, struct nft_conn **ret)
 {
 	struct nft_conn *c;
@@ -48,15 +69,9 @@ nft_conn_open(const char *table, struct nft_conn **ret)
 		goto fail;
 	}
 	strcpy(c->table, table);
-	c->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (c->nl == NULL) {
-		r = -errno;
+	r = nft_sock_open(0, &c->nl);
+	if (r < 0)
 		goto fail;
-	}
-	if (mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = -errno;
-		goto fail;
-	}
 	/* Extended acks carry the kernel's reason; capped acks keep error
 	 * replies small by not echoing the failed message back. */
 	if (mnl_socket_setsockopt(c->nl, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
@@ -247,6 +262,37 @@ nft_conn_request_many(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, voi
 			return -ENOMEM;
 	}
 	return exchange(c, req, c->many, CONN_MANY, CONN_MANY_BUF, cb, data);
+}
+
+int
+nft_sock_request(struct mnl_socket *nl, struct nlmsghdr *req, char *buf, size_t size, mnl_cb_t cb,
+		 void *data)
+{
+	/* a connection's view of the socket, enough for exchange() */
+	struct nft_conn c = {.nl = nl, .portid = mnl_socket_get_portid(nl)};
+
+	return exchange(&c, req, buf, 1, size, cb, data);
+}
+
+int
+nft_sock_drain(struct mnl_socket *nl, char *buf, size_t size,
+	       int (*cb)(const char *buf, size_t len, void *data), void *data)
+{
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, size);
+		int r;
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			if (errno == EINTR)
+				continue;
+			return -errno; /* ENOBUFS: the kernel dropped messages */
+		}
+		r = cb(buf, (size_t)n, data);
+		if (r < 0)
+			return r;
+	}
 }
 
 static int

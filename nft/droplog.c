@@ -7,7 +7,6 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,9 +37,6 @@ config(struct nft_droplog *l, uint16_t attr, const void *data, uint16_t len)
 	NFT_MSG_ALIGNED char buf[8192] = {0};
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *g;
-	uint32_t portid = mnl_socket_get_portid(l->nl);
-	ssize_t n;
-	int r;
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
@@ -50,16 +46,7 @@ config(struct nft_droplog *l, uint16_t attr, const void *data, uint16_t len)
 	g->version = NFNETLINK_V0;
 	g->res_id = htons(l->group);
 	mnl_attr_put(nlh, attr, len, data);
-	if (mnl_socket_sendto(l->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		n = mnl_socket_recvfrom(l->nl, buf, sizeof(buf));
-		if (n < 0)
-			return -errno;
-		r = mnl_cb_run(buf, (size_t)n, l->seq, portid, NULL, NULL);
-		if (r <= MNL_CB_STOP)
-			return r < 0 ? -errno : 0;
-	}
+	return nft_sock_request(l->nl, nlh, l->buf, DROPLOG_BUF, NULL, NULL);
 }
 
 int
@@ -78,15 +65,9 @@ nft_droplog_open(uint16_t group, struct nft_droplog **ret)
 	l->group = group;
 	l->seq = (uint32_t)time(NULL);
 	l->buf = malloc(DROPLOG_BUF);
-	l->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (l->buf == NULL || l->nl == NULL) {
-		r = l->buf == NULL ? -ENOMEM : -errno;
+	r = l->buf != NULL ? nft_sock_open(0, &l->nl) : -ENOMEM;
+	if (r < 0)
 		goto fail;
-	}
-	if (mnl_socket_bind(l->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = -errno;
-		goto fail;
-	}
 	/* best effort: a larger buffer only absorbs bursts */
 	(void)mnl_socket_setsockopt(l->nl, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	r = config(l, NFULA_CFG_CMD, &bind, sizeof(bind)); /* -EPERM: someone has the group */
@@ -96,12 +77,6 @@ nft_droplog_open(uint16_t group, struct nft_droplog **ret)
 		r = config(l, NFULA_CFG_QTHRESH, &qthresh, sizeof(qthresh));
 	if (r < 0)
 		goto fail;
-	/* from now on the socket only receives: reads must not block */
-	r = fcntl(mnl_socket_get_fd(l->nl), F_GETFL);
-	if (r < 0 || fcntl(mnl_socket_get_fd(l->nl), F_SETFL, r | O_NONBLOCK) < 0) {
-		r = -errno;
-		goto fail;
-	}
 	*ret = l;
 	return 0;
 fail:
@@ -193,22 +168,32 @@ packet(const struct nlmsghdr *nlh, nft_droplog_cb cb, void *data)
 	return cb(&d, data);
 }
 
+struct reader {
+	nft_droplog_cb cb;
+	void *data;
+};
+
+/* One datagram of drop reports. */
+static int
+packets(const char *buf, size_t n, void *data)
+{
+	const struct reader *rd = data;
+	const struct nlmsghdr *nlh;
+	int len = (int)n, r;
+
+	for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
+	     nlh = mnl_nlmsg_next(nlh, &len)) {
+		r = packet(nlh, rd->cb, rd->data);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int
 nft_droplog_read(struct nft_droplog *l, nft_droplog_cb cb, void *data)
 {
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(l->nl, l->buf, DROPLOG_BUF);
-		const struct nlmsghdr *nlh;
-		int len, r;
+	struct reader rd = {cb, data};
 
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-		len = (int)n;
-		for (nlh = (const struct nlmsghdr *)l->buf; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len)) {
-			r = packet(nlh, cb, data);
-			if (r < 0)
-				return r;
-		}
-	}
+	return nft_sock_drain(l->nl, l->buf, DROPLOG_BUF, packets, &rd);
 }

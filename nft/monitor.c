@@ -64,15 +64,9 @@ nft_monitor_open(struct nft_conn *c, int rcvbuf, struct nft_monitor **ret)
 	snprintf(m->table, sizeof(m->table), "%s", c->table);
 	m->ours = c->portid;
 	m->buf = malloc(MONITOR_BUF);
-	m->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (m->buf == NULL || m->nl == NULL) {
-		r = m->buf == NULL ? -ENOMEM : -errno;
+	r = m->buf != NULL ? nft_sock_open(1 << (NFNLGRP_NFTABLES - 1), &m->nl) : -ENOMEM;
+	if (r < 0)
 		goto fail;
-	}
-	if (mnl_socket_bind(m->nl, 1 << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
-		r = -errno;
-		goto fail;
-	}
 	fd = mnl_socket_get_fd(m->nl);
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
@@ -237,6 +231,17 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 	return rd->r < 0 ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
+/* One datagram of announcements; one that does not parse ends there, and reading goes on. */
+static int
+events(const char *buf, size_t len, void *data)
+{
+	struct reader *rd = data;
+
+	if (mnl_cb_run(buf, len, 0, 0, event_cb, rd) < 0 && rd->r < 0)
+		return rd->r;
+	return 0;
+}
+
 int
 nft_monitor_read(struct nft_monitor *m, nft_monitor_cb cb, void *data)
 {
@@ -246,17 +251,6 @@ nft_monitor_read(struct nft_monitor *m, nft_monitor_cb cb, void *data)
 		m->lost = false;
 		return -ENOBUFS;
 	}
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(m->nl, m->buf, MONITOR_BUF);
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			if (errno == EINTR)
-				continue;
-			return -errno; /* ENOBUFS: events were lost */
-		}
-		if (mnl_cb_run(m->buf, n, 0, 0, event_cb, &rd) < 0 && rd.r < 0)
-			return rd.r;
-	}
+	/* ENOBUFS: announcements were lost */
+	return nft_sock_drain(m->nl, m->buf, MONITOR_BUF, events, &rd);
 }

@@ -70,11 +70,40 @@ struct nft_conn {
 #define MONITOR_QUIET_MIN 1000 /* messages in a commit worth leaving for */
 void monitor_quiet(struct nft_monitor *m, bool quiet);
 
-/* conn.c: request/response exchanges outside transactions. */
+/* conn.c: the netfilter netlink sockets, and exchanges outside transactions. */
+/* The next sequence number of c's requests. */
 uint32_t nft_conn_seq(struct nft_conn *c);
+/*
+ * Send req and feed each answer to cb (NULL: none wanted) until the
+ * kernel is done: a dump's end, or the ack. Blocks, within a timeout;
+ * 0, or the kernel's or the socket's negative errno.
+ */
 int nft_conn_dump(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data);
+/* The same for a request answered by many small messages (set elements asked for by key). */
 int nft_conn_request_many(struct nft_conn *c, struct nlmsghdr *req, mnl_cb_t cb, void *data);
+/* The ruleset generation in *ret_genid: 0, or a negative errno. Blocks. */
 int nft_conn_genid(struct nft_conn *c, uint32_t *ret_genid);
+/*
+ * A netfilter netlink socket, close-on-exec and non-blocking, bound to
+ * the multicast groups of the mask groups (0: none) on a port the
+ * kernel picks: 0 and the socket (the caller's to close) in *ret, or a
+ * negative errno.
+ */
+int nft_sock_open(unsigned int groups, struct mnl_socket **ret);
+/*
+ * nft_conn_dump() on a bare socket from nft_sock_open(), reading answers
+ * of up to size bytes into buf. Blocks, within a timeout.
+ */
+int nft_sock_request(struct mnl_socket *nl, struct nlmsghdr *req, char *buf, size_t size,
+		     mnl_cb_t cb, void *data);
+/*
+ * Read what waits on nl (from nft_sock_open()), a datagram of up to size
+ * bytes into buf at a time, each handed to cb. Does not block: 0 once
+ * nothing is left, cb's negative return, or the socket's negative errno
+ * (-ENOBUFS: the kernel dropped messages for it).
+ */
+int nft_sock_drain(struct mnl_socket *nl, char *buf, size_t size,
+		   int (*cb)(const char *buf, size_t len, void *data), void *data);
 
 /* batch.c: one transaction, with every message mapped back to its origin. */
 struct nft_batch;
