@@ -117,7 +117,7 @@ chains_dump(struct nft_conn *c, struct dump *d, atomic_size_t *next)
 
 	while (r == 0 && (j = atomic_fetch_add(next, 1)) < d->nchains) {
 		d->chain = &d->chains[j];
-		r = dump_objects(c, d, NFT_MSG_GETRULE, d->chain->name, rule_cb);
+		r = request_dump(c, d, NFT_MSG_GETRULE, d->chain->name, rule_cb);
 		if (r == 0)
 			r = scratch_seal(d, d->chain);
 		if (r == 0 && d->fetch) {

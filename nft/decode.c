@@ -365,7 +365,7 @@ decode_containers(struct dump *d)
 	int r;
 
 	for (i = 0; i < LAYOUT_SET_MAX; i++) {
-		if (elems_index(&st->elems[i]) < 0)
+		if (state_elems_index(&st->elems[i]) < 0)
 			return -ENOMEM;
 		if (i == LAYOUT_SET_ALLOW || i == LAYOUT_SET_DENY || i == LAYOUT_SET_DEFTAG)
 			for (j = 0; j < st->elems[i].n; j++)

@@ -14,7 +14,6 @@
  */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,18 +31,6 @@
 #ifndef NFTA_SET_COUNT
 #define NFTA_SET_COUNT 20
 #endif
-
-void
-dump_base_damage(struct nft_state *st, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (st->base_damage[0] != '\0')
-		return; /* the first reason explains the rest */
-	va_start(ap, fmt);
-	vsnprintf(st->base_damage, sizeof(st->base_damage), fmt, ap);
-	va_end(ap);
-}
 
 static int
 table_cb(const struct nlmsghdr *nlh, void *data)
@@ -92,7 +79,7 @@ set_cb(const struct nlmsghdr *nlh, void *data)
 		if (layout_drop_set_check(s) == 0)
 			d->st->drop_set_present = true;
 		else {
-			dump_base_damage(d->st, "set %s has the wrong type", name);
+			state_base_damage(d->st, "set %s has the wrong type", name);
 			d->st->base_unrepairable = true;
 		}
 		goto out;
@@ -114,7 +101,7 @@ set_cb(const struct nlmsghdr *nlh, void *data)
 		if (layout_set_check(s, d->table, i) == 0)
 			d->st->set_present[i] = true;
 		else {
-			dump_base_damage(d->st, "set %s has the wrong type", name);
+			state_base_damage(d->st, "set %s has the wrong type", name);
 			d->st->base_unrepairable = true;
 		}
 	} else {
@@ -170,7 +157,7 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 		if (!nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM))
 			d->st->drop_chain_present = true;
 		else {
-			dump_base_damage(d->st, "chain %s is hooked", name);
+			state_base_damage(d->st, "chain %s is hooked", name);
 			d->st->base_unrepairable = true;
 		}
 		goto out;
@@ -179,7 +166,7 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 		if (layout_base_chain_check(ch) == 0)
 			d->st->base_chain_present = true;
 		else {
-			dump_base_damage(d->st, "chain %s is not hooked as it should be", name);
+			state_base_damage(d->st, "chain %s is not hooked as it should be", name);
 			d->st->base_unrepairable = true;
 		}
 		goto out;
@@ -243,92 +230,6 @@ out:
 	return MNL_CB_OK;
 }
 
-/* The head of a request about set which's elements. */
-struct nlmsghdr *
-dump_elem_request(struct nft_conn *c, char *buf, enum layout_set which, uint16_t flags)
-{
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, flags,
-						     nft_conn_seq(c));
-
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, c->table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, layout_set_names[which]);
-	return nlh;
-}
-
-/*
- * One object kind of the table: a dump request and its callback. Rules
- * are asked for one chain at a time: the kernel resumes a table-wide
- * rule dump by walking every rule again up to where the last reply
- * stopped, which is quadratic; a chain's dump starts from a hash lookup
- * of the chain.
- */
-int
-dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, const char *chain, mnl_cb_t cb)
-{
-	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF] = {0};
-	struct nlmsghdr *nlh;
-	uint16_t flags = NLM_F_DUMP;
-	int r;
-
-	switch (type) {
-	case NFT_MSG_GETTABLE: {
-		struct nftnl_table *t = nftnl_table_alloc();
-
-		if (t == NULL)
-			return -ENOMEM;
-		nftnl_table_set_str(t, NFTNL_TABLE_NAME, c->table);
-		nlh = nftnl_table_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_ACK,
-						  nft_conn_seq(c));
-		nftnl_table_nlmsg_build_payload(nlh, t);
-		nftnl_table_free(t);
-		break;
-	}
-	case NFT_MSG_GETSETELEM:
-		nlh = dump_elem_request(c, buf, d->set, flags);
-		break;
-	case NFT_MSG_GETRULE: {
-		struct nftnl_rule *ru = nftnl_rule_alloc();
-
-		if (ru == NULL)
-			return -ENOMEM;
-		nftnl_rule_set_str(ru, NFTNL_RULE_TABLE, c->table);
-		nftnl_rule_set_str(ru, NFTNL_RULE_CHAIN, chain);
-		nlh = nftnl_rule_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, nft_conn_seq(c));
-		nftnl_rule_nlmsg_build_payload(nlh, ru);
-		nftnl_rule_free(ru);
-		break;
-	}
-	default:
-		/* chains and sets; the callbacks check the table too */
-		nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, nft_conn_seq(c));
-		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, c->table);
-	}
-	r = nft_conn_dump(c, nlh, cb, d);
-	if (r == 0 && d->err < 0)
-		r = d->err;
-	return r;
-}
-
-void
-nft_state_free(struct nft_state *s)
-{
-	size_t i;
-
-	if (s == NULL)
-		return;
-	for (i = 0; i < LAYOUT_SET_MAX; i++)
-		elems_clear(&s->elems[i]);
-	for (i = 0; i < s->nforeign_chains; i++)
-		free(s->foreign_chains[i]);
-	free(s->foreign_chains);
-	for (i = 0; i < s->nforeign_sets; i++)
-		free(s->foreign_sets[i]);
-	free(s->foreign_sets);
-	free(s->containers); /* and what they point to: */
-	region_free(&s->arena);
-	free(s);
-}
-
 static void
 dump_free(struct dump *d)
 {
@@ -346,10 +247,10 @@ dump_free(struct dump *d)
 static int
 read_lists(struct nft_conn *c, struct dump *d)
 {
-	int r = dump_objects(c, d, NFT_MSG_GETSET, NULL, set_cb);
+	int r = request_dump(c, d, NFT_MSG_GETSET, NULL, set_cb);
 
 	if (r == 0)
-		r = dump_objects(c, d, NFT_MSG_GETCHAIN, NULL, chain_cb);
+		r = request_dump(c, d, NFT_MSG_GETCHAIN, NULL, chain_cb);
 	if (r == 0)
 		qsort(d->chains, d->nchains, sizeof(*d->chains), dchain_cmp);
 	return r;
@@ -388,10 +289,10 @@ read_interface_sets(struct nft_conn *c, struct dump *d, struct dispatch_index *i
 		if (!st->set_present[i] || i == LAYOUT_SET_ALLOW || i == LAYOUT_SET_DENY)
 			continue;
 		if (d->has_count[i])
-			r = elems_reserve(&st->elems[i], d->count[i]);
+			r = state_elems_reserve(&st->elems[i], d->count[i]);
 		d->set = i;
 		if (r == 0)
-			r = dump_objects(c, d, NFT_MSG_GETSETELEM, NULL, elems_cb);
+			r = request_dump(c, d, NFT_MSG_GETSETELEM, NULL, elems_cb);
 	}
 	if (r == 0)
 		r = elems_dispatch_index(st, ix);
@@ -406,9 +307,9 @@ read_fixed_rules(struct nft_conn *c, struct dump *d)
 	int r = 0;
 
 	if (st->base_chain_present)
-		r = dump_objects(c, d, NFT_MSG_GETRULE, LAYOUT_BASE_CHAIN, fixed_rule_cb);
+		r = request_dump(c, d, NFT_MSG_GETRULE, LAYOUT_BASE_CHAIN, fixed_rule_cb);
 	if (r == 0 && st->opts.log_rate > 0 && st->drop_chain_present)
-		r = dump_objects(c, d, NFT_MSG_GETRULE, LAYOUT_DROP_CHAIN, fixed_rule_cb);
+		r = request_dump(c, d, NFT_MSG_GETRULE, LAYOUT_DROP_CHAIN, fixed_rule_cb);
 	return r;
 }
 
@@ -422,7 +323,7 @@ read_verdict_sets(struct nft_conn *c, struct dump *d)
 		if (!d->st->set_present[i])
 			continue;
 		d->set = i;
-		r = dump_objects(c, d, NFT_MSG_GETSETELEM, NULL, elems_cb);
+		r = request_dump(c, d, NFT_MSG_GETSETELEM, NULL, elems_cb);
 	}
 	return r;
 }
@@ -438,8 +339,8 @@ judge_base(const struct dump *d)
 		st->base_rules_ok = false;
 	if (st->opts.log_rate > 0 && (!st->drop_chain_present || !st->drop_set_present ||
 				      d->drop_rules_seen != LAYOUT_DROP_NRULES)) {
-		dump_base_damage(st, "the drop log is %s",
-				 st->drop_chain_present ? "altered" : "missing");
+		state_base_damage(st, "the drop log is %s",
+				  st->drop_chain_present ? "altered" : "missing");
 		st->base_rules_ok = false;
 	}
 	if (st->base_damage[0] == '\0' && !st->base_rules_ok)
@@ -447,7 +348,7 @@ judge_base(const struct dump *d)
 			 st->base_chain_present ? "altered" : "missing");
 	for (i = 0; i < LAYOUT_SET_MAX; i++)
 		if (!st->set_present[i])
-			dump_base_damage(st, "set %s is missing", layout_set_names[i]);
+			state_base_damage(st, "set %s is missing", layout_set_names[i]);
 }
 
 /*
@@ -484,7 +385,7 @@ dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st
 	r = nft_conn_genid(c, &st->genid);
 	if (r < 0)
 		return r;
-	r = dump_objects(c, &d, NFT_MSG_GETTABLE, NULL, table_cb);
+	r = request_dump(c, &d, NFT_MSG_GETTABLE, NULL, table_cb);
 	if (r == -ENOENT)
 		return 0; /* no table: an empty state */
 	if (r < 0)
@@ -564,76 +465,4 @@ nft_dump(struct nft_conn *c, const struct rules_set *want, struct nft_state **re
 	st->reads = (unsigned int)tries;
 	*ret = st;
 	return 0;
-}
-
-bool
-nft_state_table_exists(const struct nft_state *s)
-{
-	return s->exists;
-}
-
-bool
-nft_state_table_owned(const struct nft_state *s)
-{
-	return s->flags & NFT_TABLE_F_OWNER;
-}
-
-bool
-nft_state_table_persist(const struct nft_state *s)
-{
-	return s->flags & NFT_TABLE_F_PERSIST;
-}
-
-uint32_t
-nft_state_genid(const struct nft_state *s)
-{
-	return s->genid;
-}
-
-unsigned int
-nft_state_reads(const struct nft_state *s)
-{
-	return s->reads;
-}
-
-unsigned int
-nft_state_others(const struct nft_state *s)
-{
-	return s->others;
-}
-
-size_t
-nft_state_count(const struct nft_state *s)
-{
-	return s->ncontainers;
-}
-
-const struct nft_container *
-nft_state_get(const struct nft_state *s, size_t i)
-{
-	return i < s->ncontainers ? &s->containers[i] : NULL;
-}
-
-static int
-container_cmp(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct nft_container *)elem)->fw.id);
-}
-
-const struct nft_container *
-nft_state_find(const struct nft_state *s, const char *id)
-{
-	return bsearch(id, s->containers, s->ncontainers, sizeof(*s->containers), container_cmp);
-}
-
-const struct nft_options *
-nft_state_options(const struct nft_state *s)
-{
-	return &s->opts;
-}
-
-const char *
-nft_state_base_damage(const struct nft_state *s)
-{
-	return s->base_damage;
 }

@@ -4,8 +4,9 @@
 /*
  * The reading of the table, shared by the files that do it: dump.c
  * (the orchestration), chains.c (container chains, by two threads),
- * elems.c (set elements), fetch.c (the verdict sets key by key) and
- * decode.c (chains into containers).
+ * fetch.c (the verdict sets key by key), elems.c (set elements),
+ * decode.c (chains into containers), request.c (the requests they
+ * send) and state.c (what they found).
  */
 
 #include <pthread.h>
@@ -102,19 +103,27 @@ dump_threaded(size_t nchains)
 	return sysconf(_SC_NPROCESSORS_ONLN) >= 2 && nchains >= DUMP_THREAD_MIN_CHAINS;
 }
 
-/* dump.c */
+/* request.c */
 /*
  * Dump one object kind of the table (NFT_MSG_GET*: for rules, of chain;
  * for set elements, of d->set) through c, each reply to cb with d.
  * Blocks; returns 0, cb's d->err, or the exchange's negative errno.
  */
-int dump_objects(struct nft_conn *c, struct dump *d, uint16_t type, const char *chain, mnl_cb_t cb);
+int request_dump(struct nft_conn *c, struct dump *d, uint16_t type, const char *chain, mnl_cb_t cb);
 /* Build in buf the head of a request about set which's elements. */
-struct nlmsghdr *dump_elem_request(struct nft_conn *c, char *buf, enum layout_set which,
-				   uint16_t flags);
+struct nlmsghdr *request_elems(struct nft_conn *c, char *buf, enum layout_set which,
+			       uint16_t flags);
+
+/* state.c */
 /* Say why the table's own objects are damaged, unless a reason is there. */
-void dump_base_damage(struct nft_state *st, const char *fmt, ...)
+void state_base_damage(struct nft_state *st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Room for n elements, where the kernel says how many a set holds. 0 or -ENOMEM. */
+int state_elems_reserve(struct nft_elems *es, size_t n);
+/* Build the hash index of es (see nft_elems_find()). 0 or -ENOMEM. */
+int state_elems_index(struct nft_elems *es);
+/* Free what es holds; it is empty again. */
+void state_elems_clear(struct nft_elems *es);
 
 /* chains.c */
 struct worker {
@@ -146,12 +155,6 @@ void chains_index_ready(struct gate *g, bool ready);
 /* elems.c */
 /* The callback for the replies of a set element dump or fetch of d->set. */
 int elems_cb(const struct nlmsghdr *nlh, void *data);
-/* Room for n elements, where the kernel says how many a set holds. 0 or -ENOMEM. */
-int elems_reserve(struct nft_elems *es, size_t n);
-/* Build the hash index of es (see nft_elems_find()). 0 or -ENOMEM. */
-int elems_index(struct nft_elems *es);
-/* Free what es holds; it is empty again. */
-void elems_clear(struct nft_elems *es);
 /* Index st's dispatch elements that jump, by target chain. 0 or -ENOMEM. */
 int elems_dispatch_index(const struct nft_state *st, struct dispatch_index *ix);
 /* The interface whose dispatch element jumps to chain; NULL unless exactly one. */

@@ -1,7 +1,7 @@
 /*
  * The elements of the table's sets as a dump or a fetch reads them:
  * decoded into the state (or, fetched by key, into what the threads
- * share), and indexed for the decoding.
+ * share); and the dispatch map indexed by chain for the decoding.
  */
 
 #include <errno.h>
@@ -13,20 +13,6 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include "nft/dump_int.h"
-
-/* Room for n elements, where the kernel says how many a set holds. */
-int
-elems_reserve(struct nft_elems *es, size_t n)
-{
-	struct nft_elem *v = reallocarray(es->v, n ? n : 1, sizeof(*v));
-
-	if (v == NULL)
-		return -ENOMEM;
-	region_prefault(v, n * sizeof(*v));
-	es->v = v;
-	es->cap = n ? n : 1;
-	return 0;
-}
 
 static int
 add_elem(struct nft_elems *es, struct nft_elem *e)
@@ -113,7 +99,8 @@ raw_elem_cb(const struct raw_elem *re, void *data)
 	if (err == -EBADMSG) {
 		/* not an element we could have written: cannot be addressed
 		 * for deletion either, so the set is damaged */
-		dump_base_damage(d->st, "set %s holds a foreign element", layout_set_names[d->set]);
+		state_base_damage(d->st, "set %s holds a foreign element",
+				  layout_set_names[d->set]);
 		d->st->base_unrepairable = true;
 		free(e.tail);
 		return 0;
@@ -136,27 +123,6 @@ elems_cb(const struct nlmsghdr *nlh, void *data)
 	if (err < 0)
 		d->err = err;
 	return MNL_CB_OK;
-}
-
-/* Open addressing, at most half full: slot holds index + 1, 0 is empty. */
-int
-elems_index(struct nft_elems *es)
-{
-	size_t size = 16, i, k;
-
-	while (size < 2 * es->n)
-		size *= 2;
-	es->slot = calloc(size, sizeof(*es->slot));
-	if (es->slot == NULL)
-		return -ENOMEM;
-	es->mask = size - 1;
-	for (i = 0; i < es->n; i++) {
-		k = nft_hash_key(es->v[i].ifname, es->v[i].value) & es->mask;
-		while (es->slot[k] != 0)
-			k = (k + 1) & es->mask;
-		es->slot[k] = (uint32_t)i + 1;
-	}
-	return 0;
 }
 
 static int
@@ -204,18 +170,4 @@ elems_dispatch_ifname(const struct dispatch_index *ix, const char *chain)
 	if (lo + 1 < ix->n && strcmp(ix->v[lo + 1]->chain, chain) == 0)
 		return NULL;
 	return ix->v[lo]->ifname;
-}
-
-void
-elems_clear(struct nft_elems *es)
-{
-	size_t i;
-
-	for (i = 0; i < es->n; i++) {
-		free(es->v[i].chain);
-		free(es->v[i].tail);
-	}
-	free(es->v);
-	free(es->slot);
-	memset(es, 0, sizeof(*es));
 }

@@ -77,7 +77,7 @@ fetch_keys(struct nft_conn *c, struct dump *d, enum layout_set which, const stru
 		struct nlmsghdr *nlh;
 		struct nlattr *list, *el, *key;
 
-		nlh = dump_elem_request(c, buf, which, NLM_F_ACK);
+		nlh = request_elems(c, buf, which, NLM_F_ACK);
 		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 		for (j = i; j < n; j++) {
 			el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
@@ -205,7 +205,7 @@ fetch_catchall(struct nft_conn *c, enum layout_set which, bool *ret)
 	struct nlmsghdr *nlh;
 	int r;
 
-	nlh = dump_elem_request(c, buf, which, NLM_F_ACK);
+	nlh = request_elems(c, buf, which, NLM_F_ACK);
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 	mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_CATCHALL));
@@ -243,7 +243,7 @@ fetch_settle(struct nft_conn *c, struct dump *d, struct fetched *f)
 			continue;
 		}
 		d->set = which;
-		r = dump_objects(c, d, NFT_MSG_GETSETELEM, NULL, elems_cb);
+		r = request_dump(c, d, NFT_MSG_GETSETELEM, NULL, elems_cb);
 	}
 	return r;
 }

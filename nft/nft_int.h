@@ -255,7 +255,7 @@ nft_hash_key(const char *ifname, uint32_t value)
 
 /*
  * The element with this key (value 0 for sets keyed by interface only),
- * or NULL; es must have been indexed (elems_index(), elems.c).
+ * or NULL; es must have been indexed (state_elems_index(), state.c).
  */
 static inline const struct nft_elem *
 nft_elems_find(const struct nft_elems *es, const char *ifname, uint32_t value)

@@ -1,0 +1,168 @@
+/*
+ * What a reading of the table found (struct nft_state): its accessors,
+ * the element sets it holds and their hash index, the first reason its
+ * base objects are damaged, and freeing it whole.
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/netfilter/nf_tables.h>
+
+#include "nft/dump_int.h"
+
+void
+state_base_damage(struct nft_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st->base_damage[0] != '\0')
+		return; /* the first reason explains the rest */
+	va_start(ap, fmt);
+	vsnprintf(st->base_damage, sizeof(st->base_damage), fmt, ap);
+	va_end(ap);
+}
+
+/* Room for n elements, where the kernel says how many a set holds. */
+int
+state_elems_reserve(struct nft_elems *es, size_t n)
+{
+	struct nft_elem *v = reallocarray(es->v, n ? n : 1, sizeof(*v));
+
+	if (v == NULL)
+		return -ENOMEM;
+	region_prefault(v, n * sizeof(*v));
+	es->v = v;
+	es->cap = n ? n : 1;
+	return 0;
+}
+
+/* Open addressing, at most half full: slot holds index + 1, 0 is empty. */
+int
+state_elems_index(struct nft_elems *es)
+{
+	size_t size = 16, i, k;
+
+	while (size < 2 * es->n)
+		size *= 2;
+	es->slot = calloc(size, sizeof(*es->slot));
+	if (es->slot == NULL)
+		return -ENOMEM;
+	es->mask = size - 1;
+	for (i = 0; i < es->n; i++) {
+		k = nft_hash_key(es->v[i].ifname, es->v[i].value) & es->mask;
+		while (es->slot[k] != 0)
+			k = (k + 1) & es->mask;
+		es->slot[k] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+void
+state_elems_clear(struct nft_elems *es)
+{
+	size_t i;
+
+	for (i = 0; i < es->n; i++) {
+		free(es->v[i].chain);
+		free(es->v[i].tail);
+	}
+	free(es->v);
+	free(es->slot);
+	memset(es, 0, sizeof(*es));
+}
+
+void
+nft_state_free(struct nft_state *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < LAYOUT_SET_MAX; i++)
+		state_elems_clear(&s->elems[i]);
+	for (i = 0; i < s->nforeign_chains; i++)
+		free(s->foreign_chains[i]);
+	free(s->foreign_chains);
+	for (i = 0; i < s->nforeign_sets; i++)
+		free(s->foreign_sets[i]);
+	free(s->foreign_sets);
+	free(s->containers); /* and what they point to: */
+	region_free(&s->arena);
+	free(s);
+}
+
+bool
+nft_state_table_exists(const struct nft_state *s)
+{
+	return s->exists;
+}
+
+bool
+nft_state_table_owned(const struct nft_state *s)
+{
+	return s->flags & NFT_TABLE_F_OWNER;
+}
+
+bool
+nft_state_table_persist(const struct nft_state *s)
+{
+	return s->flags & NFT_TABLE_F_PERSIST;
+}
+
+uint32_t
+nft_state_genid(const struct nft_state *s)
+{
+	return s->genid;
+}
+
+unsigned int
+nft_state_reads(const struct nft_state *s)
+{
+	return s->reads;
+}
+
+unsigned int
+nft_state_others(const struct nft_state *s)
+{
+	return s->others;
+}
+
+size_t
+nft_state_count(const struct nft_state *s)
+{
+	return s->ncontainers;
+}
+
+const struct nft_container *
+nft_state_get(const struct nft_state *s, size_t i)
+{
+	return i < s->ncontainers ? &s->containers[i] : NULL;
+}
+
+static int
+container_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct nft_container *)elem)->fw.id);
+}
+
+const struct nft_container *
+nft_state_find(const struct nft_state *s, const char *id)
+{
+	return bsearch(id, s->containers, s->ncontainers, sizeof(*s->containers), container_cmp);
+}
+
+const struct nft_options *
+nft_state_options(const struct nft_state *s)
+{
+	return &s->opts;
+}
+
+const char *
+nft_state_base_damage(const struct nft_state *s)
+{
+	return s->base_damage;
+}
