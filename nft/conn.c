@@ -34,13 +34,18 @@
 #define CONN_MANY_BUF 4096
 
 int
-nft_sock_open(unsigned int groups, struct mnl_socket **ret)
+nft_sock_open(unsigned int groups, int rcvbuf, struct mnl_socket **ret)
 {
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	int r;
+	int fd, r;
 
 	if (nl == NULL)
 		return -errno;
+	fd = mnl_socket_get_fd(nl);
+	/* FORCE passes over net.core.rmem_max with CAP_NET_ADMIN; without
+	 * it, the capped option is the best there is */
+	if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) < 0) {
 		r = -errno;
 		mnl_socket_close(nl);
@@ -69,7 +74,7 @@ nft_conn_open(const char *table, struct nft_conn **ret)
 		goto fail;
 	}
 	strcpy(c->table, table);
-	r = nft_sock_open(0, &c->nl);
+	r = nft_sock_open(0, 0, &c->nl);
 	if (r < 0)
 		goto fail;
 	/* Extended acks carry the kernel's reason; capped acks keep error

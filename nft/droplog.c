@@ -56,7 +56,6 @@ nft_droplog_open(uint16_t group, struct nft_droplog **ret)
 	struct nfulnl_msg_config_mode mode = {.copy_range = htonl(LAYOUT_DROP_SNAPLEN),
 					      .copy_mode = NFULNL_COPY_PACKET};
 	uint32_t qthresh = htonl(1); /* each drop as it happens: the kernel limits the rate */
-	int rcvbuf = DROPLOG_RCVBUF;
 	struct nft_droplog *l = calloc(1, sizeof(*l));
 	int r;
 
@@ -65,11 +64,10 @@ nft_droplog_open(uint16_t group, struct nft_droplog **ret)
 	l->group = group;
 	l->seq = (uint32_t)time(NULL);
 	l->buf = malloc(DROPLOG_BUF);
-	r = l->buf != NULL ? nft_sock_open(0, &l->nl) : -ENOMEM;
+	/* a larger buffer absorbs bursts of reports between reads */
+	r = l->buf != NULL ? nft_sock_open(0, DROPLOG_RCVBUF, &l->nl) : -ENOMEM;
 	if (r < 0)
 		goto fail;
-	/* best effort: a larger buffer only absorbs bursts */
-	(void)mnl_socket_setsockopt(l->nl, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	r = config(l, NFULA_CFG_CMD, &bind, sizeof(bind)); /* -EPERM: someone has the group */
 	if (r == 0)
 		r = config(l, NFULA_CFG_MODE, &mode, sizeof(mode));

@@ -57,20 +57,17 @@ int
 nft_monitor_open(struct nft_conn *c, int rcvbuf, struct nft_monitor **ret)
 {
 	struct nft_monitor *m = calloc(1, sizeof(*m));
-	int fd, r;
+	int r;
 
 	if (m == NULL)
 		return -ENOMEM;
 	snprintf(m->table, sizeof(m->table), "%s", c->table);
 	m->ours = c->portid;
 	m->buf = malloc(MONITOR_BUF);
-	r = m->buf != NULL ? nft_sock_open(1 << (NFNLGRP_NFTABLES - 1), &m->nl) : -ENOMEM;
+	r = m->buf != NULL ? nft_sock_open(1 << (NFNLGRP_NFTABLES - 1), rcvbuf, &m->nl) : -ENOMEM;
 	if (r < 0)
 		goto fail;
-	fd = mnl_socket_get_fd(m->nl);
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	r = ignore_port(fd, m->ours);
+	r = ignore_port(mnl_socket_get_fd(m->nl), m->ours);
 	if (r < 0)
 		goto fail;
 	c->monitor = m;

@@ -86,10 +86,11 @@ int nft_conn_genid(struct nft_conn *c, uint32_t *ret_genid);
 /*
  * A netfilter netlink socket, close-on-exec and non-blocking, bound to
  * the multicast groups of the mask groups (0: none) on a port the
- * kernel picks: 0 and the socket (the caller's to close) in *ret, or a
- * negative errno.
+ * kernel picks, with a receive buffer of rcvbuf bytes (0: the default;
+ * best effort, the kernel enforces a minimum): 0 and the socket (the
+ * caller's to close) in *ret, or a negative errno.
  */
-int nft_sock_open(unsigned int groups, struct mnl_socket **ret);
+int nft_sock_open(unsigned int groups, int rcvbuf, struct mnl_socket **ret);
 /*
  * nft_conn_dump() on a bare socket from nft_sock_open(), reading answers
  * of up to size bytes into buf. Blocks, within a timeout.

@@ -17,6 +17,19 @@ topo_up
 servers_up
 agentd_start --drop-log-rate 10
 
+# The reports wait in the drop log socket's receive buffer between reads:
+# the agent asks 1 MiB for it (the kernel doubles what it is given, and
+# the default is a fifth of that). Every netfilter socket of the host
+# namespace but the kernel's is the agent's: none may be left at less.
+rcvbufs() {
+	ip netns exec "$HOST" ss -f netlink -a -m | awk '$4 ~ /^nft:/ && $4 != "nft:kernel" {
+		match($0, /rb[0-9]+/); print substr($0, RSTART + 2, RLENGTH - 2) }'
+}
+check "the agent's netfilter sockets: the monitor, the requests, the drop log" \
+	test "$(rcvbufs | wc -l)" -ge 3
+check "... each with a receive buffer of at least 1 MiB [$(rcvbufs | tr '\n' ' ')]" \
+	test "$(rcvbufs | awk '$1 < 2 * 1048576' | wc -l)" -eq 0
+
 V=/api/v1/containers
 HOODY=${HOODY:-$HFW_ROOT/build/hoody}
 [ -x "$HOODY" ] || die "$HOODY missing: run make"
