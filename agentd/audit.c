@@ -19,7 +19,7 @@
 #include <openssl/evp.h>
 
 #include "agentd/audit.h"
-#include "agentd/render.h"
+#include "agentd/kernel_json.h"
 
 #define DIGEST_HEX (2 * 32 + sizeof("sha256:"))
 
@@ -130,9 +130,12 @@ write_entry(struct rules_jw *w, const struct entry *en, struct links *links)
 	rules_jw_bool(w, en->kc != NULL);
 	/* the kernel's side first, as the dump shows it */
 	if (en->kc != NULL)
-		agentd_write_container(w, en->kc);
+		kernel_json_write_container(w, en->kc);
 	/* the interface the kernel names, else the desired one */
-	agentd_write_presence(w, links, en->kc ? en->kc->fw.ifname : en->wc ? en->wc->ifname : "");
+	kernel_json_write_presence(w, links,
+				   en->kc   ? en->kc->fw.ifname
+				   : en->wc ? en->wc->ifname
+					    : "");
 	rules_jw_key(w, "differences");
 	rules_jw_open(w, '[');
 	differences(en, write_difference, w);

@@ -22,9 +22,9 @@
 #include "agentd/audit.h"
 #include "agentd/drops.h"
 #include "agentd/engine.h"
+#include "agentd/kernel_json.h"
 #include "agentd/links.h"
 #include "agentd/log.h"
-#include "agentd/render.h"
 #include "agentd/store.h"
 #include "nft/nft.h"
 #include "rules/rules.h"
@@ -198,7 +198,7 @@ firewall_json(const struct engine *e, const struct ct *c)
 			goto fail;
 		}
 	}
-	if (!agentd_render_presence(o, e->links, c->fw.ifname) ||
+	if (!kernel_json_presence(o, e->links, c->fw.ifname) ||
 	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision))
 		goto fail;
 	cJSON_Delete(fw);
@@ -1022,7 +1022,7 @@ list_entry(const struct engine *e, const struct ct *c)
 	if (o == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id) ||
 	    !(c->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", c->fw.ifname)
 			      : cJSON_AddNullToObject(o, "interface")) ||
-	    !agentd_render_presence(o, e->links, c->fw.ifname) ||
+	    !kernel_json_presence(o, e->links, c->fw.ifname) ||
 	    !cJSON_AddStringToObject(o, "default_action", rules_action_name(c->fw.policy)) ||
 	    !cJSON_AddNumberToObject(o, "rule_count", (double)c->fw.nrules) ||
 	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision)) {

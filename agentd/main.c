@@ -19,8 +19,8 @@
 #include <sys/mman.h>
 
 #include "agentd/daemon.h"
+#include "agentd/kernel_json.h"
 #include "agentd/log.h"
-#include "agentd/render.h"
 #include "nft/nft.h"
 #include "rules/rules.h"
 
@@ -336,7 +336,7 @@ do_dump(const char *table)
 			print_nft_error(table, &err);
 	}
 	if (r == 0) {
-		r = agentd_render_state(stdout, table, st);
+		r = kernel_json_write_state(stdout, table, st);
 		if (r < 0)
 			log_warn(r, "write dump");
 	}

@@ -1,4 +1,7 @@
-/* The kernel state as JSON, written as it goes (rules_jw). */
+/*
+ * What the kernel holds, as JSON: the decoded table (agentd --dump, the
+ * audit) and whether an interface exists. Written as it goes (rules_jw).
+ */
 
 #include <errno.h>
 #include <stdint.h>
@@ -7,8 +10,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "agentd/kernel_json.h"
 #include "agentd/links.h"
-#include "agentd/render.h"
 
 static void
 write_counters(struct rules_jw *w, const struct nft_counter *c)
@@ -37,7 +40,7 @@ rule_counters(struct rules_jw *w, size_t i, const void *data)
 }
 
 void
-agentd_write_container(struct rules_jw *w, const struct nft_container *ct)
+kernel_json_write_container(struct rules_jw *w, const struct nft_container *ct)
 {
 	static const struct nft_counter zero;
 
@@ -68,7 +71,7 @@ flush(FILE *f, struct rules_jw *w)
 }
 
 int
-agentd_render_state(FILE *f, const char *table, const struct nft_state *st)
+kernel_json_write_state(FILE *f, const char *table, const struct nft_state *st)
 {
 	struct rules_jw w;
 	size_t i, n = nft_state_count(st);
@@ -95,7 +98,7 @@ agentd_render_state(FILE *f, const char *table, const struct nft_state *st)
 
 		rules_jw_key(&w, ct->fw.id);
 		rules_jw_open(&w, '{');
-		agentd_write_container(&w, ct);
+		kernel_json_write_container(&w, ct);
 		rules_jw_close(&w, '}');
 		if (w.len >= 65536)
 			r = flush(f, &w);
@@ -120,7 +123,7 @@ presence(struct links *links, const char *ifname)
 }
 
 bool
-agentd_render_presence(cJSON *o, struct links *links, const char *ifname)
+kernel_json_presence(cJSON *o, struct links *links, const char *ifname)
 {
 	int p = presence(links, ifname);
 
@@ -129,7 +132,7 @@ agentd_render_presence(cJSON *o, struct links *links, const char *ifname)
 }
 
 void
-agentd_write_presence(struct rules_jw *w, struct links *links, const char *ifname)
+kernel_json_write_presence(struct rules_jw *w, struct links *links, const char *ifname)
 {
 	int p = presence(links, ifname);
 

@@ -1,5 +1,10 @@
-#ifndef AGENTD_RENDER_H
-#define AGENTD_RENDER_H
+#ifndef AGENTD_KERNEL_JSON_H
+#define AGENTD_KERNEL_JSON_H
+
+/*
+ * kernel_json: the kernel's state as JSON (the decoded table), and
+ * whether the host has an interface.
+ */
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,16 +21,16 @@ struct cJSON;
  * are not as written carry "damage" instead of rules. Returns 0, or a
  * negative errno when memory or the stream fails.
  */
-int agentd_render_state(FILE *f, const char *table, const struct nft_state *st);
+int kernel_json_write_state(FILE *f, const char *table, const struct nft_state *st);
 /* The members of one container of it, into the object w has open. */
-void agentd_write_container(struct rules_jw *w, const struct nft_container *ct);
+void kernel_json_write_container(struct rules_jw *w, const struct nft_container *ct);
 /*
  * "interface_present": whether ifname exists on the host now, null when
  * ifname is "" or links is NULL. Added to o (false when out of memory),
  * or written to the object w has open.
  */
 struct links;
-bool agentd_render_presence(struct cJSON *o, struct links *links, const char *ifname);
-void agentd_write_presence(struct rules_jw *w, struct links *links, const char *ifname);
+bool kernel_json_presence(struct cJSON *o, struct links *links, const char *ifname);
+void kernel_json_write_presence(struct rules_jw *w, struct links *links, const char *ifname);
 
 #endif
