@@ -246,21 +246,22 @@ file_render(const struct ct *c)
 }
 
 static int
-file_parse(const char *id, const char *buf, size_t len, struct ct **ret, struct rules_error *re)
+file_parse(const char *id, const char *buf, size_t len, struct ct **ret, struct rules_error *reterr)
 {
 	cJSON *o = NULL;
 	const cJSON *rev, *fw;
 	struct ct *c = NULL;
 	int r = -EINVAL;
 
-	memset(re, 0, sizeof(*re));
-	re->code = "invalid_state_file";
-	if (rules_json_check_raw(buf, len, re) < 0 || (o = cJSON_ParseWithLength(buf, len)) == NULL)
+	memset(reterr, 0, sizeof(*reterr));
+	reterr->code = "invalid_state_file";
+	if (rules_json_check_raw(buf, len, reterr) < 0 ||
+	    (o = cJSON_ParseWithLength(buf, len)) == NULL)
 		goto out;
 	rev = cJSON_GetObjectItemCaseSensitive(o, "revision");
 	fw = cJSON_GetObjectItemCaseSensitive(o, "firewall");
 	if (!cJSON_IsNumber(rev) || rev->valuedouble < 1 || fw == NULL) {
-		snprintf(re->message, sizeof(re->message),
+		snprintf(reterr->message, sizeof(reterr->message),
 			 "expected {\"revision\": N, \"firewall\": {...}}");
 		goto out;
 	}
@@ -269,7 +270,7 @@ file_parse(const char *id, const char *buf, size_t len, struct ct **ret, struct 
 		r = -ENOMEM;
 		goto out;
 	}
-	r = rules_container_parse(fw, id, &c->fw, re);
+	r = rules_container_parse(fw, id, &c->fw, reterr);
 	if (r < 0)
 		goto out;
 	c->revision = (uint64_t)rev->valuedouble;
@@ -375,9 +376,9 @@ log_damage(const struct nft_state *have, const char *why)
 /* nft_dump(), saying (debug) when other commits came in while it read. */
 static int
 read_table(struct engine *e, const struct rules_set *want, struct nft_state **ret,
-	   struct nft_error *err, const char *why)
+	   struct nft_error *reterr, const char *why)
 {
-	int r = nft_dump(e->nc, want, ret, err);
+	int r = nft_dump(e->nc, want, ret, reterr);
 
 	if (r == 0 && nft_state_reads(*ret) > 1)
 		log_debug("%s: table %s read %u times: other commits came in between", why,
@@ -397,7 +398,7 @@ read_table(struct engine *e, const struct rules_set *want, struct nft_state **re
  */
 static int
 kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_state *have,
-	    const char *why, struct nft_apply_stats *ret_st, struct nft_error *err)
+	    const char *why, struct nft_apply_stats *ret_st, struct nft_error *reterr)
 {
 	struct nft_apply_stats st = {0};
 	uint32_t genid;
@@ -407,10 +408,10 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 		struct nft_state *fresh = NULL;
 
 		if (have == NULL || tries > 0)
-			r = read_table(e, want, &fresh, err, why);
+			r = read_table(e, want, &fresh, reterr, why);
 		if (r == 0) {
 			log_damage(fresh ? fresh : have, why);
-			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, err);
+			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, reterr);
 			if (r == -ERESTART)
 				log_debug("%s: the ruleset moved after table %s was read; reading "
 					  "it again",
@@ -447,14 +448,14 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 static int
 kernel_resync(struct engine *e, const char *id, const struct rules_container *fw,
 	      const struct nft_state *have, const char *why, struct nft_apply_stats *ret_st,
-	      struct nft_error *err)
+	      struct nft_error *reterr)
 {
 	struct rules_set want;
 	int r = desired_set(e, id, fw, &want);
 
 	if (r < 0)
 		return r;
-	r = kernel_sync(e, &want, have, why, ret_st, err);
+	r = kernel_sync(e, &want, have, why, ret_st, reterr);
 	free(want.containers);
 	return r;
 }
@@ -469,7 +470,7 @@ genid_next(uint32_t g)
 /* Make the kernel enforce fw for container id (nothing for it when fw is NULL). */
 static int
 kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
-	   struct nft_error *err)
+	   struct nft_error *reterr)
 {
 	struct nft_apply_stats st = {0};
 	/* with owner and persist the table is this socket's: no other commit
@@ -483,12 +484,12 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 	in_sync = e->genid_in_sync != 0 &&
 		  (owned || (nft_genid(e->nc, &g0) == 0 && g0 == e->genid_in_sync));
 	e->genid_in_sync = 0;
-	r = nft_put(e->nc, e->model, id, fw, &st, err);
+	r = nft_put(e->nc, e->model, id, fw, &st, reterr);
 	if (r == -ERESTART) {
 		log_warnx("kernel: table %s is not as this agent left it (%s%s%s); resynchronising",
-			  nft_conn_table(e->nc), err->what, err->detail[0] ? ": " : "",
-			  err->detail);
-		return kernel_resync(e, id, fw, NULL, "resynchronised", NULL, err);
+			  nft_conn_table(e->nc), reterr->what, reterr->detail[0] ? ": " : "",
+			  reterr->detail);
+		return kernel_resync(e, id, fw, NULL, "resynchronised", NULL, reterr);
 	}
 	if (r < 0)
 		return r;

@@ -365,7 +365,7 @@ peer_cb(struct nl_object *o, void *arg)
 }
 
 int
-links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *why, size_t whylen)
+links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *reterr, size_t reterr_size)
 {
 	struct peer_search ps = {0};
 	struct nl_cache *cache = NULL;
@@ -376,7 +376,7 @@ links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *why, size
 		fd = open(netns_path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			r = -errno;
-			snprintf(why, whylen, "netns %s: %s", netns_path, strerror(-r));
+			snprintf(reterr, reterr_size, "netns %s: %s", netns_path, strerror(-r));
 			nl_socket_free(sk);
 			return r;
 		}
@@ -388,20 +388,20 @@ links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *why, size
 	if (r == 0)
 		r = namespace_id(sk, fd, pid, &ps.nsid);
 	if (r == -ENOENT && netns_path != NULL)
-		snprintf(why, whylen, "netns %s: not a network namespace", netns_path);
+		snprintf(reterr, reterr_size, "netns %s: not a network namespace", netns_path);
 	else if (r == -ENOENT)
-		snprintf(why, whylen, "pid %d: no such process", (int)pid);
+		snprintf(reterr, reterr_size, "pid %d: no such process", (int)pid);
 	else if (r < 0)
-		snprintf(why, whylen, "reading interfaces: %s", strerror(-r));
+		snprintf(reterr, reterr_size, "reading interfaces: %s", strerror(-r));
 	if (r == 0 && ps.nsid != NETNSA_NSID_NOT_ASSIGNED)
 		nl_cache_foreach(cache, peer_cb, &ps);
 	if (r == 0 && ps.n == 0) {
-		snprintf(why, whylen,
+		snprintf(reterr, reterr_size,
 			 "no veth of the host has its other end in that namespace; attach with "
 			 "{\"interface\": \"NAME\"} instead");
 		r = -ENODEV;
 	} else if (r == 0 && ps.n > 1) {
-		snprintf(why, whylen,
+		snprintf(reterr, reterr_size,
 			 "%u veths of the host lead to that namespace (%s); attach with "
 			 "{\"interface\": \"NAME\"} to pick one",
 			 ps.n, ps.names);

@@ -28,10 +28,11 @@ bool links_present(struct links *l, const char *ifname);
  * The host-side interface of the veth pair whose other end is in the
  * network namespace at netns_path (or, when it is NULL, that of process
  * pid). Returns 0 with the name in ifname (16 bytes); otherwise a
- * negative errno with why saying what went wrong for the API: -ENOENT
- * no such namespace or process, -ENODEV no veth of the host leads
- * there, -ENOTUNIQ several do (named in why).
+ * negative errno with reterr saying what went wrong for the API:
+ * -ENOENT no such namespace or process, -ENODEV no veth of the host
+ * leads there, -ENOTUNIQ several do (named in reterr).
  */
-int links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *why, size_t whylen);
+int links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *reterr,
+		    size_t reterr_size);
 
 #endif

@@ -99,9 +99,9 @@ has_letter(const char *s, size_t len)
 }
 
 static int
-refuse(struct rules_error *e, const char *q, const char *why)
+refuse(struct rules_error *reterr, const char *q, const char *why)
 {
-	return rules_error_set(e, "invalid_destination", "destination",
+	return rules_error_set(reterr, "invalid_destination", "destination",
 			       "destination %s: %s; " DEST_HINT, q, why);
 }
 
@@ -129,7 +129,7 @@ prefix_why(const char *p, unsigned *ret_plen)
 }
 
 int
-rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen, struct rules_error *e)
+rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen, struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE], canon[19];
 	const char *slash, *why, *p;
@@ -140,32 +140,32 @@ rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen, struct r
 
 	rules_quote(s, q);
 	if (*s == '\0')
-		return refuse(e, q, "empty");
+		return refuse(reterr, q, "empty");
 	if (strchr(s, ':') != NULL)
-		return refuse(e, q, "IPv6 is not supported");
+		return refuse(reterr, q, "IPv6 is not supported");
 	for (p = s; *p != '\0'; p++)
 		if (isspace((unsigned char)*p))
-			return refuse(e, q, "whitespace is not accepted");
+			return refuse(reterr, q, "whitespace is not accepted");
 	slash = strchr(s, '/');
 	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (has_hex(s, alen))
-		return refuse(e, q, "hexadecimal octets are not accepted");
+		return refuse(reterr, q, "hexadecimal octets are not accepted");
 	r = read_quad(s, alen, &addr);
 	if (r != QUAD_OK && r != QUAD_TRAILING && has_letter(s, alen))
-		return refuse(e, q,
+		return refuse(reterr, q,
 			      "hostnames are not accepted; resolve it first, the firewall takes "
 			      "numeric IPv4 only");
 	if (r != QUAD_OK)
-		return refuse(e, q, quad_why[r]);
+		return refuse(reterr, q, quad_why[r]);
 	if (slash != NULL) {
 		why = prefix_why(slash + 1, &plen);
 		if (why != NULL)
-			return refuse(e, q, why);
+			return refuse(reterr, q, why);
 	}
 	/* a shift by 32 is undefined, so /0 gets its mask spelt out */
 	mask = plen == 0 ? 0 : UINT32_MAX << (32 - plen);
 	if ((addr & ~mask) != 0)
-		return rules_error_set(e, "invalid_destination", "destination",
+		return rules_error_set(reterr, "invalid_destination", "destination",
 				       "destination %s: host bits set; did you mean \"%s\"?", q,
 				       rules_cidr_format(addr & mask, (uint8_t)plen, canon));
 	*ret_daddr = addr;

@@ -26,7 +26,7 @@ enum container_field {
 	"\"..\"), or null when not attached"
 
 static int
-parse_interface(const struct cJSON *item, struct rules_container *c, struct rules_error *e)
+parse_interface(const struct cJSON *item, struct rules_container *c, struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE];
 
@@ -34,11 +34,11 @@ parse_interface(const struct cJSON *item, struct rules_container *c, struct rule
 		return 0;
 	if (!cJSON_IsString(item))
 		return rules_error_set(
-			e, "invalid_interface", "interface",
+			reterr, "invalid_interface", "interface",
 			"interface: expected a string such as \"hc1\" or null, got %s",
 			rules_json_type(item));
 	if (!rules_ifname_valid(item->valuestring))
-		return rules_error_set(e, "invalid_interface", "interface",
+		return rules_error_set(reterr, "invalid_interface", "interface",
 				       "interface %s: " IFNAME_HINT,
 				       rules_quote(item->valuestring, q));
 	snprintf(c->ifname, sizeof(c->ifname), "%s", item->valuestring);
@@ -46,7 +46,7 @@ parse_interface(const struct cJSON *item, struct rules_container *c, struct rule
 }
 
 static int
-parse_policy(const struct cJSON *item, struct rules_container *c, struct rules_error *e)
+parse_policy(const struct cJSON *item, struct rules_container *c, struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE];
 	int a;
@@ -56,12 +56,12 @@ parse_policy(const struct cJSON *item, struct rules_container *c, struct rules_e
 		return 0;
 	if (!cJSON_IsString(item))
 		return rules_error_set(
-			e, "invalid_default_action", "default_action",
+			reterr, "invalid_default_action", "default_action",
 			"default_action: expected a string, \"allow\" or \"deny\", got %s",
 			rules_json_type(item));
 	a = rules_action_from_name(item->valuestring);
 	if (a < 0)
-		return rules_error_set(e, "invalid_default_action", "default_action",
+		return rules_error_set(reterr, "invalid_default_action", "default_action",
 				       "default_action %s: expected \"allow\" or \"deny\"",
 				       rules_quote(item->valuestring, q));
 	c->policy = (uint8_t)a;
@@ -69,7 +69,7 @@ parse_policy(const struct cJSON *item, struct rules_container *c, struct rules_e
 }
 
 static int
-parse_rules(const struct cJSON *arr, struct rules_container *c, struct rules_error *e)
+parse_rules(const struct cJSON *arr, struct rules_container *c, struct rules_error *reterr)
 {
 	const struct cJSON *it;
 	size_t n;
@@ -78,22 +78,22 @@ parse_rules(const struct cJSON *arr, struct rules_container *c, struct rules_err
 	if (arr == NULL || cJSON_IsNull(arr))
 		return 0;
 	if (!cJSON_IsArray(arr))
-		return rules_error_set(e, "invalid_rules", "rules",
+		return rules_error_set(reterr, "invalid_rules", "rules",
 				       "rules: expected an array of rule objects, got %s",
 				       rules_json_type(arr));
 	n = (size_t)cJSON_GetArraySize(arr);
 	if (n > RULES_PER_CONTAINER_MAX)
 		return rules_error_set(
-			e, "too_many_rules", "rules",
+			reterr, "too_many_rules", "rules",
 			"rules: %zu rules given; at most %d are accepted per container", n,
 			RULES_PER_CONTAINER_MAX);
 	if (n == 0)
 		return 0;
 	c->rules = calloc(n, sizeof(*c->rules));
 	if (c->rules == NULL)
-		return rules_error_nomem(e);
+		return rules_error_nomem(reterr);
 	for (it = arr->child; it != NULL; it = it->next) {
-		r = rules_rule_parse(it, (unsigned)c->nrules + 1, &c->rules[c->nrules], e);
+		r = rules_rule_parse(it, (unsigned)c->nrules + 1, &c->rules[c->nrules], reterr);
 		if (r < 0)
 			return r;
 		c->nrules++;
@@ -114,7 +114,7 @@ rule_name(const struct rules_container *c, size_t i, char buf[RULES_ID_MAX + 2])
 
 /* Quadratic, but bounded by RULES_PER_CONTAINER_MAX and run once per parse. */
 static int
-check_unique(const struct rules_container *c, struct rules_error *e)
+check_unique(const struct rules_container *c, struct rules_error *reterr)
 {
 	char a[RULES_ID_MAX + 2], b[RULES_ID_MAX + 2];
 	size_t i, j;
@@ -126,20 +126,20 @@ check_unique(const struct rules_container *c, struct rules_error *e)
 
 			if (y->id[0] != '\0' && strcmp(x->id, y->id) == 0) {
 				r = rules_error_set(
-					e, "duplicate_rule_id", "id",
+					reterr, "duplicate_rule_id", "id",
 					"id \"%s\" is used by rules #%zu and #%zu; rule "
 					"ids must be unique within a container",
 					y->id, i + 1, j + 1);
-				rule_name(c, j, e->rule);
+				rule_name(c, j, reterr->rule);
 				return r;
 			}
 			if (rules_rule_same_match(x, y)) {
 				r = rules_error_set(
-					e, "duplicate_rule", "",
+					reterr, "duplicate_rule", "",
 					"rule %s duplicates rule %s (same destination, "
 					"ports, protocol and action); remove one of them",
 					rule_name(c, j, b), rule_name(c, i, a));
-				rule_name(c, j, e->rule);
+				rule_name(c, j, reterr->rule);
 				return r;
 			}
 		}
@@ -149,7 +149,7 @@ check_unique(const struct rules_container *c, struct rules_error *e)
 
 /* Stable partition: deny rules first, each group in the order given. */
 static int
-order(struct rules_container *c, struct rules_error *e)
+order(struct rules_container *c, struct rules_error *reterr)
 {
 	static const uint8_t pass[] = {RULES_ACTION_DENY, RULES_ACTION_ALLOW};
 	struct rules_rule *sorted;
@@ -159,7 +159,7 @@ order(struct rules_container *c, struct rules_error *e)
 		return 0;
 	sorted = malloc(c->nrules * sizeof(*sorted));
 	if (sorted == NULL)
-		return rules_error_nomem(e);
+		return rules_error_nomem(reterr);
 	for (k = 0; k < sizeof(pass); k++)
 		for (i = 0; i < c->nrules; i++)
 			if (c->rules[i].action == pass[k])

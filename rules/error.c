@@ -13,23 +13,24 @@
 #define QUOTE_SHOWN 64
 
 int
-rules_error_set(struct rules_error *e, const char *code, const char *field, const char *fmt, ...)
+rules_error_set(struct rules_error *reterr, const char *code, const char *field, const char *fmt,
+		...)
 {
 	va_list ap;
 
-	memset(e, 0, sizeof(*e));
-	e->code = code;
-	snprintf(e->field, sizeof(e->field), "%s", field);
+	memset(reterr, 0, sizeof(*reterr));
+	reterr->code = code;
+	snprintf(reterr->field, sizeof(reterr->field), "%s", field);
 	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	vsnprintf(reterr->message, sizeof(reterr->message), fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
 
 int
-rules_error_nomem(struct rules_error *e)
+rules_error_nomem(struct rules_error *reterr)
 {
-	rules_error_set(e, "out_of_memory", "", "out of memory");
+	rules_error_set(reterr, "out_of_memory", "", "out of memory");
 	return -ENOMEM;
 }
 

@@ -87,7 +87,7 @@ join_names(const struct rules_field *fields, size_t n, char *buf, size_t size)
 
 int
 rules_json_fields(const struct cJSON *obj, struct rules_field *fields, size_t n,
-		  struct rules_error *e)
+		  struct rules_error *reterr)
 {
 	const struct cJSON *it;
 	char q[RULES_QUOTE_SIZE], names[128];
@@ -99,13 +99,13 @@ rules_json_fields(const struct cJSON *obj, struct rules_field *fields, size_t n,
 				break;
 		if (i == n) {
 			join_names(fields, n, names, sizeof(names));
-			return rules_error_set(e, "unknown_field", it->string,
+			return rules_error_set(reterr, "unknown_field", it->string,
 					       "unknown field %s; accepted fields are %s",
 					       rules_quote(it->string, q), names);
 		}
 		/* cJSON keeps both copies; silently taking one would hide a mistake */
 		if (fields[i].item != NULL)
-			return rules_error_set(e, "duplicate_field", fields[i].name,
+			return rules_error_set(reterr, "duplicate_field", fields[i].name,
 					       "field \"%s\" is given twice; each field may appear "
 					       "once",
 					       fields[i].name);

@@ -15,35 +15,35 @@
 	"\"80,443,8000-8100\" of at most 16 items"
 
 static int
-refuse(struct rules_error *e, const char *q, const char *why)
+refuse(struct rules_error *reterr, const char *q, const char *why)
 {
-	return rules_error_set(e, "invalid_port", "destination_port",
+	return rules_error_set(reterr, "invalid_port", "destination_port",
 			       "destination_port %s: %s; " PORT_HINT, q, why);
 }
 
 /* One port at s + *i; on success *i is just past its digits. */
 static int
-read_port(const char *s, size_t *i, uint16_t *ret, struct rules_error *e, const char *q)
+read_port(const char *s, size_t *i, uint16_t *ret, struct rules_error *reterr, const char *q)
 {
 	size_t start = *i, k;
 	uint32_t v = 0;
 
 	if (s[start] == '+' || s[start] == '-')
-		return refuse(e, q, "signs are not accepted");
+		return refuse(reterr, q, "signs are not accepted");
 	for (k = start; s[k] >= '0' && s[k] <= '9'; k++)
 		if (v <= 65535)
 			v = v * 10 + (uint32_t)(s[k] - '0');
 	if (k == start)
-		return refuse(e, q,
+		return refuse(reterr, q,
 			      s[k] == '\0' || s[k] == ',' ? "a port is missing"
 							  : "unexpected characters");
 	/* "0x50" is junk, not port 0 */
 	if (s[k] != '\0' && s[k] != ',' && s[k] != '-')
-		return refuse(e, q, "unexpected characters");
+		return refuse(reterr, q, "unexpected characters");
 	if (s[start] == '0' && k - start > 1)
-		return refuse(e, q, "leading zeros are not accepted");
+		return refuse(reterr, q, "leading zeros are not accepted");
 	if (v == 0 || v > 65535)
-		return refuse(e, q, "ports are 1-65535");
+		return refuse(reterr, q, "ports are 1-65535");
 	*i = k;
 	*ret = (uint16_t)v;
 	return 0;
@@ -77,7 +77,7 @@ merge(struct rules_port_range *p, uint8_t *n)
 
 int
 rules_ports_parse(const char *s, struct rules_port_range ret_ports[RULES_PORTS_MAX], uint8_t *ret_n,
-		  struct rules_error *e)
+		  struct rules_error *reterr)
 {
 	struct rules_port_range p[RULES_PORTS_MAX];
 	char q[RULES_QUOTE_SIZE];
@@ -88,26 +88,26 @@ rules_ports_parse(const char *s, struct rules_port_range ret_ports[RULES_PORTS_M
 
 	rules_quote(s, q);
 	if (*s == '\0')
-		return refuse(e, q, "empty");
+		return refuse(reterr, q, "empty");
 	for (c = s; *c != '\0'; c++)
 		if (isspace((unsigned char)*c))
-			return refuse(e, q, "spaces are not accepted");
+			return refuse(reterr, q, "spaces are not accepted");
 	for (;;) {
 		if (s[i] == ',' || s[i] == '\0')
-			return refuse(e, q, "empty item in the list");
+			return refuse(reterr, q, "empty item in the list");
 		if (n == RULES_PORTS_MAX)
-			return refuse(e, q, "more than 16 items");
-		r = read_port(s, &i, &p[n].lo, e, q);
+			return refuse(reterr, q, "more than 16 items");
+		r = read_port(s, &i, &p[n].lo, reterr, q);
 		if (r < 0)
 			return r;
 		p[n].hi = p[n].lo;
 		if (s[i] == '-') {
 			i++;
-			r = read_port(s, &i, &p[n].hi, e, q);
+			r = read_port(s, &i, &p[n].hi, reterr, q);
 			if (r < 0)
 				return r;
 			if (p[n].hi < p[n].lo)
-				return rules_error_set(e, "invalid_port", "destination_port",
+				return rules_error_set(reterr, "invalid_port", "destination_port",
 						       "destination_port %s: range %u-%u is "
 						       "reversed; write the low "
 						       "port first, as in \"8000-9000\"",
@@ -117,7 +117,7 @@ rules_ports_parse(const char *s, struct rules_port_range ret_ports[RULES_PORTS_M
 		if (s[i] == '\0')
 			break;
 		if (s[i] != ',')
-			return refuse(e, q, "unexpected characters");
+			return refuse(reterr, q, "unexpected characters");
 		i++;
 	}
 	merge(p, &n);

@@ -38,41 +38,41 @@ absent(const struct cJSON *item)
 }
 
 static int
-parse_id(const struct cJSON *item, struct rules_rule *r, struct rules_error *e)
+parse_id(const struct cJSON *item, struct rules_rule *r, struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE];
 
 	if (absent(item))
 		return 0;
 	if (!cJSON_IsString(item))
-		return rules_error_set(e, "invalid_id", "id",
+		return rules_error_set(reterr, "invalid_id", "id",
 				       "id: got %s; " RULES_ID_HINT " as a string",
 				       rules_json_type(item));
 	if (!rules_id_valid(item->valuestring))
-		return rules_error_set(e, "invalid_id", "id", "id %s: " RULES_ID_HINT,
+		return rules_error_set(reterr, "invalid_id", "id", "id %s: " RULES_ID_HINT,
 				       rules_quote(item->valuestring, q));
 	snprintf(r->id, sizeof(r->id), "%s", item->valuestring);
 	return 0;
 }
 
 static int
-parse_destination(const struct cJSON *item, struct rules_rule *r, struct rules_error *e)
+parse_destination(const struct cJSON *item, struct rules_rule *r, struct rules_error *reterr)
 {
 	if (item == NULL)
 		return rules_error_set(
-			e, "missing_field", "destination",
+			reterr, "missing_field", "destination",
 			"missing field \"destination\"; a rule needs a destination "
 			"such as \"10.0.0.0/8\" and an action, \"allow\" or \"deny\"");
 	if (!cJSON_IsString(item))
 		return rules_error_set(
-			e, "invalid_destination", "destination",
+			reterr, "invalid_destination", "destination",
 			"destination: expected a string such as \"10.0.0.0/8\", got %s",
 			rules_json_type(item));
-	return rules_cidr_parse(item->valuestring, &r->daddr, &r->plen, e);
+	return rules_cidr_parse(item->valuestring, &r->daddr, &r->plen, reterr);
 }
 
 static int
-parse_protocol(const struct cJSON *item, struct rules_rule *r, struct rules_error *e)
+parse_protocol(const struct cJSON *item, struct rules_rule *r, struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE];
 	int p;
@@ -80,12 +80,12 @@ parse_protocol(const struct cJSON *item, struct rules_rule *r, struct rules_erro
 	if (absent(item))
 		return 0;
 	if (!cJSON_IsString(item))
-		return rules_error_set(e, "invalid_protocol", "protocol",
+		return rules_error_set(reterr, "invalid_protocol", "protocol",
 				       "protocol: expected a string, got %s; " PROTO_HINT,
 				       rules_json_type(item));
 	p = rules_proto_from_name(item->valuestring);
 	if (p < 0)
-		return rules_error_set(e, "invalid_protocol", "protocol",
+		return rules_error_set(reterr, "invalid_protocol", "protocol",
 				       "protocol %s: " PROTO_HINT,
 				       rules_quote(item->valuestring, q));
 	r->proto = (uint8_t)p;
@@ -94,7 +94,7 @@ parse_protocol(const struct cJSON *item, struct rules_rule *r, struct rules_erro
 
 /* After parse_protocol(): ports need a protocol that has them. */
 static int
-parse_port(const struct cJSON *item, struct rules_rule *r, struct rules_error *e)
+parse_port(const struct cJSON *item, struct rules_rule *r, struct rules_error *reterr)
 {
 	char ports[RULES_PORTS_STRLEN];
 	double v;
@@ -103,7 +103,7 @@ parse_port(const struct cJSON *item, struct rules_rule *r, struct rules_error *e
 	if (absent(item))
 		return 0;
 	if (cJSON_IsString(item)) {
-		rc = rules_ports_parse(item->valuestring, r->ports, &r->nports, e);
+		rc = rules_ports_parse(item->valuestring, r->ports, &r->nports, reterr);
 		if (rc < 0)
 			return rc;
 	} else if (cJSON_IsNumber(item)) {
@@ -111,7 +111,7 @@ parse_port(const struct cJSON *item, struct rules_rule *r, struct rules_error *e
 		/* the range test comes first: the cast is defined only inside it */
 		if (!(v >= 1 && v <= 65535) || v != (double)(uint16_t)v)
 			return rules_error_set(
-				e, "invalid_port", "destination_port",
+				reterr, "invalid_port", "destination_port",
 				"destination_port %g: expected a whole number 1-65535, "
 				"or a string such as \"80,443,8000-8100\"",
 				v);
@@ -119,14 +119,14 @@ parse_port(const struct cJSON *item, struct rules_rule *r, struct rules_error *e
 		r->ports[0].hi = (uint16_t)v;
 		r->nports = 1;
 	} else {
-		return rules_error_set(e, "invalid_port", "destination_port",
+		return rules_error_set(reterr, "invalid_port", "destination_port",
 				       "destination_port: expected a string such as \"443\" or "
 				       "\"80,443,8000-8100\", a number or null, got %s",
 				       rules_json_type(item));
 	}
 	if (r->proto != RULES_PROTO_TCP && r->proto != RULES_PROTO_UDP)
 		return rules_error_set(
-			e, "invalid_port", "destination_port",
+			reterr, "invalid_port", "destination_port",
 			"destination_port \"%s\" needs protocol tcp or udp, not \"%s\"; "
 			"set \"protocol\" or leave destination_port out",
 			rules_ports_format(r, ports, sizeof(ports)), rules_proto_name(r->proto));
@@ -134,23 +134,24 @@ parse_port(const struct cJSON *item, struct rules_rule *r, struct rules_error *e
 }
 
 static int
-parse_action(const struct cJSON *item, struct rules_rule *r, struct rules_error *e)
+parse_action(const struct cJSON *item, struct rules_rule *r, struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE];
 	int a;
 
 	if (item == NULL)
 		return rules_error_set(
-			e, "missing_field", "action",
+			reterr, "missing_field", "action",
 			"missing field \"action\"; a rule needs an action, \"allow\" or "
 			"\"deny\"");
 	if (!cJSON_IsString(item))
-		return rules_error_set(e, "invalid_action", "action",
+		return rules_error_set(reterr, "invalid_action", "action",
 				       "action: expected a string, got %s; " ACTION_HINT,
 				       rules_json_type(item));
 	a = rules_action_from_name(item->valuestring);
 	if (a < 0)
-		return rules_error_set(e, "invalid_action", "action", "action %s: " ACTION_HINT,
+		return rules_error_set(reterr, "invalid_action", "action",
+				       "action %s: " ACTION_HINT,
 				       rules_quote(item->valuestring, q));
 	r->action = (uint8_t)a;
 	return 0;
@@ -158,7 +159,7 @@ parse_action(const struct cJSON *item, struct rules_rule *r, struct rules_error 
 
 /* Last: the only field that allocates. */
 static int
-parse_description(const struct cJSON *item, struct rules_rule *r, struct rules_error *e)
+parse_description(const struct cJSON *item, struct rules_rule *r, struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE];
 	const char *why;
@@ -167,37 +168,37 @@ parse_description(const struct cJSON *item, struct rules_rule *r, struct rules_e
 	if (absent(item))
 		return 0;
 	if (!cJSON_IsString(item))
-		return rules_error_set(e, "invalid_description", "description",
+		return rules_error_set(reterr, "invalid_description", "description",
 				       "description: got %s; " DESC_HINT " as a string",
 				       rules_json_type(item));
 	len = strlen(item->valuestring);
 	rules_quote(item->valuestring, q);
 	if (len > RULES_DESC_MAX)
-		return rules_error_set(e, "invalid_description", "description",
+		return rules_error_set(reterr, "invalid_description", "description",
 				       "description %s: %zu bytes is too long; " DESC_HINT, q, len);
 	if (rules_text_check(item->valuestring, len, &off, &why) < 0)
-		return rules_error_set(e, "invalid_description", "description",
+		return rules_error_set(reterr, "invalid_description", "description",
 				       "description %s: %s at byte %zu; " DESC_HINT, q, why, off);
 	if (len == 0)
 		return 0;
 	r->desc = strdup(item->valuestring);
 	if (r->desc == NULL)
-		return rules_error_nomem(e);
+		return rules_error_nomem(reterr);
 	return 0;
 }
 
 /* Name the refused rule by its id when it has a usable one. */
 static void
-name_rule(const struct cJSON *obj, unsigned index, struct rules_error *e)
+name_rule(const struct cJSON *obj, unsigned index, struct rules_error *reterr)
 {
 	const struct cJSON *id = NULL;
 
 	if (cJSON_IsObject(obj))
 		id = cJSON_GetObjectItemCaseSensitive(obj, "id");
 	if (cJSON_IsString(id) && rules_id_valid(id->valuestring))
-		snprintf(e->rule, sizeof(e->rule), "%s", id->valuestring);
+		snprintf(reterr->rule, sizeof(reterr->rule), "%s", id->valuestring);
 	else if (index > 0)
-		snprintf(e->rule, sizeof(e->rule), "#%u", index);
+		snprintf(reterr->rule, sizeof(reterr->rule), "#%u", index);
 }
 
 int

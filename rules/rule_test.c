@@ -15,13 +15,13 @@
 #include "rules/rules_int.h"
 
 static int
-parse(const char *json, unsigned index, struct rules_rule *r, struct rules_error *e)
+parse(const char *json, unsigned index, struct rules_rule *r, struct rules_error *reterr)
 {
 	cJSON *o = cJSON_Parse(json);
 	int rc;
 
 	ck_assert_msg(o != NULL, "test JSON does not parse: %s", json);
-	rc = rules_rule_parse(o, index, r, e);
+	rc = rules_rule_parse(o, index, r, reterr);
 	cJSON_Delete(o);
 	return rc;
 }

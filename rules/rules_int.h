@@ -26,14 +26,14 @@ struct rules_field {
 };
 
 /*
- * Reset *e, fill code, field and message, and return -EINVAL so that
+ * Reset *reterr, fill code, field and message, and return -EINVAL so that
  * callers can write "return rules_error_set(...)".
  */
-int rules_error_set(struct rules_error *e, const char *code, const char *field, const char *fmt,
-		    ...) __attribute__((format(printf, 4, 5)));
+int rules_error_set(struct rules_error *reterr, const char *code, const char *field,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* The same for allocation failures; returns -ENOMEM. */
-int rules_error_nomem(struct rules_error *e);
+int rules_error_nomem(struct rules_error *reterr);
 
 /*
  * Write s into buf as a double-quoted string safe to show: quotes and
@@ -50,7 +50,7 @@ const char *rules_json_type(const struct cJSON *item);
  * fields ("unknown_field") and keys given twice ("duplicate_field").
  */
 int rules_json_fields(const struct cJSON *obj, struct rules_field *fields, size_t n,
-		      struct rules_error *e);
+		      struct rules_error *reterr);
 
 /* enum value for "tcp", "allow", ...; -EINVAL when s is no such name. */
 int rules_proto_from_name(const char *s);
@@ -58,17 +58,18 @@ int rules_action_from_name(const char *s);
 
 /*
  * Strict dotted-quad IPv4 address or CIDR, as "destination". Returns 0
- * and fills the outputs, or -EINVAL with "invalid_destination" in *e.
+ * and fills the outputs, or -EINVAL with "invalid_destination" in *reterr.
  */
-int rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen, struct rules_error *e);
+int rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen,
+		     struct rules_error *reterr);
 
 /*
  * A "destination_port" string: a port, a range or a comma list. On
  * success the ranges are sorted and merged into ret_ports and *ret_n;
- * on failure returns -EINVAL with "invalid_port" in *e.
+ * on failure returns -EINVAL with "invalid_port" in *reterr.
  */
 int rules_ports_parse(const char *s, struct rules_port_range ret_ports[RULES_PORTS_MAX],
-		      uint8_t *ret_n, struct rules_error *e);
+		      uint8_t *ret_n, struct rules_error *reterr);
 
 /*
  * Check len bytes of s for valid UTF-8 without control characters.

@@ -41,7 +41,7 @@ cmp_ifname(const void *a, const void *b)
 
 /* Two containers on one interface would each rewrite the other's chain. */
 static int
-check_ifnames(const struct rules_set *s, struct rules_error *e)
+check_ifnames(const struct rules_set *s, struct rules_error *reterr)
 {
 	const struct rules_container **v;
 	size_t i;
@@ -51,18 +51,18 @@ check_ifnames(const struct rules_set *s, struct rules_error *e)
 		return 0;
 	v = malloc(s->ncontainers * sizeof(*v));
 	if (v == NULL)
-		return rules_error_nomem(e);
+		return rules_error_nomem(reterr);
 	for (i = 0; i < s->ncontainers; i++)
 		v[i] = &s->containers[i];
 	qsort(v, s->ncontainers, sizeof(*v), cmp_ifname);
 	for (i = 1; i < s->ncontainers; i++) {
 		if (v[i]->ifname[0] == '\0' || strcmp(v[i - 1]->ifname, v[i]->ifname) != 0)
 			continue;
-		r = rules_error_set(e, "duplicate_interface", "interface",
+		r = rules_error_set(reterr, "duplicate_interface", "interface",
 				    "interface \"%s\" is used by containers \"%s\" and \"%s\"; an "
 				    "interface may belong to one container only",
 				    v[i]->ifname, v[i - 1]->id, v[i]->id);
-		memcpy(e->container, v[i]->id, sizeof(e->container));
+		memcpy(reterr->container, v[i]->id, sizeof(reterr->container));
 		break;
 	}
 	free(v);
@@ -70,7 +70,7 @@ check_ifnames(const struct rules_set *s, struct rules_error *e)
 }
 
 static int
-parse_containers(const struct cJSON *obj, struct rules_set *s, struct rules_error *e)
+parse_containers(const struct cJSON *obj, struct rules_set *s, struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE];
 	const struct cJSON *it;
@@ -78,7 +78,7 @@ parse_containers(const struct cJSON *obj, struct rules_set *s, struct rules_erro
 	int r;
 
 	if (!cJSON_IsObject(obj))
-		return rules_error_set(e, "invalid_containers", "containers",
+		return rules_error_set(reterr, "invalid_containers", "containers",
 				       "containers: expected an object mapping container ids to "
 				       "containers, got %s",
 				       rules_json_type(obj));
@@ -87,13 +87,13 @@ parse_containers(const struct cJSON *obj, struct rules_set *s, struct rules_erro
 		return 0;
 	s->containers = calloc(n, sizeof(*s->containers));
 	if (s->containers == NULL)
-		return rules_error_nomem(e);
+		return rules_error_nomem(reterr);
 	for (it = obj->child; it != NULL; it = it->next) {
 		if (!rules_id_valid(it->string))
-			return rules_error_set(e, "invalid_container_id", "containers",
+			return rules_error_set(reterr, "invalid_container_id", "containers",
 					       "container id %s: " RULES_ID_HINT,
 					       rules_quote(it->string, q));
-		r = rules_container_parse(it, it->string, &s->containers[s->ncontainers], e);
+		r = rules_container_parse(it, it->string, &s->containers[s->ncontainers], reterr);
 		if (r < 0)
 			return r;
 		s->ncontainers++;
@@ -103,14 +103,14 @@ parse_containers(const struct cJSON *obj, struct rules_set *s, struct rules_erro
 	for (i = 1; i < s->ncontainers; i++) {
 		if (strcmp(s->containers[i - 1].id, s->containers[i].id) != 0)
 			continue;
-		r = rules_error_set(e, "duplicate_field", "containers",
+		r = rules_error_set(reterr, "duplicate_field", "containers",
 				    "container \"%s\" is given twice; each container id may appear "
 				    "once",
 				    s->containers[i].id);
-		memcpy(e->container, s->containers[i].id, sizeof(e->container));
+		memcpy(reterr->container, s->containers[i].id, sizeof(reterr->container));
 		return r;
 	}
-	return check_ifnames(s, e);
+	return check_ifnames(s, reterr);
 }
 
 int

@@ -18,21 +18,21 @@ static struct rules_set sentinel;
 static struct rules_set *const untouched = &sentinel;
 
 static int
-container(const char *json, struct rules_container *c, struct rules_error *e)
+container(const char *json, struct rules_container *c, struct rules_error *reterr)
 {
 	cJSON *o = cJSON_Parse(json);
 	int rc;
 
 	ck_assert_msg(o != NULL, "test JSON does not parse: %s", json);
-	rc = rules_container_parse(o, "web", c, e);
+	rc = rules_container_parse(o, "web", c, reterr);
 	cJSON_Delete(o);
 	return rc;
 }
 
 static int
-set(const char *json, struct rules_set **s, struct rules_error *e)
+set(const char *json, struct rules_set **s, struct rules_error *reterr)
 {
-	return rules_set_parse(json, strlen(json), s, e);
+	return rules_set_parse(json, strlen(json), s, reterr);
 }
 
 static bool
