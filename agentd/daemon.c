@@ -131,9 +131,9 @@ daemon_run(const struct daemon_options *o)
 	sigset_t stop;
 	int sig = 0, r;
 
-	/* Grow the heap in large steps: start-up allocates ~80 MiB at
-	 * 10,000 containers, and 128 KiB steps cost it a tenth of its time
-	 * in heap extensions. malloc_trim() below gives the rest back. */
+	/* Grow the heap in large steps: start-up allocates a large state in
+	 * small pieces, and small steps would extend the heap over and over.
+	 * malloc_trim() below gives the rest back. */
 	mallopt(M_TOP_PAD, 16 << 20);
 	/* every thread started from here on leaves these signals to sigwait() */
 	sigemptyset(&stop);

@@ -116,8 +116,8 @@ void engine_result_clear(struct engine_result *res);
 int engine_reconcile(struct engine *e, const char *why, bool force);
 /*
  * Put right what other processes changed, as announced in ch: each
- * container they touched is read and rewritten on its own (a few
- * milliseconds whatever the size of the table); a change to anything
+ * container they touched is read and rewritten on its own (at a cost
+ * that does not grow with the table); a change to anything
  * else, or one that cannot be tied to a container, takes a full pass.
  * Returns what engine_reconcile() does.
  */

@@ -27,7 +27,7 @@
 #define EXIT_USAGE 2
 #define SOCKET_DEFAULT "/run/hoody-firewall/agentd.sock"
 #define STATE_DIR_DEFAULT "/var/lib/hoody-firewall"
-/* A 10,000-container state file is about 15 MiB. */
+/* A bound on what --apply reads, far above a large host's state file. */
 #define STATE_FILE_MAX (256u << 20)
 /* Another writer may commit between our dump and our transaction. */
 #define APPLY_TRIES 5
@@ -207,7 +207,7 @@ check_attached(const char *path, const struct rules_set *s)
  * (the JSON tree, then the netlink messages), and on a virtual machine
  * every first touch of a page is an expensive exit. Fault the heap in
  * with one call, and keep freed memory for the next phase instead of
- * giving it back: this halves the parse of a 16 MiB state.
+ * giving it back.
  */
 #define HEAP_PER_FILE_BYTE 10
 #define HEAP_PREPARE_MIN (1u << 20)

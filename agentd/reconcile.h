@@ -3,7 +3,7 @@
 
 /*
  * reconcile: puts the kernel back to the desired state when anyone else
- * changes the table (within milliseconds of nf_tables announcing it),
+ * changes the table (as soon as nf_tables announces it),
  * and every interval_s seconds as a safety net (0: never).
  */
 

@@ -40,7 +40,8 @@
 #define STORE_MAGIC "HFWSTAT1"
 #define STORE_HDR 32u
 #define STORE_BLOCK 4096u
-/* One container with 1024 rules of 256-byte descriptions is under 1 MiB. */
+/* The largest container the rules allow (RULES_PER_CONTAINER_MAX rules,
+ * each with a description of RULES_DESC_MAX bytes) fits with room to spare. */
 #define STORE_PAYLOAD_MAX (4u << 20)
 /* room for the largest payload and half as much again */
 #define STORE_SLOT_MAX (8u << 20)

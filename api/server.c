@@ -24,7 +24,7 @@
 #include "api/api.h"
 
 #define API_BODY_MAX (1u << 20)
-/* The whole host's state: about 15 MiB at 10,000 containers of 10 rules. */
+/* PUT /api/v1/firewall carries the whole host's state: far more than any other body. */
 #define API_HOST_BODY_MAX (64u << 20)
 #define API_PREFIX "/api/v1/"
 #define API_SEGMENTS_MAX 8
@@ -129,7 +129,7 @@ send_reply(struct MHD_Connection *conn, struct api_reply *rp)
 		resp = MHD_create_response_from_buffer(strlen(oom), (void *)(uintptr_t)oom,
 						       MHD_RESPMEM_PERSISTENT);
 	} else {
-		/* the response frees text: a 20 MB audit is not copied */
+		/* the response frees text: a large audit is not copied */
 		len = strlen(text);
 		resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 		if (resp == NULL)

@@ -1,7 +1,7 @@
 /*
  * A JSON text written as it goes. cJSON builds a tree first, a node and
- * a string allocation per value: the audit of 10,000 containers was a
- * million nodes and 400 MB before its first byte went out. Strings are
+ * a string allocation per value, all held before the first byte goes
+ * out: too much for the largest answers, such as the audit. Strings are
  * escaped exactly as cJSON escapes them, so that a digest of either
  * rendering is the same.
  */

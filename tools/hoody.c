@@ -30,7 +30,7 @@
 #define SOCKET_DEFAULT "/run/hoody-firewall/agentd.sock"
 #define SOCKET_ENV "HOODY_FIREWALL_SOCKET"
 #define TOKEN_MAX 4096
-/* agentd refuses bodies over 1 MiB itself, clearly; this bounds our memory */
+/* agentd refuses bodies over its own limits, clearly; this only bounds our memory */
 #define BODY_FILE_MAX (64u << 20)
 /* how much of a body that is not JSON to show */
 #define NOT_JSON_QUOTE 80

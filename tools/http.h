@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Replies above this are refused; the largest real one is ~1024 rules. */
+/* Replies above this are refused: a bound on our memory, above the largest answers. */
 #define CLI_HTTP_REPLY_MAX (64u << 20)
 
 struct cli_http;
