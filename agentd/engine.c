@@ -17,11 +17,11 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <linux/netfilter/nf_tables.h>
 
 #include "agentd/audit.h"
 #include "agentd/drops.h"
 #include "agentd/engine.h"
+#include "agentd/engine_int.h"
 #include "agentd/kernel_json.h"
 #include "agentd/links.h"
 #include "agentd/log.h"
@@ -33,45 +33,23 @@
 #define ENGINE_APPLY_TRIES 5
 #define PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
 
-struct ct {
-	struct rules_container fw;
-	uint64_t revision;
-};
-
-struct engine {
-	pthread_rwlock_t lock; /* writers: every change, and anything on the socket */
-	void *by_id;	       /* tsearch trees of struct ct */
-	void *by_ifname;       /* attached containers only */
-	size_t n;
-	struct nft_conn *nc;
-	struct nft_monitor *monitor; /* other processes' changes to the table */
-	struct nft_model *model;
-	struct store *store;
-	uint32_t genid_in_sync; /* the generation last seen to hold the desired state */
-	bool persist;
-	uint64_t passes;  /* reconciler passes that read the kernel */
-	uint64_t repairs; /* passes that had to change it */
-	time_t last_repair;
-	struct drops *drops; /* NULL: no drop log */
-	struct links *links; /* NULL: interfaces not followed */
-};
-
 static int
 by_id_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct ct *)a)->fw.id, ((const struct ct *)b)->fw.id);
+	return strcmp(((const struct engine_ct *)a)->fw.id, ((const struct engine_ct *)b)->fw.id);
 }
 
 static int
 by_ifname_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct ct *)a)->fw.ifname, ((const struct ct *)b)->fw.ifname);
+	return strcmp(((const struct engine_ct *)a)->fw.ifname,
+		      ((const struct engine_ct *)b)->fw.ifname);
 }
 
-static struct ct *
-ct_find(const struct engine *e, const char *id)
+struct engine_ct *
+engine_ct_find(const struct engine *e, const char *id)
 {
-	struct ct key;
+	struct engine_ct key;
 	void *const *p;
 
 	if (strlen(id) > RULES_ID_MAX)
@@ -81,10 +59,10 @@ ct_find(const struct engine *e, const char *id)
 	return p ? *p : NULL;
 }
 
-static struct ct *
-ct_find_ifname(const struct engine *e, const char *ifname)
+struct engine_ct *
+engine_ct_find_ifname(const struct engine *e, const char *ifname)
 {
-	struct ct key;
+	struct engine_ct key;
 	void *const *p;
 
 	snprintf(key.fw.ifname, sizeof(key.fw.ifname), "%s", ifname);
@@ -95,7 +73,7 @@ ct_find_ifname(const struct engine *e, const char *ifname)
 static void
 ct_free(void *p)
 {
-	struct ct *c = p;
+	struct engine_ct *c = p;
 
 	if (c == NULL)
 		return;
@@ -111,7 +89,7 @@ nop_free(void *p)
 
 /* Swap old for next in the trees; either may be NULL. Takes next, frees old. */
 static int
-ct_replace(struct engine *e, struct ct *old, struct ct *next)
+ct_replace(struct engine *e, struct engine_ct *old, struct engine_ct *next)
 {
 	if (old != NULL) {
 		if (old->fw.ifname[0] != '\0')
@@ -185,7 +163,7 @@ engine_result_clear(struct engine_result *res)
 
 /* {"container_id", "interface", "interface_present", "default_action", "rules", "revision"} */
 static cJSON *
-firewall_json(const struct engine *e, const struct ct *c)
+firewall_json(const struct engine *e, const struct engine_ct *c)
 {
 	cJSON *o = cJSON_CreateObject(), *fw = rules_container_to_json(&c->fw), *item;
 
@@ -222,14 +200,14 @@ answer(struct engine_result *res, enum engine_status status, cJSON *data)
 
 static void
 answer_firewall(const struct engine *e, struct engine_result *res, enum engine_status status,
-		const struct ct *c)
+		const struct engine_ct *c)
 {
 	answer(res, status, firewall_json(e, c));
 }
 
 /* The state file: {"revision": N, "firewall": {...}}. */
 static char *
-file_render(const struct ct *c)
+file_render(const struct engine_ct *c)
 {
 	cJSON *o = cJSON_CreateObject(), *fw = rules_container_to_json(&c->fw);
 	char *text = NULL;
@@ -246,11 +224,12 @@ file_render(const struct ct *c)
 }
 
 static int
-file_parse(const char *id, const char *buf, size_t len, struct ct **ret, struct rules_error *reterr)
+file_parse(const char *id, const char *buf, size_t len, struct engine_ct **ret,
+	   struct rules_error *reterr)
 {
 	cJSON *o = NULL;
 	const cJSON *rev, *fw;
-	struct ct *c = NULL;
+	struct engine_ct *c = NULL;
 	int r = -EINVAL;
 
 	memset(reterr, 0, sizeof(*reterr));
@@ -286,7 +265,7 @@ out:
 
 /* Every container in id order: pointers into the trees (free only v). */
 struct ct_list {
-	struct ct **v;
+	struct engine_ct **v;
 	size_t n;
 };
 
@@ -296,7 +275,7 @@ ct_list_one(const void *node, VISIT which, void *data)
 	struct ct_list *l = data;
 
 	if (which == postorder || which == leaf)
-		l->v[l->n++] = *(struct ct *const *)node;
+		l->v[l->n++] = *(struct engine_ct *const *)node;
 }
 
 static int
@@ -444,11 +423,10 @@ kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_sta
 	return r;
 }
 
-/* kernel_sync() of the whole desired state, with id's firewall set to fw. */
-static int
-kernel_resync(struct engine *e, const char *id, const struct rules_container *fw,
-	      const struct nft_state *have, const char *why, struct nft_apply_stats *ret_st,
-	      struct nft_error *reterr)
+int
+engine_kernel_resync(struct engine *e, const char *id, const struct rules_container *fw,
+		     const struct nft_state *have, const char *why, struct nft_apply_stats *ret_st,
+		     struct nft_error *reterr)
 {
 	struct rules_set want;
 	int r = desired_set(e, id, fw, &want);
@@ -460,9 +438,8 @@ kernel_resync(struct engine *e, const char *id, const struct rules_container *fw
 	return r;
 }
 
-/* The generation after g: a commit advances it by one, skipping 0. */
-static uint32_t
-genid_next(uint32_t g)
+uint32_t
+engine_genid_next(uint32_t g)
 {
 	return g + 1 != 0 ? g + 1 : 1;
 }
@@ -489,13 +466,13 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 		log_warnx("kernel: table %s is not as this agent left it (%s%s%s); resynchronising",
 			  nft_conn_table(e->nc), reterr->what, reterr->detail[0] ? ": " : "",
 			  reterr->detail);
-		return kernel_resync(e, id, fw, NULL, "resynchronised", NULL, reterr);
+		return engine_kernel_resync(e, id, fw, NULL, "resynchronised", NULL, reterr);
 	}
 	if (r < 0)
 		return r;
 	log_debug("kernel: container %s: %u messages, commit %u us", id, st.messages, st.commit_us);
 	if (in_sync && nft_genid(e->nc, &g1) == 0 &&
-	    (owned || g1 == (st.messages > 0 ? genid_next(g0) : g0)))
+	    (owned || g1 == (st.messages > 0 ? engine_genid_next(g0) : g0)))
 		e->genid_in_sync = g1;
 	return 0;
 }
@@ -515,7 +492,7 @@ fail_storage(const struct engine *e, struct engine_result *res, int r)
 
 /* Stage c's state file (see store.h). */
 static int
-stage(struct engine *e, const struct ct *c, struct store_staged **ret)
+stage(struct engine *e, const struct engine_ct *c, struct store_staged **ret)
 {
 	char *text = file_render(c);
 	int r = text ? store_stage(e->store, c->fw.id, text, strlen(text), ret) : -ENOMEM;
@@ -530,7 +507,8 @@ stage(struct engine *e, const struct ct *c, struct store_staged **ret)
  * and old is freed; on failure nothing changed and next is freed.
  */
 static bool
-commit(struct engine *e, const char *id, struct ct *old, struct ct *next, struct engine_result *res)
+commit(struct engine *e, const char *id, struct engine_ct *old, struct engine_ct *next,
+       struct engine_result *res)
 {
 	const struct rules_container *oldfw = old ? &old->fw : NULL;
 	const struct rules_container *nextfw = next ? &next->fw : NULL;
@@ -573,10 +551,10 @@ storage:
 	return false;
 }
 
-static struct ct *
-ct_new(const char *id, const struct ct *src, struct engine_result *res)
+static struct engine_ct *
+ct_new(const char *id, const struct engine_ct *src, struct engine_result *res)
 {
-	struct ct *c = calloc(1, sizeof(*c));
+	struct engine_ct *c = calloc(1, sizeof(*c));
 
 	if (c != NULL && src != NULL && rules_container_copy(&c->fw, &src->fw) < 0) {
 		free(c);
@@ -609,13 +587,13 @@ id_ok(const char *id, struct engine_result *res)
 void
 engine_reset(struct engine *e, const char *id, struct engine_result *res)
 {
-	struct ct *old, *next;
+	struct engine_ct *old, *next;
 	size_t i;
 
 	if (!id_ok(id, res))
 		return;
 	pthread_rwlock_wrlock(&e->lock);
-	old = ct_find(e, id);
+	old = engine_ct_find(e, id);
 	if (old != NULL && old->fw.policy == RULES_ACTION_DENY && old->fw.nrules == 0) {
 		answer_firewall(e, res, ENGINE_OK, old);
 		goto out;
@@ -673,7 +651,7 @@ engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
 {
 	struct rules_rule rule = {0};
 	struct rules_error re = {0};
-	struct ct *old, *next;
+	struct engine_ct *old, *next;
 	struct rules_rule *v;
 	size_t i, slot;
 
@@ -684,7 +662,7 @@ engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
 		return;
 	}
 	pthread_rwlock_wrlock(&e->lock);
-	old = ct_find(e, id);
+	old = engine_ct_find(e, id);
 	if (old == NULL) {
 		fail_not_found(res, id);
 		goto out;
@@ -747,13 +725,13 @@ out:
 void
 engine_rule_delete(struct engine *e, const char *id, const char *rule_id, struct engine_result *res)
 {
-	struct ct *old, *next;
+	struct engine_ct *old, *next;
 	size_t i;
 
 	if (!id_ok(id, res))
 		return;
 	pthread_rwlock_wrlock(&e->lock);
-	old = ct_find(e, id);
+	old = engine_ct_find(e, id);
 	if (old == NULL) {
 		fail_not_found(res, id);
 		goto out;
@@ -797,13 +775,13 @@ out:
 static void
 firewall_get(struct engine *e, const char *id, bool rules_only, struct engine_result *res)
 {
-	const struct ct *c;
+	const struct engine_ct *c;
 	cJSON *o;
 
 	if (!id_ok(id, res))
 		return;
 	pthread_rwlock_rdlock(&e->lock);
-	c = ct_find(e, id);
+	c = engine_ct_find(e, id);
 	if (c == NULL) {
 		fail_not_found(res, id);
 		goto out;
@@ -846,7 +824,7 @@ engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
 		    struct engine_result *res)
 {
 	struct rules_error re = {0};
-	struct ct *old, *next;
+	struct engine_ct *old, *next;
 
 	if (!id_ok(id, res) ||
 	    refuse_member(body, "interface", "attach with PUT /api/v1/containers/{id}", res))
@@ -862,7 +840,7 @@ engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
 		return;
 	}
 	pthread_rwlock_wrlock(&e->lock);
-	old = ct_find(e, id);
+	old = engine_ct_find(e, id);
 	if (old != NULL) {
 		memcpy(next->fw.ifname, old->fw.ifname, sizeof(next->fw.ifname));
 		if (rules_container_equal(&old->fw, &next->fw)) {
@@ -928,7 +906,7 @@ engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
 	struct rules_container parsed = {0};
 	struct rules_error re = {0};
 	const struct cJSON *m;
-	struct ct *old, *next, *other;
+	struct engine_ct *old, *next, *other;
 
 	if (!id_ok(id, res))
 		return;
@@ -959,8 +937,8 @@ engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
 	} else if (!resolve_peer(body->child, parsed.ifname, res))
 		return;
 	pthread_rwlock_wrlock(&e->lock);
-	old = ct_find(e, id);
-	other = parsed.ifname[0] ? ct_find_ifname(e, parsed.ifname) : NULL;
+	old = engine_ct_find(e, id);
+	other = parsed.ifname[0] ? engine_ct_find_ifname(e, parsed.ifname) : NULL;
 	if (other != NULL && other != old) {
 		fail(res, ENGINE_CONFLICT, "interface_in_use", "interface",
 		     "interface %s is attached to container %s; detach it there first",
@@ -992,12 +970,12 @@ out:
 void
 engine_container_delete(struct engine *e, const char *id, struct engine_result *res)
 {
-	struct ct *old;
+	struct engine_ct *old;
 
 	if (!id_ok(id, res))
 		return;
 	pthread_rwlock_wrlock(&e->lock);
-	old = ct_find(e, id);
+	old = engine_ct_find(e, id);
 	if (old == NULL) {
 		fail(res, ENGINE_NOT_FOUND, "container_not_found", "", "container %s is not known",
 		     id);
@@ -1016,7 +994,7 @@ engine_container_delete(struct engine *e, const char *id, struct engine_result *
 }
 
 static cJSON *
-list_entry(const struct engine *e, const struct ct *c)
+list_entry(const struct engine *e, const struct engine_ct *c)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -1036,7 +1014,8 @@ list_entry(const struct engine *e, const struct ct *c)
 /* One JSON entry per container, in id order, into dst (an array, or an
  * object keyed by id); false when out of memory. */
 static bool
-add_each(struct engine *e, cJSON *dst, cJSON *(*entry)(const struct engine *, const struct ct *))
+add_each(struct engine *e, cJSON *dst,
+	 cJSON *(*entry)(const struct engine *, const struct engine_ct *))
 {
 	struct ct_list l;
 	bool ok = ct_list(e, &l) == 0;
@@ -1057,7 +1036,8 @@ add_each(struct engine *e, cJSON *dst, cJSON *(*entry)(const struct engine *, co
 
 /* {"containers": one entry per container}, an array or an object by id */
 static void
-answer_each(struct engine *e, bool by_id, cJSON *(*entry)(const struct engine *, const struct ct *),
+answer_each(struct engine *e, bool by_id,
+	    cJSON *(*entry)(const struct engine *, const struct engine_ct *),
 	    struct engine_result *res)
 {
 	cJSON *o = cJSON_CreateObject(), *dst = NULL;
@@ -1158,8 +1138,8 @@ engine_health(struct engine *e, struct engine_result *res)
 
 struct host_change {
 	const char *id;
-	struct ct *old;		     /* NULL: created */
-	struct ct *next;	     /* NULL: removed */
+	struct engine_ct *old;	     /* NULL: created */
+	struct engine_ct *next;	     /* NULL: removed */
 	struct store_staged *staged; /* until committed or dropped */
 	bool committed;
 };
@@ -1196,8 +1176,8 @@ host_plan(struct engine *e, const struct rules_set *want, struct host_plan *p)
 	}
 	for (i = 0; i < want->ncontainers; i++) {
 		const struct rules_container *w = &want->containers[i];
-		struct ct *old = ct_find(e, w->id);
-		struct ct *next;
+		struct engine_ct *old = engine_ct_find(e, w->id);
+		struct engine_ct *next;
 
 		if (old != NULL && rules_container_equal(&old->fw, w)) {
 			p->unchanged++;
@@ -1344,7 +1324,7 @@ engine_host_put(struct engine *e, const struct cJSON *body, struct engine_result
 	r = host_store(e, &p, true);
 	if (r < 0) {
 		host_unstore(e, &p);
-		if (kernel_resync(e, NULL, NULL, NULL, "host state undone", NULL, &err) < 0)
+		if (engine_kernel_resync(e, NULL, NULL, NULL, "host state undone", NULL, &err) < 0)
 			log_warnx(
 				"host state: could not restore the kernel after a storage failure; "
 				"the kernel enforces the new state");
@@ -1377,7 +1357,7 @@ out:
 }
 
 static cJSON *
-host_entry(const struct engine *e, const struct ct *c)
+host_entry(const struct engine *e, const struct engine_ct *c)
 {
 	cJSON *fw = rules_container_to_json(&c->fw);
 
@@ -1421,7 +1401,7 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 			fail_kernel(res, r, &err);
 		return;
 	}
-	if (id != NULL && ct_find(e, id) == NULL && nft_state_find(have, id) == NULL) {
+	if (id != NULL && engine_ct_find(e, id) == NULL && nft_state_find(have, id) == NULL) {
 		fail_not_found(res, id);
 	} else {
 		res->text = audit_text(nft_conn_table(e->nc), have, &want, e->links, id);
@@ -1447,10 +1427,10 @@ void
 engine_link_changed(const char *ifname, bool present, void *data)
 {
 	struct engine *e = data;
-	struct ct *c;
+	struct engine_ct *c;
 
 	pthread_rwlock_rdlock(&e->lock);
-	c = ct_find_ifname(e, ifname);
+	c = engine_ct_find_ifname(e, ifname);
 	if (c != NULL)
 		log_info("container %s: interface %s %s", c->fw.id, ifname,
 			 present ? "is up: its firewall applies to it"
@@ -1471,13 +1451,13 @@ engine_drop_names(struct engine *e, const char *ifname, uint32_t tag, char *ret_
 		  char *ret_rule)
 {
 	const char *id;
-	struct ct *c;
+	struct engine_ct *c;
 	size_t i;
 	int r;
 
 	pthread_rwlock_rdlock(&e->lock);
 	r = nft_model_tag(e->model, ifname, tag, &id, &i);
-	c = r == 0 ? ct_find(e, id) : NULL;
+	c = r == 0 ? engine_ct_find(e, id) : NULL;
 	if (c == NULL)
 		r = -ENOENT;
 	else {
@@ -1514,7 +1494,7 @@ engine_drops(struct engine *e, const char *id, const char *limit, struct engine_
 		}
 	}
 	pthread_rwlock_rdlock(&e->lock);
-	known = ct_find(e, id) != NULL;
+	known = engine_ct_find(e, id) != NULL;
 	pthread_rwlock_unlock(&e->lock);
 	if (!known) {
 		fail_not_found(res, id);
@@ -1531,203 +1511,6 @@ engine_drops(struct engine *e, const char *id, const char *limit, struct engine_
 		o = NULL;
 	}
 	answer(res, ENGINE_OK, o);
-}
-
-/* The reconciler. */
-
-static long
-since_us(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (t1.tv_sec - t0->tv_sec) * 1000000L + (t1.tv_nsec - t0->tv_nsec) / 1000;
-}
-
-/* A pass that reads the whole table; the caller holds the write lock. */
-static int
-reconcile_locked(struct engine *e, const char *why, bool force)
-{
-	uint64_t sent0 = nft_conn_sent(e->nc);
-	struct nft_apply_stats st;
-	struct nft_error err;
-	struct timespec t0;
-	uint32_t genid;
-	int r;
-
-	/* the generation moves with every commit: unmoved, or moved only by
-	 * commits announced as touching other tables, nothing changed */
-	if (!force && e->genid_in_sync != 0 && nft_genid(e->nc, &genid) == 0 &&
-	    genid == e->genid_in_sync) {
-		log_debug("%s: generation %u still holds the desired state; nothing read", why,
-			  genid);
-		return 0;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = kernel_resync(e, NULL, NULL, NULL, why, &st, &err);
-	if (r < 0) {
-		log_warn(r, "%s: making table %s hold the desired state: %s%s%s%s%s", why,
-			 nft_conn_table(e->nc), err.what, err.container[0] ? ", container " : "",
-			 err.container, err.detail[0] ? ": " : "", err.detail);
-		return r;
-	}
-	e->passes++;
-	if (st.messages == 0) {
-		log_debug("%s: table %s holds the desired state: %zu containers read in %.1f ms, "
-			  "%llu messages sent (requests), nothing changed",
-			  why, nft_conn_table(e->nc), e->n, since_us(&t0) / 1000.0,
-			  (unsigned long long)(nft_conn_sent(e->nc) - sent0));
-		return 0;
-	}
-	e->repairs++;
-	e->last_repair = time(NULL);
-	return (int)st.messages;
-}
-
-int
-engine_reconcile(struct engine *e, const char *why, bool force)
-{
-	int r;
-
-	pthread_rwlock_wrlock(&e->lock);
-	r = reconcile_locked(e, why, force);
-	pthread_rwlock_unlock(&e->lock);
-	return r;
-}
-
-/* The containers a batch of changes touched, and the keys added for them. */
-struct touched {
-	const char **ids; /* into the changes, or the trees */
-	size_t n;
-	struct nft_key *keys; /* elements added to verdict sets */
-	const char **key_ids;
-	size_t nkeys;
-};
-
-static void
-touched_add(struct touched *t, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < t->n; i++)
-		if (strcmp(t->ids[i], id) == 0)
-			return;
-	t->ids[t->n++] = id;
-}
-
-/* false: a change no container accounts for, which only a full pass can put right */
-static bool
-touched_collect(struct engine *e, const struct nft_change *ch, size_t n, struct touched *t)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const struct ct *c;
-
-		switch (ch[i].kind) {
-		case NFT_CHANGE_CHAIN:
-			touched_add(t, ch[i].container);
-			break;
-		case NFT_CHANGE_ELEM:
-			/* an entry for an interface no container has: only a
-			 * full pass finds what else is there */
-			c = ct_find_ifname(e, ch[i].ifname);
-			if (c == NULL)
-				return false;
-			touched_add(t, c->fw.id);
-			if (ch[i].type == NFT_MSG_NEWSETELEM && ch[i].tag != 0) {
-				t->keys[t->nkeys] =
-					(struct nft_key){.set = ch[i].set, .tag = ch[i].tag};
-				memcpy(t->keys[t->nkeys].ifname, ch[i].ifname,
-				       sizeof(ch[i].ifname));
-				t->key_ids[t->nkeys++] = c->fw.id;
-			}
-			break;
-		case NFT_CHANGE_COMMIT:
-			break;
-		default:
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Repair one container, with the keys added for it. */
-static int
-repair_one(struct engine *e, const struct touched *t, const char *id, const char *why)
-{
-	const struct ct *c = ct_find(e, id);
-	const struct rules_container *want = c != NULL && c->fw.ifname[0] ? &c->fw : NULL;
-	struct nft_key *extra = calloc(t->nkeys + 1, sizeof(*extra));
-	uint64_t sent0 = nft_conn_sent(e->nc);
-	struct nft_apply_stats st;
-	struct nft_error err;
-	struct timespec t0;
-	size_t i, n = 0;
-	int r;
-
-	if (extra == NULL)
-		return -ENOMEM;
-	for (i = 0; i < t->nkeys; i++)
-		if (strcmp(t->key_ids[i], id) == 0)
-			extra[n++] = t->keys[i];
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = nft_repair(e->nc, e->model, id, want, extra, n, &st, &err);
-	free(extra);
-	if (r == 0)
-		log_info("%s: container %s rewritten in %.1f ms: %u messages in one transaction, "
-			 "%llu messages sent in all",
-			 why, id, since_us(&t0) / 1000.0, st.messages,
-			 (unsigned long long)(nft_conn_sent(e->nc) - sent0));
-	else if (r != -ERESTART)
-		log_warn(r, "%s: container %s: %s%s%s", why, id, err.what,
-			 err.detail[0] ? ": " : "", err.detail);
-	return r;
-}
-
-int
-engine_repair(struct engine *e, const struct nft_change *ch, size_t n, const char *why)
-{
-	struct touched t = {
-		.ids = calloc(n + 1, sizeof(*t.ids)),
-		.keys = calloc(n + 1, sizeof(*t.keys)),
-		.key_ids = calloc(n + 1, sizeof(*t.key_ids)),
-	};
-	bool targeted;
-	size_t i;
-	int r = 0;
-
-	pthread_rwlock_wrlock(&e->lock);
-	targeted = t.ids && t.keys && t.key_ids && touched_collect(e, ch, n, &t);
-	for (i = 0; targeted && i < t.n && r >= 0; i++)
-		r = repair_one(e, &t, t.ids[i], why);
-	if (!targeted || r < 0) {
-		r = reconcile_locked(e, why, true);
-	} else if (t.n > 0) {
-		e->passes++;
-		e->repairs++;
-		e->last_repair = time(NULL);
-		/* what was announced is put right; the next timer pass reads the rest */
-		e->genid_in_sync = 0;
-		r = (int)t.n;
-	}
-	pthread_rwlock_unlock(&e->lock);
-	free(t.ids);
-	free(t.keys);
-	free(t.key_ids);
-	return r;
-}
-
-void
-engine_commits_elsewhere(struct engine *e, const uint32_t *genids, size_t n)
-{
-	size_t i;
-
-	pthread_rwlock_wrlock(&e->lock);
-	for (i = 0; i < n && e->genid_in_sync != 0; i++)
-		if (genids[i] == genid_next(e->genid_in_sync))
-			e->genid_in_sync = genids[i];
-	pthread_rwlock_unlock(&e->lock);
 }
 
 struct nft_monitor *
@@ -1777,7 +1560,7 @@ load_one(const char *id, const char *buf, size_t len, const char *path, const ch
 {
 	struct loader *l = data;
 	struct rules_error re;
-	struct ct *c = NULL;
+	struct engine_ct *c = NULL;
 	int r;
 
 	if (buf == NULL) {
@@ -1795,9 +1578,9 @@ load_one(const char *id, const char *buf, size_t len, const char *path, const ch
 		l->bad++;
 		return 0;
 	}
-	if (c->fw.ifname[0] != '\0' && ct_find_ifname(l->e, c->fw.ifname) != NULL) {
+	if (c->fw.ifname[0] != '\0' && engine_ct_find_ifname(l->e, c->fw.ifname) != NULL) {
 		log_warnx("state: %s: interface %s is attached to container %s too", path,
-			  c->fw.ifname, ct_find_ifname(l->e, c->fw.ifname)->fw.id);
+			  c->fw.ifname, engine_ct_find_ifname(l->e, c->fw.ifname)->fw.id);
 		ct_free(c);
 		l->bad++;
 		return 0;
@@ -1877,7 +1660,7 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	r = check_fresh_store(e, o, have);
 	if (r < 0)
 		goto fail;
-	r = kernel_resync(e, NULL, NULL, have, "start-up", NULL, &err);
+	r = engine_kernel_resync(e, NULL, NULL, have, "start-up", NULL, &err);
 	if (r < 0) {
 		log_warn(r, "kernel: applying the stored state to table %s: %s%s%s%s%s", o->table,
 			 err.what, err.container[0] ? ", container " : "", err.container,

@@ -117,9 +117,9 @@ int engine_reconcile(struct engine *e, const char *why, bool force);
 /*
  * Put right what other processes changed, as announced in ch: each
  * container they touched is read and rewritten on its own (at a cost
- * that does not grow with the table); a change to anything
- * else, or one that cannot be tied to a container, takes a full pass.
- * Returns what engine_reconcile() does.
+ * that does not grow with the table); a change to anything else, or
+ * one that cannot be tied to a container, takes a full pass. Returns
+ * what engine_reconcile() does.
  */
 struct nft_change;
 int engine_repair(struct engine *e, const struct nft_change *ch, size_t n, const char *why);
