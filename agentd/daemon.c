@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,36 @@ drop_privileges(void)
 		return -errno;
 	return 0;
 }
+
+/* The API's lines, in agentd's log. */
+static void __attribute__((format(printf, 4, 0)))
+api_log(void *ctx, enum api_log_level level, int r, const char *fmt, va_list ap)
+{
+	(void)ctx;
+	log_vmsg(level == API_LOG_WARN	 ? LOG_LEVEL_WARN
+		 : level == API_LOG_INFO ? LOG_LEVEL_INFO
+					 : LOG_LEVEL_DEBUG,
+		 r, fmt, ap);
+}
+
+/* The API's calls, answered by the engine (their ctx). */
+static const struct api_ops api_ops = {
+	.health = engine_health,
+	.containers_list = engine_containers_list,
+	.container_put = engine_container_put,
+	.container_delete = engine_container_delete,
+	.firewall_get = engine_firewall_get,
+	.firewall_put = engine_firewall_put,
+	.reset = engine_reset,
+	.rules_get = engine_rules_get,
+	.rule_add = engine_rule_add,
+	.rule_delete = engine_rule_delete,
+	.drops = engine_drops,
+	.audit = engine_audit,
+	.host_get = engine_host_get,
+	.host_put = engine_host_put,
+	.log = api_log,
+};
 
 /* Tell systemd (Type=notify) that the kernel holds the state and the API serves. */
 static void
@@ -165,7 +196,7 @@ daemon_run(const struct daemon_options *o)
 	if (r == 0 && o->nft.log_rate > 0 && drops_start(e, o->nft.log_group, &drops) == 0)
 		engine_set_drops(e, drops);
 	if (r == 0)
-		r = api_start(&ao, e, &a);
+		r = api_start(&ao, &api_ops, e, &a);
 	if (token != NULL) {
 		explicit_bzero(token, strlen(token));
 		free(token);

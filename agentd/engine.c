@@ -26,6 +26,7 @@
 #include "agentd/links.h"
 #include "agentd/log.h"
 #include "agentd/store.h"
+#include "api/api.h"
 #include "nft/nft.h"
 #include "rules/rules.h"
 
@@ -113,50 +114,14 @@ fail:
 	return -ENOMEM;
 }
 
-static void __attribute__((format(printf, 5, 6)))
-fail(struct engine_result *res, enum engine_status status, const char *code, const char *field,
-     const char *fmt, ...)
-{
-	va_list ap;
-
-	res->status = status;
-	res->code = code;
-	snprintf(res->field, sizeof(res->field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(res->message, sizeof(res->message), fmt, ap);
-	va_end(ap);
-}
-
 static void
-fail_rules(struct engine_result *res, const struct rules_error *re)
+fail_not_found(struct api_result *res, const char *id)
 {
-	if (strcmp(re->code, "out_of_memory") == 0)
-		fail(res, ENGINE_NO_MEMORY, "out_of_memory", "", "out of memory");
-	else
-		fail(res, ENGINE_BAD_INPUT, re->code, re->field, "%s", re->message);
-}
-
-static void
-fail_nomem(struct engine_result *res)
-{
-	fail(res, ENGINE_NO_MEMORY, "out_of_memory", "", "out of memory");
-}
-
-static void
-fail_not_found(struct engine_result *res, const char *id)
-{
-	fail(res, ENGINE_NOT_FOUND, "container_not_found", "",
-	     "container %s has no firewall; create it with POST "
-	     "/api/v1/containers/%s/firewall/reset or PUT /api/v1/containers/%s/firewall",
-	     id, id, id);
-}
-
-void
-engine_result_clear(struct engine_result *res)
-{
-	cJSON_Delete(res->data);
-	free(res->text);
-	memset(res, 0, sizeof(*res));
+	api_result_fail(
+		res, API_STATUS_NOT_FOUND, "container_not_found", "",
+		"container %s has no firewall; create it with POST "
+		"/api/v1/containers/%s/firewall/reset or PUT /api/v1/containers/%s/firewall",
+		id, id, id);
 }
 
 /* Answers. */
@@ -188,21 +153,10 @@ fail:
 }
 
 static void
-answer(struct engine_result *res, enum engine_status status, cJSON *data)
-{
-	if (data == NULL) {
-		fail_nomem(res);
-		return;
-	}
-	res->status = status;
-	res->data = data;
-}
-
-static void
-answer_firewall(const struct engine *e, struct engine_result *res, enum engine_status status,
+answer_firewall(const struct engine *e, struct api_result *res, enum api_status status,
 		const struct engine_ct *c)
 {
-	answer(res, status, firewall_json(e, c));
+	api_result_answer(res, status, firewall_json(e, c));
 }
 
 /* The state file: {"revision": N, "firewall": {...}}. */
@@ -323,13 +277,13 @@ desired_set(struct engine *e, const char *id, const struct rules_container *fw,
 }
 
 static void
-fail_kernel(struct engine_result *res, int r, const struct nft_error *err)
+fail_kernel(struct api_result *res, int r, const struct nft_error *err)
 {
-	fail(res, ENGINE_KERNEL_FAILED, "kernel_error", "",
-	     "the kernel refused the change (%s%s%s%s%s): %s%s%s; nothing changed",
-	     err->what[0] ? err->what : "apply", err->container[0] ? ", container " : "",
-	     err->container, err->rule[0] ? ", rule " : "", err->rule, strerror(-r),
-	     err->detail[0] ? ": " : "", err->detail);
+	api_result_fail(res, API_STATUS_KERNEL_FAILED, "kernel_error", "",
+			"the kernel refused the change (%s%s%s%s%s): %s%s%s; nothing changed",
+			err->what[0] ? err->what : "apply", err->container[0] ? ", container " : "",
+			err->container, err->rule[0] ? ", rule " : "", err->rule, strerror(-r),
+			err->detail[0] ? ": " : "", err->detail);
 }
 
 /* Say what a dump shows to be wrong, before it is put right. */
@@ -478,16 +432,16 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 }
 
 static void
-fail_storage(const struct engine *e, struct engine_result *res, int r)
+fail_storage(const struct engine *e, struct api_result *res, int r)
 {
 	if (r == -ENOSPC || r == -EDQUOT)
-		fail(res, ENGINE_STORAGE_FULL, "storage_full", "",
-		     "the state directory %s is full (%s); nothing changed", store_dir(e->store),
-		     strerror(-r));
+		api_result_fail(res, API_STATUS_STORAGE_FULL, "storage_full", "",
+				"the state directory %s is full (%s); nothing changed",
+				store_dir(e->store), strerror(-r));
 	else
-		fail(res, ENGINE_STORAGE_FAILED, "storage_error", "",
-		     "the state directory %s failed (%s); nothing changed", store_dir(e->store),
-		     strerror(-r));
+		api_result_fail(res, API_STATUS_STORAGE_FAILED, "storage_error", "",
+				"the state directory %s failed (%s); nothing changed",
+				store_dir(e->store), strerror(-r));
 }
 
 /* Stage c's state file (see store.h). */
@@ -508,7 +462,7 @@ stage(struct engine *e, const struct engine_ct *c, struct store_staged **ret)
  */
 static bool
 commit(struct engine *e, const char *id, struct engine_ct *old, struct engine_ct *next,
-       struct engine_result *res)
+       struct api_result *res)
 {
 	const struct rules_container *oldfw = old ? &old->fw : NULL;
 	const struct rules_container *nextfw = next ? &next->fw : NULL;
@@ -552,7 +506,7 @@ storage:
 }
 
 static struct engine_ct *
-ct_new(const char *id, const struct engine_ct *src, struct engine_result *res)
+ct_new(const char *id, const struct engine_ct *src, struct api_result *res)
 {
 	struct engine_ct *c = calloc(1, sizeof(*c));
 
@@ -561,7 +515,7 @@ ct_new(const char *id, const struct engine_ct *src, struct engine_result *res)
 		c = NULL;
 	}
 	if (c == NULL) {
-		fail_nomem(res);
+		api_result_nomem(res);
 		return NULL;
 	}
 	if (src == NULL) {
@@ -573,20 +527,22 @@ ct_new(const char *id, const struct engine_ct *src, struct engine_result *res)
 }
 
 static bool
-id_ok(const char *id, struct engine_result *res)
+id_ok(const char *id, struct api_result *res)
 {
 	if (rules_id_valid(id))
 		return true;
-	fail(res, ENGINE_BAD_INPUT, "invalid_container_id", "container_id",
-	     "container id: expected 1-64 characters of A-Z a-z 0-9 _ . - (not \".\" or \"..\")");
+	api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_container_id", "container_id",
+			"container id: expected 1-64 characters of A-Z a-z 0-9 _ . - (not \".\" or "
+			"\"..\")");
 	return false;
 }
 
 /* The calls. */
 
 void
-engine_reset(struct engine *e, const char *id, struct engine_result *res)
+engine_reset(void *ctx, const char *id, struct api_result *res)
 {
+	struct engine *e = ctx;
 	struct engine_ct *old, *next;
 	size_t i;
 
@@ -595,7 +551,7 @@ engine_reset(struct engine *e, const char *id, struct engine_result *res)
 	pthread_rwlock_wrlock(&e->lock);
 	old = engine_ct_find(e, id);
 	if (old != NULL && old->fw.policy == RULES_ACTION_DENY && old->fw.nrules == 0) {
-		answer_firewall(e, res, ENGINE_OK, old);
+		answer_firewall(e, res, API_STATUS_OK, old);
 		goto out;
 	}
 	next = ct_new(id, old, res);
@@ -608,7 +564,7 @@ engine_reset(struct engine *e, const char *id, struct engine_result *res)
 	if (commit(e, id, old, next, res)) {
 		log_info("container %s: reset to deny-all (revision %llu)", id,
 			 (unsigned long long)next->revision);
-		answer_firewall(e, res, old ? ENGINE_OK : ENGINE_CREATED, next);
+		answer_firewall(e, res, old ? API_STATUS_OK : API_STATUS_CREATED, next);
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -646,9 +602,9 @@ rule_slot(const struct rules_container *fw, uint8_t action)
 }
 
 void
-engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
-		struct engine_result *res)
+engine_rule_add(void *ctx, const char *id, const struct cJSON *body, struct api_result *res)
 {
+	struct engine *e = ctx;
 	struct rules_rule rule = {0};
 	struct rules_error re = {0};
 	struct engine_ct *old, *next;
@@ -658,7 +614,7 @@ engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
 	if (!id_ok(id, res))
 		return;
 	if (rules_rule_parse(body, 0, &rule, &re) < 0) {
-		fail_rules(res, &re);
+		api_result_rules_error(res, &re);
 		return;
 	}
 	pthread_rwlock_wrlock(&e->lock);
@@ -673,26 +629,28 @@ engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
 
 		if (same && desc_equal(h->desc, rule.desc) &&
 		    (rule.id[0] == '\0' || strcmp(h->id, rule.id) == 0)) {
-			answer(res, ENGINE_OK, rule_json(h, old->revision));
+			api_result_answer(res, API_STATUS_OK, rule_json(h, old->revision));
 			goto out;
 		}
 		if (same) {
-			fail(res, ENGINE_CONFLICT, "rule_conflict", "",
-			     "rule %s already matches the same packets with the same action; "
-			     "delete it first to change its description or id",
-			     h->id);
+			api_result_fail(
+				res, API_STATUS_CONFLICT, "rule_conflict", "",
+				"rule %s already matches the same packets with the same action; "
+				"delete it first to change its description or id",
+				h->id);
 			goto out;
 		}
 		if (rule.id[0] != '\0' && strcmp(h->id, rule.id) == 0) {
-			fail(res, ENGINE_CONFLICT, "rule_conflict", "id",
-			     "rule id %s is taken by another rule of container %s", rule.id, id);
+			api_result_fail(res, API_STATUS_CONFLICT, "rule_conflict", "id",
+					"rule id %s is taken by another rule of container %s",
+					rule.id, id);
 			goto out;
 		}
 	}
 	if (old->fw.nrules >= RULES_PER_CONTAINER_MAX) {
-		fail(res, ENGINE_CONFLICT, "too_many_rules", "",
-		     "container %s has %d rules, the most a container can have", id,
-		     RULES_PER_CONTAINER_MAX);
+		api_result_fail(res, API_STATUS_CONFLICT, "too_many_rules", "",
+				"container %s has %d rules, the most a container can have", id,
+				RULES_PER_CONTAINER_MAX);
 		goto out;
 	}
 	if (rule.id[0] == '\0')
@@ -703,7 +661,7 @@ engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
 	v = reallocarray(next->fw.rules, next->fw.nrules + 1, sizeof(*v));
 	if (v == NULL) {
 		ct_free(next);
-		fail_nomem(res);
+		api_result_nomem(res);
 		goto out;
 	}
 	next->fw.rules = v;
@@ -715,7 +673,7 @@ engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
 	if (commit(e, id, old, next, res)) {
 		log_info("container %s: added rule %s (revision %llu)", id, v[slot].id,
 			 (unsigned long long)next->revision);
-		answer(res, ENGINE_CREATED, rule_json(&v[slot], next->revision));
+		api_result_answer(res, API_STATUS_CREATED, rule_json(&v[slot], next->revision));
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -723,8 +681,9 @@ out:
 }
 
 void
-engine_rule_delete(struct engine *e, const char *id, const char *rule_id, struct engine_result *res)
+engine_rule_delete(void *ctx, const char *id, const char *rule_id, struct api_result *res)
 {
+	struct engine *e = ctx;
 	struct engine_ct *old, *next;
 	size_t i;
 
@@ -740,10 +699,10 @@ engine_rule_delete(struct engine *e, const char *id, const char *rule_id, struct
 		if (strcmp(old->fw.rules[i].id, rule_id) == 0)
 			break;
 	if (i == old->fw.nrules) {
-		fail(res, ENGINE_NOT_FOUND, "rule_not_found", "",
-		     "container %s has no rule with id \"%.64s\" (list them with GET "
-		     "/api/v1/containers/%s/firewall/egress)",
-		     id, rule_id, id);
+		api_result_fail(res, API_STATUS_NOT_FOUND, "rule_not_found", "",
+				"container %s has no rule with id \"%.64s\" (list them with GET "
+				"/api/v1/containers/%s/firewall/egress)",
+				id, rule_id, id);
 		goto out;
 	}
 	next = ct_new(id, old, res);
@@ -765,7 +724,7 @@ engine_rule_delete(struct engine *e, const char *id, const char *rule_id, struct
 			cJSON_Delete(o);
 			o = NULL;
 		}
-		answer(res, ENGINE_OK, o);
+		api_result_answer(res, API_STATUS_OK, o);
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -773,7 +732,7 @@ out:
 
 /* The firewall object; rules_only: less what is not about rules. */
 static void
-firewall_get(struct engine *e, const char *id, bool rules_only, struct engine_result *res)
+firewall_get(struct engine *e, const char *id, bool rules_only, struct api_result *res)
 {
 	const struct engine_ct *c;
 	cJSON *o;
@@ -791,38 +750,42 @@ firewall_get(struct engine *e, const char *id, bool rules_only, struct engine_re
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "interface");
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "default_action");
 	}
-	answer(res, ENGINE_OK, o);
+	api_result_answer(res, API_STATUS_OK, o);
 out:
 	pthread_rwlock_unlock(&e->lock);
 }
 
 void
-engine_rules_get(struct engine *e, const char *id, struct engine_result *res)
+engine_rules_get(void *ctx, const char *id, struct api_result *res)
 {
+	struct engine *e = ctx;
+
 	firewall_get(e, id, true, res);
 }
 
 void
-engine_firewall_get(struct engine *e, const char *id, struct engine_result *res)
+engine_firewall_get(void *ctx, const char *id, struct api_result *res)
 {
+	struct engine *e = ctx;
+
 	firewall_get(e, id, false, res);
 }
 
 /* Refuse a member that belongs to another call, naming the right one. */
 static bool
-refuse_member(const struct cJSON *body, const char *name, const char *hint,
-	      struct engine_result *res)
+refuse_member(const struct cJSON *body, const char *name, const char *hint, struct api_result *res)
 {
 	if (!cJSON_IsObject(body) || cJSON_GetObjectItemCaseSensitive(body, name) == NULL)
 		return false;
-	fail(res, ENGINE_BAD_INPUT, "unknown_field", name, "%s: not accepted here; %s", name, hint);
+	api_result_fail(res, API_STATUS_BAD_INPUT, "unknown_field", name,
+			"%s: not accepted here; %s", name, hint);
 	return true;
 }
 
 void
-engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
-		    struct engine_result *res)
+engine_firewall_put(void *ctx, const char *id, const struct cJSON *body, struct api_result *res)
 {
+	struct engine *e = ctx;
 	struct rules_error re = {0};
 	struct engine_ct *old, *next;
 
@@ -831,11 +794,11 @@ engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
 		return;
 	next = calloc(1, sizeof(*next));
 	if (next == NULL) {
-		fail_nomem(res);
+		api_result_nomem(res);
 		return;
 	}
 	if (rules_container_parse(body, id, &next->fw, &re) < 0) {
-		fail_rules(res, &re);
+		api_result_rules_error(res, &re);
 		free(next);
 		return;
 	}
@@ -845,7 +808,7 @@ engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
 		memcpy(next->fw.ifname, old->fw.ifname, sizeof(next->fw.ifname));
 		if (rules_container_equal(&old->fw, &next->fw)) {
 			ct_free(next);
-			answer_firewall(e, res, ENGINE_OK, old);
+			answer_firewall(e, res, API_STATUS_OK, old);
 			goto out;
 		}
 	}
@@ -854,7 +817,7 @@ engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
 		log_info("container %s: firewall replaced: default %s, %zu rules (revision %llu)",
 			 id, rules_action_name(next->fw.policy), next->fw.nrules,
 			 (unsigned long long)next->revision);
-		answer_firewall(e, res, old ? ENGINE_OK : ENGINE_CREATED, next);
+		answer_firewall(e, res, old ? API_STATUS_OK : API_STATUS_CREATED, next);
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -862,7 +825,7 @@ out:
 
 /* {"netns": PATH} or {"pid": N} to the host end of the container's veth. */
 static bool
-resolve_peer(const cJSON *m, char *ifname, struct engine_result *res)
+resolve_peer(const cJSON *m, char *ifname, struct api_result *res)
 {
 	bool by_path = strcmp(m->string, "netns") == 0;
 	char why[256];
@@ -870,39 +833,40 @@ resolve_peer(const cJSON *m, char *ifname, struct engine_result *res)
 
 	if (by_path && (!cJSON_IsString(m) || m->valuestring[0] != '/' ||
 			strlen(m->valuestring) >= PATH_MAX)) {
-		fail(res, ENGINE_BAD_INPUT, "invalid_netns", "netns",
-		     "netns: expected the absolute path of a network namespace, e.g. "
-		     "\"/run/netns/NAME\" or \"/proc/PID/ns/net\"");
+		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_netns", "netns",
+				"netns: expected the absolute path of a network namespace, e.g. "
+				"\"/run/netns/NAME\" or \"/proc/PID/ns/net\"");
 		return false;
 	}
 	if (!by_path && (!cJSON_IsNumber(m) || m->valuedouble < 1 || m->valuedouble > PID_MAX ||
 			 m->valuedouble != (double)(pid_t)m->valuedouble)) {
-		fail(res, ENGINE_BAD_INPUT, "invalid_pid", "pid",
-		     "pid: expected the id of a process in the container, 1 to %d", PID_MAX);
+		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_pid", "pid",
+				"pid: expected the id of a process in the container, 1 to %d",
+				PID_MAX);
 		return false;
 	}
 	r = links_host_peer(by_path ? m->valuestring : NULL, by_path ? 0 : (pid_t)m->valuedouble,
 			    ifname, why, sizeof(why));
 	if (r == -ENOENT || r == -ENODEV || r == -ENOTUNIQ) {
-		fail(res, ENGINE_BAD_INPUT,
-		     r == -ENOENT   ? "netns_not_found"
-		     : r == -ENODEV ? "no_veth_peer"
-				    : "ambiguous_veth_peer",
-		     m->string, "%s", why);
+		api_result_fail(res, API_STATUS_BAD_INPUT,
+				r == -ENOENT   ? "netns_not_found"
+				: r == -ENODEV ? "no_veth_peer"
+					       : "ambiguous_veth_peer",
+				m->string, "%s", why);
 		return false;
 	}
 	if (r < 0) {
-		fail(res, r == -ENOMEM ? ENGINE_NO_MEMORY : ENGINE_KERNEL_FAILED, "links_failed",
-		     m->string, "%s", why);
+		api_result_fail(res, r == -ENOMEM ? API_STATUS_NO_MEMORY : API_STATUS_KERNEL_FAILED,
+				"links_failed", m->string, "%s", why);
 		return false;
 	}
 	return true;
 }
 
 void
-engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
-		     struct engine_result *res)
+engine_container_put(void *ctx, const char *id, const struct cJSON *body, struct api_result *res)
 {
+	struct engine *e = ctx;
 	struct rules_container parsed = {0};
 	struct rules_error re = {0};
 	const struct cJSON *m;
@@ -914,24 +878,26 @@ engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
 	{
 		if (strcmp(m->string, "interface") != 0 && strcmp(m->string, "netns") != 0 &&
 		    strcmp(m->string, "pid") != 0) {
-			fail(res, ENGINE_BAD_INPUT, "unknown_field", m->string,
-			     "%.64s: unknown field; this call takes one of \"interface\", "
-			     "\"netns\" or \"pid\" (set rules with PUT "
-			     "/api/v1/containers/%s/firewall)",
-			     m->string, id);
+			api_result_fail(
+				res, API_STATUS_BAD_INPUT, "unknown_field", m->string,
+				"%.64s: unknown field; this call takes one of \"interface\", "
+				"\"netns\" or \"pid\" (set rules with PUT "
+				"/api/v1/containers/%s/firewall)",
+				m->string, id);
 			return;
 		}
 	}
 	if (cJSON_GetArraySize(body) != 1) {
-		fail(res, ENGINE_BAD_INPUT, "missing_field", "interface",
-		     "give exactly one of: {\"interface\": \"hc1\"} (null detaches), "
-		     "{\"netns\": \"/run/netns/NAME\"} or {\"pid\": N}: the agent then finds "
-		     "the host end of the container's veth");
+		api_result_fail(
+			res, API_STATUS_BAD_INPUT, "missing_field", "interface",
+			"give exactly one of: {\"interface\": \"hc1\"} (null detaches), "
+			"{\"netns\": \"/run/netns/NAME\"} or {\"pid\": N}: the agent then finds "
+			"the host end of the container's veth");
 		return;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(body, "interface") != NULL) {
 		if (rules_container_parse(body, id, &parsed, &re) < 0) {
-			fail_rules(res, &re);
+			api_result_rules_error(res, &re);
 			return;
 		}
 	} else if (!resolve_peer(body->child, parsed.ifname, res))
@@ -940,13 +906,13 @@ engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
 	old = engine_ct_find(e, id);
 	other = parsed.ifname[0] ? engine_ct_find_ifname(e, parsed.ifname) : NULL;
 	if (other != NULL && other != old) {
-		fail(res, ENGINE_CONFLICT, "interface_in_use", "interface",
-		     "interface %s is attached to container %s; detach it there first",
-		     parsed.ifname, other->fw.id);
+		api_result_fail(res, API_STATUS_CONFLICT, "interface_in_use", "interface",
+				"interface %s is attached to container %s; detach it there first",
+				parsed.ifname, other->fw.id);
 		goto out;
 	}
 	if (old != NULL && strcmp(old->fw.ifname, parsed.ifname) == 0) {
-		answer_firewall(e, res, ENGINE_OK, old);
+		answer_firewall(e, res, API_STATUS_OK, old);
 		goto out;
 	}
 	next = ct_new(id, old, res);
@@ -960,7 +926,7 @@ engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
 		else
 			log_info("container %s: detached (revision %llu)", id,
 				 (unsigned long long)next->revision);
-		answer_firewall(e, res, old ? ENGINE_OK : ENGINE_CREATED, next);
+		answer_firewall(e, res, old ? API_STATUS_OK : API_STATUS_CREATED, next);
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -968,8 +934,9 @@ out:
 }
 
 void
-engine_container_delete(struct engine *e, const char *id, struct engine_result *res)
+engine_container_delete(void *ctx, const char *id, struct api_result *res)
 {
+	struct engine *e = ctx;
 	struct engine_ct *old;
 
 	if (!id_ok(id, res))
@@ -977,8 +944,8 @@ engine_container_delete(struct engine *e, const char *id, struct engine_result *
 	pthread_rwlock_wrlock(&e->lock);
 	old = engine_ct_find(e, id);
 	if (old == NULL) {
-		fail(res, ENGINE_NOT_FOUND, "container_not_found", "", "container %s is not known",
-		     id);
+		api_result_fail(res, API_STATUS_NOT_FOUND, "container_not_found", "",
+				"container %s is not known", id);
 	} else if (commit(e, id, old, NULL, res)) {
 		cJSON *o = cJSON_CreateObject();
 
@@ -988,7 +955,7 @@ engine_container_delete(struct engine *e, const char *id, struct engine_result *
 			cJSON_Delete(o);
 			o = NULL;
 		}
-		answer(res, ENGINE_OK, o);
+		api_result_answer(res, API_STATUS_OK, o);
 	}
 	pthread_rwlock_unlock(&e->lock);
 }
@@ -1038,7 +1005,7 @@ add_each(struct engine *e, cJSON *dst,
 static void
 answer_each(struct engine *e, bool by_id,
 	    cJSON *(*entry)(const struct engine *, const struct engine_ct *),
-	    struct engine_result *res)
+	    struct api_result *res)
 {
 	cJSON *o = cJSON_CreateObject(), *dst = NULL;
 	bool ok;
@@ -1053,12 +1020,14 @@ answer_each(struct engine *e, bool by_id,
 		cJSON_Delete(o);
 		o = NULL;
 	}
-	answer(res, ENGINE_OK, o);
+	api_result_answer(res, API_STATUS_OK, o);
 }
 
 void
-engine_containers_list(struct engine *e, struct engine_result *res)
+engine_containers_list(void *ctx, struct api_result *res)
 {
+	struct engine *e = ctx;
+
 	answer_each(e, false, list_entry, res);
 }
 
@@ -1111,8 +1080,9 @@ add_reconcile(cJSON *o, const struct engine *e)
 }
 
 void
-engine_health(struct engine *e, struct engine_result *res)
+engine_health(void *ctx, struct api_result *res)
 {
+	struct engine *e = ctx;
 	cJSON *o = cJSON_CreateObject();
 	bool in_sync = false;
 	int r;
@@ -1131,7 +1101,7 @@ engine_health(struct engine *e, struct engine_result *res)
 		o = NULL;
 	}
 	pthread_rwlock_unlock(&e->lock);
-	answer(res, ENGINE_OK, o);
+	api_result_answer(res, API_STATUS_OK, o);
 }
 
 /* The whole host: the control plane's declarative calls. */
@@ -1284,8 +1254,9 @@ host_store(struct engine *e, struct host_plan *p, bool commit_phase)
 }
 
 void
-engine_host_put(struct engine *e, const struct cJSON *body, struct engine_result *res)
+engine_host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 {
+	struct engine *e = ctx;
 	struct host_plan p = {0};
 	struct rules_set *want = NULL;
 	struct rules_error re = {0};
@@ -1295,17 +1266,17 @@ engine_host_put(struct engine *e, const struct cJSON *body, struct engine_result
 	int r;
 
 	if (rules_set_from_json(body, &want, &re) < 0) {
-		fail_rules(res, &re);
+		api_result_rules_error(res, &re);
 		return;
 	}
 	pthread_rwlock_wrlock(&e->lock);
 	r = host_plan(e, want, &p);
 	if (r < 0) {
-		fail_nomem(res);
+		api_result_nomem(res);
 		goto out;
 	}
 	if (p.n == 0) {
-		answer(res, ENGINE_OK, host_summary(&p, e->n));
+		api_result_answer(res, API_STATUS_OK, host_summary(&p, e->n));
 		goto out;
 	}
 	r = host_store(e, &p, false);
@@ -1349,7 +1320,7 @@ engine_host_put(struct engine *e, const struct cJSON *body, struct engine_result
 		}
 		p.v[i].next = NULL; /* the trees have it */
 	}
-	answer(res, ENGINE_OK, summary);
+	api_result_answer(res, API_STATUS_OK, summary);
 out:
 	pthread_rwlock_unlock(&e->lock);
 	host_plan_free(&p);
@@ -1370,16 +1341,19 @@ host_entry(const struct engine *e, const struct engine_ct *c)
 }
 
 void
-engine_host_get(struct engine *e, struct engine_result *res)
+engine_host_get(void *ctx, struct api_result *res)
 {
+	struct engine *e = ctx;
+
 	answer_each(e, true, host_entry, res);
 }
 
 /* The audit: from the kernel, set against the desired state. */
 
 void
-engine_audit(struct engine *e, const char *id, struct engine_result *res)
+engine_audit(void *ctx, const char *id, struct api_result *res)
 {
+	struct engine *e = ctx;
 	struct nft_state *have = NULL;
 	struct rules_set want = {0};
 	struct nft_error err;
@@ -1396,7 +1370,7 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 		pthread_rwlock_unlock(&e->lock);
 		free(want.containers);
 		if (r == -ENOMEM)
-			fail_nomem(res);
+			api_result_nomem(res);
 		else
 			fail_kernel(res, r, &err);
 		return;
@@ -1406,9 +1380,9 @@ engine_audit(struct engine *e, const char *id, struct engine_result *res)
 	} else {
 		res->text = audit_text(nft_conn_table(e->nc), have, &want, e->links, id);
 		if (res->text == NULL)
-			fail_nomem(res);
+			api_result_nomem(res);
 		else
-			res->status = ENGINE_OK;
+			res->status = API_STATUS_OK;
 	}
 	pthread_rwlock_unlock(&e->lock);
 	nft_state_free(have);
@@ -1473,8 +1447,9 @@ engine_drop_names(struct engine *e, const char *ifname, uint32_t tag, char *ret_
 #define DROPS_LIMIT_DEFAULT 50
 
 void
-engine_drops(struct engine *e, const char *id, const char *limit, struct engine_result *res)
+engine_drops(void *ctx, const char *id, const char *limit, struct api_result *res)
 {
+	struct engine *e = ctx;
 	unsigned long n = DROPS_LIMIT_DEFAULT;
 	bool known;
 	cJSON *o;
@@ -1487,9 +1462,10 @@ engine_drops(struct engine *e, const char *id, const char *limit, struct engine_
 		n = strtoul(limit, &end, 10);
 		if (errno != 0 || end == limit || *end != '\0' || limit[0] == '-' || n == 0 ||
 		    n > DROPS_RING) {
-			fail(res, ENGINE_BAD_INPUT, "invalid_limit", "limit",
-			     "limit \"%.32s\": expected a number of drops, 1 to %d (default %d)",
-			     limit, DROPS_RING, DROPS_LIMIT_DEFAULT);
+			api_result_fail(
+				res, API_STATUS_BAD_INPUT, "invalid_limit", "limit",
+				"limit \"%.32s\": expected a number of drops, 1 to %d (default %d)",
+				limit, DROPS_RING, DROPS_LIMIT_DEFAULT);
 			return;
 		}
 	}
@@ -1501,8 +1477,8 @@ engine_drops(struct engine *e, const char *id, const char *limit, struct engine_
 		return;
 	}
 	if (e->drops == NULL) {
-		fail(res, ENGINE_CONFLICT, "drop_log_off", "",
-		     "the drop log is off (agentd --drop-log-rate 0)");
+		api_result_fail(res, API_STATUS_CONFLICT, "drop_log_off", "",
+				"the drop log is off (agentd --drop-log-rate 0)");
 		return;
 	}
 	o = drops_json(e->drops, id, (unsigned int)n);
@@ -1510,7 +1486,7 @@ engine_drops(struct engine *e, const char *id, const char *limit, struct engine_
 		cJSON_Delete(o);
 		o = NULL;
 	}
-	answer(res, ENGINE_OK, o);
+	api_result_answer(res, API_STATUS_OK, o);
 }
 
 struct nft_monitor *

@@ -14,36 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct api_result;
 struct cJSON;
 struct engine;
 struct nft_monitor;
 struct nft_options;
-
-enum engine_status {
-	ENGINE_OK = 0,
-	ENGINE_CREATED,
-	ENGINE_BAD_INPUT,
-	ENGINE_NOT_FOUND,
-	ENGINE_CONFLICT,
-	ENGINE_KERNEL_FAILED,
-	ENGINE_STORAGE_FAILED,
-	ENGINE_STORAGE_FULL,
-	ENGINE_NO_MEMORY,
-};
-
-/*
- * The outcome of a call: on success data holds the answer (owned by
- * the caller); otherwise code, field and message explain, for people
- * and for programs.
- */
-struct engine_result {
-	enum engine_status status;
-	struct cJSON *data;
-	char *text; /* or data already rendered as JSON (malloc'd), for large answers */
-	const char *code;
-	char field[32];
-	char message[512];
-};
 
 struct engine_options {
 	const char *table;
@@ -62,26 +37,27 @@ struct engine_options {
 int engine_start(const struct engine_options *o, struct engine **ret);
 void engine_stop(struct engine *e);
 
-/* Calls of the API; body is the parsed request body or NULL. */
-void engine_reset(struct engine *e, const char *id, struct engine_result *res);
-void engine_rule_add(struct engine *e, const char *id, const struct cJSON *body,
-		     struct engine_result *res);
-void engine_rule_delete(struct engine *e, const char *id, const char *rule_id,
-			struct engine_result *res);
-void engine_rules_get(struct engine *e, const char *id, struct engine_result *res);
-void engine_firewall_get(struct engine *e, const char *id, struct engine_result *res);
-void engine_firewall_put(struct engine *e, const char *id, const struct cJSON *body,
-			 struct engine_result *res);
-void engine_container_put(struct engine *e, const char *id, const struct cJSON *body,
-			  struct engine_result *res);
-void engine_container_delete(struct engine *e, const char *id, struct engine_result *res);
-void engine_containers_list(struct engine *e, struct engine_result *res);
-void engine_health(struct engine *e, struct engine_result *res);
+/*
+ * Calls of the API (struct api_ops, with the engine as ctx); body is the
+ * parsed request body or NULL.
+ */
+void engine_reset(void *ctx, const char *id, struct api_result *res);
+void engine_rule_add(void *ctx, const char *id, const struct cJSON *body, struct api_result *res);
+void engine_rule_delete(void *ctx, const char *id, const char *rule_id, struct api_result *res);
+void engine_rules_get(void *ctx, const char *id, struct api_result *res);
+void engine_firewall_get(void *ctx, const char *id, struct api_result *res);
+void engine_firewall_put(void *ctx, const char *id, const struct cJSON *body,
+			 struct api_result *res);
+void engine_container_put(void *ctx, const char *id, const struct cJSON *body,
+			  struct api_result *res);
+void engine_container_delete(void *ctx, const char *id, struct api_result *res);
+void engine_containers_list(void *ctx, struct api_result *res);
+void engine_health(void *ctx, struct api_result *res);
 /* What the kernel enforces, decoded, against the desired state (id NULL: every container). */
-void engine_audit(struct engine *e, const char *id, struct engine_result *res);
+void engine_audit(void *ctx, const char *id, struct api_result *res);
 /* The whole host: PUT sets every container at once (those not named go). */
-void engine_host_get(struct engine *e, struct engine_result *res);
-void engine_host_put(struct engine *e, const struct cJSON *body, struct engine_result *res);
+void engine_host_get(void *ctx, struct api_result *res);
+void engine_host_put(void *ctx, const struct cJSON *body, struct api_result *res);
 
 /*
  * The drop log (drops.c): engine_drops() answers GET .../drops from d,
@@ -95,7 +71,7 @@ struct links;
 void engine_set_links(struct engine *e, struct links *l);
 /* links_cb: log when a container's interface appears or goes. */
 void engine_link_changed(const char *ifname, bool present, void *e);
-void engine_drops(struct engine *e, const char *id, const char *limit, struct engine_result *res);
+void engine_drops(void *ctx, const char *id, const char *limit, struct api_result *res);
 /*
  * Name the container and rule (or "default") whose tag dropped a packet
  * that came in on ifname. Returns 0, or -ENOENT when no container has
@@ -103,8 +79,6 @@ void engine_drops(struct engine *e, const char *id, const char *limit, struct en
  */
 int engine_drop_names(struct engine *e, const char *ifname, uint32_t tag, char *ret_container,
 		      char *ret_rule);
-
-void engine_result_clear(struct engine_result *res);
 
 /*
  * A reconciler pass: read the kernel and send it what differs from the

@@ -94,3 +94,13 @@ log_debug(const char *fmt, ...)
 	vlog("debug", 0, fmt, ap);
 	va_end(ap);
 }
+
+void
+log_vmsg(enum log_level level, int r, const char *fmt, va_list ap)
+{
+	static const char *const names[LOG_LEVEL_MAX] = {"debug", "info", "warning"};
+
+	if (level >= LOG_LEVEL_MAX || (level == LOG_LEVEL_DEBUG && !log_dbg))
+		return;
+	vlog(names[level], r, fmt, ap);
+}

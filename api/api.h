@@ -3,13 +3,17 @@
 
 /*
  * api: the REST API (README.md, "The REST API") over HTTP, served by libmicrohttpd on
- * a Unix socket and, optionally, on TCP with a bearer token.
+ * a Unix socket and, optionally, on TCP with a bearer token. It reaches
+ * the daemon only through the struct api_ops the daemon fills in.
  */
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
-struct engine;
 struct api;
+struct cJSON;
+struct rules_error;
 
 struct api_options {
 	const char *socket_path; /* NULL: no Unix socket */
@@ -20,9 +24,83 @@ struct api_options {
 	unsigned int timeout_s; /* idle connections are closed after this */
 };
 
-/* Bind and start serving. Returns 0, or a negative errno (logged). */
-int api_start(const struct api_options *o, struct engine *e, struct api **ret);
-/* Stop accepting, finish nothing more, release the sockets. */
+/* How a call went; routes.c turns each into an HTTP status. */
+enum api_status {
+	API_STATUS_OK = 0,
+	API_STATUS_CREATED,
+	API_STATUS_BAD_INPUT,
+	API_STATUS_NOT_FOUND,
+	API_STATUS_CONFLICT,
+	API_STATUS_KERNEL_FAILED,
+	API_STATUS_STORAGE_FAILED,
+	API_STATUS_STORAGE_FULL,
+	API_STATUS_NO_MEMORY,
+	API_STATUS_MAX,
+};
+
+/*
+ * The outcome of a call: on success data holds the answer (the result
+ * owns it); otherwise code, field and message explain, for people and
+ * for programs.
+ */
+struct api_result {
+	enum api_status status;
+	struct cJSON *data;
+	char *text; /* or data already rendered as JSON (malloc'd), for large answers */
+	const char *code;
+	char field[32];
+	char message[512];
+};
+
+enum api_log_level {
+	API_LOG_DEBUG = 0,
+	API_LOG_INFO,
+	API_LOG_WARN,
+	API_LOG_MAX,
+};
+
+/*
+ * The daemon's side of the API, which the daemon fills in. Each call
+ * gets the ctx given to api_start(), the ids from its path as sent, the
+ * request body parsed into a JSON object (NULL when the call takes
+ * none), and fills res, which starts zeroed. Calls run in the API's
+ * threads, several at a time.
+ */
+struct api_ops {
+	void (*health)(void *ctx, struct api_result *res);
+	void (*containers_list)(void *ctx, struct api_result *res);
+	void (*container_put)(void *ctx, const char *id, const struct cJSON *body,
+			      struct api_result *res);
+	void (*container_delete)(void *ctx, const char *id, struct api_result *res);
+	void (*firewall_get)(void *ctx, const char *id, struct api_result *res);
+	void (*firewall_put)(void *ctx, const char *id, const struct cJSON *body,
+			     struct api_result *res);
+	void (*reset)(void *ctx, const char *id, struct api_result *res);
+	void (*rules_get)(void *ctx, const char *id, struct api_result *res);
+	void (*rule_add)(void *ctx, const char *id, const struct cJSON *body,
+			 struct api_result *res);
+	void (*rule_delete)(void *ctx, const char *id, const char *rule_id, struct api_result *res);
+	/* limit is the query's limit=, NULL when absent */
+	void (*drops)(void *ctx, const char *id, const char *limit, struct api_result *res);
+	/* what the kernel enforces against the desired state; id NULL: every container */
+	void (*audit)(void *ctx, const char *id, struct api_result *res);
+	/* the whole host: PUT sets every container at once (those not named go) */
+	void (*host_get)(void *ctx, struct api_result *res);
+	void (*host_put)(void *ctx, const struct cJSON *body, struct api_result *res);
+	/*
+	 * One line for the daemon's log, from any of the API's threads; a
+	 * negative r is an errno whose text ends the line.
+	 */
+	void (*log)(void *ctx, enum api_log_level level, int r, const char *fmt, va_list ap)
+		__attribute__((format(printf, 4, 0)));
+};
+
+/*
+ * Bind and start serving; ops (which must outlive the API) answer the
+ * calls with ctx. Returns 0, or a negative errno, said through ops->log.
+ */
+int api_start(const struct api_options *o, const struct api_ops *ops, void *ctx, struct api **ret);
+/* Stop accepting, finish nothing more, release the sockets (a may be NULL). */
 void api_stop(struct api *a);
 
 /* routes.c: one request, read in full, to its answer. */
@@ -42,8 +120,25 @@ struct api_reply {
 	char allow[32]; /* 405: the methods the path takes */
 };
 
-void api_route(struct engine *e, const struct api_request *rq, struct api_reply *rp);
+/* Route rq to its call in ops (with ctx) and fill rp with the answer. */
+void api_route(const struct api_ops *ops, void *ctx, const struct api_request *rq,
+	       struct api_reply *rp);
+/* Fill rp with status and an error object {code, message, field}. */
 void api_reply_error(struct api_reply *rp, unsigned int status, const char *code, const char *field,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* result.c: filling a struct api_result, for the daemon's calls. */
+
+/* Fail res with status, a code for programs, the field at fault ("" if none) and a message. */
+void api_result_fail(struct api_result *res, enum api_status status, const char *code,
+		     const char *field, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Fail res as out of memory. */
+void api_result_nomem(struct api_result *res);
+/* Fail res for what rules/ refused in re (out of memory included). */
+void api_result_rules_error(struct api_result *res, const struct rules_error *re);
+/* Answer with data, which res takes; NULL data (out of memory) fails res. */
+void api_result_answer(struct api_result *res, enum api_status status, struct cJSON *data);
+/* Free what res holds and zero it. */
+void api_result_clear(struct api_result *res);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * The API's paths and methods, and the checks every body passes before
- * the engine sees it: content type, well-formed JSON, an object.
+ * the daemon sees it: content type, well-formed JSON, an object.
  */
 
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "agentd/engine.h"
 #include "api/api.h"
 #include "rules/rules.h"
 
@@ -84,7 +83,7 @@ error_text(const char *code, const char *field, const char *message)
 }
 
 /*
- * {"data": text}, for an answer the engine rendered itself (taken).
+ * {"data": text}, for an answer the daemon rendered itself (taken).
  * Grown in place: a large buffer moves by remapping, not copying.
  */
 static char *
@@ -199,22 +198,22 @@ parse_body(const struct api_request *rq, enum body want, cJSON **ret, struct api
 }
 
 static unsigned int
-http_status(enum engine_status s)
+http_status(enum api_status s)
 {
 	switch (s) {
-	case ENGINE_OK:
+	case API_STATUS_OK:
 		return 200;
-	case ENGINE_CREATED:
+	case API_STATUS_CREATED:
 		return 201;
-	case ENGINE_BAD_INPUT:
+	case API_STATUS_BAD_INPUT:
 		return 400;
-	case ENGINE_NOT_FOUND:
+	case API_STATUS_NOT_FOUND:
 		return 404;
-	case ENGINE_CONFLICT:
+	case API_STATUS_CONFLICT:
 		return 409;
-	case ENGINE_STORAGE_FULL:
+	case API_STATUS_STORAGE_FULL:
 		return 507;
-	case ENGINE_NO_MEMORY:
+	case API_STATUS_NO_MEMORY:
 		return 503;
 	default:
 		return 500;
@@ -222,64 +221,64 @@ http_status(enum engine_status s)
 }
 
 static void
-call(struct engine *e, const struct route *r, const struct api_request *rq, const cJSON *body,
-     struct engine_result *res)
+call(const struct api_ops *ops, void *ctx, const struct route *r, const struct api_request *rq,
+     const cJSON *body, struct api_result *res)
 {
 	const char *id = rq->nseg > 1 ? rq->seg[1] : NULL;
 
 	switch (r->call) {
 	case CALL_HEALTH:
-		engine_health(e, res);
+		ops->health(ctx, res);
 		break;
 	case CALL_LIST:
-		engine_containers_list(e, res);
+		ops->containers_list(ctx, res);
 		break;
 	case CALL_CONTAINER_PUT:
-		engine_container_put(e, id, body, res);
+		ops->container_put(ctx, id, body, res);
 		break;
 	case CALL_CONTAINER_DELETE:
-		engine_container_delete(e, id, res);
+		ops->container_delete(ctx, id, res);
 		break;
 	case CALL_FIREWALL_GET:
-		engine_firewall_get(e, id, res);
+		ops->firewall_get(ctx, id, res);
 		break;
 	case CALL_FIREWALL_PUT:
-		engine_firewall_put(e, id, body, res);
+		ops->firewall_put(ctx, id, body, res);
 		break;
 	case CALL_RESET:
-		engine_reset(e, id, res);
+		ops->reset(ctx, id, res);
 		break;
 	case CALL_RULES_GET:
-		engine_rules_get(e, id, res);
+		ops->rules_get(ctx, id, res);
 		break;
 	case CALL_RULE_ADD:
-		engine_rule_add(e, id, body, res);
+		ops->rule_add(ctx, id, body, res);
 		break;
 	case CALL_RULE_DELETE:
-		engine_rule_delete(e, id, rq->seg[4], res);
+		ops->rule_delete(ctx, id, rq->seg[4], res);
 		break;
 	case CALL_HOST_GET:
-		engine_host_get(e, res);
+		ops->host_get(ctx, res);
 		break;
 	case CALL_HOST_PUT:
-		engine_host_put(e, body, res);
+		ops->host_put(ctx, body, res);
 		break;
 	case CALL_AUDIT:
-		engine_audit(e, NULL, res);
+		ops->audit(ctx, NULL, res);
 		break;
 	case CALL_CONTAINER_AUDIT:
-		engine_audit(e, id, res);
+		ops->audit(ctx, id, res);
 		break;
 	case CALL_DROPS:
-		engine_drops(e, id, rq->limit, res);
+		ops->drops(ctx, id, rq->limit, res);
 		break;
 	}
 }
 
 void
-api_route(struct engine *e, const struct api_request *rq, struct api_reply *rp)
+api_route(const struct api_ops *ops, void *ctx, const struct api_request *rq, struct api_reply *rp)
 {
-	struct engine_result res = {0};
+	struct api_result res = {0};
 	const struct route *r = NULL;
 	bool path_known = false;
 	size_t i, first = 0;
@@ -313,18 +312,18 @@ api_route(struct engine *e, const struct api_request *rq, struct api_reply *rp)
 	}
 	if (!parse_body(rq, r->body, &body, rp))
 		return;
-	call(e, r, rq, body, &res);
+	call(ops, ctx, r, rq, body, &res);
 	cJSON_Delete(body);
 	rp->status = http_status(res.status);
-	if (res.status != ENGINE_OK && res.status != ENGINE_CREATED) {
+	if (res.status != API_STATUS_OK && res.status != API_STATUS_CREATED) {
 		rp->text = error_text(res.code, res.field, res.message);
-		engine_result_clear(&res);
+		api_result_clear(&res);
 		return;
 	}
 	if (res.text != NULL) {
 		rp->text = wrap_data(res.text);
 		res.text = NULL;
-		engine_result_clear(&res);
+		api_result_clear(&res);
 		return;
 	}
 	o = cJSON_CreateObject();
@@ -332,5 +331,5 @@ api_route(struct engine *e, const struct api_request *rq, struct api_reply *rp)
 		res.data = NULL;
 	rp->text = o ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
-	engine_result_clear(&res);
+	api_result_clear(&res);
 }

@@ -6,6 +6,7 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,6 @@
 
 #include <microhttpd.h>
 
-#include "agentd/log.h"
 #include "api/api.h"
 
 #define API_BODY_MAX (1u << 20)
@@ -36,7 +36,8 @@ struct listener {
 };
 
 struct api {
-	struct engine *engine;
+	const struct api_ops *ops;
+	void *ctx;
 	struct listener unix_l;
 	struct listener tcp_l;
 	char *token;
@@ -171,8 +172,20 @@ split_path(char *path, char **seg, unsigned int *nseg)
 	return true;
 }
 
+/* A line for the daemon's log, through its hook. */
+static void __attribute__((format(printf, 4, 5)))
+say(const struct api *a, enum api_log_level level, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	a->ops->log(a->ctx, level, r, fmt, ap);
+	va_end(ap);
+}
+
 static void
-log_request(const char *method, const char *url, unsigned int status, const struct request *rq)
+log_request(const struct api *a, const char *method, const char *url, unsigned int status,
+	    const struct request *rq)
 {
 	struct timespec now;
 	double ms;
@@ -180,9 +193,10 @@ log_request(const char *method, const char *url, unsigned int status, const stru
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - rq->start.tv_sec) * 1e3 + (now.tv_nsec - rq->start.tv_nsec) / 1e6;
 	if (status >= 500)
-		log_warnx("api: %.16s %.200s: %u (%.1f ms)", method, url, status, ms);
+		say(a, API_LOG_WARN, 0, "api: %.16s %.200s: %u (%.1f ms)", method, url, status, ms);
 	else
-		log_debug("api: %.16s %.200s: %u (%.1f ms)", method, url, status, ms);
+		say(a, API_LOG_DEBUG, 0, "api: %.16s %.200s: %u (%.1f ms)", method, url, status,
+		    ms);
 }
 
 static enum MHD_Result
@@ -215,14 +229,14 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 								  MHD_HTTP_HEADER_AUTHORIZATION))) {
 			api_reply_error(&rp, 401, "unauthorized", "",
 					"this listener needs Authorization: Bearer <token>");
-			log_request(method, url, 401, rq);
+			log_request(l->api, method, url, 401, rq);
 			return send_reply(conn, &rp);
 		}
 		if (cl != NULL && strtoull(cl, NULL, 10) > rq->max) {
 			api_reply_error(&rp, 413, "payload_too_large", "",
 					"the body is %.20s bytes; at most %u are accepted", cl,
 					rq->max);
-			log_request(method, url, 413, rq);
+			log_request(l->api, method, url, 413, rq);
 			return send_reply(conn, &rp);
 		}
 		return MHD_YES;
@@ -256,7 +270,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 	if (rq->too_big) {
 		api_reply_error(&rp, 413, "payload_too_large", "",
 				"the body is over %u bytes, the most accepted", rq->max);
-		log_request(method, url, 413, rq);
+		log_request(l->api, method, url, 413, rq);
 		return send_reply(conn, &rp);
 	}
 	path = strdup(url);
@@ -274,9 +288,9 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 				"no such path; the API lives under /api/v1/ (health, containers, "
 				"containers/{id}[/firewall[/reset|/egress[/{rule_id}]]])");
 	else
-		api_route(l->api->engine, &arq, &rp);
+		api_route(l->api->ops, l->api->ctx, &arq, &rp);
 	free(path);
-	log_request(method, url, rp.status, rq);
+	log_request(l->api, method, url, rp.status, rq);
 	ret = send_reply(conn, &rp);
 	return ret;
 }
@@ -302,10 +316,9 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 
-	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_debug("api: libmicrohttpd: %s", msg);
+	say(cls, API_LOG_DEBUG, 0, "api: libmicrohttpd: %s", msg);
 }
 
 static int
@@ -314,7 +327,7 @@ start_listener(struct listener *l, struct api *a, int fd, const struct api_optio
 	l->api = a;
 	l->tcp = tcp;
 	l->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-				0, NULL, NULL, handle, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				0, NULL, NULL, handle, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
 				MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
 				o->threads, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
 				MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
@@ -407,14 +420,15 @@ tcp_listen(const char *spec, int *ret_fd)
 }
 
 int
-api_start(const struct api_options *o, struct engine *e, struct api **ret)
+api_start(const struct api_options *o, const struct api_ops *ops, void *ctx, struct api **ret)
 {
 	struct api *a = calloc(1, sizeof(*a));
 	int fd = -1, r = 0;
 
 	if (a == NULL)
 		return -ENOMEM;
-	a->engine = e;
+	a->ops = ops;
+	a->ctx = ctx;
 	if (o->listen != NULL && (o->token == NULL || (a->token = strdup(o->token)) == NULL)) {
 		r = o->token == NULL ? -EINVAL : -ENOMEM;
 		goto fail;
@@ -422,29 +436,32 @@ api_start(const struct api_options *o, struct engine *e, struct api **ret)
 	if (o->socket_path != NULL) {
 		r = unix_listen(o->socket_path, &fd);
 		if (r < 0) {
-			log_warn(r, "api: socket %s", o->socket_path);
+			say(a, API_LOG_WARN, r, "api: socket %s", o->socket_path);
 			goto fail;
 		}
 		snprintf(a->socket_path, sizeof(a->socket_path), "%s", o->socket_path);
 		r = start_listener(&a->unix_l, a, fd, o, false);
 		if (r < 0) {
-			log_warnx("api: libmicrohttpd would not start on %s", o->socket_path);
+			say(a, API_LOG_WARN, 0, "api: libmicrohttpd would not start on %s",
+			    o->socket_path);
 			goto fail;
 		}
-		log_info("api: listening on unix socket %s", o->socket_path);
+		say(a, API_LOG_INFO, 0, "api: listening on unix socket %s", o->socket_path);
 	}
 	if (o->listen != NULL) {
 		r = tcp_listen(o->listen, &fd);
 		if (r < 0) {
-			log_warn(r, "api: listen %s", o->listen);
+			say(a, API_LOG_WARN, r, "api: listen %s", o->listen);
 			goto fail;
 		}
 		r = start_listener(&a->tcp_l, a, fd, o, true);
 		if (r < 0) {
-			log_warnx("api: libmicrohttpd would not start on %s", o->listen);
+			say(a, API_LOG_WARN, 0, "api: libmicrohttpd would not start on %s",
+			    o->listen);
 			goto fail;
 		}
-		log_info("api: listening on tcp %s (bearer token required)", o->listen);
+		say(a, API_LOG_INFO, 0, "api: listening on tcp %s (bearer token required)",
+		    o->listen);
 	}
 	*ret = a;
 	return 0;
