@@ -22,12 +22,16 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 
+#include "agentd/calls.h"
 #include "agentd/daemon.h"
 #include "agentd/drops.h"
 #include "agentd/engine.h"
+#include "agentd/firewall.h"
+#include "agentd/host.h"
 #include "agentd/links.h"
 #include "agentd/log.h"
 #include "agentd/reconcile.h"
+#include "agentd/status.h"
 #include "api/api.h"
 
 #define TOKEN_MAX 4096
@@ -93,22 +97,22 @@ api_log(void *ctx, enum api_log_level level, int r, const char *fmt, va_list ap)
 		 r, fmt, ap);
 }
 
-/* The API's calls, answered by the engine (their ctx). */
+/* The API's calls, with a struct calls as their ctx. */
 static const struct api_ops api_ops = {
-	.health = engine_health,
-	.containers_list = engine_containers_list,
-	.container_put = engine_container_put,
-	.container_delete = engine_container_delete,
-	.firewall_get = engine_firewall_get,
-	.firewall_put = engine_firewall_put,
-	.reset = engine_reset,
-	.rules_get = engine_rules_get,
-	.rule_add = engine_rule_add,
-	.rule_delete = engine_rule_delete,
-	.drops = engine_drops,
-	.audit = engine_audit,
-	.host_get = engine_host_get,
-	.host_put = engine_host_put,
+	.health = status_health,
+	.containers_list = status_list,
+	.container_put = firewall_container_put,
+	.container_delete = firewall_container_delete,
+	.firewall_get = firewall_get,
+	.firewall_put = firewall_put,
+	.reset = firewall_reset,
+	.rules_get = firewall_rules_get,
+	.rule_add = firewall_rule_add,
+	.rule_delete = firewall_rule_delete,
+	.drops = firewall_drops,
+	.audit = status_audit,
+	.host_get = host_get,
+	.host_put = host_put,
 	.log = api_log,
 };
 
@@ -147,6 +151,7 @@ daemon_run(const struct daemon_options *o)
 		.nft = &o->nft,
 	};
 	struct reconciler *rc = NULL;
+	struct calls calls;
 	struct drops *drops = NULL;
 	struct links *links = NULL;
 	struct api_options ao = {
@@ -190,13 +195,14 @@ daemon_run(const struct daemon_options *o)
 			log_warn(r, "starting the reconciler");
 	}
 	/* interfaces are followed for the API; enforcement goes on without them */
-	if (r == 0 && links_start(engine_link_changed, e, &links) == 0)
-		engine_set_links(e, links);
-	/* the drop log only informs: enforcement goes on without it */
-	if (r == 0 && o->nft.log_rate > 0 && drops_start(e, o->nft.log_group, &drops) == 0)
-		engine_set_drops(e, drops);
 	if (r == 0)
-		r = api_start(&ao, &api_ops, e, &a);
+		links_start(links_log_container, e, &links);
+	/* the drop log only informs: enforcement goes on without it */
+	if (r == 0 && o->nft.log_rate > 0)
+		drops_start(e, o->nft.log_group, &drops);
+	calls = (struct calls){.engine = e, .links = links, .drops = drops};
+	if (r == 0)
+		r = api_start(&ao, &api_ops, &calls, &a);
 	if (token != NULL) {
 		explicit_bzero(token, strlen(token));
 		free(token);

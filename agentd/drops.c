@@ -17,7 +17,7 @@
 #include <netinet/in.h>
 
 #include "agentd/drops.h"
-#include "agentd/engine.h"
+#include "agentd/engine_int.h"
 #include "agentd/log.h"
 #include "agentd/watch.h"
 #include "nft/nft.h"
@@ -64,6 +64,34 @@ addr_text(const struct nft_drop *d, const uint8_t *a, char buf[INET6_ADDRSTRLEN]
 		strcpy(buf, "?");
 }
 
+/*
+ * Name the container and rule (or "default") whose tag dropped a packet
+ * that came in on ifname. Returns 0, or -ENOENT when no container has
+ * the interface and tag.
+ */
+static int
+drop_names(struct engine *e, const char *ifname, uint32_t tag, char *ret_container, char *ret_rule)
+{
+	const char *id;
+	struct engine_ct *c;
+	size_t i;
+	int r;
+
+	pthread_rwlock_rdlock(&e->lock);
+	r = nft_model_tag(e->model, ifname, tag, &id, &i);
+	c = r == 0 ? engine_ct_find(e, id) : NULL;
+	if (c == NULL)
+		r = -ENOENT;
+	else {
+		strcpy(ret_container, c->fw.id);
+		strcpy(ret_rule, i < c->fw.nrules    ? c->fw.rules[i].id
+				 : i == c->fw.nrules ? "default"
+						     : "unknown");
+	}
+	pthread_rwlock_unlock(&e->lock);
+	return r;
+}
+
 static int
 on_drop(const struct nft_drop *nd, void *data)
 {
@@ -72,7 +100,7 @@ on_drop(const struct nft_drop *nd, void *data)
 	struct drop x = {.d = *nd};
 
 	/* not a container's: an interface gone, or a packet nothing tagged */
-	if (engine_drop_names(d->e, nd->ifname, nd->tag, x.container, x.rule) < 0)
+	if (drop_names(d->e, nd->ifname, nd->tag, x.container, x.rule) < 0)
 		return 0;
 	addr_text(nd, nd->saddr, src);
 	addr_text(nd, nd->daddr, dst);

@@ -14,9 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct api_result;
-struct cJSON;
 struct engine;
+struct nft_change;
 struct nft_monitor;
 struct nft_options;
 
@@ -35,50 +34,12 @@ struct engine_options {
  * never guesses a firewall).
  */
 int engine_start(const struct engine_options *o, struct engine **ret);
+/* Free e (NULL: nothing); the table stays in force (persist) as the socket closes. */
 void engine_stop(struct engine *e);
+/* Announcements of other processes' changes to the table, for the reconciler (e owns it). */
+struct nft_monitor *engine_monitor(const struct engine *e);
 
-/*
- * Calls of the API (struct api_ops, with the engine as ctx); body is the
- * parsed request body or NULL.
- */
-void engine_reset(void *ctx, const char *id, struct api_result *res);
-void engine_rule_add(void *ctx, const char *id, const struct cJSON *body, struct api_result *res);
-void engine_rule_delete(void *ctx, const char *id, const char *rule_id, struct api_result *res);
-void engine_rules_get(void *ctx, const char *id, struct api_result *res);
-void engine_firewall_get(void *ctx, const char *id, struct api_result *res);
-void engine_firewall_put(void *ctx, const char *id, const struct cJSON *body,
-			 struct api_result *res);
-void engine_container_put(void *ctx, const char *id, const struct cJSON *body,
-			  struct api_result *res);
-void engine_container_delete(void *ctx, const char *id, struct api_result *res);
-void engine_containers_list(void *ctx, struct api_result *res);
-void engine_health(void *ctx, struct api_result *res);
-/* What the kernel enforces, decoded, against the desired state (id NULL: every container). */
-void engine_audit(void *ctx, const char *id, struct api_result *res);
-/* The whole host: PUT sets every container at once (those not named go). */
-void engine_host_get(void *ctx, struct api_result *res);
-void engine_host_put(void *ctx, const struct cJSON *body, struct api_result *res);
-
-/*
- * The drop log (drops.c): engine_drops() answers GET .../drops from d,
- * set once before the API starts (NULL: no drop log).
- */
-struct drops;
-void engine_set_drops(struct engine *e, struct drops *d);
-/* The host's interfaces (links.c), for whether each container's is there; set
- * once before the API starts (NULL: not known). */
-struct links;
-void engine_set_links(struct engine *e, struct links *l);
-/* links_cb: log when a container's interface appears or goes. */
-void engine_link_changed(const char *ifname, bool present, void *e);
-void engine_drops(void *ctx, const char *id, const char *limit, struct api_result *res);
-/*
- * Name the container and rule (or "default") whose tag dropped a packet
- * that came in on ifname. Returns 0, or -ENOENT when no container has
- * the interface and tag.
- */
-int engine_drop_names(struct engine *e, const char *ifname, uint32_t tag, char *ret_container,
-		      char *ret_rule);
+/* repair.c: putting the kernel right, as the reconciler (reconcile.c) asks. */
 
 /*
  * A reconciler pass: read the kernel and send it what differs from the
@@ -95,7 +56,6 @@ int engine_reconcile(struct engine *e, const char *why, bool force);
  * one that cannot be tied to a container, takes a full pass. Returns
  * what engine_reconcile() does.
  */
-struct nft_change;
 int engine_repair(struct engine *e, const struct nft_change *ch, size_t n, const char *why);
 /*
  * Other processes' commits (their generations, in order) that were
@@ -105,7 +65,5 @@ int engine_repair(struct engine *e, const struct nft_change *ch, size_t n, const
  * heard) leaves the next pass to read the table.
  */
 void engine_commits_elsewhere(struct engine *e, const uint32_t *genids, size_t n);
-/* Announcements of other processes' changes to the table, for the reconciler. */
-struct nft_monitor *engine_monitor(const struct engine *e);
 
 #endif

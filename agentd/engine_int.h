@@ -2,8 +2,10 @@
 #define AGENTD_ENGINE_INT_H
 
 /*
- * The engine's insides, for the files that make up the engine besides
- * engine.c. Other modules use engine.h only.
+ * The engine's insides, for the files that work with it from within
+ * agentd: the repairs (repair.c), the API's calls (calls.c, firewall.c,
+ * host.c, status.c) and the naming of what the kernel reports (drops.c,
+ * links.c). Other modules use engine.h only.
  */
 
 #include <pthread.h>
@@ -15,6 +17,8 @@
 #include "agentd/engine.h"
 #include "nft/nft.h"
 #include "rules/rules.h"
+
+struct store_staged;
 
 /* One container's desired state; its revision counts changes from 1. */
 struct engine_ct {
@@ -36,30 +40,82 @@ struct engine {
 	uint64_t passes;  /* reconciler passes that read the kernel */
 	uint64_t repairs; /* passes that had to change it */
 	time_t last_repair;
-	struct drops *drops; /* NULL: no drop log */
-	struct links *links; /* NULL: interfaces not followed */
 };
 
-/*
- * The container with id, or the one attached to interface ifname; NULL
- * when there is none. The caller holds the lock, for reading at least.
- */
+/* Every container in id order: pointers into the trees (free only v). */
+struct engine_ct_list {
+	struct engine_ct **v;
+	size_t n;
+};
+
+/* Why engine_commit() failed: the state directory, or the kernel (as kernel says). */
+struct engine_error {
+	bool storage;
+	struct nft_error kernel;
+};
+
+/* The containers. The caller holds the lock, for reading at least. */
+
+/* The container with id, or the one attached to interface ifname; NULL when none. */
 struct engine_ct *engine_ct_find(const struct engine *e, const char *id);
 struct engine_ct *engine_ct_find_ifname(const struct engine *e, const char *ifname);
+/* Every container, in id order, into *ret. Returns 0 or -ENOMEM. */
+int engine_ct_list(struct engine *e, struct engine_ct_list *ret);
+/*
+ * Swap old for next in the trees (write lock); either may be NULL. Takes
+ * next and frees old. Returns 0, or -ENOMEM with next freed.
+ */
+int engine_ct_replace(struct engine *e, struct engine_ct *old, struct engine_ct *next);
+/* Free a struct engine_ct and what it holds (NULL: nothing); tdestroy()'s type. */
+void engine_ct_free(void *p);
+
+/* The kernel. The caller holds the write lock: the socket is the engine's. */
 
 /*
- * Make the table hold the whole desired state, with container id's
- * firewall replaced by fw (NULL: left out), in one transaction: diffed
- * against have (borrowed; NULL: dump it), read again when someone else
- * commits in between. why names the occasion in the log; *ret_st (may
- * be NULL) says what was sent. Returns 0, or a negative errno with
- * *reterr saying what failed. The caller holds the write lock.
+ * The whole desired state as a rules_set in *ret, with container id's
+ * firewall replaced by fw (or left out when fw is NULL). The set shares
+ * the containers' rules: free only ret->containers. Returns 0 or -ENOMEM.
  */
+int engine_desired_set(struct engine *e, const char *id, const struct rules_container *fw,
+		       struct rules_set *ret);
+/*
+ * nft_dump() of the table (want: as in nft_dump()), saying in the debug
+ * log, for the occasion why, when other commits came in while it read.
+ */
+int engine_read_table(struct engine *e, const struct rules_set *want, const char *why,
+		      struct nft_state **ret, struct nft_error *reterr);
+/*
+ * Make the table hold want in one transaction, diffed against have
+ * (borrowed; NULL: dump it), and against a fresh dump when someone else
+ * commits in between; why names the occasion in the log. *ret_st (may be
+ * NULL) says what was sent. Returns 0, or a negative errno and *reterr.
+ */
+int engine_kernel_sync(struct engine *e, const struct rules_set *want, const struct nft_state *have,
+		       const char *why, struct nft_apply_stats *ret_st, struct nft_error *reterr);
+/* engine_kernel_sync() of the whole desired state, with id's firewall set to fw. */
 int engine_kernel_resync(struct engine *e, const char *id, const struct rules_container *fw,
 			 const struct nft_state *have, const char *why,
 			 struct nft_apply_stats *ret_st, struct nft_error *reterr);
-
+/*
+ * Does the kernel hold the desired state? Reads the table only when the
+ * generation moved since it last did. Returns 0 with the answer in *ret,
+ * or a negative errno.
+ */
+int engine_kernel_in_sync(struct engine *e, bool *ret);
 /* The generation after g: a commit advances it by one, skipping 0. */
 uint32_t engine_genid_next(uint32_t g);
+
+/* Changes. The caller holds the write lock. */
+
+/* Stage c's state file (see store.h): *ret is for store_commit() or store_abort(). */
+int engine_stage(struct engine *e, const struct engine_ct *c, struct store_staged **ret);
+/*
+ * Make next (NULL: remove) the state of container id, everywhere; old is
+ * the current state (NULL: new). Returns 0 with next in the trees and old
+ * freed; or a negative errno, logged and explained in *reterr, with
+ * nothing changed and next freed.
+ */
+int engine_commit(struct engine *e, const char *id, struct engine_ct *old, struct engine_ct *next,
+		  struct engine_error *reterr);
 
 #endif

@@ -23,6 +23,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/socket.h>
 
+#include "agentd/engine_int.h"
 #include "agentd/links.h"
 #include "agentd/log.h"
 #include "agentd/watch.h"
@@ -279,6 +280,21 @@ links_present(struct links *l, const char *ifname)
 	found = tfind(&key, &l->by_name, by_name_cmp) != NULL;
 	pthread_mutex_unlock(&l->lock);
 	return found;
+}
+
+void
+links_log_container(const char *ifname, bool present, void *engine)
+{
+	struct engine *e = engine;
+	struct engine_ct *c;
+
+	pthread_rwlock_rdlock(&e->lock);
+	c = engine_ct_find_ifname(e, ifname);
+	if (c != NULL)
+		log_info("container %s: interface %s %s", c->fw.id, ifname,
+			 present ? "is up: its firewall applies to it"
+				 : "is gone (the firewall stays, for when it is back)");
+	pthread_rwlock_unlock(&e->lock);
 }
 
 /* Resolving a namespace to the host end of its veth. */

@@ -23,6 +23,12 @@ int links_start(links_cb cb, void *data, struct links **ret);
 void links_stop(struct links *l);
 /* Does an interface named ifname exist in the host namespace now? */
 bool links_present(struct links *l, const char *ifname);
+/*
+ * A links_cb for an engine (engine is its struct engine): logs, naming
+ * the container, when a container's interface appears or goes. Takes
+ * the engine's lock for reading.
+ */
+void links_log_container(const char *ifname, bool present, void *engine);
 
 /*
  * The host-side interface of the veth pair whose other end is in the

@@ -1,0 +1,565 @@
+/*
+ * The API's calls on one container's firewall: create or reset it,
+ * replace it, add and delete rules, attach it to an interface, delete
+ * it, read it back, and read its recent drops.
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "agentd/calls.h"
+#include "agentd/drops.h"
+#include "agentd/engine_int.h"
+#include "agentd/firewall.h"
+#include "agentd/kernel_json.h"
+#include "agentd/links.h"
+#include "agentd/log.h"
+#include "api/api.h"
+#include "rules/rules.h"
+
+#define PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
+
+/* {"container_id", "interface", "interface_present", "default_action", "rules", "revision"} */
+static cJSON *
+firewall_json(const struct calls *calls, const struct engine_ct *c)
+{
+	cJSON *o = cJSON_CreateObject(), *fw = rules_container_to_json(&c->fw), *item;
+
+	if (o == NULL || fw == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id))
+		goto fail;
+	while ((item = fw->child) != NULL) {
+		cJSON_DetachItemViaPointer(fw, item);
+		if (!cJSON_AddItemToObject(o, item->string, item)) {
+			cJSON_Delete(item);
+			goto fail;
+		}
+	}
+	if (!kernel_json_presence(o, calls->links, c->fw.ifname) ||
+	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision))
+		goto fail;
+	cJSON_Delete(fw);
+	return o;
+fail:
+	cJSON_Delete(fw);
+	cJSON_Delete(o);
+	return NULL;
+}
+
+static void
+answer_firewall(const struct calls *calls, struct api_result *res, enum api_status status,
+		const struct engine_ct *c)
+{
+	api_result_answer(res, status, firewall_json(calls, c));
+}
+
+static struct engine_ct *
+ct_new(const char *id, const struct engine_ct *src, struct api_result *res)
+{
+	struct engine_ct *c = calloc(1, sizeof(*c));
+
+	if (c != NULL && src != NULL && rules_container_copy(&c->fw, &src->fw) < 0) {
+		free(c);
+		c = NULL;
+	}
+	if (c == NULL) {
+		api_result_nomem(res);
+		return NULL;
+	}
+	if (src == NULL) {
+		snprintf(c->fw.id, sizeof(c->fw.id), "%s", id);
+		c->fw.policy = RULES_ACTION_DENY;
+	}
+	c->revision = src ? src->revision + 1 : 1;
+	return c;
+}
+
+/* engine_commit(), failing res as the API words it; true when it is done. */
+static bool
+commit(struct engine *e, const char *id, struct engine_ct *old, struct engine_ct *next,
+       struct api_result *res)
+{
+	struct engine_error err;
+	int r = engine_commit(e, id, old, next, &err);
+
+	if (r == 0)
+		return true;
+	if (err.storage)
+		calls_fail_storage(e, res, r);
+	else
+		calls_fail_kernel(res, r, &err.kernel);
+	return false;
+}
+
+void
+firewall_reset(void *ctx, const char *id, struct api_result *res)
+{
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
+	struct engine_ct *old, *next;
+	size_t i;
+
+	if (!calls_id_ok(id, res))
+		return;
+	pthread_rwlock_wrlock(&e->lock);
+	old = engine_ct_find(e, id);
+	if (old != NULL && old->fw.policy == RULES_ACTION_DENY && old->fw.nrules == 0) {
+		answer_firewall(calls, res, API_STATUS_OK, old);
+		goto out;
+	}
+	next = ct_new(id, old, res);
+	if (next == NULL)
+		goto out;
+	for (i = 0; i < next->fw.nrules; i++)
+		rules_rule_clear(&next->fw.rules[i]);
+	next->fw.nrules = 0;
+	next->fw.policy = RULES_ACTION_DENY;
+	if (commit(e, id, old, next, res)) {
+		log_info("container %s: reset to deny-all (revision %llu)", id,
+			 (unsigned long long)next->revision);
+		answer_firewall(calls, res, old ? API_STATUS_OK : API_STATUS_CREATED, next);
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+}
+
+static cJSON *
+rule_json(const struct rules_rule *r, uint64_t revision)
+{
+	cJSON *o = rules_rule_to_json(r);
+
+	if (o != NULL && cJSON_AddNumberToObject(o, "revision", (double)revision) == NULL) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static bool
+desc_equal(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Where a new rule goes in canonical order: after the rules of its kind. */
+static size_t
+rule_slot(const struct rules_container *fw, uint8_t action)
+{
+	size_t i = 0;
+
+	if (action == RULES_ACTION_ALLOW)
+		return fw->nrules;
+	while (i < fw->nrules && fw->rules[i].action == RULES_ACTION_DENY)
+		i++;
+	return i;
+}
+
+void
+firewall_rule_add(void *ctx, const char *id, const struct cJSON *body, struct api_result *res)
+{
+	struct engine *e = ((const struct calls *)ctx)->engine;
+	struct rules_rule rule = {0};
+	struct rules_error re = {0};
+	struct engine_ct *old, *next;
+	struct rules_rule *v;
+	size_t i, slot;
+
+	if (!calls_id_ok(id, res))
+		return;
+	if (rules_rule_parse(body, 0, &rule, &re) < 0) {
+		api_result_rules_error(res, &re);
+		return;
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	old = engine_ct_find(e, id);
+	if (old == NULL) {
+		calls_fail_not_found(res, id);
+		goto out;
+	}
+	for (i = 0; i < old->fw.nrules; i++) {
+		const struct rules_rule *h = &old->fw.rules[i];
+		bool same = rules_rule_same_match(h, &rule);
+
+		if (same && desc_equal(h->desc, rule.desc) &&
+		    (rule.id[0] == '\0' || strcmp(h->id, rule.id) == 0)) {
+			api_result_answer(res, API_STATUS_OK, rule_json(h, old->revision));
+			goto out;
+		}
+		if (same) {
+			api_result_fail(
+				res, API_STATUS_CONFLICT, "rule_conflict", "",
+				"rule %s already matches the same packets with the same action; "
+				"delete it first to change its description or id",
+				h->id);
+			goto out;
+		}
+		if (rule.id[0] != '\0' && strcmp(h->id, rule.id) == 0) {
+			api_result_fail(res, API_STATUS_CONFLICT, "rule_conflict", "id",
+					"rule id %s is taken by another rule of container %s",
+					rule.id, id);
+			goto out;
+		}
+	}
+	if (old->fw.nrules >= RULES_PER_CONTAINER_MAX) {
+		api_result_fail(res, API_STATUS_CONFLICT, "too_many_rules", "",
+				"container %s has %d rules, the most a container can have", id,
+				RULES_PER_CONTAINER_MAX);
+		goto out;
+	}
+	if (rule.id[0] == '\0')
+		rules_rule_id_assign(&rule, old->fw.rules, old->fw.nrules);
+	next = ct_new(id, old, res);
+	if (next == NULL)
+		goto out;
+	v = reallocarray(next->fw.rules, next->fw.nrules + 1, sizeof(*v));
+	if (v == NULL) {
+		engine_ct_free(next);
+		api_result_nomem(res);
+		goto out;
+	}
+	next->fw.rules = v;
+	slot = rule_slot(&next->fw, rule.action);
+	memmove(&v[slot + 1], &v[slot], (next->fw.nrules - slot) * sizeof(*v));
+	v[slot] = rule; /* next owns the description now */
+	memset(&rule, 0, sizeof(rule));
+	next->fw.nrules++;
+	if (commit(e, id, old, next, res)) {
+		log_info("container %s: added rule %s (revision %llu)", id, v[slot].id,
+			 (unsigned long long)next->revision);
+		api_result_answer(res, API_STATUS_CREATED, rule_json(&v[slot], next->revision));
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+	rules_rule_clear(&rule);
+}
+
+void
+firewall_rule_delete(void *ctx, const char *id, const char *rule_id, struct api_result *res)
+{
+	struct engine *e = ((const struct calls *)ctx)->engine;
+	struct engine_ct *old, *next;
+	size_t i;
+
+	if (!calls_id_ok(id, res))
+		return;
+	pthread_rwlock_wrlock(&e->lock);
+	old = engine_ct_find(e, id);
+	if (old == NULL) {
+		calls_fail_not_found(res, id);
+		goto out;
+	}
+	for (i = 0; i < old->fw.nrules; i++)
+		if (strcmp(old->fw.rules[i].id, rule_id) == 0)
+			break;
+	if (i == old->fw.nrules) {
+		api_result_fail(res, API_STATUS_NOT_FOUND, "rule_not_found", "",
+				"container %s has no rule with id \"%.64s\" (list them with GET "
+				"/api/v1/containers/%s/firewall/egress)",
+				id, rule_id, id);
+		goto out;
+	}
+	next = ct_new(id, old, res);
+	if (next == NULL)
+		goto out;
+	rules_rule_clear(&next->fw.rules[i]);
+	memmove(&next->fw.rules[i], &next->fw.rules[i + 1],
+		(next->fw.nrules - i - 1) * sizeof(next->fw.rules[0]));
+	next->fw.nrules--;
+	if (commit(e, id, old, next, res)) {
+		cJSON *o = cJSON_CreateObject();
+
+		log_info("container %s: deleted rule %s (revision %llu)", id, rule_id,
+			 (unsigned long long)next->revision);
+		if (o != NULL &&
+		    (!cJSON_AddStringToObject(o, "container_id", id) ||
+		     !cJSON_AddStringToObject(o, "deleted", rule_id) ||
+		     !cJSON_AddNumberToObject(o, "revision", (double)next->revision))) {
+			cJSON_Delete(o);
+			o = NULL;
+		}
+		api_result_answer(res, API_STATUS_OK, o);
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+}
+
+/* The firewall object; rules_only: less what is not about rules. */
+static void
+show(const struct calls *calls, const char *id, bool rules_only, struct api_result *res)
+{
+	struct engine *e = calls->engine;
+	const struct engine_ct *c;
+	cJSON *o;
+
+	if (!calls_id_ok(id, res))
+		return;
+	pthread_rwlock_rdlock(&e->lock);
+	c = engine_ct_find(e, id);
+	if (c == NULL) {
+		calls_fail_not_found(res, id);
+		goto out;
+	}
+	o = firewall_json(calls, c);
+	if (o != NULL && rules_only) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "interface");
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "default_action");
+	}
+	api_result_answer(res, API_STATUS_OK, o);
+out:
+	pthread_rwlock_unlock(&e->lock);
+}
+
+void
+firewall_rules_get(void *ctx, const char *id, struct api_result *res)
+{
+	show(ctx, id, true, res);
+}
+
+void
+firewall_get(void *ctx, const char *id, struct api_result *res)
+{
+	show(ctx, id, false, res);
+}
+
+/* Refuse a member that belongs to another call, naming the right one. */
+static bool
+refuse_member(const struct cJSON *body, const char *name, const char *hint, struct api_result *res)
+{
+	if (!cJSON_IsObject(body) || cJSON_GetObjectItemCaseSensitive(body, name) == NULL)
+		return false;
+	api_result_fail(res, API_STATUS_BAD_INPUT, "unknown_field", name,
+			"%s: not accepted here; %s", name, hint);
+	return true;
+}
+
+void
+firewall_put(void *ctx, const char *id, const struct cJSON *body, struct api_result *res)
+{
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
+	struct rules_error re = {0};
+	struct engine_ct *old, *next;
+
+	if (!calls_id_ok(id, res) ||
+	    refuse_member(body, "interface", "attach with PUT /api/v1/containers/{id}", res))
+		return;
+	next = calloc(1, sizeof(*next));
+	if (next == NULL) {
+		api_result_nomem(res);
+		return;
+	}
+	if (rules_container_parse(body, id, &next->fw, &re) < 0) {
+		api_result_rules_error(res, &re);
+		free(next);
+		return;
+	}
+	pthread_rwlock_wrlock(&e->lock);
+	old = engine_ct_find(e, id);
+	if (old != NULL) {
+		memcpy(next->fw.ifname, old->fw.ifname, sizeof(next->fw.ifname));
+		if (rules_container_equal(&old->fw, &next->fw)) {
+			engine_ct_free(next);
+			answer_firewall(calls, res, API_STATUS_OK, old);
+			goto out;
+		}
+	}
+	next->revision = old ? old->revision + 1 : 1;
+	if (commit(e, id, old, next, res)) {
+		log_info("container %s: firewall replaced: default %s, %zu rules (revision %llu)",
+			 id, rules_action_name(next->fw.policy), next->fw.nrules,
+			 (unsigned long long)next->revision);
+		answer_firewall(calls, res, old ? API_STATUS_OK : API_STATUS_CREATED, next);
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+}
+
+/* {"netns": PATH} or {"pid": N} to the host end of the container's veth. */
+static bool
+resolve_peer(const cJSON *m, char *ifname, struct api_result *res)
+{
+	bool by_path = strcmp(m->string, "netns") == 0;
+	char why[256];
+	int r;
+
+	if (by_path && (!cJSON_IsString(m) || m->valuestring[0] != '/' ||
+			strlen(m->valuestring) >= PATH_MAX)) {
+		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_netns", "netns",
+				"netns: expected the absolute path of a network namespace, e.g. "
+				"\"/run/netns/NAME\" or \"/proc/PID/ns/net\"");
+		return false;
+	}
+	if (!by_path && (!cJSON_IsNumber(m) || m->valuedouble < 1 || m->valuedouble > PID_MAX ||
+			 m->valuedouble != (double)(pid_t)m->valuedouble)) {
+		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_pid", "pid",
+				"pid: expected the id of a process in the container, 1 to %d",
+				PID_MAX);
+		return false;
+	}
+	r = links_host_peer(by_path ? m->valuestring : NULL, by_path ? 0 : (pid_t)m->valuedouble,
+			    ifname, why, sizeof(why));
+	if (r == -ENOENT || r == -ENODEV || r == -ENOTUNIQ) {
+		api_result_fail(res, API_STATUS_BAD_INPUT,
+				r == -ENOENT   ? "netns_not_found"
+				: r == -ENODEV ? "no_veth_peer"
+					       : "ambiguous_veth_peer",
+				m->string, "%s", why);
+		return false;
+	}
+	if (r < 0) {
+		api_result_fail(res, r == -ENOMEM ? API_STATUS_NO_MEMORY : API_STATUS_KERNEL_FAILED,
+				"links_failed", m->string, "%s", why);
+		return false;
+	}
+	return true;
+}
+
+void
+firewall_container_put(void *ctx, const char *id, const struct cJSON *body, struct api_result *res)
+{
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
+	struct rules_container parsed = {0};
+	struct rules_error re = {0};
+	const struct cJSON *m;
+	struct engine_ct *old, *next, *other;
+
+	if (!calls_id_ok(id, res))
+		return;
+	cJSON_ArrayForEach(m, body)
+	{
+		if (strcmp(m->string, "interface") != 0 && strcmp(m->string, "netns") != 0 &&
+		    strcmp(m->string, "pid") != 0) {
+			api_result_fail(
+				res, API_STATUS_BAD_INPUT, "unknown_field", m->string,
+				"%.64s: unknown field; this call takes one of \"interface\", "
+				"\"netns\" or \"pid\" (set rules with PUT "
+				"/api/v1/containers/%s/firewall)",
+				m->string, id);
+			return;
+		}
+	}
+	if (cJSON_GetArraySize(body) != 1) {
+		api_result_fail(
+			res, API_STATUS_BAD_INPUT, "missing_field", "interface",
+			"give exactly one of: {\"interface\": \"hc1\"} (null detaches), "
+			"{\"netns\": \"/run/netns/NAME\"} or {\"pid\": N}: the agent then finds "
+			"the host end of the container's veth");
+		return;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(body, "interface") != NULL) {
+		if (rules_container_parse(body, id, &parsed, &re) < 0) {
+			api_result_rules_error(res, &re);
+			return;
+		}
+	} else if (!resolve_peer(body->child, parsed.ifname, res))
+		return;
+	pthread_rwlock_wrlock(&e->lock);
+	old = engine_ct_find(e, id);
+	other = parsed.ifname[0] ? engine_ct_find_ifname(e, parsed.ifname) : NULL;
+	if (other != NULL && other != old) {
+		api_result_fail(res, API_STATUS_CONFLICT, "interface_in_use", "interface",
+				"interface %s is attached to container %s; detach it there first",
+				parsed.ifname, other->fw.id);
+		goto out;
+	}
+	if (old != NULL && strcmp(old->fw.ifname, parsed.ifname) == 0) {
+		answer_firewall(calls, res, API_STATUS_OK, old);
+		goto out;
+	}
+	next = ct_new(id, old, res);
+	if (next == NULL)
+		goto out;
+	memcpy(next->fw.ifname, parsed.ifname, sizeof(next->fw.ifname));
+	if (commit(e, id, old, next, res)) {
+		if (next->fw.ifname[0] != '\0')
+			log_info("container %s: attached to interface %s (revision %llu)", id,
+				 next->fw.ifname, (unsigned long long)next->revision);
+		else
+			log_info("container %s: detached (revision %llu)", id,
+				 (unsigned long long)next->revision);
+		answer_firewall(calls, res, old ? API_STATUS_OK : API_STATUS_CREATED, next);
+	}
+out:
+	pthread_rwlock_unlock(&e->lock);
+	rules_container_clear(&parsed);
+}
+
+void
+firewall_container_delete(void *ctx, const char *id, struct api_result *res)
+{
+	struct engine *e = ((const struct calls *)ctx)->engine;
+	struct engine_ct *old;
+
+	if (!calls_id_ok(id, res))
+		return;
+	pthread_rwlock_wrlock(&e->lock);
+	old = engine_ct_find(e, id);
+	if (old == NULL) {
+		api_result_fail(res, API_STATUS_NOT_FOUND, "container_not_found", "",
+				"container %s is not known", id);
+	} else if (commit(e, id, old, NULL, res)) {
+		cJSON *o = cJSON_CreateObject();
+
+		log_info("container %s: deleted", id);
+		if (o != NULL && (!cJSON_AddStringToObject(o, "container_id", id) ||
+				  !cJSON_AddTrueToObject(o, "deleted"))) {
+			cJSON_Delete(o);
+			o = NULL;
+		}
+		api_result_answer(res, API_STATUS_OK, o);
+	}
+	pthread_rwlock_unlock(&e->lock);
+}
+
+#define DROPS_LIMIT_DEFAULT 50
+
+void
+firewall_drops(void *ctx, const char *id, const char *limit, struct api_result *res)
+{
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
+	unsigned long n = DROPS_LIMIT_DEFAULT;
+	bool known;
+	cJSON *o;
+	char *end;
+
+	if (!calls_id_ok(id, res))
+		return;
+	if (limit != NULL) {
+		errno = 0;
+		n = strtoul(limit, &end, 10);
+		if (errno != 0 || end == limit || *end != '\0' || limit[0] == '-' || n == 0 ||
+		    n > DROPS_RING) {
+			api_result_fail(
+				res, API_STATUS_BAD_INPUT, "invalid_limit", "limit",
+				"limit \"%.32s\": expected a number of drops, 1 to %d (default %d)",
+				limit, DROPS_RING, DROPS_LIMIT_DEFAULT);
+			return;
+		}
+	}
+	pthread_rwlock_rdlock(&e->lock);
+	known = engine_ct_find(e, id) != NULL;
+	pthread_rwlock_unlock(&e->lock);
+	if (!known) {
+		calls_fail_not_found(res, id);
+		return;
+	}
+	if (calls->drops == NULL) {
+		api_result_fail(res, API_STATUS_CONFLICT, "drop_log_off", "",
+				"the drop log is off (agentd --drop-log-rate 0)");
+		return;
+	}
+	o = drops_json(calls->drops, id, (unsigned int)n);
+	if (o != NULL && cJSON_AddStringToObject(o, "container_id", id) == NULL) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	api_result_answer(res, API_STATUS_OK, o);
+}

@@ -1,0 +1,126 @@
+/*
+ * The API's calls that report on the host: its health (is the kernel
+ * in sync, what the reconciler did), the list of containers, and the
+ * audit of what the kernel really enforces.
+ */
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "agentd/audit.h"
+#include "agentd/calls.h"
+#include "agentd/engine_int.h"
+#include "agentd/kernel_json.h"
+#include "agentd/log.h"
+#include "agentd/status.h"
+#include "api/api.h"
+#include "nft/nft.h"
+#include "rules/rules.h"
+
+static cJSON *
+list_entry(const struct calls *calls, const struct engine_ct *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id) ||
+	    !(c->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", c->fw.ifname)
+			      : cJSON_AddNullToObject(o, "interface")) ||
+	    !kernel_json_presence(o, calls->links, c->fw.ifname) ||
+	    !cJSON_AddStringToObject(o, "default_action", rules_action_name(c->fw.policy)) ||
+	    !cJSON_AddNumberToObject(o, "rule_count", (double)c->fw.nrules) ||
+	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+void
+status_list(void *ctx, struct api_result *res)
+{
+	calls_answer_each(ctx, false, list_entry, res);
+}
+
+static bool
+add_reconcile(cJSON *o, const struct engine *e)
+{
+	cJSON *r = cJSON_AddObjectToObject(o, "reconcile");
+	char when[32] = "";
+
+	if (e->last_repair != 0)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&e->last_repair));
+	return r != NULL && cJSON_AddNumberToObject(r, "passes", (double)e->passes) &&
+	       cJSON_AddNumberToObject(r, "repairs", (double)e->repairs) &&
+	       (e->last_repair == 0 ? cJSON_AddNullToObject(r, "last_repair") != NULL
+				    : cJSON_AddStringToObject(r, "last_repair", when) != NULL);
+}
+
+void
+status_health(void *ctx, struct api_result *res)
+{
+	struct engine *e = ((const struct calls *)ctx)->engine;
+	cJSON *o = cJSON_CreateObject();
+	bool in_sync = false;
+	int r;
+
+	pthread_rwlock_wrlock(&e->lock);
+	r = engine_kernel_in_sync(e, &in_sync);
+	if (r < 0)
+		log_warn(r, "health: reading table %s", nft_conn_table(e->nc));
+	if (o != NULL &&
+	    (!cJSON_AddStringToObject(o, "status", in_sync ? "ok" : "degraded") ||
+	     !cJSON_AddBoolToObject(o, "kernel_in_sync", in_sync) ||
+	     !cJSON_AddStringToObject(o, "table", nft_conn_table(e->nc)) ||
+	     !cJSON_AddBoolToObject(o, "tamper_protection", e->persist) ||
+	     !cJSON_AddNumberToObject(o, "containers", (double)e->n) || !add_reconcile(o, e))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	pthread_rwlock_unlock(&e->lock);
+	api_result_answer(res, API_STATUS_OK, o);
+}
+
+void
+status_audit(void *ctx, const char *id, struct api_result *res)
+{
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
+	struct nft_state *have = NULL;
+	struct rules_set want = {0};
+	struct nft_error err;
+	int r;
+
+	if (id != NULL && !calls_id_ok(id, res))
+		return;
+	/* the write lock: the dump uses the agent's netlink socket */
+	pthread_rwlock_wrlock(&e->lock);
+	r = engine_desired_set(e, NULL, NULL, &want);
+	if (r == 0)
+		r = engine_read_table(e, NULL, "audit", &have, &err);
+	if (r < 0) {
+		pthread_rwlock_unlock(&e->lock);
+		free(want.containers);
+		if (r == -ENOMEM)
+			api_result_nomem(res);
+		else
+			calls_fail_kernel(res, r, &err);
+		return;
+	}
+	if (id != NULL && engine_ct_find(e, id) == NULL && nft_state_find(have, id) == NULL) {
+		calls_fail_not_found(res, id);
+	} else {
+		res->text = audit_text(nft_conn_table(e->nc), have, &want, calls->links, id);
+		if (res->text == NULL)
+			api_result_nomem(res);
+		else
+			res->status = API_STATUS_OK;
+	}
+	pthread_rwlock_unlock(&e->lock);
+	nft_state_free(have);
+	free(want.containers);
+}
