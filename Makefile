@@ -39,7 +39,7 @@ LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANFLAGS)
 RULES_SRC := $(filter-out %_test.c,$(wildcard rules/*.c))
 NFT_SRC	  := $(filter-out %_test.c,$(wildcard nft/*.c))
 AGENTD_SRC := $(filter-out %_test.c,$(wildcard agentd/*.c api/*.c))
-CLI_SRC	  := tools/hoody.c tools/http.c tools/print.c
+CLI_SRC	  := tools/hoody.c tools/commands.c tools/http.c tools/print.c
 TEST_SRC  := $(wildcard rules/*_test.c nft/*_test.c agentd/*_test.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
