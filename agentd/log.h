@@ -22,7 +22,12 @@ enum log_level {
 	LOG_LEVEL_MAX,
 };
 
+/*
+ * Set up once, before any thread logs: the name lines start with, their
+ * format, and whether debug lines are written.
+ */
 void log_init(const char *progname, enum log_format format, bool debug);
+/* One line each, at warning (log_warn: with strerror(-r)), info or debug level. */
 void log_warn(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

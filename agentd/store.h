@@ -27,9 +27,14 @@
 struct store;
 struct store_staged;
 
-/* Create DIR (mode 0700) and DIR/containers when missing, and remove stale temporaries. */
+/*
+ * Create DIR (mode 0700) and DIR/containers when missing, and remove stale
+ * temporaries. Returns 0 with *ret owning the store, or a negative errno.
+ */
 int store_open(const char *dir, struct store **ret);
+/* Close s (NULL: nothing). */
 void store_close(struct store *s);
+/* DIR as given to store_open(), for messages; s owns it. */
 const char *store_dir(const struct store *s);
 /* store_open() made the directory: there was no state before. */
 bool store_created(const struct store *s);
