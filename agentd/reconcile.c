@@ -12,8 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <linux/netfilter/nf_tables.h>
-
 #include "agentd/engine.h"
 #include "agentd/log.h"
 #include "agentd/reconcile.h"
@@ -48,53 +46,21 @@ struct changes {
 	bool *touched; /* the reconciler's: a commit's announcement may span reads */
 };
 
-static const char *
-change_verb(uint16_t type)
-{
-	switch (type) {
-	case NFT_MSG_NEWTABLE:
-	case NFT_MSG_NEWCHAIN:
-	case NFT_MSG_NEWRULE:
-	case NFT_MSG_NEWSET:
-	case NFT_MSG_NEWSETELEM:
-		return "added";
-	default:
-		return "deleted";
-	}
-}
-
-/* The object a change is about, and how much it weighs. */
-static const char *
-change_object(uint16_t type, int *weight)
-{
-	switch (type) {
-	case NFT_MSG_NEWTABLE:
-	case NFT_MSG_DELTABLE:
-		*weight = 5;
-		return "the table";
-	case NFT_MSG_NEWCHAIN:
-	case NFT_MSG_DELCHAIN:
-		*weight = 4;
-		return "a chain";
-	case NFT_MSG_NEWRULE:
-	case NFT_MSG_DELRULE:
-		*weight = 2;
-		return "a rule";
-	case NFT_MSG_NEWSETELEM:
-	case NFT_MSG_DELSETELEM:
-		*weight = 1;
-		return "an element";
-	default:
-		*weight = 3;
-		return "an object";
-	}
-}
+/* How each kind of object is named in the log, and how much it weighs. */
+static const struct {
+	const char *name;
+	int weight;
+} change_objects[NFT_CHANGED_MAX] = {
+	[NFT_CHANGED_TABLE] = {"the table", 5}, [NFT_CHANGED_CHAIN] = {"a chain", 4},
+	[NFT_CHANGED_RULE] = {"a rule", 2},	[NFT_CHANGED_SET] = {"a set", 3},
+	[NFT_CHANGED_ELEM] = {"an element", 1}, [NFT_CHANGED_OTHER] = {"an object", 3},
+};
 
 static int
 note_change(const struct nft_change *ch, void *data)
 {
 	struct changes *c = data;
-	const char *object;
+	const char *object, *verb = ch->added ? "added" : "deleted";
 	int weight;
 
 	if (ch->kind == NFT_CHANGE_COMMIT) {
@@ -110,18 +76,19 @@ note_change(const struct nft_change *ch, void *data)
 	if (c->n < CHANGES_MAX)
 		c->v[c->n] = *ch;
 	c->n++;
-	object = change_object(ch->type, &weight);
+	object = change_objects[ch->object].name;
+	weight = change_objects[ch->object].weight;
 	if (weight <= c->weight)
 		return 0;
 	c->weight = weight;
 	if (ch->kind == NFT_CHANGE_CHAIN)
-		snprintf(c->what, sizeof(c->what), "%s %s of container %s", change_verb(ch->type),
-			 object, ch->container);
+		snprintf(c->what, sizeof(c->what), "%s %s of container %s", verb, object,
+			 ch->container);
 	else if (ch->kind == NFT_CHANGE_ELEM)
-		snprintf(c->what, sizeof(c->what), "%s %s for interface %s", change_verb(ch->type),
-			 object, ch->ifname);
+		snprintf(c->what, sizeof(c->what), "%s %s for interface %s", verb, object,
+			 ch->ifname);
 	else
-		snprintf(c->what, sizeof(c->what), "%s %s", change_verb(ch->type), object);
+		snprintf(c->what, sizeof(c->what), "%s %s", verb, object);
 	return 0;
 }
 

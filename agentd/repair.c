@@ -11,8 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <linux/netfilter/nf_tables.h>
-
 #include "agentd/engine.h"
 #include "agentd/engine_int.h"
 #include "agentd/log.h"
@@ -118,7 +116,7 @@ touched_collect(struct engine *e, const struct nft_change *ch, size_t n, struct 
 			if (c == NULL)
 				return false;
 			touched_add(t, c->fw.id);
-			if (ch[i].type == NFT_MSG_NEWSETELEM && ch[i].tag != 0) {
+			if (ch[i].added && ch[i].tag != 0) {
 				t->keys[t->nkeys] =
 					(struct nft_key){.set = ch[i].set, .tag = ch[i].tag};
 				memcpy(t->keys[t->nkeys].ifname, ch[i].ifname,

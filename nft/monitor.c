@@ -153,6 +153,44 @@ elem_cb(const struct raw_elem *e, void *data)
 	return rd->r < 0 ? rd->r : 0;
 }
 
+/* The kind of object a message type is about; whether it adds it. */
+static enum nft_change_object
+change_object(uint16_t type, bool *ret_added)
+{
+	switch (type) {
+	case NFT_MSG_NEWTABLE:
+	case NFT_MSG_NEWCHAIN:
+	case NFT_MSG_NEWRULE:
+	case NFT_MSG_NEWSET:
+	case NFT_MSG_NEWSETELEM:
+	case NFT_MSG_NEWOBJ:
+	case NFT_MSG_NEWFLOWTABLE:
+		*ret_added = true;
+		break;
+	default:
+		*ret_added = false;
+	}
+	switch (type) {
+	case NFT_MSG_NEWTABLE:
+	case NFT_MSG_DELTABLE:
+		return NFT_CHANGED_TABLE;
+	case NFT_MSG_NEWCHAIN:
+	case NFT_MSG_DELCHAIN:
+		return NFT_CHANGED_CHAIN;
+	case NFT_MSG_NEWRULE:
+	case NFT_MSG_DELRULE:
+		return NFT_CHANGED_RULE;
+	case NFT_MSG_NEWSET:
+	case NFT_MSG_DELSET:
+		return NFT_CHANGED_SET;
+	case NFT_MSG_NEWSETELEM:
+	case NFT_MSG_DELSETELEM:
+		return NFT_CHANGED_ELEM;
+	default:
+		return NFT_CHANGED_OTHER;
+	}
+}
+
 static int
 event_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -166,7 +204,7 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*g)) || nlh->nlmsg_pid == rd->m->ours)
 		return MNL_CB_OK;
 	memset(&rd->ch, 0, sizeof(rd->ch));
-	rd->ch.type = type;
+	rd->ch.object = change_object(type, &rd->ch.added);
 	rd->ch.portid = nlh->nlmsg_pid;
 	if (type == NFT_MSG_NEWGEN) {
 		const struct nlattr *a;

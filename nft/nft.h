@@ -214,9 +214,21 @@ enum nft_change_kind {
 	NFT_CHANGE_COMMIT, /* the end of another process's transaction (any table) */
 };
 
+/* What another process changed (for CHAIN, ELEM and BASE changes). */
+enum nft_change_object {
+	NFT_CHANGED_TABLE,
+	NFT_CHANGED_CHAIN,
+	NFT_CHANGED_RULE,
+	NFT_CHANGED_SET,
+	NFT_CHANGED_ELEM,
+	NFT_CHANGED_OTHER, /* stateful objects, flowtables */
+	NFT_CHANGED_MAX,
+};
+
 struct nft_change {
 	enum nft_change_kind kind;
-	uint16_t type;			  /* NFT_MSG_NEW... or NFT_MSG_DEL... */
+	enum nft_change_object object;
+	bool added;			  /* added or replaced; false: deleted */
 	uint32_t portid;		  /* the socket that made it */
 	char container[RULES_ID_MAX + 1]; /* CHAIN: whose chain */
 	int set;			  /* ELEM: which of the table's sets */
