@@ -2,7 +2,7 @@
 #define AGENTD_API_H
 
 /*
- * api: the REST API (README.md, "The REST API") over HTTP, served by libmicrohttpd on
+ * api: the REST API (docs/api.md) over HTTP, served by libmicrohttpd on
  * a Unix socket and, optionally, on TCP with a bearer token. It reaches
  * the daemon only through the struct api_ops the daemon fills in.
  */

@@ -1,5 +1,5 @@
 /*
- * hoody: the command-line client of agentd's REST API (README.md, "The REST API").
+ * hoody: the command-line client of agentd's REST API (docs/api.md).
  *
  *   hoody [OPTIONS] firewall list|show|reset|set|attach|detach|delete ...
  *   hoody [OPTIONS] firewall egress list|create|delete ...
