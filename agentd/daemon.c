@@ -62,7 +62,9 @@ read_token(const char *path, char **ret)
 
 /*
  * Keep CAP_NET_ADMIN and nothing else, for good: the netlink socket is
- * open and the API bound, and the state directory is our own.
+ * open and the API bound, and the state directory is our own. Each
+ * thread has its own capabilities, and a thread starts with its
+ * creator's: call this before starting any thread that lives on.
  */
 static int
 drop_privileges(void)
@@ -186,9 +188,21 @@ daemon_run(const struct daemon_options *o)
 		}
 		ao.token = token;
 	}
+	/* the start-up's threads are joined when it returns */
 	r = engine_start(&eo, &e);
 	/* the start-up's dump and JSON trees are gone: give their pages back */
 	malloc_trim(0);
+	if (r == 0)
+		r = api_open(&ao, &api_ops, &calls, &a);
+	if (token != NULL) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	if (r == 0) {
+		r = drop_privileges();
+		if (r < 0)
+			log_warn(r, "dropping capabilities");
+	}
 	if (r == 0) {
 		r = reconcile_start(e, o->reconcile_interval_s, &rc);
 		if (r < 0)
@@ -202,16 +216,7 @@ daemon_run(const struct daemon_options *o)
 		drops_start(e, o->nft.log_group, &drops);
 	calls = (struct calls){.engine = e, .links = links, .drops = drops};
 	if (r == 0)
-		r = api_start(&ao, &api_ops, &calls, &a);
-	if (token != NULL) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
-	if (r == 0) {
-		r = drop_privileges();
-		if (r < 0)
-			log_warn(r, "dropping capabilities");
-	}
+		r = api_serve(a);
 	if (r == 0) {
 		log_info("serving (table %s, state %s)", o->table, o->state_dir);
 		notify_ready();

@@ -61,7 +61,7 @@ enum api_log_level {
 
 /*
  * The daemon's side of the API, which the daemon fills in. Each call
- * gets the ctx given to api_start(), the ids from its path as sent, the
+ * gets the ctx given to api_open(), the ids from its path as sent, the
  * request body parsed into a JSON object (NULL when the call takes
  * none), and fills res, which starts zeroed. Calls run in the API's
  * threads, several at a time.
@@ -96,10 +96,18 @@ struct api_ops {
 };
 
 /*
- * Bind and start serving; ops (which must outlive the API) answer the
- * calls with ctx. Returns 0, or a negative errno, said through ops->log.
+ * Bind and listen on the sockets o names, starting no thread: what needs
+ * privileges is done here, before the daemon gives them up. ops (which
+ * must outlive the API) will answer the calls with ctx. Returns 0, or a
+ * negative errno, said through ops->log.
  */
-int api_start(const struct api_options *o, const struct api_ops *ops, void *ctx, struct api **ret);
+int api_open(const struct api_options *o, const struct api_ops *ops, void *ctx, struct api **ret);
+/*
+ * Start serving the sockets api_open() bound, each with its own pool of
+ * threads, which inherit the calling thread's credentials. Returns 0, or
+ * a negative errno, said through ops->log (then api_stop() a).
+ */
+int api_serve(struct api *a);
 /* Stop accepting, finish nothing more, release the sockets (a may be NULL). */
 void api_stop(struct api *a);
 

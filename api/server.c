@@ -30,14 +30,17 @@
 #define API_SEGMENTS_MAX 8
 
 struct listener {
+	int fd; /* bound and listening; -1: none */
 	struct MHD_Daemon *d;
 	struct api *api;
 	bool tcp; /* requests must carry the token */
+	char name[108];
 };
 
 struct api {
 	const struct api_ops *ops;
 	void *ctx;
+	struct api_options o;
 	struct listener unix_l;
 	struct listener tcp_l;
 	char *token;
@@ -321,23 +324,29 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	say(cls, API_LOG_DEBUG, 0, "api: libmicrohttpd: %s", msg);
 }
 
+/* Serve l's socket, which libmicrohttpd then owns (and closes). */
 static int
-start_listener(struct listener *l, struct api *a, int fd, const struct api_options *o, bool tcp)
+serve_listener(struct listener *l)
 {
-	l->api = a;
-	l->tcp = tcp;
-	l->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-				0, NULL, NULL, handle, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
-				MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
-				o->threads, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-				MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-				MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL, MHD_OPTION_END);
+	const struct api_options *o = &l->api->o;
+
+	if (l->fd < 0)
+		return 0;
+	l->d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		handle, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l->api, MHD_OPTION_LISTEN_SOCKET,
+		l->fd, MHD_OPTION_THREAD_POOL_SIZE, o->threads, MHD_OPTION_CONNECTION_LIMIT,
+		o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
+		unescape_none, NULL, MHD_OPTION_END);
 	if (l->d == NULL) {
-		close(fd);
+		say(l->api, API_LOG_WARN, 0, "api: libmicrohttpd would not start on %s", l->name);
 		return -EIO;
 	}
+	l->fd = -1;
+	say(l->api, API_LOG_INFO, 0, "api: listening on %s%s", l->name,
+	    l->tcp ? " (bearer token required)" : "");
 	return 0;
 }
 
@@ -420,54 +429,53 @@ tcp_listen(const char *spec, int *ret_fd)
 }
 
 int
-api_start(const struct api_options *o, const struct api_ops *ops, void *ctx, struct api **ret)
+api_open(const struct api_options *o, const struct api_ops *ops, void *ctx, struct api **ret)
 {
 	struct api *a = calloc(1, sizeof(*a));
-	int fd = -1, r = 0;
+	int r = 0;
 
 	if (a == NULL)
 		return -ENOMEM;
 	a->ops = ops;
 	a->ctx = ctx;
+	a->o = *o;
+	a->unix_l = (struct listener){.fd = -1, .api = a, .tcp = false};
+	a->tcp_l = (struct listener){.fd = -1, .api = a, .tcp = true};
 	if (o->listen != NULL && (o->token == NULL || (a->token = strdup(o->token)) == NULL)) {
 		r = o->token == NULL ? -EINVAL : -ENOMEM;
 		goto fail;
 	}
+	a->o.token = NULL; /* a->token is the copy kept */
 	if (o->socket_path != NULL) {
-		r = unix_listen(o->socket_path, &fd);
+		r = unix_listen(o->socket_path, &a->unix_l.fd);
 		if (r < 0) {
 			say(a, API_LOG_WARN, r, "api: socket %s", o->socket_path);
 			goto fail;
 		}
 		snprintf(a->socket_path, sizeof(a->socket_path), "%s", o->socket_path);
-		r = start_listener(&a->unix_l, a, fd, o, false);
-		if (r < 0) {
-			say(a, API_LOG_WARN, 0, "api: libmicrohttpd would not start on %s",
-			    o->socket_path);
-			goto fail;
-		}
-		say(a, API_LOG_INFO, 0, "api: listening on unix socket %s", o->socket_path);
+		snprintf(a->unix_l.name, sizeof(a->unix_l.name), "unix socket %s", o->socket_path);
 	}
 	if (o->listen != NULL) {
-		r = tcp_listen(o->listen, &fd);
+		r = tcp_listen(o->listen, &a->tcp_l.fd);
 		if (r < 0) {
 			say(a, API_LOG_WARN, r, "api: listen %s", o->listen);
 			goto fail;
 		}
-		r = start_listener(&a->tcp_l, a, fd, o, true);
-		if (r < 0) {
-			say(a, API_LOG_WARN, 0, "api: libmicrohttpd would not start on %s",
-			    o->listen);
-			goto fail;
-		}
-		say(a, API_LOG_INFO, 0, "api: listening on tcp %s (bearer token required)",
-		    o->listen);
+		snprintf(a->tcp_l.name, sizeof(a->tcp_l.name), "tcp %s", o->listen);
 	}
 	*ret = a;
 	return 0;
 fail:
 	api_stop(a);
 	return r;
+}
+
+int
+api_serve(struct api *a)
+{
+	int r = serve_listener(&a->unix_l);
+
+	return r < 0 ? r : serve_listener(&a->tcp_l);
 }
 
 void
@@ -479,6 +487,10 @@ api_stop(struct api *a)
 		MHD_stop_daemon(a->unix_l.d);
 	if (a->tcp_l.d != NULL)
 		MHD_stop_daemon(a->tcp_l.d);
+	if (a->unix_l.fd >= 0)
+		close(a->unix_l.fd);
+	if (a->tcp_l.fd >= 0)
+		close(a->tcp_l.fd);
 	if (a->socket_path[0] != '\0')
 		unlink(a->socket_path);
 	if (a->token != NULL) {

@@ -4,7 +4,8 @@
 # every change checked with packets: rules, deletes, declarative PUT,
 # firewall calls before the attach, detach, delete, revocation of an
 # established connection, counters that survive changes, and the TCP
-# listener's bearer token.
+# listener's bearer token. Every thread of the daemon, those that serve
+# the API included, holds CAP_NET_ADMIN and no other capability.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -15,10 +16,24 @@ topo_up
 servers_up
 agentd_start
 
+# caps_wide PID: the threads of PID holding any capability but
+# CAP_NET_ADMIN (bit 12), effective, permitted or in the bounding set;
+# capabilities are per thread, so each one is read
+caps_wide() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		awk -v t="${t##*/}" '/^Cap(Eff|Prm|Bnd):/ && $2 != "0000000000001000" {
+			print t ":" $1 $2 }' "$t/status"
+	done
+}
+threads() { ls /proc/"$1"/task | wc -l; }
+
 V=/api/v1/containers
 STRIPE='{"destination": "203.0.113.10/32", "destination_port": "443", "action": "allow", "protocol": "tcp", "description": "Allow Stripe API"}'
 
 expect_api "health answers" 200 GET /api/v1/health
+check "the daemon's $(threads "$AGENTD_PID") threads hold CAP_NET_ADMIN only [$(caps_wide "$AGENTD_PID")]" \
+	test -z "$(caps_wide "$AGENTD_PID")"
 check "health: kernel in sync with an empty state" test "$(api_field data.kernel_in_sync)" = true
 expect_api "no containers yet" 200 GET /api/v1/containers
 check "the list is empty" test "$(api_field data.containers)" = "[]"
@@ -150,12 +165,15 @@ echo "s3cret-token-$$" >"$WORK/token"
 ip netns exec "$HOST" "$AGENTD" --table "${TABLE}tcp" --socket "$WORK/tcp.sock" \
 	--state-dir "$WORK/tcpstate" --listen 127.0.0.1:8181 --token-file "$WORK/token" \
 	>>"$WORK/agentd-tcp.log" 2>&1 &
-bg_track $!
+tcp_pid=$!
+bg_track $tcp_pid
 tcp_call() { nsx "$HOST" curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$@" http://127.0.0.1:8181/api/v1/containers; }
 poll 10 "the TCP listener" tcp_listening "$HOST" 8181
 check "tcp without a token: 401" test "$(tcp_call)" = 401
 check "tcp with a wrong token: 401" test "$(tcp_call -H 'Authorization: Bearer wrong')" = 401
 check "tcp with the token: 200" test "$(tcp_call -H "Authorization: Bearer s3cret-token-$$")" = 200
+check "with both listeners, $(threads "$tcp_pid") threads, CAP_NET_ADMIN only [$(caps_wide "$tcp_pid")]" \
+	test -z "$(caps_wide "$tcp_pid")"
 HOODY=${HOODY:-$HFW_ROOT/build/hoody}
 check "hoody over TCP with --url and --token-file" \
 	nsx "$HOST" "$HOODY" --url http://127.0.0.1:8181 --token-file "$WORK/token" firewall list
