@@ -20,7 +20,9 @@
 #include <openssl/evp.h>
 
 #include "agentd/audit.h"
+#include "agentd/enforcement.h"
 #include "agentd/kernel_json.h"
+#include "agentd/links.h"
 
 #define DIGEST_HEX (2 * 32 + sizeof("sha256:"))
 
@@ -70,6 +72,7 @@ struct entry {
 	const struct nft_container *kc;	  /* NULL: not in the kernel */
 	const struct rules_container *wc; /* NULL: not desired */
 	bool in_sync;
+	enum enforcement enforcement;
 	char kernel[DIGEST_HEX]; /* "" for null */
 	char desired[DIGEST_HEX];
 };
@@ -81,10 +84,26 @@ kernel_fw(const struct entry *en)
 	return en->kc != NULL && en->kc->damage[0] == '\0' ? &en->kc->fw : NULL;
 }
 
+/* Desired in the kernel: attached. */
 static bool
 enforced(const struct entry *en)
 {
 	return en->wc != NULL && en->wc->ifname[0] != '\0';
+}
+
+/*
+ * Whether the container is protected as desired: attached, held by the
+ * kernel exactly (base_ok: the table's own objects too), on an interface
+ * that exists. A container the kernel holds and nobody desires is the
+ * kernel out of sync.
+ */
+static enum enforcement
+enforcement(const struct entry *en, bool base_ok, struct links *links)
+{
+	if (en->wc == NULL)
+		return ENFORCEMENT_KERNEL_OUT_OF_SYNC;
+	return enforcement_of(enforced(en), base_ok && en->in_sync,
+			      links_presence(links, en->wc->ifname));
 }
 
 /* Each way the sides differ, to cb; their number. */
@@ -129,6 +148,8 @@ write_entry(struct rules_jw *w, const struct entry *en, struct links *links)
 	rules_jw_str(w, en->id);
 	rules_jw_key(w, "enforced");
 	rules_jw_bool(w, en->kc != NULL);
+	rules_jw_key(w, "enforcement");
+	rules_jw_str(w, enforcement_name(en->enforcement));
 	/* the kernel's side first, as the dump shows it */
 	if (en->kc != NULL)
 		kernel_json_write_container(w, en->kc);
@@ -188,7 +209,8 @@ fold(EVP_MD_CTX *host, const char *hex)
 
 /* Digests and verdicts first: the header sums them up before the list. */
 static bool
-judge(struct entry *v, size_t n, struct rules_jw *scratch, EVP_MD_CTX *host[2])
+judge(struct entry *v, size_t n, bool base_ok, struct links *links, struct rules_jw *scratch,
+      EVP_MD_CTX *host[2])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	bool ok = ctx != NULL;
@@ -198,6 +220,7 @@ judge(struct entry *v, size_t n, struct rules_jw *scratch, EVP_MD_CTX *host[2])
 		struct entry *en = &v[i];
 
 		en->in_sync = differences(en, ignore, NULL) == 0;
+		en->enforcement = enforcement(en, base_ok, links);
 		ok = (!kernel_fw(en) ||
 		      digest_of(en->id, kernel_fw(en), scratch, ctx, en->kernel)) &&
 		     (!enforced(en) || digest_of(en->id, en->wc, scratch, ctx, en->desired)) &&
@@ -251,9 +274,9 @@ audit_text(const char *table, const struct nft_state *have, const struct rules_s
 {
 	EVP_MD_CTX *host[2] = {EVP_MD_CTX_new(), EVP_MD_CTX_new()};
 	struct rules_jw w, scratch;
-	size_t i, n = 0, nsync = 0;
+	size_t i, n = 0, nsync = 0, nenforced = 0;
 	struct entry *v = entries(have, want, only, &n);
-	bool all = nft_state_base_damage(have)[0] == '\0', ok;
+	bool base_ok = nft_state_base_damage(have)[0] == '\0', all = base_ok, ok;
 	char when[32];
 	time_t now = time(NULL);
 
@@ -261,9 +284,11 @@ audit_text(const char *table, const struct nft_state *have, const struct rules_s
 	rules_jw_init(&scratch);
 	ok = v != NULL && host[0] != NULL && host[1] != NULL &&
 	     EVP_DigestInit_ex(host[0], EVP_sha256(), NULL) == 1 &&
-	     EVP_DigestInit_ex(host[1], EVP_sha256(), NULL) == 1 && judge(v, n, &scratch, host);
+	     EVP_DigestInit_ex(host[1], EVP_sha256(), NULL) == 1 &&
+	     judge(v, n, base_ok, links, &scratch, host);
 	for (i = 0; ok && i < n; i++) {
 		nsync += v[i].in_sync;
+		nenforced += v[i].enforcement == ENFORCEMENT_ENFORCED;
 		all = all && v[i].in_sync;
 	}
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -289,6 +314,11 @@ audit_text(const char *table, const struct nft_state *have, const struct rules_s
 	rules_jw_u64(&w, nsync);
 	rules_jw_key(&w, "containers_total");
 	rules_jw_u64(&w, n);
+	/* in sync is not protected: a container nothing enforces agrees too */
+	rules_jw_key(&w, "containers_enforced");
+	rules_jw_u64(&w, nenforced);
+	rules_jw_key(&w, "containers_not_enforced");
+	rules_jw_u64(&w, n - nenforced);
 	rules_jw_key(&w, "digest");
 	rules_jw_open(&w, '{');
 	ok = ok && write_host_digest(&w, "kernel", host[0]) &&

@@ -14,15 +14,18 @@ struct links;
  *   {"table", "owned", "persist", "generation", "time", "container_ifprefixes",
  *    "drop_log": {"rate", "group"} or null, ["damage"],
  *    "in_sync", "containers_in_sync", "containers_total",
+ *    "containers_enforced", "containers_not_enforced",
  *    "digest": {"kernel", "desired"},
- *    "containers": [{"container_id", "enforced", "interface", "interface_present",
+ *    "containers": [{"container_id", "enforced", "enforcement", "interface",
  *      "default_action", "rules": [{rule, "packets", "bytes"}],
- *      "dropped": {"packets", "bytes"}, "in_sync", "differences": [...],
- *      "digest": {"kernel", "desired"}}]}
+ *      "dropped": {"packets", "bytes"}, "interface_present", "differences": [...],
+ *      "in_sync", "digest": {"kernel", "desired"}}]}
  *
- * A container's digests are sha256 of its id and canonical rendering;
- * the host's, of its containers' digests in id order. links (may be
- * NULL) tells whether interfaces exist. Returns the JSON text (the
+ * "enforced" says the kernel has a chain for the container; "enforcement"
+ * whether it is protected as desired (enforcement.h). A container's
+ * digests are sha256 of its id and canonical rendering; the host's, of
+ * its containers' digests in id order. links (may be NULL) tells whether
+ * interfaces exist. Returns the JSON text (the
  * caller's to free()), or NULL when out of memory.
  */
 char *audit_text(const char *table, const struct nft_state *have, const struct rules_set *want,

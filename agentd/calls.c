@@ -1,11 +1,15 @@
 /*
  * What the API's calls share: checking a container id, the failures
- * every call may answer with, and answers with an entry per container.
+ * every call may answer with, whether a container is enforced and the
+ * warnings that say when it is not, and answers with an entry per
+ * container.
  */
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +17,7 @@
 
 #include "agentd/calls.h"
 #include "agentd/engine_int.h"
+#include "agentd/links.h"
 #include "agentd/store.h"
 #include "api/api.h"
 #include "nft/nft.h"
@@ -103,4 +108,130 @@ calls_answer_each(const struct calls *calls, bool by_id, calls_entry_fn entry,
 		o = NULL;
 	}
 	api_result_answer(res, API_STATUS_OK, o);
+}
+
+enum enforcement
+calls_enforcement(const struct calls *calls, const struct engine_ct *c)
+{
+	return enforcement_of(c->fw.ifname[0] != '\0', !c->out_of_sync,
+			      links_presence(calls->links, c->fw.ifname));
+}
+
+bool
+calls_add_enforcement(cJSON *o, const struct calls *calls, const struct engine_ct *c)
+{
+	return cJSON_AddStringToObject(o, "enforcement",
+				       enforcement_name(calls_enforcement(calls, c))) != NULL;
+}
+
+int
+calls_census(const struct calls *calls, bool kernel_known, size_t count[ENFORCEMENT_MAX])
+{
+	struct engine_ct_list l;
+	size_t i;
+
+	if (engine_ct_list(calls->engine, &l) < 0)
+		return -ENOMEM;
+	for (i = 0; i < l.n; i++) {
+		const struct engine_ct *c = l.v[i];
+
+		count[enforcement_of(c->fw.ifname[0] != '\0', kernel_known && !c->out_of_sync,
+				     links_presence(calls->links, c->fw.ifname))]++;
+	}
+	free(l.v);
+	return 0;
+}
+
+size_t
+calls_not_enforced(const size_t count[ENFORCEMENT_MAX])
+{
+	size_t n = 0;
+	int k;
+
+	for (k = 0; k < ENFORCEMENT_MAX; k++)
+		if (k != ENFORCEMENT_ENFORCED)
+			n += count[k];
+	return n;
+}
+
+cJSON *
+calls_warnings(cJSON *o)
+{
+	return cJSON_AddArrayToObject(o, "warnings");
+}
+
+bool
+calls_warn(cJSON *warnings, const char *code, const char *fmt, ...)
+{
+	cJSON *w = cJSON_CreateObject();
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	if (w == NULL || !cJSON_AddStringToObject(w, "code", code) ||
+	    !cJSON_AddStringToObject(w, "message", message) || !cJSON_AddItemToArray(warnings, w)) {
+		cJSON_Delete(w);
+		return false;
+	}
+	return true;
+}
+
+bool
+calls_warn_enforcement(const struct calls *calls, cJSON *warnings, const struct engine_ct *c)
+{
+	enum enforcement en = calls_enforcement(calls, c);
+	const char *code = enforcement_name(en), *id = c->fw.id, *ifname = c->fw.ifname;
+
+	switch (en) {
+	case ENFORCEMENT_ENFORCED:
+		return true;
+	case ENFORCEMENT_NOT_ATTACHED:
+		return calls_warn(
+			warnings, code,
+			"container %s is not attached to an interface: its firewall is "
+			"stored, but nothing enforces it and its traffic is not filtered; "
+			"attach it with PUT /api/v1/containers/%s {\"interface\": ...}",
+			id, id);
+	case ENFORCEMENT_INTERFACE_MISSING:
+		return calls_warn(
+			warnings, code,
+			"interface %s does not exist on this host now: container %s's "
+			"firewall is in the kernel but filters nothing until an interface "
+			"of that name appears; if the container's veth has another name, "
+			"that one is not filtered by it (check the name)",
+			ifname, id);
+	case ENFORCEMENT_KERNEL_OUT_OF_SYNC:
+		return calls_warn(warnings, code,
+				  "the kernel does not hold container %s's firewall as stored; the "
+				  "agent is putting it right (see the audit and the agent's log)",
+				  id);
+	default:
+		return calls_warn(warnings, code,
+				  "the agent does not follow the host's interfaces (see its log), "
+				  "so it cannot tell whether interface %s exists: do not count "
+				  "container %s as enforced",
+				  ifname, id);
+	}
+}
+
+bool
+calls_warn_released(const struct calls *calls, cJSON *warnings, const char *ifname, const char *id)
+{
+	const char *prefix = engine_ifprefix(calls->engine, ifname);
+	/* an interface that is not there now is not filtered when it comes */
+	bool absent = links_presence(calls->links, ifname) == 0;
+
+	if (prefix != NULL)
+		return calls_warn(warnings, "interface_dropped",
+				  "interface %s has no container now (it was %s's): it matches "
+				  "--container-ifprefix %s, so everything arriving on it%s is "
+				  "dropped until a container is attached to it",
+				  ifname, id, prefix, absent ? " (when it appears)" : "");
+	return calls_warn(warnings, "interface_unfiltered",
+			  "interface %s has no container now (it was %s's) and is no longer "
+			  "filtered: everything arriving on it%s passes (no --container-ifprefix "
+			  "of the agent matches it)",
+			  ifname, id, absent ? " (when it appears)" : "");
 }

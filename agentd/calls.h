@@ -10,6 +10,9 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "agentd/enforcement.h"
 
 struct api_result;
 struct cJSON;
@@ -34,6 +37,42 @@ void calls_fail_not_found(struct api_result *res, const char *id);
 void calls_fail_kernel(struct api_result *res, int r, const struct nft_error *err);
 /* Fail res: the state directory failed with r (full, or otherwise); nothing changed. */
 void calls_fail_storage(const struct engine *e, struct api_result *res, int r);
+
+/*
+ * Whether c's firewall is enforced now: attached, held by the kernel as
+ * the agent last found it (engine_ct.out_of_sync), on an interface the
+ * host has (calls->links). The caller holds the engine's lock.
+ */
+enum enforcement calls_enforcement(const struct calls *calls, const struct engine_ct *c);
+/* Add "enforcement": its name for c to o; false when out of memory. */
+bool calls_add_enforcement(struct cJSON *o, const struct calls *calls, const struct engine_ct *c);
+/*
+ * Count the containers in each state of enforcement into count (zeroed
+ * by the caller). kernel_known false: the kernel could not be read, and
+ * no attached container counts as enforced. Returns 0 or -ENOMEM.
+ */
+int calls_census(const struct calls *calls, bool kernel_known, size_t count[ENFORCEMENT_MAX]);
+/* How many of a census are not enforced, whatever the reason. */
+size_t calls_not_enforced(const size_t count[ENFORCEMENT_MAX]);
+
+/*
+ * Warnings: what a call did that its caller may not expect, as
+ * "warnings": [{"code", "message"}] in its answer. Each returns false
+ * when out of memory.
+ */
+/* Add "warnings": [] to o, returning the array (NULL: out of memory). */
+struct cJSON *calls_warnings(struct cJSON *o);
+bool calls_warn(struct cJSON *warnings, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* When c is not enforced, say why (the code is its enforcement's name). */
+bool calls_warn_enforcement(const struct calls *calls, struct cJSON *warnings,
+			    const struct engine_ct *c);
+/*
+ * ifname, which container id had, has no container now: say whether its
+ * traffic passes unfiltered or a --container-ifprefix drops it.
+ */
+bool calls_warn_released(const struct calls *calls, struct cJSON *warnings, const char *ifname,
+			 const char *id);
 
 /*
  * Answer res with {"containers": ...}: entry's object for each container

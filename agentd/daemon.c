@@ -167,7 +167,7 @@ daemon_run(const struct daemon_options *o)
 	struct api *a = NULL;
 	char *token = NULL;
 	sigset_t stop;
-	int sig = 0, r;
+	int sig = 0, r, r2;
 
 	/* Grow the heap in large steps: start-up allocates a large state in
 	 * small pieces, and small steps would extend the heap over and over.
@@ -208,9 +208,12 @@ daemon_run(const struct daemon_options *o)
 		if (r < 0)
 			log_warn(r, "starting the reconciler");
 	}
-	/* interfaces are followed for the API; enforcement goes on without them */
-	if (r == 0)
-		links_start(links_log_container, e, &links);
+	/* interfaces are followed for the API; enforcement goes on without them,
+	 * but no container can be called enforced */
+	if (r == 0 && (r2 = links_start(links_log_container, e, &links)) < 0)
+		log_warn(r2, "links: following the host's interfaces; the API cannot tell "
+			     "whether containers' interfaces exist, so none is reported enforced "
+			     "and health is degraded");
 	/* the drop log only informs: enforcement goes on without it */
 	if (r == 0 && o->nft.log_rate > 0)
 		drops_start(e, o->nft.log_group, &drops);

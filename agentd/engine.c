@@ -259,16 +259,22 @@ engine_kernel_sync(struct engine *e, const struct rules_set *want, const struct 
 
 	for (tries = 0; tries < ENGINE_APPLY_TRIES; tries++) {
 		struct nft_state *fresh = NULL;
+		const struct nft_state *read = have;
 
-		if (have == NULL || tries > 0)
+		if (have == NULL || tries > 0) {
 			r = engine_read_table(e, want, why, &fresh, reterr);
+			read = fresh;
+		}
 		if (r == 0) {
-			log_damage(fresh ? fresh : have, why);
-			r = nft_apply(e->nc, want, fresh ? fresh : have, e->model, &st, reterr);
+			log_damage(read, why);
+			r = nft_apply(e->nc, want, read, e->model, &st, reterr);
 			if (r == -ERESTART)
 				log_debug("%s: the ruleset moved after table %s was read; reading "
 					  "it again",
 					  why, nft_conn_table(e->nc));
+			else if (r < 0)
+				/* refused whole: the kernel holds what was read */
+				engine_kernel_note(e, read);
 		}
 		nft_state_free(fresh);
 		/* a large commit is made unheard (see nft_monitor_open()):
@@ -286,6 +292,7 @@ engine_kernel_sync(struct engine *e, const struct rules_set *want, const struct 
 	if (r == 0) {
 		e->persist = st.persist;
 		e->genid_in_sync = st.genid;
+		engine_kernel_trust(e);
 		if (st.messages > 0)
 			log_info("%s: table %s: %u containers created, %u updated, %u removed, "
 				 "%u unchanged, %u messages in one transaction",
@@ -316,6 +323,62 @@ uint32_t
 engine_genid_next(uint32_t g)
 {
 	return g + 1 != 0 ? g + 1 : 1;
+}
+
+/* Does the kernel (a reading) hold fw exactly? */
+static bool
+kernel_holds(const struct nft_state *have, const struct rules_container *fw)
+{
+	const struct nft_container *kc = nft_state_find(have, fw->id);
+
+	if (kc == NULL || kc->damage[0] != '\0')
+		return false;
+	/* read against a desired state: what it found held is only named */
+	return rules_container_equal(kc->same != NULL ? kc->same : &kc->fw, fw);
+}
+
+struct kernel_note {
+	const struct nft_state *have; /* NULL: the kernel holds every container */
+	bool base_ok;
+};
+
+static void
+note_one(const void *node, VISIT which, void *data)
+{
+	const struct kernel_note *n = data;
+	struct engine_ct *c = *(struct engine_ct *const *)node;
+
+	if (which != postorder && which != leaf)
+		return;
+	c->out_of_sync = n->have != NULL && c->fw.ifname[0] != '\0' &&
+			 (!n->base_ok || !kernel_holds(n->have, &c->fw));
+}
+
+void
+engine_kernel_note(struct engine *e, const struct nft_state *have)
+{
+	struct kernel_note n = {.have = have, .base_ok = nft_state_base_damage(have)[0] == '\0'};
+
+	twalk_r(e->by_id, note_one, &n);
+}
+
+void
+engine_kernel_trust(struct engine *e)
+{
+	struct kernel_note n = {.have = NULL};
+
+	twalk_r(e->by_id, note_one, &n);
+}
+
+const char *
+engine_ifprefix(const struct engine *e, const char *ifname)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->opts.nifprefix; i++)
+		if (strncmp(ifname, e->opts.ifprefix[i], strlen(e->opts.ifprefix[i])) == 0)
+			return e->opts.ifprefix[i];
+	return NULL;
 }
 
 /* Make the kernel enforce fw for container id (nothing for it when fw is NULL). */
@@ -388,11 +451,14 @@ engine_commit(struct engine *e, const char *id, struct engine_ct *old, struct en
 	r = next ? store_commit(e->store, st) : store_remove(e->store, id);
 	if (r < 0) {
 		r2 = kernel_put(e, id, oldfw, &err);
-		if (r2 < 0)
+		if (r2 < 0) {
 			log_warn(r2,
 				 "container %s: could not restore its kernel state after a "
 				 "storage failure; the kernel enforces the new state",
 				 id);
+			if (old != NULL)
+				old->out_of_sync = true;
+		}
 		goto storage;
 	}
 	if (engine_ct_replace(e, old, next) < 0) {
@@ -433,8 +499,12 @@ engine_kernel_in_sync(struct engine *e, bool *ret)
 		r = nft_diff(e->nc, &want, have, &st, &err);
 	if (r == 0) {
 		*ret = st.messages == 0;
-		if (*ret)
+		if (*ret) {
 			e->genid_in_sync = nft_state_genid(have);
+			engine_kernel_trust(e);
+		} else {
+			engine_kernel_note(e, have);
+		}
 	}
 	nft_state_free(have);
 	free(want.containers);
@@ -555,6 +625,8 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	if (e == NULL)
 		return -ENOMEM;
 	pthread_rwlock_init(&e->lock, NULL);
+	if (o->nft != NULL)
+		e->opts = *o->nft;
 	l.e = e;
 	r = store_open(o->state_dir, &e->store);
 	if (r < 0) {

@@ -20,10 +20,17 @@
 
 struct store_staged;
 
-/* One container's desired state; its revision counts changes from 1. */
+/*
+ * One container's desired state; its revision counts changes from 1.
+ * out_of_sync: the agent's last reading of the kernel found it not
+ * holding fw exactly (or a repair failed), and nothing has rewritten it
+ * since; a new engine_ct (every change makes one) starts false, as the
+ * kernel has just taken it.
+ */
 struct engine_ct {
 	struct rules_container fw;
 	uint64_t revision;
+	bool out_of_sync;
 };
 
 struct engine {
@@ -35,7 +42,8 @@ struct engine {
 	struct nft_monitor *monitor; /* other processes' changes to the table */
 	struct nft_model *model;
 	struct store *store;
-	uint32_t genid_in_sync; /* the generation last seen to hold the desired state */
+	struct nft_options opts; /* the table options the agent writes */
+	uint32_t genid_in_sync;	 /* the generation last seen to hold the desired state */
 	bool persist;
 	uint64_t passes;  /* reconciler passes that read the kernel */
 	uint64_t repairs; /* passes that had to change it */
@@ -104,6 +112,16 @@ int engine_kernel_resync(struct engine *e, const char *id, const struct rules_co
 int engine_kernel_in_sync(struct engine *e, bool *ret);
 /* The generation after g: a commit advances it by one, skipping 0. */
 uint32_t engine_genid_next(uint32_t g);
+/*
+ * What a reading of the kernel says of each container: set out_of_sync
+ * on every attached one the kernel does not hold exactly as desired (or
+ * whose table's own objects are damaged), clear it on the others.
+ */
+void engine_kernel_note(struct engine *e, const struct nft_state *have);
+/* The kernel holds the whole desired state: clear every out_of_sync. */
+void engine_kernel_trust(struct engine *e);
+/* The --container-ifprefix that ifname starts with; NULL when none does. */
+const char *engine_ifprefix(const struct engine *e, const char *ifname);
 
 /* Changes. The caller holds the write lock. */
 

@@ -26,7 +26,10 @@
 
 #define PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
 
-/* {"container_id", "interface", "interface_present", "default_action", "rules", "revision"} */
+/*
+ * {"container_id", "interface", "default_action", "rules", "interface_present",
+ *  "enforcement", "revision"}
+ */
 static cJSON *
 firewall_json(const struct calls *calls, const struct engine_ct *c)
 {
@@ -42,6 +45,7 @@ firewall_json(const struct calls *calls, const struct engine_ct *c)
 		}
 	}
 	if (!kernel_json_presence(o, calls->links, c->fw.ifname) ||
+	    !calls_add_enforcement(o, calls, c) ||
 	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision))
 		goto fail;
 	cJSON_Delete(fw);
@@ -52,11 +56,44 @@ fail:
 	return NULL;
 }
 
+/*
+ * Add "warnings" to o, the answer to a change of c: why c is not
+ * enforced (unless the caller asked for that: warn_enforcement false),
+ * and what now happens on released (when not ""), the interface c had
+ * before. Deletes o and returns NULL when out of memory.
+ */
+static cJSON *
+add_warnings(const struct calls *calls, cJSON *o, const struct engine_ct *c, bool warn_enforcement,
+	     const char *released)
+{
+	cJSON *w = o != NULL ? calls_warnings(o) : NULL;
+
+	if (w == NULL || (warn_enforcement && !calls_warn_enforcement(calls, w, c)) ||
+	    (released[0] != '\0' && !calls_warn_released(calls, w, released, c->fw.id))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Say in the log what befalls ifname ("": nothing), which has no container now. */
+static void
+log_released(const struct engine *e, const char *ifname)
+{
+	if (ifname[0] != '\0')
+		log_info("interface %s: no container now; %s", ifname,
+			 engine_ifprefix(e, ifname) != NULL ? "dropped (--container-ifprefix)"
+							    : "not filtered");
+}
+
+/* Answer a change with the firewall it left, and its warnings (see add_warnings()). */
 static void
 answer_firewall(const struct calls *calls, struct api_result *res, enum api_status status,
-		const struct engine_ct *c)
+		const struct engine_ct *c, bool warn_enforcement, const char *released)
 {
-	api_result_answer(res, status, firewall_json(calls, c));
+	api_result_answer(
+		res, status,
+		add_warnings(calls, firewall_json(calls, c), c, warn_enforcement, released));
 }
 
 static struct engine_ct *
@@ -110,7 +147,7 @@ firewall_reset(void *ctx, const char *id, struct api_result *res)
 	pthread_rwlock_wrlock(&e->lock);
 	old = engine_ct_find(e, id);
 	if (old != NULL && old->fw.policy == RULES_ACTION_DENY && old->fw.nrules == 0) {
-		answer_firewall(calls, res, API_STATUS_OK, old);
+		answer_firewall(calls, res, API_STATUS_OK, old, true, "");
 		goto out;
 	}
 	next = ct_new(id, old, res);
@@ -123,22 +160,25 @@ firewall_reset(void *ctx, const char *id, struct api_result *res)
 	if (commit(e, id, old, next, res)) {
 		log_info("container %s: reset to deny-all (revision %llu)", id,
 			 (unsigned long long)next->revision);
-		answer_firewall(calls, res, old ? API_STATUS_OK : API_STATUS_CREATED, next);
+		answer_firewall(calls, res, old ? API_STATUS_OK : API_STATUS_CREATED, next, true,
+				"");
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
 }
 
+/* The rule r of c, with c's revision, enforcement and warnings. */
 static cJSON *
-rule_json(const struct rules_rule *r, uint64_t revision)
+rule_json(const struct calls *calls, const struct rules_rule *r, const struct engine_ct *c)
 {
 	cJSON *o = rules_rule_to_json(r);
 
-	if (o != NULL && cJSON_AddNumberToObject(o, "revision", (double)revision) == NULL) {
+	if (o != NULL && (!cJSON_AddNumberToObject(o, "revision", (double)c->revision) ||
+			  !calls_add_enforcement(o, calls, c))) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
-	return o;
+	return add_warnings(calls, o, c, true, "");
 }
 
 static bool
@@ -163,7 +203,8 @@ rule_slot(const struct rules_container *fw, uint8_t action)
 void
 firewall_rule_add(void *ctx, const char *id, const struct cJSON *body, struct api_result *res)
 {
-	struct engine *e = ((const struct calls *)ctx)->engine;
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
 	struct rules_rule rule = {0};
 	struct rules_error re = {0};
 	struct engine_ct *old, *next;
@@ -188,7 +229,7 @@ firewall_rule_add(void *ctx, const char *id, const struct cJSON *body, struct ap
 
 		if (same && desc_equal(h->desc, rule.desc) &&
 		    (rule.id[0] == '\0' || strcmp(h->id, rule.id) == 0)) {
-			api_result_answer(res, API_STATUS_OK, rule_json(h, old->revision));
+			api_result_answer(res, API_STATUS_OK, rule_json(calls, h, old));
 			goto out;
 		}
 		if (same) {
@@ -232,7 +273,7 @@ firewall_rule_add(void *ctx, const char *id, const struct cJSON *body, struct ap
 	if (commit(e, id, old, next, res)) {
 		log_info("container %s: added rule %s (revision %llu)", id, v[slot].id,
 			 (unsigned long long)next->revision);
-		api_result_answer(res, API_STATUS_CREATED, rule_json(&v[slot], next->revision));
+		api_result_answer(res, API_STATUS_CREATED, rule_json(calls, &v[slot], next));
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -242,7 +283,8 @@ out:
 void
 firewall_rule_delete(void *ctx, const char *id, const char *rule_id, struct api_result *res)
 {
-	struct engine *e = ((const struct calls *)ctx)->engine;
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
 	struct engine_ct *old, *next;
 	size_t i;
 
@@ -276,14 +318,14 @@ firewall_rule_delete(void *ctx, const char *id, const char *rule_id, struct api_
 
 		log_info("container %s: deleted rule %s (revision %llu)", id, rule_id,
 			 (unsigned long long)next->revision);
-		if (o != NULL &&
-		    (!cJSON_AddStringToObject(o, "container_id", id) ||
-		     !cJSON_AddStringToObject(o, "deleted", rule_id) ||
-		     !cJSON_AddNumberToObject(o, "revision", (double)next->revision))) {
+		if (o != NULL && (!cJSON_AddStringToObject(o, "container_id", id) ||
+				  !cJSON_AddStringToObject(o, "deleted", rule_id) ||
+				  !cJSON_AddNumberToObject(o, "revision", (double)next->revision) ||
+				  !calls_add_enforcement(o, calls, next))) {
 			cJSON_Delete(o);
 			o = NULL;
 		}
-		api_result_answer(res, API_STATUS_OK, o);
+		api_result_answer(res, API_STATUS_OK, add_warnings(calls, o, next, true, ""));
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -365,7 +407,7 @@ firewall_put(void *ctx, const char *id, const struct cJSON *body, struct api_res
 		memcpy(next->fw.ifname, old->fw.ifname, sizeof(next->fw.ifname));
 		if (rules_container_equal(&old->fw, &next->fw)) {
 			engine_ct_free(next);
-			answer_firewall(calls, res, API_STATUS_OK, old);
+			answer_firewall(calls, res, API_STATUS_OK, old, true, "");
 			goto out;
 		}
 	}
@@ -374,7 +416,8 @@ firewall_put(void *ctx, const char *id, const struct cJSON *body, struct api_res
 		log_info("container %s: firewall replaced: default %s, %zu rules (revision %llu)",
 			 id, rules_action_name(next->fw.policy), next->fw.nrules,
 			 (unsigned long long)next->revision);
-		answer_firewall(calls, res, old ? API_STATUS_OK : API_STATUS_CREATED, next);
+		answer_firewall(calls, res, old ? API_STATUS_OK : API_STATUS_CREATED, next, true,
+				"");
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -429,6 +472,8 @@ firewall_container_put(void *ctx, const char *id, const struct cJSON *body, stru
 	struct rules_error re = {0};
 	const struct cJSON *m;
 	struct engine_ct *old, *next, *other;
+	char released[sizeof(parsed.ifname)] = "";
+	bool attach;
 
 	if (!calls_id_ok(id, res))
 		return;
@@ -460,6 +505,8 @@ firewall_container_put(void *ctx, const char *id, const struct cJSON *body, stru
 		}
 	} else if (!resolve_peer(body->child, parsed.ifname, res))
 		return;
+	/* a detach asks for "not attached": only an attach is warned of it */
+	attach = parsed.ifname[0] != '\0';
 	pthread_rwlock_wrlock(&e->lock);
 	old = engine_ct_find(e, id);
 	other = parsed.ifname[0] ? engine_ct_find_ifname(e, parsed.ifname) : NULL;
@@ -470,21 +517,29 @@ firewall_container_put(void *ctx, const char *id, const struct cJSON *body, stru
 		goto out;
 	}
 	if (old != NULL && strcmp(old->fw.ifname, parsed.ifname) == 0) {
-		answer_firewall(calls, res, API_STATUS_OK, old);
+		answer_firewall(calls, res, API_STATUS_OK, old, attach, "");
 		goto out;
 	}
 	next = ct_new(id, old, res);
 	if (next == NULL)
 		goto out;
 	memcpy(next->fw.ifname, parsed.ifname, sizeof(next->fw.ifname));
+	/* the interface it leaves (a detach, or a move) has no container after this */
+	if (old != NULL)
+		memcpy(released, old->fw.ifname, sizeof(released));
 	if (commit(e, id, old, next, res)) {
 		if (next->fw.ifname[0] != '\0')
-			log_info("container %s: attached to interface %s (revision %llu)", id,
-				 next->fw.ifname, (unsigned long long)next->revision);
+			log_info("container %s: attached to interface %s (revision %llu)%s", id,
+				 next->fw.ifname, (unsigned long long)next->revision,
+				 links_presence(calls->links, next->fw.ifname) == 0
+					 ? "; no interface of that name exists now"
+					 : "");
 		else
 			log_info("container %s: detached (revision %llu)", id,
 				 (unsigned long long)next->revision);
-		answer_firewall(calls, res, old ? API_STATUS_OK : API_STATUS_CREATED, next);
+		log_released(e, released);
+		answer_firewall(calls, res, old ? API_STATUS_OK : API_STATUS_CREATED, next, attach,
+				released);
 	}
 out:
 	pthread_rwlock_unlock(&e->lock);
@@ -494,8 +549,10 @@ out:
 void
 firewall_container_delete(void *ctx, const char *id, struct api_result *res)
 {
-	struct engine *e = ((const struct calls *)ctx)->engine;
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
 	struct engine_ct *old;
+	char released[sizeof(old->fw.ifname)];
 
 	if (!calls_id_ok(id, res))
 		return;
@@ -504,17 +561,24 @@ firewall_container_delete(void *ctx, const char *id, struct api_result *res)
 	if (old == NULL) {
 		api_result_fail(res, API_STATUS_NOT_FOUND, "container_not_found", "",
 				"container %s is not known", id);
-	} else if (commit(e, id, old, NULL, res)) {
-		cJSON *o = cJSON_CreateObject();
+		goto out;
+	}
+	memcpy(released, old->fw.ifname, sizeof(released));
+	if (commit(e, id, old, NULL, res)) {
+		cJSON *o = cJSON_CreateObject(), *w = NULL;
 
 		log_info("container %s: deleted", id);
-		if (o != NULL && (!cJSON_AddStringToObject(o, "container_id", id) ||
-				  !cJSON_AddTrueToObject(o, "deleted"))) {
+		log_released(e, released);
+		if (o != NULL &&
+		    (!cJSON_AddStringToObject(o, "container_id", id) ||
+		     !cJSON_AddTrueToObject(o, "deleted") || (w = calls_warnings(o)) == NULL ||
+		     (released[0] != '\0' && !calls_warn_released(calls, w, released, id)))) {
 			cJSON_Delete(o);
 			o = NULL;
 		}
 		api_result_answer(res, API_STATUS_OK, o);
 	}
+out:
 	pthread_rwlock_unlock(&e->lock);
 }
 

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -168,10 +169,75 @@ host_store(struct engine *e, struct host_plan *p, bool commit_phase)
 	return r;
 }
 
+/* An interface a change takes from its container, and whose it was. */
+struct host_released {
+	char ifname[16];
+	char id[RULES_ID_MAX + 1];
+};
+
+/*
+ * The interfaces the plan takes from their containers (removed,
+ * detached, moved), into a new array (*ret, *ret_n). Returns 0 or
+ * -ENOMEM.
+ */
+static int
+host_released(const struct host_plan *p, struct host_released **ret, size_t *ret_n)
+{
+	struct host_released *v = calloc(p->n + 1, sizeof(*v));
+	size_t i, n = 0;
+
+	if (v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < p->n; i++) {
+		const struct engine_ct *old = p->v[i].old, *next = p->v[i].next;
+
+		if (old == NULL || old->fw.ifname[0] == '\0' ||
+		    (next != NULL && strcmp(next->fw.ifname, old->fw.ifname) == 0))
+			continue;
+		memcpy(v[n].ifname, old->fw.ifname, sizeof(v[n].ifname));
+		memcpy(v[n].id, old->fw.id, sizeof(v[n].id));
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/*
+ * What the summary adds once the trees hold the new state: "not_enforced",
+ * the number of containers nothing enforces, and "warnings": each changed
+ * container that is not enforced, and each interface left without a
+ * container. placed are the changed containers, now in the trees.
+ */
+static bool
+host_warn(const struct calls *calls, cJSON *summary, struct engine_ct *const *placed,
+	  size_t nplaced, const struct host_released *rel, size_t nrel)
+{
+	size_t count[ENFORCEMENT_MAX] = {0}, i;
+	cJSON *w;
+
+	if (calls_census(calls, true, count) < 0 ||
+	    !cJSON_AddNumberToObject(summary, "not_enforced", (double)calls_not_enforced(count)) ||
+	    (w = calls_warnings(summary)) == NULL)
+		return false;
+	for (i = 0; i < nplaced; i++)
+		if (!calls_warn_enforcement(calls, w, placed[i]))
+			return false;
+	for (i = 0; i < nrel; i++)
+		if (engine_ct_find_ifname(calls->engine, rel[i].ifname) == NULL &&
+		    !calls_warn_released(calls, w, rel[i].ifname, rel[i].id))
+			return false;
+	return true;
+}
+
 void
 host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 {
-	struct engine *e = ((const struct calls *)ctx)->engine;
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
+	struct host_released *rel = NULL;
+	struct engine_ct **placed = NULL;
+	size_t nrel = 0, nplaced = 0;
 	struct host_plan p = {0};
 	struct rules_set *want = NULL;
 	struct rules_error re = {0};
@@ -191,7 +257,17 @@ host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 		goto out;
 	}
 	if (p.n == 0) {
-		api_result_answer(res, API_STATUS_OK, host_summary(&p, e->n));
+		summary = host_summary(&p, e->n);
+		if (summary != NULL && !host_warn(calls, summary, NULL, 0, NULL, 0)) {
+			cJSON_Delete(summary);
+			summary = NULL;
+		}
+		api_result_answer(res, API_STATUS_OK, summary);
+		goto out;
+	}
+	placed = calloc(p.n + 1, sizeof(*placed));
+	if (placed == NULL || host_released(&p, &rel, &nrel) < 0) {
+		api_result_nomem(res);
 		goto out;
 	}
 	r = host_store(e, &p, false);
@@ -210,10 +286,15 @@ host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 	r = host_store(e, &p, true);
 	if (r < 0) {
 		host_unstore(e, &p);
-		if (engine_kernel_resync(e, NULL, NULL, NULL, "host state undone", NULL, &err) < 0)
+		if (engine_kernel_resync(e, NULL, NULL, NULL, "host state undone", NULL, &err) <
+		    0) {
 			log_warnx(
 				"host state: could not restore the kernel after a storage failure; "
 				"the kernel enforces the new state");
+			for (i = 0; i < p.n; i++)
+				if (p.v[i].old != NULL)
+					p.v[i].old->out_of_sync = true;
+		}
 		calls_fail_storage(e, res, r);
 		goto out;
 	}
@@ -233,13 +314,20 @@ host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 				"host state: out of memory recording a committed change; exiting");
 			abort();
 		}
+		placed[nplaced++] = p.v[i].next;
 		p.v[i].next = NULL; /* the trees have it */
+	}
+	if (summary != NULL && !host_warn(calls, summary, placed, nplaced, rel, nrel)) {
+		cJSON_Delete(summary);
+		summary = NULL;
 	}
 	api_result_answer(res, API_STATUS_OK, summary);
 out:
 	pthread_rwlock_unlock(&e->lock);
 	host_plan_free(&p);
 	rules_set_free(want);
+	free(placed);
+	free(rel);
 }
 
 static cJSON *

@@ -113,19 +113,10 @@ kernel_json_write_state(FILE *f, const char *table, const struct nft_state *st)
 	return r;
 }
 
-/* 1 or 0: whether ifname exists on the host now; -1: not known. */
-static int
-presence(struct links *links, const char *ifname)
-{
-	if (ifname[0] == '\0' || links == NULL)
-		return -1;
-	return links_present(links, ifname);
-}
-
 bool
 kernel_json_presence(cJSON *o, struct links *links, const char *ifname)
 {
-	int p = presence(links, ifname);
+	int p = links_presence(links, ifname);
 
 	return (p < 0 ? cJSON_AddNullToObject(o, "interface_present")
 		      : cJSON_AddBoolToObject(o, "interface_present", p)) != NULL;
@@ -134,7 +125,7 @@ kernel_json_presence(cJSON *o, struct links *links, const char *ifname)
 void
 kernel_json_write_presence(struct rules_jw *w, struct links *links, const char *ifname)
 {
-	int p = presence(links, ifname);
+	int p = links_presence(links, ifname);
 
 	rules_jw_key(w, "interface_present");
 	if (p < 0)

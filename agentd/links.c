@@ -282,6 +282,17 @@ links_present(struct links *l, const char *ifname)
 	return found;
 }
 
+int
+links_presence(struct links *l, const char *ifname)
+{
+	if (l == NULL || ifname[0] == '\0')
+		return -1;
+	if (links_present(l, ifname))
+		return 1;
+	/* its event may be on its way: the kernel knows now */
+	return if_nametoindex(ifname) != 0;
+}
+
 void
 links_log_container(const char *ifname, bool present, void *engine)
 {

@@ -24,6 +24,14 @@ void links_stop(struct links *l);
 /* Does an interface named ifname exist in the host namespace now? */
 bool links_present(struct links *l, const char *ifname);
 /*
+ * The same for the API: 1 it exists, 0 it does not, -1 cannot be told
+ * (ifname is "", or l is NULL: interfaces are not followed). An
+ * interface the links thread has not heard of yet (made a moment ago)
+ * is asked of the kernel, so that an answer never calls missing what
+ * the caller has just made.
+ */
+int links_presence(struct links *l, const char *ifname);
+/*
  * A links_cb for an engine (engine is its struct engine): logs, naming
  * the container, when a container's interface appears or goes. Takes
  * the engine's lock for reading.

@@ -137,7 +137,7 @@ touched_collect(struct engine *e, const struct nft_change *ch, size_t n, struct 
 static int
 repair_one(struct engine *e, const struct touched *t, const char *id, const char *why)
 {
-	const struct engine_ct *c = engine_ct_find(e, id);
+	struct engine_ct *c = engine_ct_find(e, id);
 	const struct rules_container *want = c != NULL && c->fw.ifname[0] ? &c->fw : NULL;
 	struct nft_key *extra = calloc(t->nkeys + 1, sizeof(*extra));
 	uint64_t sent0 = nft_conn_sent(e->nc);
@@ -155,12 +155,15 @@ repair_one(struct engine *e, const struct touched *t, const char *id, const char
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = nft_repair(e->nc, e->model, id, want, extra, n, &st, &err);
 	free(extra);
-	if (r == 0)
+	if (r == 0) {
 		log_info("%s: container %s rewritten in %.1f ms: %u messages in one transaction, "
 			 "%llu messages sent in all",
 			 why, id, since_us(&t0) / 1000.0, st.messages,
 			 (unsigned long long)(nft_conn_sent(e->nc) - sent0));
-	else if (r != -ERESTART)
+		/* the kernel holds it as desired again */
+		if (c != NULL)
+			c->out_of_sync = false;
+	} else if (r != -ERESTART)
 		log_warn(r, "%s: container %s: %s%s%s", why, id, err.what,
 			 err.detail[0] ? ": " : "", err.detail);
 	return r;

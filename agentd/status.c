@@ -1,7 +1,8 @@
 /*
  * The API's calls that report on the host: its health (is the kernel
- * in sync, what the reconciler did), the list of containers, and the
- * audit of what the kernel really enforces.
+ * in sync, how many containers nothing enforces, what the reconciler
+ * did), the list of containers, and the audit of what the kernel really
+ * enforces.
  */
 
 #include <errno.h>
@@ -31,6 +32,7 @@ list_entry(const struct calls *calls, const struct engine_ct *c)
 	    !(c->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", c->fw.ifname)
 			      : cJSON_AddNullToObject(o, "interface")) ||
 	    !kernel_json_presence(o, calls->links, c->fw.ifname) ||
+	    !calls_add_enforcement(o, calls, c) ||
 	    !cJSON_AddStringToObject(o, "default_action", rules_action_name(c->fw.policy)) ||
 	    !cJSON_AddNumberToObject(o, "rule_count", (double)c->fw.nrules) ||
 	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision)) {
@@ -60,24 +62,60 @@ add_reconcile(cJSON *o, const struct engine *e)
 				    : cJSON_AddStringToObject(r, "last_repair", when) != NULL);
 }
 
+/* "not_enforced": N, "enforcement": {"enforced": N, "not_attached": N, ...} */
+static bool
+add_census(cJSON *o, const size_t count[ENFORCEMENT_MAX])
+{
+	cJSON *by = NULL;
+	int k;
+
+	if (!cJSON_AddNumberToObject(o, "not_enforced", (double)calls_not_enforced(count)) ||
+	    (by = cJSON_AddObjectToObject(o, "enforcement")) == NULL)
+		return false;
+	for (k = 0; k < ENFORCEMENT_MAX; k++)
+		if (!cJSON_AddNumberToObject(by, enforcement_name(k), (double)count[k]))
+			return false;
+	return true;
+}
+
+static bool
+add_ifprefixes(cJSON *o, const struct nft_options *opts)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "container_ifprefixes");
+	unsigned int i;
+
+	for (i = 0; a != NULL && i < opts->nifprefix; i++)
+		if (!cJSON_AddItemToArray(a, cJSON_CreateString(opts->ifprefix[i])))
+			return false;
+	return a != NULL;
+}
+
 void
 status_health(void *ctx, struct api_result *res)
 {
-	struct engine *e = ((const struct calls *)ctx)->engine;
+	const struct calls *calls = ctx;
+	struct engine *e = calls->engine;
+	size_t count[ENFORCEMENT_MAX] = {0};
 	cJSON *o = cJSON_CreateObject();
-	bool in_sync = false;
+	bool in_sync = false, followed = calls->links != NULL;
 	int r;
 
 	pthread_rwlock_wrlock(&e->lock);
 	r = engine_kernel_in_sync(e, &in_sync);
 	if (r < 0)
 		log_warn(r, "health: reading table %s", nft_conn_table(e->nc));
+	/* degraded: what the agent itself should keep, and does not; a
+	 * container not attached, or whose interface is gone, is the
+	 * platform's doing, and is counted in not_enforced instead */
 	if (o != NULL &&
-	    (!cJSON_AddStringToObject(o, "status", in_sync ? "ok" : "degraded") ||
+	    (calls_census(calls, r == 0, count) < 0 ||
+	     !cJSON_AddStringToObject(o, "status", in_sync && followed ? "ok" : "degraded") ||
 	     !cJSON_AddBoolToObject(o, "kernel_in_sync", in_sync) ||
 	     !cJSON_AddStringToObject(o, "table", nft_conn_table(e->nc)) ||
 	     !cJSON_AddBoolToObject(o, "tamper_protection", e->persist) ||
-	     !cJSON_AddNumberToObject(o, "containers", (double)e->n) || !add_reconcile(o, e))) {
+	     !cJSON_AddNumberToObject(o, "containers", (double)e->n) || !add_census(o, count) ||
+	     !cJSON_AddBoolToObject(o, "interfaces_followed", followed) ||
+	     !add_ifprefixes(o, &e->opts) || !add_reconcile(o, e))) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
@@ -111,6 +149,8 @@ status_audit(void *ctx, const char *id, struct api_result *res)
 			calls_fail_kernel(res, r, &err);
 		return;
 	}
+	/* what the reading found is what the other answers say from now on */
+	engine_kernel_note(e, have);
 	if (id != NULL && engine_ct_find(e, id) == NULL && nft_state_find(have, id) == NULL) {
 		calls_fail_not_found(res, id);
 	} else {

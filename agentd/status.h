@@ -10,8 +10,9 @@ struct api_result;
 
 /*
  * GET /health: whether the kernel holds the desired state (reading the
- * table only when the generation moved) and the reconciler's counts.
- * Holds the engine's write lock meanwhile: a read uses its socket.
+ * table only when the generation moved), how many containers are not
+ * enforced and why, and the reconciler's counts. Holds the engine's
+ * write lock meanwhile: a read uses its socket.
  */
 void status_health(void *ctx, struct api_result *res);
 /* GET /containers: one entry per container, in id order (engine read-locked). */
