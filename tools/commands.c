@@ -289,8 +289,9 @@ static const struct cli_cmd cmd_fw_list = {
 	.summary = "list the containers agentd knows",
 	.help = "usage: hoody firewall list\n"
 		"\n"
-		"List the containers agentd knows, sorted by id: interface, default\n"
-		"action, number of rules, revision.\n",
+		"List the containers agentd knows, sorted by id: interface, whether\n"
+		"the firewall is enforced (yes, or why not), default action, number of\n"
+		"rules, revision.\n",
 	.method = "GET",
 	.path = "/containers",
 	.view = CLI_VIEW_CONTAINERS,
@@ -302,7 +303,8 @@ static const struct cli_cmd cmd_fw_show = {
 	.summary = "show a container's firewall",
 	.help = "usage: hoody firewall show -c ID\n"
 		"\n"
-		"Show a container's firewall: interface, default action, revision, rules.\n"
+		"Show a container's firewall: interface, default action, revision,\n"
+		"whether it is enforced (yes, or why not), rules.\n"
 		"\n" CONTAINER_HELP,
 	.opts = CLI_OPT_BIT(CLI_OPT_CONTAINER),
 	.required = CLI_OPT_BIT(CLI_OPT_CONTAINER),
@@ -361,7 +363,9 @@ static const struct cli_cmd cmd_fw_attach = {
 		"Enforce a container's firewall on the host end of its veth pair: IF,\n"
 		"or the one agentd finds from the container's network namespace (a\n"
 		"path such as /run/netns/NAME, or a process in the container).\n"
-		"A new container is created deny-all.\n"
+		"A new container is created deny-all. When no interface of that name\n"
+		"exists now, agentd says so (a warning on standard error): the firewall\n"
+		"filters nothing until it appears.\n"
 		"\n" CONTAINER_HELP "  --interface IF       the host-side interface, e.g. hc1\n"
 		"  --netns PATH         the container's network namespace\n"
 		"  --pid N              a process in the container\n",
@@ -381,7 +385,9 @@ static const struct cli_cmd cmd_fw_detach = {
 	.help = "usage: hoody firewall detach -c ID\n"
 		"\n"
 		"Stop enforcing a container's firewall. It stays stored; attach\n"
-		"enforces it again.\n"
+		"enforces it again. Its interface is then no longer filtered, unless\n"
+		"agentd runs with a --container-ifprefix that names it, which drops\n"
+		"all its traffic; a warning on standard error says which.\n"
 		"\n" CONTAINER_HELP,
 	.opts = CLI_OPT_BIT(CLI_OPT_CONTAINER),
 	.required = CLI_OPT_BIT(CLI_OPT_CONTAINER),
@@ -398,7 +404,8 @@ static const struct cli_cmd cmd_fw_delete = {
 	.help = "usage: hoody firewall delete -c ID\n"
 		"\n"
 		"Forget a container that is gone: its chain in the kernel and its\n"
-		"stored firewall.\n"
+		"stored firewall. Its interface, if it still exists, is then filtered\n"
+		"no more (a warning says so, or that --container-ifprefix drops it).\n"
 		"\n" CONTAINER_HELP,
 	.opts = CLI_OPT_BIT(CLI_OPT_CONTAINER),
 	.required = CLI_OPT_BIT(CLI_OPT_CONTAINER),
@@ -415,9 +422,11 @@ static const struct cli_cmd cmd_fw_audit = {
 		"\n"
 		"Show the ruleset the kernel really enforces, decoded back into rules:\n"
 		"per container its interface, default action, rules, packets they let\n"
-		"through (hits), packets dropped by default, and whether the kernel and\n"
-		"the desired state agree (each difference is listed). -o json adds every\n"
-		"rule with its counters and the sha256 digests of both sides.\n"
+		"through (hits), packets dropped by default, whether the kernel and the\n"
+		"desired state agree (each difference is listed), and whether the\n"
+		"firewall is enforced: in sync is not enough, a container that is not\n"
+		"attached is in sync and enforced by nothing. -o json adds every rule\n"
+		"with its counters and the sha256 digests of both sides.\n"
 		"\n"
 		"  -c, --container ID   one container only\n",
 	.opts = CLI_OPT_BIT(CLI_OPT_CONTAINER),
@@ -465,7 +474,9 @@ static const struct cli_cmd cmd_status = {
 	.help = "usage: hoody status\n"
 		"\n"
 		"Show agentd's health: whether the kernel holds the desired state, the\n"
-		"nftables table, tamper protection, the number of containers.\n",
+		"nftables table, tamper protection, the number of containers and of\n"
+		"those whose firewall nothing enforces (and why), and what happens to\n"
+		"interfaces no container is attached to.\n",
 	.method = "GET",
 	.path = "/health",
 	.view = CLI_VIEW_HEALTH,
@@ -489,6 +500,9 @@ const struct cli_cmd cli_cmd_hoody = {
 		 "  --token-file FILE    the bearer token for --url (required with it)\n"
 		 "  -o, --output FORMAT  table (default) or json: the answer's data, pretty\n"
 		 "  -h, --help           show help; every command has its own\n"
+		 "\n"
+		 "agentd's warnings (an interface that does not exist, one that is no\n"
+		 "longer filtered) go to standard error, as 'hoody: warning: ...'.\n"
 		 "\n"
 		 "exit status: 0 done, 1 agentd refused the request (or a local failure),\n"
 		 "2 usage error, 3 agentd could not be reached.\n",

@@ -473,6 +473,11 @@ leaf_run(const struct cli_cmd *c, int nargs, char **args, struct cli_ctx *x)
 	r = call(h, c->method, path, body, len, &root, &data, &status);
 	if (r == 0)
 		r = output_print(x, c->view, data, status);
+	/* on stderr, whatever the output: stdout stays the answer alone */
+	if (r == 0) {
+		fflush(stdout); /* the answer first, where both go to one place */
+		cli_print_warnings(stderr, data);
+	}
 out:
 	cJSON_Delete(root);
 	free(body);

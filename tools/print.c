@@ -23,6 +23,8 @@ struct column {
 	const char *null_text; /* for null or missing; NULL means "-" */
 	const char *true_text; /* for booleans; NULL means "true" and "false" */
 	const char *false_text;
+	/* for strings: what to show for the value (NULL: the value) */
+	const char *(*map)(const char *v);
 };
 
 void
@@ -30,6 +32,29 @@ cli_print_clean(FILE *f, const char *s)
 {
 	for (; *s != '\0'; s++)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+void
+cli_print_warnings(FILE *f, const cJSON *data)
+{
+	const cJSON *w;
+
+	cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(data, "warnings"))
+	{
+		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(w, "message");
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(w, "code");
+
+		if (!cJSON_IsString(msg))
+			continue;
+		fputs("hoody: warning: ", f);
+		cli_print_clean(f, msg->valuestring);
+		if (cJSON_IsString(code)) {
+			fputs(" (", f);
+			cli_print_clean(f, code->valuestring);
+			fputc(')', f);
+		}
+		fputc('\n', f);
+	}
 }
 
 /* Characters, not bytes: UTF-8 continuation bytes take no column. */
@@ -68,7 +93,7 @@ cell(const cJSON *obj, const struct column *c, char *buf, size_t size)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, c->key);
 
 	if (cJSON_IsString(v))
-		return v->valuestring;
+		return c->map != NULL ? c->map(v->valuestring) : v->valuestring;
 	if (cJSON_IsNumber(v)) {
 		format_number(v->valuedouble, buf, size);
 		return buf;
@@ -202,15 +227,76 @@ fields_print(FILE *f, const struct column *fields, size_t n, const cJSON *obj)
 }
 
 static const struct column rule_columns[] = {
-	{"ID", "id", NULL, NULL, NULL},
-	{"ACTION", "action", NULL, NULL, NULL},
-	{"PROTOCOL", "protocol", NULL, NULL, NULL},
-	{"DESTINATION", "destination", NULL, NULL, NULL},
-	{"PORTS", "destination_port", "*", NULL, NULL}, /* null: every port */
-	{"DESCRIPTION", "description", "", NULL, NULL},
+	{"ID", "id", NULL, NULL, NULL, NULL},
+	{"ACTION", "action", NULL, NULL, NULL, NULL},
+	{"PROTOCOL", "protocol", NULL, NULL, NULL, NULL},
+	{"DESTINATION", "destination", NULL, NULL, NULL, NULL},
+	{"PORTS", "destination_port", "*", NULL, NULL, NULL}, /* null: every port */
+	{"DESCRIPTION", "description", "", NULL, NULL, NULL},
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Each "enforcement" the agent names: as tables show it, and what it means. */
+static const struct {
+	const char *code, *word, *means;
+} enforcements[] = {
+	{"enforced", "yes", NULL},
+	{"not_attached", "NOT ATTACHED",
+	 "the container is not attached to an interface: its firewall is stored, "
+	 "and nothing enforces it"},
+	{"interface_missing", "INTERFACE MISSING",
+	 "no interface of that name exists on the host now: the firewall filters "
+	 "nothing until one appears"},
+	{"kernel_out_of_sync", "KERNEL OUT OF SYNC",
+	 "the kernel does not hold this firewall as stored; hoody firewall audit "
+	 "shows how it differs"},
+	{"interface_unknown", "INTERFACE UNKNOWN",
+	 "the agent cannot tell whether the interface exists (it does not follow "
+	 "the host's interfaces; see its log)"},
+};
+
+/* The word for an enforcement code; a code this hoody does not know is not "yes". */
+static const char *
+enforcement_word(const char *code)
+{
+	size_t i;
+
+	for (i = 0; i < NCOLS(enforcements); i++)
+		if (strcmp(code, enforcements[i].code) == 0)
+			return enforcements[i].word;
+	return "NOT ENFORCED";
+}
+
+/* When obj's "enforcement" is not "enforced", what that means, indented. */
+static void
+say_meaning(FILE *f, const cJSON *obj)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "enforcement");
+	size_t i;
+
+	if (!cJSON_IsString(v))
+		return;
+	for (i = 0; i < NCOLS(enforcements); i++)
+		if (strcmp(v->valuestring, enforcements[i].code) == 0 &&
+		    enforcements[i].means != NULL)
+			say(f, "  (%s)\n", enforcements[i].means);
+}
+
+/*
+ * "enforced: WORD" for an answer that carries "enforcement" (nothing
+ * for an older agent), and what it means when it is not enforced.
+ */
+static void
+say_enforcement(FILE *f, const cJSON *obj)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "enforcement");
+
+	if (!cJSON_IsString(v))
+		return;
+	say(f, "enforced: %s\n", enforcement_word(v->valuestring));
+	say_meaning(f, obj);
+}
 
 /* A table of the array's objects, or what to say when there are none. */
 static void
@@ -235,13 +321,17 @@ void
 cli_print_firewall(FILE *f, const cJSON *fw)
 {
 	static const struct column head[] = {
-		{"container", "container_id", NULL, NULL, NULL},
-		{"interface", "interface", NULL, NULL, NULL}, /* null: not attached */
-		{"default action", "default_action", NULL, NULL, NULL},
-		{"revision", "revision", NULL, NULL, NULL},
+		{"container", "container_id", NULL, NULL, NULL, NULL},
+		{"interface", "interface", NULL, NULL, NULL, NULL}, /* null: not attached */
+		{"default action", "default_action", NULL, NULL, NULL, NULL},
+		{"revision", "revision", NULL, NULL, NULL, NULL},
+		{"enforced", "enforcement", NULL, NULL, NULL, enforcement_word},
 	};
+	/* an older agent says nothing of enforcement: no line for it */
+	bool known = cJSON_GetObjectItemCaseSensitive(fw, "enforcement") != NULL;
 
-	fields_print(f, head, NCOLS(head), fw);
+	fields_print(f, head, NCOLS(head) - !known, fw);
+	say_meaning(f, fw);
 	fputc('\n', f);
 	rules_print(f, cJSON_GetObjectItemCaseSensitive(fw, "rules"));
 }
@@ -249,6 +339,10 @@ cli_print_firewall(FILE *f, const cJSON *fw)
 void
 cli_print_egress(FILE *f, const cJSON *list)
 {
+	if (cJSON_GetObjectItemCaseSensitive(list, "enforcement") != NULL) {
+		say_enforcement(f, list);
+		fputc('\n', f);
+	}
 	rules_print(f, cJSON_GetObjectItemCaseSensitive(list, "rules"));
 }
 
@@ -257,6 +351,7 @@ cli_print_rule_created(FILE *f, const cJSON *rule, long status)
 {
 	say(f, status == 201 ? "created rule %s" : "rule %s exists", str(rule, "id"));
 	say_revision(f, rule);
+	say_enforcement(f, rule);
 	fputc('\n', f);
 	table_print(f, rule_columns, NCOLS(rule_columns), rule, 1);
 }
@@ -266,6 +361,7 @@ cli_print_rule_deleted(FILE *f, const cJSON *d)
 {
 	say(f, "deleted rule %s from %s", str(d, "deleted"), str(d, "container_id"));
 	say_revision(f, d);
+	say_enforcement(f, d);
 }
 
 void
@@ -274,6 +370,7 @@ cli_print_reset(FILE *f, const cJSON *fw, long status)
 	say(f, "%s %s: default %s, no rules", status == 201 ? "created" : "reset",
 	    str(fw, "container_id"), str(fw, "default_action"));
 	say_revision(f, fw);
+	say_enforcement(f, fw);
 }
 
 void
@@ -291,6 +388,7 @@ cli_print_attach(FILE *f, const cJSON *fw, long status)
 	else
 		say(f, "detached %s", id);
 	say_revision(f, fw);
+	say_enforcement(f, fw);
 }
 
 void
@@ -303,29 +401,111 @@ void
 cli_print_containers(FILE *f, const cJSON *list)
 {
 	static const struct column cols[] = {
-		{"CONTAINER", "container_id", NULL, NULL, NULL},
-		{"INTERFACE", "interface", NULL, NULL, NULL},
-		{"DEFAULT", "default_action", NULL, NULL, NULL},
-		{"RULES", "rule_count", NULL, NULL, NULL},
-		{"REVISION", "revision", NULL, NULL, NULL},
+		{"CONTAINER", "container_id", NULL, NULL, NULL, NULL},
+		{"INTERFACE", "interface", NULL, NULL, NULL, NULL},
+		{"ENFORCED", "enforcement", NULL, NULL, NULL, enforcement_word},
+		{"DEFAULT", "default_action", NULL, NULL, NULL, NULL},
+		{"RULES", "rule_count", NULL, NULL, NULL, NULL},
+		{"REVISION", "revision", NULL, NULL, NULL, NULL},
 	};
 
 	list_print(f, cols, NCOLS(cols), cJSON_GetObjectItemCaseSensitive(list, "containers"),
 		   "no containers");
 }
 
+/* "0", or "2 (1 not attached, 1 interface missing)" from health's counts. */
+static void
+not_enforced_text(const cJSON *h, char *buf, size_t size)
+{
+	const cJSON *by = cJSON_GetObjectItemCaseSensitive(h, "enforcement"), *c;
+	char n[CELL_SIZE];
+	size_t len;
+	bool first = true;
+
+	snprintf(buf, size, "%s", num(h, "not_enforced", n, sizeof(n)) ?: "-");
+	if (strcmp(buf, "0") == 0 || strcmp(buf, "-") == 0)
+		return;
+	cJSON_ArrayForEach(c, by)
+	{
+		if (!cJSON_IsNumber(c) || c->valuedouble == 0 || c->string == NULL ||
+		    strcmp(c->string, "enforced") == 0)
+			continue;
+		len = strlen(buf);
+		format_number(c->valuedouble, n, sizeof(n));
+		snprintf(buf + len, size - len, "%s%s %s", first ? " (" : ", ", n, c->string);
+		first = false;
+	}
+	len = strlen(buf);
+	if (!first)
+		snprintf(buf + len, size - len, ")");
+	/* not_attached: not attached */
+	for (len = 0; buf[len] != '\0'; len++)
+		if (buf[len] == '_')
+			buf[len] = ' ';
+}
+
+/* What happens to an interface no container is attached to. */
+static void
+unattached_text(const cJSON *h, char *buf, size_t size)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(h, "container_ifprefixes"), *c;
+	size_t len;
+
+	if (!cJSON_IsArray(p)) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	if (cJSON_GetArraySize(p) == 0) {
+		snprintf(buf, size, "NOT FILTERED (no --container-ifprefix)");
+		return;
+	}
+	snprintf(buf, size, "dropped when named");
+	cJSON_ArrayForEach(c, p)
+	{
+		len = strlen(buf);
+		if (cJSON_IsString(c))
+			snprintf(buf + len, size - len, "%s %s*", c == p->child ? "" : ",",
+				 c->valuestring);
+	}
+	len = strlen(buf);
+	snprintf(buf + len, size - len, ", else not filtered");
+}
+
 void
 cli_print_health(FILE *f, const cJSON *h)
 {
 	static const struct column fields[] = {
-		{"status", "status", NULL, NULL, NULL},
-		{"kernel in sync", "kernel_in_sync", NULL, "yes", "no"},
-		{"table", "table", NULL, NULL, NULL},
-		{"tamper protection", "tamper_protection", NULL, "on", "off"},
-		{"containers", "containers", NULL, NULL, NULL},
+		{"status", "status", NULL, NULL, NULL, NULL},
+		{"kernel in sync", "kernel_in_sync", NULL, "yes", "no", NULL},
+		{"table", "table", NULL, NULL, NULL, NULL},
+		{"tamper protection", "tamper_protection", NULL, "on", "off", NULL},
+		{"containers", "containers", NULL, NULL, NULL, NULL},
+		{"not enforced", "not_enforced_text", NULL, NULL, NULL, NULL},
+		{"interfaces followed", "interfaces_followed", NULL, "yes", "NO", NULL},
+		{"unattached interfaces", "unattached_text", NULL, NULL, NULL, NULL},
 	};
+	/* a copy, to add the lines derived from its members */
+	cJSON *c = cJSON_Duplicate(h, 1);
+	char buf[256];
 
-	fields_print(f, fields, NCOLS(fields), h);
+	/* the lines an older agent has: those before "not enforced" */
+	size_t n = cJSON_GetObjectItemCaseSensitive(h, "not_enforced") != NULL ? NCOLS(fields)
+									       : NCOLS(fields) - 3;
+
+	if (c == NULL) {
+		fields_print(f, fields, NCOLS(fields) - 3, h);
+		return;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(h, "not_enforced") != NULL) {
+		not_enforced_text(h, buf, sizeof(buf));
+		cJSON_AddStringToObject(c, "not_enforced_text", buf);
+	}
+	if (cJSON_GetObjectItemCaseSensitive(h, "container_ifprefixes") != NULL) {
+		unattached_text(h, buf, sizeof(buf));
+		cJSON_AddStringToObject(c, "unattached_text", buf);
+	}
+	fields_print(f, fields, n, c);
+	cJSON_Delete(c);
 }
 
 static double
@@ -347,18 +527,20 @@ void
 cli_print_audit(FILE *f, const cJSON *audit)
 {
 	static const struct column cols[] = {
-		{"CONTAINER", "container_id", NULL, NULL, NULL},
-		{"INTERFACE", "interface", NULL, NULL, NULL},
-		{"POLICY", "default_action", NULL, NULL, NULL},
-		{"RULES", "rule_count", NULL, NULL, NULL},
-		{"HITS", "hits", NULL, NULL, NULL},
-		{"DROPS", "drops", NULL, NULL, NULL},
-		{"IN SYNC", "in_sync", NULL, "yes", "no"},
+		{"CONTAINER", "container_id", NULL, NULL, NULL, NULL},
+		{"INTERFACE", "interface", NULL, NULL, NULL, NULL},
+		{"POLICY", "default_action", NULL, NULL, NULL, NULL},
+		{"RULES", "rule_count", NULL, NULL, NULL, NULL},
+		{"HITS", "hits", NULL, NULL, NULL, NULL},
+		{"DROPS", "drops", NULL, NULL, NULL, NULL},
+		{"IN SYNC", "in_sync", NULL, "yes", "no", NULL},
+		{"ENFORCED", "enforcement", NULL, NULL, NULL, enforcement_word},
 	};
 	/* a copy, to add the table's derived columns to its rows */
 	cJSON *list = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(audit, "containers"), 1), *c;
 	const cJSON *d;
-	char gen[CELL_SIZE], nsync[CELL_SIZE], total[CELL_SIZE];
+	char gen[CELL_SIZE], nsync[CELL_SIZE], total[CELL_SIZE], nenf[CELL_SIZE];
+	const char *not_enforced;
 
 	cJSON_ArrayForEach(c, list)
 	{
@@ -373,12 +555,18 @@ cli_print_audit(FILE *f, const cJSON *audit)
 		if (cJSON_IsNumber(d))
 			cJSON_AddNumberToObject(c, "drops", d->valuedouble);
 	}
-	say(f, "table %s (%s), generation %s, %s: %s of %s containers in sync\n",
-	    str(audit, "table"),
+	say(f, "table %s (%s), generation %s, %s: %s of %s containers in sync", str(audit, "table"),
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(audit, "owned")) ? "owned" : "not owned",
 	    num(audit, "generation", gen, sizeof(gen)) ?: "-", str(audit, "time"),
 	    num(audit, "containers_in_sync", nsync, sizeof(nsync)) ?: "-",
 	    num(audit, "containers_total", total, sizeof(total)) ?: "-");
+	/* in sync is not protected: a container nothing enforces agrees too */
+	not_enforced = num(audit, "containers_not_enforced", nenf, sizeof(nenf));
+	if (not_enforced != NULL && strcmp(not_enforced, "0") == 0)
+		say(f, ", all enforced");
+	else if (not_enforced != NULL)
+		say(f, ", %s NOT ENFORCED", not_enforced);
+	fputc('\n', f);
 	list_print(f, cols, NCOLS(cols), list, "no containers");
 	cJSON_ArrayForEach(c, list)
 	{
@@ -416,9 +604,11 @@ void
 cli_print_drops(FILE *f, const cJSON *drops)
 {
 	static const struct column cols[] = {
-		{"TIME", "time", NULL, NULL, NULL},	  {"RULE", "rule_id", NULL, NULL, NULL},
-		{"PROTO", "protocol", NULL, NULL, NULL},  {"SOURCE", "src", NULL, NULL, NULL},
-		{"DESTINATION", "dst", NULL, NULL, NULL},
+		{"TIME", "time", NULL, NULL, NULL, NULL},
+		{"RULE", "rule_id", NULL, NULL, NULL, NULL},
+		{"PROTO", "protocol", NULL, NULL, NULL, NULL},
+		{"SOURCE", "src", NULL, NULL, NULL, NULL},
+		{"DESTINATION", "dst", NULL, NULL, NULL, NULL},
 	};
 	/* a copy, to add the derived columns to its rows */
 	cJSON *list = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(drops, "drops"), 1), *d;

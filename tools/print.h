@@ -13,10 +13,17 @@
 
 struct cJSON;
 
-/* A firewall: container, interface, default action, revision, rules. */
+/*
+ * Every view of one container says whether its firewall is enforced
+ * ("enforced: yes", or why not: NOT ATTACHED, INTERFACE MISSING, ...),
+ * and tables have an ENFORCED column, when the agent's answer says so.
+ */
+
+/* A firewall: container, interface, default action, revision, enforced, rules. */
 void cli_print_firewall(FILE *f, const struct cJSON *fw);
 
-/* An egress list {"container_id", "rules", "revision"}: the rules table. */
+/* An egress list {"container_id", "rules", "enforcement", "revision"}: enforced, the rules table.
+ */
 void cli_print_egress(FILE *f, const struct cJSON *list);
 
 /* The rule that create stored (status 201) or found (200), as a table. */
@@ -37,7 +44,7 @@ void cli_print_container_deleted(FILE *f, const struct cJSON *d);
 /* {"containers": [...]}: one row per container. */
 void cli_print_containers(FILE *f, const struct cJSON *list);
 
-/* agentd's health. */
+/* agentd's health, with the containers not enforced and what befalls unattached interfaces. */
 void cli_print_health(FILE *f, const struct cJSON *h);
 
 /* GET /firewall/audit: a header line, a table, then every difference. */
@@ -53,5 +60,8 @@ int cli_print_json(FILE *f, const struct cJSON *v);
 
 /* Write s with control characters as '?'. */
 void cli_print_clean(FILE *f, const char *s);
+
+/* The answer's "warnings" (data's), one "hoody: warning: MESSAGE (CODE)" line each. */
+void cli_print_warnings(FILE *f, const struct cJSON *data);
 
 #endif
