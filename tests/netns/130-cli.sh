@@ -29,7 +29,10 @@ out_has() { grep -qF -- "$1" "$WORK/cli.out"; }
 err_has() { grep -qF -- "$1" "$WORK/cli.err"; }
 
 hoody_rc 0 "hoody firewall attach -c c1 --interface hc1" firewall attach -c c1 --interface hc1
+check "attach says it is enforced" out_has "enforced: yes"
+check "... and warns of nothing" test ! -s "$WORK/cli.err"
 hoody_rc 0 "hoody firewall reset -c c1" firewall reset -c c1
+check "reset says it is enforced" out_has "enforced: yes"
 hoody_rc 0 "hoody firewall egress create (the documented command)" \
 	firewall egress create -c c1 --action allow --protocol tcp --destination-port 443 \
 	--destination 203.0.113.10/32 --description "Allow Stripe API"
@@ -50,7 +53,9 @@ check "show: interface and policy" \
 	test "$(json_get "$WORK/cli.out" interface) $(json_get "$WORK/cli.out" default_action)" = "hc1 deny"
 hoody_rc 0 "firewall list" firewall list
 check "list shows c1 on hc1" grep -q 'c1 .*hc1' "$WORK/cli.out"
+check "... enforced" grep -Eq '^c1 +hc1 +yes +deny' "$WORK/cli.out"
 hoody_rc 0 "status" status
+check "status: nothing unenforced" grep -Eq '^not enforced: +0$' "$WORK/cli.out"
 
 hoody_rc 0 "egress delete" firewall egress delete -c c1 "$rid"
 expect_blocked "rule deleted with the CLI: c1 -> 203.0.113.10 tcp 443" tcp "$C1" 203.0.113.10 443
@@ -64,7 +69,14 @@ printf '{"default_action": "deny", "rules": [{"destination": "192.0.2.10", "prot
 hoody_rc 0 "firewall set -f FILE" firewall set -c c1 -f "$WORK/fw.json"
 expect_ok "set: c1 -> 192.0.2.10 icmp" icmp "$C1" 192.0.2.10
 hoody_rc 0 "detach" firewall detach -c c1
+check "detach says NOT ATTACHED" out_has "enforced: NOT ATTACHED"
+check "... and warns that hc1 is unfiltered now" err_has "hoody: warning: interface hc1 has no container now"
 expect_ok "detached: c1 -> 203.0.113.10 tcp 80 untouched" tcp "$C1" 203.0.113.10 80
+hoody_rc 0 "status after the detach" status
+check "status: one not enforced, not attached" grep -Eq '^not enforced: +1 \(1 not attached\)$' "$WORK/cli.out"
+hoody_rc 0 "detach -o json" -o json firewall detach -c c1
+check "... stdout is the answer's JSON, with enforcement" \
+	test "$(json_get "$WORK/cli.out" enforcement)" = not_attached
 hoody_rc 0 "delete" firewall delete -c c1
 hoody_rc 1 "show after delete: not found" firewall show -c c1
 

@@ -2,8 +2,9 @@
 # 160: the audit, generated from the kernel: rules decoded with their
 # counters after real traffic, default drops, agreement with the desired
 # state and both sides' digests (equal when they agree, stable while
-# nothing changes, moving with a change), one container or all, and the
-# CLI's table.
+# nothing changes, moving with a change), which containers are enforced
+# (a container in sync need not be), one container or all, and the CLI's
+# table.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -49,6 +50,12 @@ check "c2's default drop counted its blocked probe" \
 	test "$(a data.containers.container_id=c2.dropped.packets)" -ge 1
 check "c3 is not enforced (no interface) and that is in sync" \
 	test "$(a data.containers.container_id=c3.enforced)/$(a data.containers.container_id=c3.in_sync)" = false/true
+check "... and its enforcement says why: not_attached" \
+	test "$(a data.containers.container_id=c3.enforcement)" = not_attached
+check "c1 and c2 are enforced" \
+	test "$(a data.containers.container_id=c1.enforcement)/$(a data.containers.container_id=c2.enforcement)" = enforced/enforced
+check "the header: 3 in sync, yet only 2 enforced" \
+	test "$(a data.containers_in_sync)/$(a data.containers_enforced)/$(a data.containers_not_enforced)" = 3/2/1
 check "c1's kernel digest equals its desired digest" \
 	test "$(a data.containers.container_id=c1.digest.kernel)" = \
 	"$(a data.containers.container_id=c1.digest.desired)"
@@ -75,10 +82,12 @@ check "... and both sides still agree" test "$(api_field data.containers.0.diges
 	"$(api_field data.containers.0.digest.desired)"
 
 "$HOODY" --socket "$SOCK" firewall audit >"$WORK/cli.out"
-check "hoody firewall audit: a header with the sync count" \
-	grep -q "^table $TABLE (owned), generation [0-9]*, .*: 3 of 3 containers in sync" "$WORK/cli.out"
-check "... and c1's row: hc1, deny, 2 rules, hits, in sync" \
-	grep -Eq '^c1 +hc1 +deny +2 +[1-9][0-9]* +[1-9][0-9]* +yes$' "$WORK/cli.out"
+check "hoody firewall audit: a header with the sync count, and what is not enforced" \
+	grep -q "^table $TABLE (owned), generation [0-9]*, .*: 3 of 3 containers in sync, 1 NOT ENFORCED$" "$WORK/cli.out"
+check "... and c1's row: hc1, deny, 2 rules, hits, in sync, enforced" \
+	grep -Eq '^c1 +hc1 +deny +2 +[1-9][0-9]* +[1-9][0-9]* +yes +yes$' "$WORK/cli.out"
+check "... and c3's row: in sync, NOT ATTACHED" \
+	grep -Eq '^c3 +- .* yes +NOT ATTACHED$' "$WORK/cli.out"
 "$HOODY" --socket "$SOCK" -o json firewall audit -c c2 >"$WORK/cli.json"
 check "hoody firewall audit -c c2 -o json: the API's data" \
 	test "$(json_get "$WORK/cli.json" containers.0.container_id)" = c2

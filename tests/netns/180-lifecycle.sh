@@ -30,6 +30,7 @@ batch_end
 expect_api "attach c1 by its netns path" 201 PUT $V/c1 "{\"netns\": \"/run/netns/$C1\"}"
 check "... resolved to hc1" test "$(api_field data.interface)" = hc1
 check "... which is present" test "$(api_field data.interface_present)" = true
+check "... and enforced" test "$(api_field data.enforcement)" = enforced
 expect_api "c1: allow tcp 443 to 203.0.113.10" 201 POST $V/c1/firewall/egress \
 	"$(rule_body 203.0.113.10/32 443 tcp allow)"
 c2_pid=$(ip netns pids "$C2" | head -1)
@@ -81,15 +82,19 @@ ip -n "$HOST" link del hc1
 c1_present() { api GET $V/c1/firewall && [ "$(api_field data.interface_present)" = "$1" ]; }
 poll 5 "c1's interface to be reported gone" c1_present false
 pass "hc1 deleted: c1's interface_present is false"
+check "... and its enforcement interface_missing" test "$(api_field data.enforcement)" = interface_missing
 expect_api "the audit after the deletion" 200 GET $V/c1/firewall/audit
 check "... says the interface is not there" \
 	test "$(api_field data.containers.0.interface_present)" = false
 check "... and keeps enforcing c1 for when it is back" \
 	test "$(api_field data.containers.0.enforced)" = true
+check "... so c1 is in sync, and its enforcement interface_missing" \
+	test "$(api_field data.containers.0.in_sync)/$(api_field data.containers.0.enforcement)" = true/interface_missing
 check "the log says hc1 is gone" grep -q "container c1: interface hc1 is gone" "$WORK/agentd.log"
 c1_veth_add
 poll 5 "c1's interface to be reported back" c1_present true
 pass "hc1 recreated: c1's interface_present is true"
+check "... and it is enforced again" test "$(api_field data.enforcement)" = enforced
 expect_api "the list shows it too" 200 GET $V
 check "... c1 present, c3 present" \
 	test "$(api_field data.containers.container_id=c1.interface_present) $(api_field data.containers.container_id=c3.interface_present)" = "true true"
@@ -101,6 +106,8 @@ batch_end
 # Detached: the interface is unowned again and fails closed.
 expect_api "detach c1" 200 PUT $V/c1 '{"interface": null}'
 check "... no interface, presence unknown" test "$(api_field data.interface_present)" = null
+check "... warns that hc1 stays dropped: it matches --container-ifprefix hc" \
+	test "$(api_field data.warnings.0.code)" = interface_dropped
 expect_blocked "detached hc1: even the allowed destination is dropped" tcp "$C1" 203.0.113.10 443
 expect_api "delete c3" 200 DELETE $V/c3
 expect_blocked "deleted c3: hcx dropped again" tcp "$C1" 10.10.3.1 8080
