@@ -202,6 +202,14 @@ calls_warn_enforcement(const struct calls *calls, cJSON *warnings, const struct 
 			"of that name appears; if the container's veth has another name, "
 			"that one is not filtered by it (check the name)",
 			ifname, id);
+	case ENFORCEMENT_BRIDGE_PORT:
+		return calls_warn(
+			warnings, code,
+			"interface %s is a port of a Linux bridge: its packets reach the "
+			"firewall as the bridge's, so container %s's firewall filters "
+			"nothing on it (bridged containers are not supported yet); attach "
+			"a routed veth, or take %s off the bridge",
+			ifname, id, ifname);
 	case ENFORCEMENT_KERNEL_OUT_OF_SYNC:
 		return calls_warn(warnings, code,
 				  "the kernel does not hold container %s's firewall as stored; the "

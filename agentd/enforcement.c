@@ -9,6 +9,7 @@ static const char *const names[ENFORCEMENT_MAX] = {
 	[ENFORCEMENT_ENFORCED] = "enforced",
 	[ENFORCEMENT_NOT_ATTACHED] = "not_attached",
 	[ENFORCEMENT_INTERFACE_MISSING] = "interface_missing",
+	[ENFORCEMENT_BRIDGE_PORT] = "bridge_port",
 	[ENFORCEMENT_KERNEL_OUT_OF_SYNC] = "kernel_out_of_sync",
 	[ENFORCEMENT_INTERFACE_UNKNOWN] = "interface_unknown",
 };
@@ -27,6 +28,10 @@ enforcement_of(bool attached, bool kernel_ok, int presence)
 		return ENFORCEMENT_NOT_ATTACHED;
 	if (presence == 0)
 		return ENFORCEMENT_INTERFACE_MISSING;
+	/* the chain is keyed by the port's name, which the IP hooks never
+	 * see for a bridge port's packets: they come in on the bridge */
+	if (presence == 2)
+		return ENFORCEMENT_BRIDGE_PORT;
 	if (!kernel_ok)
 		return ENFORCEMENT_KERNEL_OUT_OF_SYNC;
 	if (presence < 0)

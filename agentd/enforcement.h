@@ -16,6 +16,7 @@ enum enforcement {
 	ENFORCEMENT_ENFORCED = 0,
 	ENFORCEMENT_NOT_ATTACHED,	/* no interface: stored, nothing enforces it */
 	ENFORCEMENT_INTERFACE_MISSING,	/* no interface of that name on the host now */
+	ENFORCEMENT_BRIDGE_PORT,	/* a bridge port: the IP hooks see the bridge */
 	ENFORCEMENT_KERNEL_OUT_OF_SYNC, /* the kernel does not hold it as stored */
 	ENFORCEMENT_INTERFACE_UNKNOWN,	/* whether the interface exists cannot be told */
 	ENFORCEMENT_MAX,
@@ -26,9 +27,10 @@ const char *enforcement_name(enum enforcement e);
 
 /*
  * A container's enforcement: attached (it has an interface), kernel_ok
- * (the kernel holds its firewall exactly as stored) and presence (its
- * interface exists: 1, does not: 0, cannot be told: -1). The reasons
- * come in this order: not attached, interface missing, kernel out of
+ * (the kernel holds its firewall exactly as stored) and presence (as
+ * links_presence() says: its interface exists: 1, exists as a port of a
+ * bridge: 2, does not: 0, cannot be told: -1). The reasons come in this
+ * order: not attached, interface missing, bridge port, kernel out of
  * sync, interface unknown.
  */
 enum enforcement enforcement_of(bool attached, bool kernel_ok, int presence);

@@ -30,6 +30,8 @@ START_TEST(reasons_in_order)
 	/* a missing interface before the kernel: the platform's to fix */
 	ck_assert_int_eq(enforcement_of(true, false, 0), ENFORCEMENT_INTERFACE_MISSING);
 	ck_assert_int_eq(enforcement_of(true, true, 0), ENFORCEMENT_INTERFACE_MISSING);
+	ck_assert_int_eq(enforcement_of(true, true, 2), ENFORCEMENT_BRIDGE_PORT);
+	ck_assert_int_eq(enforcement_of(true, false, 2), ENFORCEMENT_BRIDGE_PORT);
 	/* what the kernel holds is known to be wrong before presence is unknown */
 	ck_assert_int_eq(enforcement_of(true, false, 1), ENFORCEMENT_KERNEL_OUT_OF_SYNC);
 	ck_assert_int_eq(enforcement_of(true, false, -1), ENFORCEMENT_KERNEL_OUT_OF_SYNC);

@@ -31,6 +31,7 @@
 struct link {
 	int ifindex;
 	char name[IFNAMSIZ];
+	bool bridge_port; /* enslaved to a Linux bridge */
 };
 
 struct links {
@@ -93,7 +94,7 @@ forget_all(struct links *l)
 /* Record one interface as it is now; report a change when told to (events,
  * not the full reads: at start every interface would be news). */
 static void
-note(struct links *l, int ifindex, const char *name, bool present, bool report)
+note(struct links *l, int ifindex, const char *name, bool present, bool bridge_port, bool report)
 {
 	char gone[IFNAMSIZ];
 	struct link *k = NULL;
@@ -103,6 +104,7 @@ note(struct links *l, int ifindex, const char *name, bool present, bool report)
 	forget(l, ifindex, gone);
 	if (present && (k = calloc(1, sizeof(*k))) != NULL) {
 		k->ifindex = ifindex;
+		k->bridge_port = bridge_port;
 		snprintf(k->name, sizeof(k->name), "%s", name);
 		if (tsearch(k, &l->by_index, by_index_cmp) == NULL ||
 		    tsearch(k, &l->by_name, by_name_cmp) == NULL) {
@@ -121,14 +123,23 @@ note(struct links *l, int ifindex, const char *name, bool present, bool report)
 		l->cb(name, true, l->data);
 }
 
+/* The link is a port of a Linux bridge (its slave kind, IFLA_INFO_SLAVE_KIND). */
+static bool
+is_bridge_port(struct rtnl_link *link)
+{
+	const char *kind = rtnl_link_get_slave_type(link);
+
+	return rtnl_link_get_master(link) != 0 && kind != NULL && strcmp(kind, "bridge") == 0;
+}
+
 static void
 note_link(struct nl_object *o, void *arg)
 {
 	struct rtnl_link *link = (struct rtnl_link *)o;
 	const char *name = rtnl_link_get_name(link);
 
-	if (name != NULL)
-		note(arg, rtnl_link_get_ifindex(link), name, true, false);
+	if (name != NULL && rtnl_link_get_family(link) == AF_UNSPEC)
+		note(arg, rtnl_link_get_ifindex(link), name, true, is_bridge_port(link), false);
 }
 
 /* libnl's errors as errnos, for our callers */
@@ -183,8 +194,12 @@ event_link(struct nl_object *o, void *arg)
 	struct rtnl_link *link = (struct rtnl_link *)o;
 	const char *name = rtnl_link_get_name(link);
 
-	if (name != NULL)
-		note(ev->l, rtnl_link_get_ifindex(link), name, ev->present, true);
+	/* the bridge's own messages about its ports (family AF_BRIDGE) say
+	 * nothing of whether the interface exists: a port that leaves its
+	 * bridge gets an AF_BRIDGE RTM_DELLINK and lives on */
+	if (name != NULL && rtnl_link_get_family(link) == AF_UNSPEC)
+		note(ev->l, rtnl_link_get_ifindex(link), name, ev->present, is_bridge_port(link),
+		     true);
 }
 
 static int
@@ -269,28 +284,57 @@ links_stop(struct links *l)
 	free(l);
 }
 
-bool
-links_present(struct links *l, const char *ifname)
+/* 1 (2: a bridge port) when the set holds ifname, else 0 */
+static int
+known(struct links *l, const char *ifname)
 {
 	struct link key = {0};
-	bool found;
+	void *p;
+	int r;
 
 	snprintf(key.name, sizeof(key.name), "%s", ifname);
 	pthread_mutex_lock(&l->lock);
-	found = tfind(&key, &l->by_name, by_name_cmp) != NULL;
+	p = tfind(&key, &l->by_name, by_name_cmp);
+	r = p == NULL ? 0 : (*(struct link **)p)->bridge_port ? 2 : 1;
 	pthread_mutex_unlock(&l->lock);
-	return found;
+	return r;
+}
+
+bool
+links_present(struct links *l, const char *ifname)
+{
+	return known(l, ifname) != 0;
+}
+
+/* Ask the kernel about ifname: 1 (2: a bridge port), 0 no such link, -1 no answer. */
+static int
+ask_kernel(const char *ifname)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct rtnl_link *link = NULL;
+	int r = -1;
+
+	if (sk != NULL && nl_connect(sk, NETLINK_ROUTE) == 0) {
+		int e = rtnl_link_get_kernel(sk, 0, ifname, &link);
+
+		r = e == 0 ? (is_bridge_port(link) ? 2 : 1) : e == -NLE_NODEV ? 0 : -1;
+	}
+	if (link != NULL)
+		rtnl_link_put(link);
+	nl_socket_free(sk);
+	return r;
 }
 
 int
 links_presence(struct links *l, const char *ifname)
 {
+	int r;
+
 	if (l == NULL || ifname[0] == '\0')
 		return -1;
-	if (links_present(l, ifname))
-		return 1;
+	r = known(l, ifname);
 	/* its event may be on its way: the kernel knows now */
-	return if_nametoindex(ifname) != 0;
+	return r != 0 ? r : ask_kernel(ifname);
 }
 
 void

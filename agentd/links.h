@@ -24,8 +24,9 @@ void links_stop(struct links *l);
 /* Does an interface named ifname exist in the host namespace now? */
 bool links_present(struct links *l, const char *ifname);
 /*
- * The same for the API: 1 it exists, 0 it does not, -1 cannot be told
- * (ifname is "", or l is NULL: interfaces are not followed). An
+ * The same for the API: 1 it exists, 2 it exists as a port of a Linux
+ * bridge, 0 it does not, -1 cannot be told (ifname is "", l is NULL:
+ * interfaces are not followed, or the kernel did not answer). An
  * interface the links thread has not heard of yet (made a moment ago)
  * is asked of the kernel, so that an answer never calls missing what
  * the caller has just made.
