@@ -94,6 +94,9 @@ static const char *const containers[] = {
 	"{\"destination\": \"0.0.0.0/0\", \"protocol\": \"icmp\", \"action\": \"allow\"},"
 	"{\"destination\": \"192.0.2.0/24\", \"protocol\": \"udp\", \"action\": \"deny\","
 	" \"destination_port\": 53}]}",
+	/* a rule for everything: no match expressions, like the default */
+	"{\"interface\": \"hc1\", \"default_action\": \"allow\", \"rules\": ["
+	"{\"destination\": \"0.0.0.0/0\", \"action\": \"deny\"}]}",
 };
 
 /* Every claim of every sample container survives the round trip. */

@@ -338,7 +338,11 @@ layout_claim_from_src(const struct raw_rule *r, const struct claim_src *s, struc
 	int p;
 
 	memset(cl, 0, sizeof(*cl));
-	cl->kind = s->match ? CLAIM_MATCH : CLAIM_DEFAULT;
+	/* A rule's claims carry its id; the default's carries nothing. A
+	 * rule for every address and protocol matches nothing first. */
+	cl->kind = r->udata != NULL ? CLAIM_MATCH : CLAIM_DEFAULT;
+	if (cl->kind == CLAIM_DEFAULT && s->match)
+		return -EBADMSG;
 	if (s->v[SRC_DADDR] != NULL) {
 		cl->daddr = get32(s->v[SRC_DADDR]);
 		cl->plen = 32;
@@ -369,9 +373,7 @@ layout_claim_from_src(const struct raw_rule *r, const struct claim_src *s, struc
 	cl->range_lo = get32(s->v[SRC_RANGE_LO]);
 	cl->range_hi = get32(s->v[SRC_RANGE_HI]);
 	cl->tag = get32(s->v[SRC_TAG]);
-	if (cl->kind == CLAIM_MATCH)
-		return parse_claim_udata(r, cl);
-	return r->udata == NULL ? 0 : -EBADMSG;
+	return cl->kind == CLAIM_MATCH ? parse_claim_udata(r, cl) : 0;
 }
 
 static int
