@@ -1,7 +1,8 @@
 /*
- * Strict IPv4 addresses and CIDR prefixes. inet_aton() is no use here:
- * it takes "10.1", "0x0a.0.0.1" and "010.0.0.1" (octal), each meaning
- * something other than what a person reading the rule would assume.
+ * Strict destinations: IPv4 addresses and CIDR prefixes here, IPv6 in
+ * addr6.c. inet_aton() is no use here: it takes "10.1", "0x0a.0.0.1"
+ * and "010.0.0.1" (octal), each meaning something other than what a
+ * person reading the rule would assume.
  */
 
 #include <ctype.h>
@@ -11,7 +12,9 @@
 
 #include "rules/rules_int.h"
 
-#define DEST_HINT "expected an IPv4 address or CIDR such as \"203.0.113.10\" or \"10.0.0.0/8\""
+#define DEST_HINT                                                                                  \
+	"expected an IPv4 or IPv6 address or network such as \"203.0.113.10\", \"10.0.0.0/8\" "    \
+	"or \"2001:db8::/32\""
 
 /* How reading the dotted quad at the start of the address part went. */
 enum quad {
@@ -74,6 +77,12 @@ read_quad(const char *s, size_t len, uint32_t *ret_addr)
 	return QUAD_OK;
 }
 
+bool
+rules_quad_read(const char *s, size_t len, uint32_t *ret_addr)
+{
+	return read_quad(s, len, ret_addr) == QUAD_OK;
+}
+
 /* An octet spelt "0x..": say so rather than "malformed". */
 static bool
 has_hex(const char *s, size_t len)
@@ -98,17 +107,17 @@ has_letter(const char *s, size_t len)
 	return false;
 }
 
-static int
-refuse(struct rules_error *reterr, const char *q, const char *why)
+int
+rules_dest_refuse(struct rules_error *reterr, const char *q, const char *why)
 {
 	return rules_error_set(reterr, "invalid_destination", "destination",
 			       "destination %s: %s; " DEST_HINT, q, why);
 }
 
-/* The text after "/": plain decimal 0-32. */
-static const char *
-prefix_why(const char *p, unsigned *ret_plen)
+const char *
+rules_prefix_read(const char *p, unsigned max, unsigned *ret_plen)
 {
+	bool v6 = max > 32;
 	unsigned v = 0;
 	size_t i;
 
@@ -116,23 +125,45 @@ prefix_why(const char *p, unsigned *ret_plen)
 		return "missing prefix length after \"/\"";
 	for (i = 0; p[i] != '\0'; i++) {
 		if (!is_digit(p[i]))
-			return "the prefix length must be a decimal number 0-32";
-		if (v <= 32)
+			return v6 ? "the prefix length must be a decimal number 0-128"
+				  : "the prefix length must be a decimal number 0-32";
+		if (v <= max)
 			v = v * 10 + (unsigned)(p[i] - '0');
 	}
 	if (p[0] == '0' && i > 1)
 		return "leading zeros in the prefix length are not accepted";
-	if (v > 32)
-		return "the prefix length is over 32";
+	if (v > max)
+		return v6 ? "the prefix length is over 128" : "the prefix length is over 32";
 	*ret_plen = v;
 	return NULL;
 }
 
+/*
+ * One colon is no IPv6 address (that takes two at least): most likely
+ * a port or a host name written where only the address belongs.
+ */
+static int
+refuse_one_colon(struct rules_error *reterr, const char *q, const char *s)
+{
+	size_t n = strcspn(s, ":");
+	uint32_t addr;
+
+	if (read_quad(s, n, &addr) == QUAD_OK)
+		return rules_dest_refuse(reterr, q,
+					 "a port is not part of the destination; give it in "
+					 "destination_port");
+	if (has_letter(s, n))
+		return rules_dest_refuse(reterr, q,
+					 "hostnames are not accepted; resolve it first, the "
+					 "firewall takes numeric addresses only");
+	return rules_dest_refuse(reterr, q, "malformed address");
+}
+
 int
-rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen, struct rules_error *reterr)
+rules_dest_parse(const char *s, struct rules_rule *ret, struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE], canon[19];
-	const char *slash, *why, *p;
+	const char *slash, *why, *p, *colon;
 	unsigned plen = 32;
 	uint32_t addr, mask;
 	enum quad r;
@@ -140,27 +171,30 @@ rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen, struct r
 
 	rules_quote(s, q);
 	if (*s == '\0')
-		return refuse(reterr, q, "empty");
-	if (strchr(s, ':') != NULL)
-		return refuse(reterr, q, "IPv6 is not supported");
+		return rules_dest_refuse(reterr, q, "empty");
 	for (p = s; *p != '\0'; p++)
 		if (isspace((unsigned char)*p))
-			return refuse(reterr, q, "whitespace is not accepted");
+			return rules_dest_refuse(reterr, q, "whitespace is not accepted");
+	colon = strchr(s, ':');
+	if (colon != NULL && strchr(colon + 1, ':') == NULL)
+		return refuse_one_colon(reterr, q, s);
+	if (colon != NULL)
+		return rules_dest_refuse(reterr, q, "IPv6 is not supported yet");
 	slash = strchr(s, '/');
 	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (has_hex(s, alen))
-		return refuse(reterr, q, "hexadecimal octets are not accepted");
+		return rules_dest_refuse(reterr, q, "hexadecimal octets are not accepted");
 	r = read_quad(s, alen, &addr);
 	if (r != QUAD_OK && r != QUAD_TRAILING && has_letter(s, alen))
-		return refuse(reterr, q,
-			      "hostnames are not accepted; resolve it first, the firewall takes "
-			      "numeric IPv4 only");
+		return rules_dest_refuse(reterr, q,
+					 "hostnames are not accepted; resolve it first, the "
+					 "firewall takes numeric addresses only");
 	if (r != QUAD_OK)
-		return refuse(reterr, q, quad_why[r]);
+		return rules_dest_refuse(reterr, q, quad_why[r]);
 	if (slash != NULL) {
-		why = prefix_why(slash + 1, &plen);
+		why = rules_prefix_read(slash + 1, 32, &plen);
 		if (why != NULL)
-			return refuse(reterr, q, why);
+			return rules_dest_refuse(reterr, q, why);
 	}
 	/* a shift by 32 is undefined, so /0 gets its mask spelt out */
 	mask = plen == 0 ? 0 : UINT32_MAX << (32 - plen);
@@ -168,8 +202,10 @@ rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen, struct r
 		return rules_error_set(reterr, "invalid_destination", "destination",
 				       "destination %s: host bits set; did you mean \"%s\"?", q,
 				       rules_cidr_format(addr & mask, (uint8_t)plen, canon));
-	*ret_daddr = addr;
-	*ret_plen = (uint8_t)plen;
+	ret->family = RULES_FAMILY_IPV4;
+	ret->daddr = addr;
+	memset(ret->daddr6, 0, sizeof(ret->daddr6));
+	ret->plen = (uint8_t)plen;
 	return 0;
 }
 
@@ -182,4 +218,19 @@ rules_cidr_format(uint32_t daddr, uint8_t plen, char buf[19])
 	snprintf(buf, 19, "%u.%u.%u.%u/%u", daddr >> 24, (daddr >> 16) & 0xff, (daddr >> 8) & 0xff,
 		 daddr & 0xff, len);
 	return buf;
+}
+
+char *
+rules_dest_format(const struct rules_rule *r, char buf[RULES_DEST_STRLEN])
+{
+	if (r->family == RULES_FAMILY_IPV6)
+		return rules_cidr6_format(r->daddr6, r->plen, buf);
+	return rules_cidr_format(r->daddr, r->plen, buf);
+}
+
+bool
+rules_dest_equal(const struct rules_rule *a, const struct rules_rule *b)
+{
+	return a->family == b->family && a->plen == b->plen && a->daddr == b->daddr &&
+	       memcmp(a->daddr6, b->daddr6, sizeof(a->daddr6)) == 0;
 }

@@ -43,7 +43,7 @@ rule_fields(const struct rules_rule *a, const struct rules_rule *b, char *buf, s
 	const char *d[5];
 	size_t n = 0, i;
 
-	if (a->daddr != b->daddr || a->plen != b->plen)
+	if (!rules_dest_equal(a, b))
 		d[n++] = "destination";
 	if (a->nports != b->nports || memcmp(a->ports, b->ports, a->nports * sizeof(a->ports[0])))
 		d[n++] = "destination_port";

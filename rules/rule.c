@@ -68,7 +68,7 @@ parse_destination(const struct cJSON *item, struct rules_rule *r, struct rules_e
 			reterr, "invalid_destination", "destination",
 			"destination: expected a string such as \"10.0.0.0/8\", got %s",
 			rules_json_type(item));
-	return rules_cidr_parse(item->valuestring, &r->daddr, &r->plen, reterr);
+	return rules_dest_parse(item->valuestring, r, reterr);
 }
 
 static int
@@ -269,19 +269,27 @@ fnv1a(const uint8_t *p, size_t n)
 /*
  * Hash exactly what rules_rule_same_match() compares, in a fixed
  * big-endian encoding, so the id survives a restart or another host.
+ * IPv6 destinations lead with a 6; IPv4 ones are encoded as they
+ * always were, so that their ids stay.
  */
 static uint32_t
 match_hash(const struct rules_rule *r)
 {
-	uint8_t b[8 + 4 * RULES_PORTS_MAX];
+	uint8_t b[1 + 16 + 4 + 4 * RULES_PORTS_MAX];
 	size_t n = 0;
 	uint8_t i;
 
 	assert(r->nports <= RULES_PORTS_MAX);
-	b[n++] = (uint8_t)(r->daddr >> 24);
-	b[n++] = (uint8_t)(r->daddr >> 16);
-	b[n++] = (uint8_t)(r->daddr >> 8);
-	b[n++] = (uint8_t)r->daddr;
+	if (r->family == RULES_FAMILY_IPV6) {
+		b[n++] = 6;
+		memcpy(b + n, r->daddr6, sizeof(r->daddr6));
+		n += sizeof(r->daddr6);
+	} else {
+		b[n++] = (uint8_t)(r->daddr >> 24);
+		b[n++] = (uint8_t)(r->daddr >> 16);
+		b[n++] = (uint8_t)(r->daddr >> 8);
+		b[n++] = (uint8_t)r->daddr;
+	}
 	b[n++] = r->plen;
 	b[n++] = r->proto;
 	b[n++] = r->action;
@@ -321,8 +329,8 @@ rules_rule_id_assign(struct rules_rule *r, const struct rules_rule *others, size
 bool
 rules_rule_same_match(const struct rules_rule *a, const struct rules_rule *b)
 {
-	return a->daddr == b->daddr && a->plen == b->plen && a->proto == b->proto &&
-	       a->action == b->action && a->nports == b->nports &&
+	return rules_dest_equal(a, b) && a->proto == b->proto && a->action == b->action &&
+	       a->nports == b->nports &&
 	       memcmp(a->ports, b->ports, a->nports * sizeof(a->ports[0])) == 0;
 }
 

@@ -540,6 +540,30 @@ START_TEST(rule_same_match_and_equal)
 }
 END_TEST
 
+/* The family is part of the match: "0.0.0.0/0" is not "::/0", nor its id. */
+START_TEST(rule_family_is_part_of_the_match)
+{
+	struct rules_rule a, b;
+	struct rules_error e;
+
+	ck_assert_int_eq(parse("{\"destination\": \"0.0.0.0/0\", \"action\": \"deny\"}", 1, &a, &e),
+			 0);
+	ck_assert_int_eq(rules_rule_copy(&b, &a), 0);
+	b.family = RULES_FAMILY_IPV6;
+	ck_assert(!rules_rule_same_match(&a, &b));
+	rules_rule_id_assign(&a, NULL, 0);
+	rules_rule_id_assign(&b, NULL, 0);
+	ck_assert_str_ne(a.id, b.id);
+	b.daddr6[15] = 1;
+	b.plen = 128;
+	a = b;
+	a.desc = NULL;
+	a.daddr6[15] = 2;
+	ck_assert(!rules_rule_same_match(&a, &b));
+	rules_rule_clear(&b);
+}
+END_TEST
+
 START_TEST(rule_copy)
 {
 	struct rules_rule a, b;
@@ -716,6 +740,7 @@ rule_suite(void)
 
 	tc = tcase_create("compare");
 	tcase_add_test(tc, rule_same_match_and_equal);
+	tcase_add_test(tc, rule_family_is_part_of_the_match);
 	tcase_add_test(tc, rule_copy);
 	tcase_add_test(tc, rule_names);
 	tcase_add_loop_test(tc, rule_name_validators, 0, sizeof(names) / sizeof(names[0]));

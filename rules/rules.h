@@ -28,6 +28,13 @@ enum rules_proto {
 	RULES_PROTO_MAX,
 };
 
+/* The address family of a rule's destination. */
+enum rules_family {
+	RULES_FAMILY_IPV4 = 0,
+	RULES_FAMILY_IPV6,
+	RULES_FAMILY_MAX,
+};
+
 enum rules_action {
 	RULES_ACTION_DENY = 0,
 	RULES_ACTION_ALLOW,
@@ -42,11 +49,13 @@ struct rules_port_range {
 
 struct rules_rule {
 	char id[RULES_ID_MAX + 1];
-	uint32_t daddr; /* host byte order, host bits clear */
-	uint8_t plen;	/* 0..32; 0 with daddr 0 is everything */
-	uint8_t proto;	/* enum rules_proto */
-	uint8_t action; /* enum rules_action */
-	uint8_t nports; /* 0: every port */
+	uint32_t daddr;	    /* IPv4: host byte order, host bits clear; IPv6: 0 */
+	uint8_t daddr6[16]; /* IPv6: network byte order, host bits clear; IPv4: zero */
+	uint8_t family;	    /* enum rules_family */
+	uint8_t plen;	    /* 0..32 or 0..128; 0 is every address of the family */
+	uint8_t proto;	    /* enum rules_proto; icmp is ICMPv6 for IPv6 */
+	uint8_t action;	    /* enum rules_action */
+	uint8_t nports;	    /* 0: every port */
 	/* sorted ascending, disjoint and not adjacent (merged) */
 	struct rules_port_range ports[RULES_PORTS_MAX];
 	char *desc; /* owned, NUL-terminated UTF-8; NULL when empty */
@@ -132,6 +141,9 @@ int rules_rule_parse(const struct cJSON *obj, unsigned index, struct rules_rule 
  */
 void rules_rule_id_assign(struct rules_rule *r, const struct rules_rule *others, size_t n);
 
+/* True when a and b have the same destination (family, address and prefix). */
+bool rules_dest_equal(const struct rules_rule *a, const struct rules_rule *b);
+
 /* True when a and b match the same packets with the same action. */
 bool rules_rule_same_match(const struct rules_rule *a, const struct rules_rule *b);
 
@@ -156,7 +168,8 @@ bool rules_desc_valid(const char *s, size_t len);
 /*
  * Render back to JSON. Each returns a new cJSON tree owned by the caller,
  * or NULL on out-of-memory. A rule renders as {"id", "destination"
- * (always "a.b.c.d/len"), "destination_port" (string, or null for every
+ * (always "a.b.c.d/len", or for IPv6 the RFC 5952 text and "/len"),
+ * "destination_port" (string, or null for every
  * port), "protocol", "action", "description" (string, "" when none)}.
  */
 struct cJSON *rules_rule_to_json(const struct rules_rule *r);
@@ -200,7 +213,12 @@ void rules_container_write(struct rules_jw *w, const struct rules_container *c,
 			   const void *data);
 
 /* Format helpers; each writes a NUL-terminated string and returns buf. */
+#define RULES_DEST_STRLEN 44 /* "ffff:...:ffff/128" and its NUL */
 char *rules_cidr_format(uint32_t daddr, uint8_t plen, char buf[19]);
+/* An IPv6 network in RFC 5952 form (lower case, "::" for the longest zero run), "/plen". */
+char *rules_cidr6_format(const uint8_t daddr6[16], uint8_t plen, char buf[RULES_DEST_STRLEN]);
+/* A rule's destination, as rules_rule_to_json() shows it. */
+char *rules_dest_format(const struct rules_rule *r, char buf[RULES_DEST_STRLEN]);
 char *rules_ports_format(const struct rules_rule *r, char *buf, size_t size);
 const char *rules_proto_name(uint8_t proto);
 const char *rules_action_name(uint8_t action);

@@ -6,6 +6,7 @@
  * use rules.h only.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,11 +58,25 @@ int rules_proto_from_name(const char *s);
 int rules_action_from_name(const char *s);
 
 /*
- * Strict dotted-quad IPv4 address or CIDR, as "destination". Returns 0
- * and fills the outputs, or -EINVAL with "invalid_destination" in *reterr.
+ * A "destination": a strict dotted-quad IPv4 address or CIDR, or an
+ * IPv6 address or prefix (addr6.c). Returns 0 and sets r's family,
+ * daddr, daddr6 and plen, or -EINVAL with "invalid_destination" in
+ * *reterr and r left alone.
  */
-int rules_cidr_parse(const char *s, uint32_t *ret_daddr, uint8_t *ret_plen,
-		     struct rules_error *reterr);
+int rules_dest_parse(const char *s, struct rules_rule *r, struct rules_error *reterr);
+
+/* addr.c, for addr6.c: the four octets of len bytes at s, or false. */
+bool rules_quad_read(const char *s, size_t len, uint32_t *ret_addr);
+/*
+ * The prefix length after "/": decimal 0..max (32 or 128) without
+ * leading zeros. NULL and *ret_plen, or why not.
+ */
+const char *rules_prefix_read(const char *p, unsigned max, unsigned *ret_plen);
+/* Fill *reterr for a refused destination q (quoted); returns -EINVAL. */
+int rules_dest_refuse(struct rules_error *reterr, const char *q, const char *why);
+
+/* addr6.c: an IPv6 destination, once addr.c has seen a ":" in it. */
+int rules_dest6_parse(const char *s, struct rules_rule *r, struct rules_error *reterr);
 
 /*
  * A "destination_port" string: a port, a range or a comma list. On

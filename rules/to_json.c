@@ -19,10 +19,9 @@ typedef bool (*member_fn)(void *out, const char *key, const char *value);
 static bool
 rule_members(const struct rules_rule *r, member_fn member, void *out)
 {
-	char cidr[19], ports[RULES_PORTS_STRLEN];
+	char dest[RULES_DEST_STRLEN], ports[RULES_PORTS_STRLEN];
 
-	return member(out, "id", r->id) &&
-	       member(out, "destination", rules_cidr_format(r->daddr, r->plen, cidr)) &&
+	return member(out, "id", r->id) && member(out, "destination", rules_dest_format(r, dest)) &&
 	       member(out, "destination_port",
 		      r->nports ? rules_ports_format(r, ports, sizeof(ports)) : NULL) &&
 	       member(out, "protocol", rules_proto_name(r->proto)) &&
