@@ -70,6 +70,8 @@ elem_keep(const struct plan *p, enum layout_set which, const struct nft_elem *e)
 		return true;
 	if (which == LAYOUT_SET_DISPATCH)
 		return e->chain != NULL && strcmp(e->chain, t->chain) == 0;
+	if (which == LAYOUT_SET_DISPATCH6)
+		return t->want6 && e->chain != NULL && strcmp(e->chain, t->chain6) == 0;
 	return false;
 }
 
@@ -143,6 +145,10 @@ plan_targets(struct plan *p, const struct rules_set *want)
 		/* counters come only from a container that decoded soundly */
 		t->have = h != NULL && h->damage[0] == '\0' ? h : NULL;
 		layout_chain_name(w->id, t->chain);
+		layout_chain6_name(w->id, t->chain6);
+		t->want6 = layout_has_ipv6(w);
+		t->has4 = !p->fresh && h != NULL && h->chain4;
+		t->has6 = !p->fresh && h != NULL && h->chain6;
 		if (p->fresh || h == NULL)
 			t->op = OP_CREATE;
 		else if (t->have != NULL &&
@@ -175,6 +181,11 @@ plan_targets(struct plan *p, const struct rules_set *want)
 			     : nft_elems_find(&p->have->elems[LAYOUT_SET_DISPATCH], t->want->ifname,
 					      0);
 		t->add_dispatch = e == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH, e);
+		e = p->fresh ? NULL
+			     : nft_elems_find(&p->have->elems[LAYOUT_SET_DISPATCH6],
+					      t->want->ifname, 0);
+		t->add_dispatch6 =
+			t->want6 && (e == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH6, e));
 	}
 	return 0;
 }
@@ -192,12 +203,13 @@ remove_stale(struct plan *p)
 
 		if (target_find(p, h->fw.id) != NULL)
 			continue;
-		layout_chain_name(h->fw.id, chain);
 		p->st->removed++;
-		r = plan_flush(p, chain, h->fw.id);
-		if (r == 0)
-			r = plan_put(p, OBJ_CHAIN, layout_container_chain(p->c->table, chain),
-				     NFT_MSG_DELCHAIN, 0, h->fw.id, NULL, "delete chain");
+		layout_chain_name(h->fw.id, chain);
+		if (h->chain4)
+			r = plan_chain_drop(p, chain, true, h->fw.id);
+		layout_chain6_name(h->fw.id, chain);
+		if (r == 0 && h->chain6)
+			r = plan_chain_drop(p, chain, true, h->fw.id);
 	}
 	for (i = 0; i < p->have->nforeign_chains && r == 0; i++) {
 		r = plan_flush(p, p->have->foreign_chains[i], NULL);
@@ -287,9 +299,17 @@ build(struct plan *p)
 			r = delete_elems(p, i);
 		if (r == 0)
 			r = plan_elems_send_all(p, p->del);
-		for (i = 0; i < p->nt && r == 0; i++)
-			if (p->t[i].op == OP_REWRITE)
-				r = plan_flush(p, p->t[i].chain, p->t[i].want->id);
+		for (i = 0; i < p->nt && r == 0; i++) {
+			const struct target *t = &p->t[i];
+
+			if (t->op != OP_REWRITE)
+				continue;
+			if (t->has4)
+				r = plan_flush(p, t->chain, t->want->id);
+			/* an IPv6 chain goes with the last IPv6 rule */
+			if (r == 0 && t->has6)
+				r = plan_chain_drop(p, t->chain6, !t->want6, t->want->id);
+		}
 		if (r == 0 && p->base_chain && h->base_chain_present)
 			r = plan_flush(p, LAYOUT_BASE_CHAIN, NULL);
 		if (r == 0 && p->base_chain && h->drop_chain_present)
@@ -301,8 +321,8 @@ build(struct plan *p)
 	}
 	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++) {
 		static const char *const what[LAYOUT_SET_MAX] = {
-			"create set allow", "create set deny", "create set attached",
-			"create map deftag", "create map dispatch"};
+			"create set allow",  "create set deny",	    "create set attached",
+			"create map deftag", "create map dispatch", "create map dispatch6"};
 
 		if (p->fresh || !h->set_present[i])
 			r = plan_put(p, OBJ_SET, layout_set(p->c->table, i), NFT_MSG_NEWSET,
@@ -319,7 +339,7 @@ build(struct plan *p)
 		const struct target *t = &p->t[i];
 
 		if (t->op != OP_KEEP)
-			r = plan_container(p, t, t->op == OP_CREATE, t->want->id);
+			r = plan_container(p, t, t->want->id);
 	}
 	/* the rest of the elements; a dispatch jump follows its chain */
 	if (r == 0)

@@ -73,7 +73,7 @@ rule_cb(const struct nlmsghdr *nlh, void *data)
 	if (raw_rule_parse_head(nlh, &r) < 0 || strcmp(r.table, d->table) != 0 ||
 	    strcmp(r.chain, dc->name) != 0)
 		return MNL_CB_OK;
-	err = layout_claim_match(d->cache, &r, &cl);
+	err = layout_claim_match(d->cache, &r, layout_chain_family(dc->name), &cl);
 	if (err == -EBADMSG) {
 		if (dc->bad[0] == '\0')
 			snprintf(dc->bad, sizeof(dc->bad), "rule handle %llu is not ours",

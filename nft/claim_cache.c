@@ -13,21 +13,22 @@
 
 #include "nft/nft_int.h"
 
-/* The length of each value, by SRC_*. */
-static const uint8_t src_len[SRC_MAX] = {4, 4, 1, 2, 2, 4, 4, 4};
-
 /*
  * Templates. Claims come in a few shapes (which address, protocol and
  * port matches they carry). For each, the builder makes two claims with
  * every value different; the attributes that differ between the two are
  * where values go, and every other attribute of a dumped claim must be
- * byte for byte the template's.
+ * byte for byte the template's. Templates are made as shapes are met:
+ * an IPv6 network's shape is its length in bytes, and whether it ends
+ * inside one.
  */
+#define ADDR4_SHAPES 3	/* any, host, net */
+#define ADDR6_SHAPES 33 /* any, 1 to 16 whole bytes, 1 to 16 bytes with a mask */
+#define MATCH_SHAPES 6	/* protocol: any, one; port: none, one, range */
 enum {
 	SHAPE_DEFAULT = 0,
-	SHAPE_MAX =
-		1 +
-		3 * 2 * 3, /* address: any, host, net; protocol: any, one; port: none, one, range */
+	SHAPE_IPV6 = 1 + ADDR4_SHAPES * MATCH_SHAPES,
+	SHAPE_MAX = SHAPE_IPV6 + ADDR6_SHAPES * MATCH_SHAPES,
 };
 
 struct template
@@ -45,20 +46,22 @@ struct template
  * the values are. Checked so, 100,000 claims cost a memcmp each instead
  * of a parse of their 60-odd attributes.
  */
-#define LEARNED_MAX SHAPE_MAX /* a shape's claims all have one length */
+#define LEARNED_MAX 64 /* a shape's claims all have one length; few shapes are met */
 
 struct learned {
 	uint16_t len;	       /* of the expressions */
 	uint16_t off[SRC_MAX]; /* where each value is in them */
+	uint8_t vlen[SRC_MAX]; /* and how long */
 	bool has[SRC_MAX];
 	uint16_t gap[SRC_MAX + 1][2]; /* the bytes around the values: offset, length */
 	unsigned int ngaps;
+	uint8_t family; /* the same bytes mean other things in the other family's chain */
 	bool match;
 	char bytes[];
 };
 
 struct claim_cache {
-	struct template t[SHAPE_MAX];
+	struct template *t[SHAPE_MAX];
 	struct learned *learned[LEARNED_MAX];
 	unsigned int nlearned;
 };
@@ -78,11 +81,13 @@ layout_claim_cache_free(struct claim_cache *cc)
 		return;
 	for (i = 0; i < cc->nlearned; i++)
 		free(cc->learned[i]);
+	for (i = 0; i < SHAPE_MAX; i++)
+		free(cc->t[i]);
 	free(cc);
 }
 
 static void
-learn(struct claim_cache *cc, const struct raw_rule *r, const struct claim_src *s)
+learn(struct claim_cache *cc, const struct raw_rule *r, uint8_t family, const struct claim_src *s)
 {
 	struct learned *l;
 	uint16_t at = 0;
@@ -94,12 +99,14 @@ learn(struct claim_cache *cc, const struct raw_rule *r, const struct claim_src *
 	if (l == NULL)
 		return; /* a cache: the next claim is parsed instead */
 	l->len = r->exprs_len;
+	l->family = family;
 	l->match = s->match;
 	memcpy(l->bytes, r->exprs, r->exprs_len);
 	for (i = 0; i < SRC_MAX; i++) {
 		if (s->v[i] == NULL)
 			continue;
 		l->has[i] = true;
+		l->vlen[i] = s->len[i];
 		l->off[i] = (uint16_t)((const char *)s->v[i] - (const char *)r->exprs);
 		if (i == SRC_PORT_HI && s->v[i] == s->v[SRC_PORT_LO])
 			continue; /* a single port: one value, read twice */
@@ -109,7 +116,7 @@ learn(struct claim_cache *cc, const struct raw_rule *r, const struct claim_src *
 		}
 		l->gap[l->ngaps][0] = at;
 		l->gap[l->ngaps++][1] = l->off[i] - at;
-		at = l->off[i] + src_len[i];
+		at = l->off[i] + s->len[i];
 	}
 	l->gap[l->ngaps][0] = at;
 	l->gap[l->ngaps++][1] = l->len - at;
@@ -118,7 +125,7 @@ learn(struct claim_cache *cc, const struct raw_rule *r, const struct claim_src *
 
 /* Where the values of a claim shaped as a learned one are, or -ENOENT. */
 static int
-recall(const struct claim_cache *cc, const struct raw_rule *r, struct claim_src *s)
+recall(const struct claim_cache *cc, const struct raw_rule *r, uint8_t family, struct claim_src *s)
 {
 	const char *x = r->exprs;
 	unsigned int i, j;
@@ -126,7 +133,7 @@ recall(const struct claim_cache *cc, const struct raw_rule *r, struct claim_src 
 	for (i = 0; i < cc->nlearned; i++) {
 		const struct learned *l = cc->learned[i];
 
-		if (l->len != r->exprs_len)
+		if (l->len != r->exprs_len || l->family != family)
 			continue;
 		for (j = 0; j < l->ngaps; j++)
 			if (memcmp(x + l->gap[j][0], l->bytes + l->gap[j][0], l->gap[j][1]) != 0)
@@ -134,8 +141,10 @@ recall(const struct claim_cache *cc, const struct raw_rule *r, struct claim_src 
 		if (j < l->ngaps)
 			continue;
 		s->match = l->match;
-		for (j = 0; j < SRC_MAX; j++)
+		for (j = 0; j < SRC_MAX; j++) {
 			s->v[j] = l->has[j] ? x + l->off[j] : NULL;
+			s->len[j] = l->vlen[j];
+		}
 		return 0;
 	}
 	return -ENOENT;
@@ -146,17 +155,40 @@ shape_of(const struct claim *cl)
 {
 	unsigned int addr = cl->plen == 0 ? 0 : cl->plen == 32 ? 1 : 2;
 	unsigned int port = !cl->has_port ? 0 : cl->port_lo == cl->port_hi ? 1 : 2;
+	unsigned int match = (cl->proto != RULES_PROTO_ANY) * 3 + port;
 
 	if (cl->kind == CLAIM_DEFAULT)
 		return SHAPE_DEFAULT;
-	return 1 + (addr * 2 + (cl->proto != RULES_PROTO_ANY)) * 3 + port;
+	if (cl->family == RULES_FAMILY_IPV6) {
+		addr = cl->plen == 0 ? 0 : (cl->plen + 7u) / 8 + (cl->plen % 8 != 0 ? 16 : 0);
+		return SHAPE_IPV6 + addr * MATCH_SHAPES + match;
+	}
+	return 1 + addr * MATCH_SHAPES + match;
+}
+
+/* An IPv6 network of the address shape addr, one of two variants. */
+static void
+sample6(unsigned int addr, int v, struct claim *cl)
+{
+	unsigned int bytes = addr > 16 ? addr - 16 : addr, i;
+	uint8_t mask[16];
+
+	cl->family = RULES_FAMILY_IPV6;
+	if (addr == 0)
+		return;
+	cl->plen = (uint8_t)(8 * bytes - (addr > 16 ? 1 + v : 0));
+	layout_prefix_mask6(cl->plen, mask);
+	for (i = 0; i < 16; i++)
+		cl->daddr6[i] = (uint8_t)((v ? 0xfd : 0x20) + i) & mask[i];
 }
 
 /* A claim of the shape with every value set from one of two variants. */
 static void
 sample(unsigned int shape, int v, struct claim *cl)
 {
-	unsigned int x = shape - 1, addr = x / 6, proto = (x / 3) % 2, port = x % 3;
+	bool six = shape >= SHAPE_IPV6;
+	unsigned int x = shape - (six ? SHAPE_IPV6 : 1), addr = x / MATCH_SHAPES;
+	unsigned int proto = (x / 3) % 2, port = x % 3;
 
 	memset(cl, 0, sizeof(*cl));
 	cl->kind = shape == SHAPE_DEFAULT ? CLAIM_DEFAULT : CLAIM_MATCH;
@@ -165,8 +197,12 @@ sample(unsigned int shape, int v, struct claim *cl)
 	cl->tag = v ? 203 : 101;
 	if (cl->kind == CLAIM_DEFAULT)
 		return;
-	cl->plen = addr == 0 ? 0 : addr == 1 ? 32 : v ? 16 : 8;
-	cl->daddr = addr == 0 ? 0 : v ? 0xc0a80000 | (addr == 1 ? 0x0709 : 0) : 0x0a000000;
+	if (six) {
+		sample6(addr, v, cl);
+	} else {
+		cl->plen = addr == 0 ? 0 : addr == 1 ? 32 : v ? 16 : 8;
+		cl->daddr = addr == 0 ? 0 : v ? 0xc0a80000 | (addr == 1 ? 0x0709 : 0) : 0x0a000000;
+	}
 	cl->proto = !proto ? RULES_PROTO_ANY : v ? RULES_PROTO_UDP : RULES_PROTO_TCP;
 	cl->has_port = port > 0;
 	cl->port_lo = port == 1 ? (v ? 443 : 80) : v ? 3000 : 1000;
@@ -193,14 +229,16 @@ serialise(const struct claim *cl, char *buf, size_t size, struct raw_rule *ret)
 static const struct template *
 template_get(struct claim_cache *cc, unsigned int shape)
 {
-	struct template *t = &cc->t[shape];
+	struct template *t = cc->t[shape];
 	NFT_MSG_ALIGNED char other_buf[sizeof(t->buf)];
 	struct raw_rule other;
 	struct claim cl;
 	unsigned int i, j;
 
-	if (t->built)
+	if (t != NULL && t->built)
 		return t;
+	if (t == NULL && (t = cc->t[shape] = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
 	sample(shape, 0, &cl);
 	if (serialise(&cl, t->buf, sizeof(t->buf), &t->r) < 0)
 		return NULL;
@@ -244,23 +282,23 @@ matches(const struct template *t, const struct raw_rule *r)
 }
 
 int
-layout_claim_match(struct claim_cache *cc, struct raw_rule *r, struct claim *ret)
+layout_claim_match(struct claim_cache *cc, struct raw_rule *r, uint8_t family, struct claim *ret)
 {
 	const struct template *t;
 	struct claim_src s;
 	struct claim cl;
 
-	if (r->exprs_len > 0 && recall(cc, r, &s) == 0)
-		return layout_claim_from_src(r, &s, ret);
-	if (raw_rule_parse_exprs(r) < 0 || layout_claim_src(r, &s) < 0 ||
-	    layout_claim_from_src(r, &s, &cl) < 0)
+	if (r->exprs_len > 0 && recall(cc, r, family, &s) == 0)
+		return layout_claim_from_src(r, family, &s, ret);
+	if (raw_rule_parse_exprs(r) < 0 || layout_claim_src(r, family, &s) < 0 ||
+	    layout_claim_from_src(r, family, &s, &cl) < 0)
 		return -EBADMSG;
 	t = template_get(cc, shape_of(&cl));
 	if (t == NULL)
 		return -ENOMEM;
 	if (!matches(t, r))
 		return -EBADMSG;
-	learn(cc, r, &s);
+	learn(cc, r, family, &s);
 	*ret = cl;
 	return 0;
 }

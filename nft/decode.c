@@ -1,7 +1,8 @@
 /*
- * The dumped container chains, decoded into containers: each chain's
- * claims, with the verdicts and descriptions the sets hold for its
- * tags, become the user rules they were compiled from. A container the
+ * The dumped container chains, decoded into containers: the claims of
+ * a container's chains (c_<id>, and c6_<id> when it has IPv6 rules),
+ * with the verdicts and descriptions the sets hold for their tags,
+ * become the user rules they were compiled from. A container the
  * caller wants as the kernel holds it is only verified. Anything that
  * is not exactly what layout.c builds marks its container damaged.
  */
@@ -20,13 +21,13 @@ note_tag(struct nft_state *st, uint32_t tag)
 		st->tag_max = tag;
 }
 
-/* Rebuild one user rule from its claims [first, last). */
+/* Rebuild one user rule from its claims cl[first, last). */
 static int
-decode_rule(const struct nft_state *st, const struct dchain *dc, size_t first, size_t last,
+decode_rule(const struct nft_state *st, const struct claim *cl, size_t first, size_t last,
 	    const char *ifname, struct region *out, struct rules_rule *r, struct nft_counter *ctr,
 	    const char **why)
 {
-	const struct claim *c0 = &dc->claims[first];
+	const struct claim *c0 = &cl[first];
 	const struct nft_elem *ea = nft_elems_find(&st->elems[LAYOUT_SET_ALLOW], ifname, c0->tag);
 	const struct nft_elem *ed = nft_elems_find(&st->elems[LAYOUT_SET_DENY], ifname, c0->tag);
 	const struct nft_elem *e = ea ? ea : ed;
@@ -39,16 +40,20 @@ decode_rule(const struct nft_state *st, const struct dchain *dc, size_t first, s
 	memset(r, 0, sizeof(*r));
 	memcpy(r->id, c0->id, c0->id_len);
 	r->id[c0->id_len] = '\0';
+	r->family = c0->family;
 	r->daddr = c0->daddr;
+	memcpy(r->daddr6, c0->daddr6, sizeof(r->daddr6));
 	r->plen = c0->plen;
 	r->proto = c0->proto;
 	r->action = ea ? RULES_ACTION_ALLOW : RULES_ACTION_DENY;
 	for (i = first; i < last; i++) {
-		const struct claim *c = &dc->claims[i];
+		const struct claim *c = &cl[i];
 
 		if (c->id_len != c0->id_len || memcmp(c->id, c0->id, c0->id_len) != 0 ||
-		    c->daddr != c0->daddr || c->plen != c0->plen || c->proto != c0->proto ||
-		    c->has_port != c0->has_port || (i > first && c->desc_len > 0)) {
+		    c->family != c0->family || c->daddr != c0->daddr ||
+		    memcmp(c->daddr6, c0->daddr6, sizeof(c->daddr6)) != 0 || c->plen != c0->plen ||
+		    c->proto != c0->proto || c->has_port != c0->has_port ||
+		    (i > first && c->desc_len > 0)) {
 			*why = "the items of a rule disagree";
 			return -EBADMSG;
 		}
@@ -87,38 +92,148 @@ decode_rule(const struct nft_state *st, const struct dchain *dc, size_t first, s
 }
 
 /*
- * A chain decodes when it is reset, then claims grouped by consecutive
- * tags from its block's base, then default; and when the sets hold a
- * verdict for each tag, the default tag for its interface, and exactly
- * one dispatch element jumping to it.
+ * Decoding is spread over the threads like the chains were: each takes
+ * DECODE_BATCH containers at a time and writes what it decodes into a
+ * region of its own, which the state owns from then on.
+ */
+#define DECODE_BATCH 64
+
+struct decoder {
+	struct dump *d;
+	atomic_size_t *next;
+	struct region out;
+	struct claim *want; /* verify(): the desired container's claims */
+	size_t want_cap;
+	struct claim *merged; /* decode_container(): the claims of both chains */
+	size_t merged_cap;
+	uint32_t tag_max;
+	pthread_t tid;
+	bool running;
+	int r;
+};
+
+/* Room for n claims in *v (*cap of them); false when out of memory. */
+static bool
+claims_room(struct claim **v, size_t *cap, size_t n)
+{
+	struct claim *x;
+
+	if (*cap >= n)
+		return true;
+	x = reallocarray(*v, n, sizeof(*x));
+	if (x == NULL)
+		return false;
+	*v = x;
+	*cap = n;
+	return true;
+}
+
+static bool
+tags_ascend(const struct claim *cl, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (cl[i].tag < cl[i - 1].tag)
+			return false;
+	return true;
+}
+
+/*
+ * The claims of a container's rules in tag order, as layout_compile()
+ * made them: c_<id>'s but its default, and c6_<id>'s, merged by tag.
+ * Each chain must be in tag order already.
  */
 static int
-decode_container(const struct nft_state *st, const struct dispatch_index *ix,
-		 const struct dchain *dc, struct region *out, struct nft_container *ct,
+merge_claims(struct decoder *dec, const struct dchain *c4, const struct dchain *c6, size_t *ret_n,
+	     const char **why)
+{
+	size_t n4 = c4->n - 1, n6 = c6 != NULL ? c6->n : 0, i = 0, j = 0, k = 0;
+
+	if (!tags_ascend(c4->claims, n4) || (c6 != NULL && !tags_ascend(c6->claims, n6))) {
+		*why = "the rules' tags are not consecutive";
+		return -EBADMSG;
+	}
+	if (!claims_room(&dec->merged, &dec->merged_cap, n4 + n6 + 1))
+		return -ENOMEM;
+	while (i < n4 || j < n6) {
+		if (j == n6 || (i < n4 && c4->claims[i].tag <= c6->claims[j].tag))
+			dec->merged[k++] = c4->claims[i++];
+		else
+			dec->merged[k++] = c6->claims[j++];
+	}
+	*ret_n = k;
+	return 0;
+}
+
+/* The container's chains are dispatched to from one interface, each by its family's map. */
+static const char *
+chains_ifname(const struct nft_state *st, const struct dispatch_index *ix, const struct dchain *c4,
+	      const struct dchain *c6, const char **why)
+{
+	const char *ifname = elems_dispatch_ifname(ix, c4->name), *ifname6;
+
+	if (ifname == NULL) {
+		*why = "no single interface dispatches to the chain";
+		return NULL;
+	}
+	if (c6 == NULL) {
+		if (nft_elems_find(&st->elems[LAYOUT_SET_DISPATCH6], ifname, 0) != NULL) {
+			*why = "the interface dispatches IPv6 to a chain the container has no "
+			       "rules for";
+			return NULL;
+		}
+		return ifname;
+	}
+	ifname6 = elems_dispatch_ifname(ix, c6->name);
+	if (ifname6 == NULL || strncmp(ifname6, ifname, IFNAMSIZ) != 0) {
+		*why = "the IPv6 chain is not dispatched to from the container's interface";
+		return NULL;
+	}
+	return ifname;
+}
+
+/*
+ * A container decodes when its chain is claims grouped by consecutive
+ * tags from its block's base, then the default, its IPv6 chain (when
+ * it has IPv6 rules, and only then) claims of the same block; and when
+ * the sets hold a verdict for each tag, the default tag for its
+ * interface, and exactly one dispatch element jumping to each chain.
+ */
+static int
+decode_container(struct decoder *dec, const struct dcont *cont, struct nft_container *ct,
 		 const char **why)
 {
-	const struct claim *dflt;
+	const struct nft_state *st = dec->d->st;
+	const struct dchain *c4 = cont->c[RULES_FAMILY_IPV4], *c6 = cont->c[RULES_FAMILY_IPV6];
+	const struct claim *dflt, *cl;
 	const struct nft_elem *e;
 	const char *ifname;
 	uint32_t base, ndeny = 0;
-	size_t i, first, nrules;
+	size_t i, first, nrules, n;
 	int r;
 
-	if (dc->bad[0] != '\0') {
-		*why = dc->bad;
+	if (c4 == NULL) {
+		*why = "the container's chain is missing, its IPv6 chain is not";
 		return -EBADMSG;
 	}
-	if (dc->n < 1 || dc->claims[dc->n - 1].kind != CLAIM_DEFAULT) {
+	if (c4->bad[0] != '\0' || (c6 != NULL && c6->bad[0] != '\0')) {
+		*why = c4->bad[0] != '\0' ? c4->bad : c6->bad;
+		return -EBADMSG;
+	}
+	if (c4->n < 1 || c4->claims[c4->n - 1].kind != CLAIM_DEFAULT) {
 		*why = "the chain does not end with its default claim";
 		return -EBADMSG;
 	}
-	ifname = elems_dispatch_ifname(ix, dc->name);
-	if (ifname == NULL) {
-		*why = "no single interface dispatches to the chain";
+	if (c6 != NULL && c6->n == 0) {
+		*why = "the IPv6 chain holds no rule";
 		return -EBADMSG;
 	}
+	ifname = chains_ifname(st, dec->d->ix, c4, c6, why);
+	if (ifname == NULL)
+		return -EBADMSG;
 	snprintf(ct->fw.ifname, sizeof(ct->fw.ifname), "%s", ifname);
-	dflt = &dc->claims[dc->n - 1];
+	dflt = &c4->claims[c4->n - 1];
 	base = dflt->range_lo;
 	nrules = dflt->tag - base;
 	ct->tag_base = base;
@@ -126,27 +241,30 @@ decode_container(const struct nft_state *st, const struct dispatch_index *ix,
 		*why = "the default claim is not in normal form";
 		return -EBADMSG;
 	}
-	ct->fw.rules = region_alloc(out, (nrules ? nrules : 1) * sizeof(*ct->fw.rules));
-	ct->counters = region_alloc(out, (nrules ? nrules : 1) * sizeof(*ct->counters));
+	r = merge_claims(dec, c4, c6, &n, why);
+	if (r < 0)
+		return r;
+	cl = dec->merged;
+	ct->fw.rules = region_alloc(&dec->out, (nrules ? nrules : 1) * sizeof(*ct->fw.rules));
+	ct->counters = region_alloc(&dec->out, (nrules ? nrules : 1) * sizeof(*ct->counters));
 	if (ct->fw.rules == NULL || ct->counters == NULL)
 		return -ENOMEM;
 	/* claims with the same tag make up one rule; tags count up from base */
-	for (i = 0; dc->claims[i].kind == CLAIM_MATCH;) {
+	for (i = 0; i < n && cl[i].kind == CLAIM_MATCH;) {
 		first = i;
-		while (dc->claims[i].kind == CLAIM_MATCH &&
-		       dc->claims[i].tag == dc->claims[first].tag)
+		while (i < n && cl[i].kind == CLAIM_MATCH && cl[i].tag == cl[first].tag)
 			i++;
-		if (dc->claims[first].tag != base + ct->fw.nrules || ct->fw.nrules == nrules) {
+		if (cl[first].tag != base + ct->fw.nrules || ct->fw.nrules == nrules) {
 			*why = "the rules' tags are not consecutive";
 			return -EBADMSG;
 		}
-		r = decode_rule(st, dc, first, i, ifname, out, &ct->fw.rules[ct->fw.nrules],
+		r = decode_rule(st, cl, first, i, ifname, &dec->out, &ct->fw.rules[ct->fw.nrules],
 				&ct->counters[ct->fw.nrules], why);
 		if (r < 0)
 			return r;
 		ct->fw.nrules++;
 	}
-	if (i != dc->n - 1) {
+	if (i != n) {
 		*why = "a default claim is out of place";
 		return -EBADMSG;
 	}
@@ -170,11 +288,10 @@ decode_container(const struct nft_state *st, const struct dispatch_index *ix,
 				return -EBADMSG;
 			}
 	}
-	for (i = 0; i + 1 < dc->n; i++) {
-		const struct claim *c = &dc->claims[i];
-		uint32_t hi = base + (c->tag - base < ndeny ? ndeny : nrules) - 1;
+	for (i = 0; i < n; i++) {
+		uint32_t hi = base + (cl[i].tag - base < ndeny ? ndeny : nrules) - 1;
 
-		if (c->range_lo != base || c->range_hi != hi) {
+		if (cl[i].range_lo != base || cl[i].range_hi != hi) {
 			*why = "a claim's range does not match its rule";
 			return -EBADMSG;
 		}
@@ -201,25 +318,6 @@ decode_container(const struct nft_state *st, const struct dispatch_index *ix,
 	return 0;
 }
 
-/*
- * Decoding is spread over the threads like the chains were: each takes
- * DECODE_BATCH chains at a time and writes what it decodes into a
- * region of its own, which the state owns from then on.
- */
-#define DECODE_BATCH 64
-
-struct decoder {
-	struct dump *d;
-	atomic_size_t *next;
-	struct region out;
-	struct claim *want; /* verify(): the desired container's claims */
-	size_t want_cap;
-	uint32_t tag_max;
-	pthread_t tid;
-	bool running;
-	int r;
-};
-
 /* Is tag's element in the set the action names, and only there? */
 static const struct nft_elem *
 verdict_elem(const struct nft_state *st, const char *ifname, uint32_t tag, uint8_t action)
@@ -237,8 +335,9 @@ verdict_elem(const struct nft_state *st, const char *ifname, uint32_t tag, uint8
 static bool
 claim_equal(const struct claim *a, const struct claim *b)
 {
-	return a->kind == b->kind && a->plen == b->plen && a->proto == b->proto &&
-	       a->has_port == b->has_port && a->daddr == b->daddr && a->port_lo == b->port_lo &&
+	return a->kind == b->kind && a->family == b->family && a->plen == b->plen &&
+	       a->proto == b->proto && a->has_port == b->has_port && a->daddr == b->daddr &&
+	       memcmp(a->daddr6, b->daddr6, sizeof(a->daddr6)) == 0 && a->port_lo == b->port_lo &&
 	       a->port_hi == b->port_hi && a->range_lo == b->range_lo &&
 	       a->range_hi == b->range_hi && a->tag == b->tag && a->id_len == b->id_len &&
 	       (a->id_len == 0 || memcmp(a->id, b->id, a->id_len) == 0) &&
@@ -246,37 +345,53 @@ claim_equal(const struct claim *a, const struct claim *b)
 	       (a->desc_len == 0 || memcmp(a->desc, b->desc, a->desc_len) == 0);
 }
 
+/* Do the chains hold exactly the claims layout_compile() makes of w on base? */
+static bool
+verify_claims(struct decoder *dec, const struct dchain *c4, const struct dchain *c6,
+	      const struct rules_container *w, uint32_t base)
+{
+	size_t i, n = layout_nclaims(w), at[RULES_FAMILY_MAX] = {0};
+	const struct dchain *dc[RULES_FAMILY_MAX] = {c4, c6};
+
+	if (!claims_room(&dec->want, &dec->want_cap, n))
+		return false; /* decoded instead */
+	layout_compile(w, base, dec->want);
+	for (i = 0; i < n; i++) {
+		uint8_t f = dec->want[i].family;
+
+		if (dc[f] == NULL || at[f] == dc[f]->n ||
+		    !claim_equal(&dc[f]->claims[at[f]++], &dec->want[i]))
+			return false;
+	}
+	return at[0] == c4->n && (c6 == NULL || at[1] == c6->n);
+}
+
 /*
- * Does the kernel hold exactly w for this chain? The claims are compared
- * with what layout_compile() makes of w on the chain's tag block, and the
- * sets with what apply puts in them, without decoding anything: a pass
- * that finds the table as desired writes nothing per rule.
+ * Does the kernel hold exactly w for this container? The claims are
+ * compared with what layout_compile() makes of w on the chain's tag
+ * block, and the sets with what apply puts in them, without decoding
+ * anything: a pass that finds the table as desired writes nothing per
+ * rule.
  */
 static bool
-verify(struct decoder *dec, const struct dchain *dc, const struct rules_container *w)
+verify(struct decoder *dec, const struct dcont *cont, const struct rules_container *w)
 {
 	const struct nft_state *st = dec->d->st;
-	const char *ifname = elems_dispatch_ifname(dec->d->ix, dc->name);
-	size_t i, n = layout_nclaims(w);
+	const struct dchain *c4 = cont->c[RULES_FAMILY_IPV4], *c6 = cont->c[RULES_FAMILY_IPV6];
+	const char *why, *ifname;
 	const struct nft_elem *e;
 	uint32_t base;
+	size_t i;
 
-	if (dc->bad[0] != '\0' || dc->n != n || ifname == NULL ||
-	    strncmp(ifname, w->ifname, IFNAMSIZ) != 0)
+	if (c4 == NULL || c4->n == 0 || c4->bad[0] != '\0' || (c6 != NULL && c6->bad[0] != '\0') ||
+	    layout_has_ipv6(w) != (c6 != NULL))
 		return false;
-	if (dec->want_cap < n) {
-		struct claim *v = reallocarray(dec->want, n, sizeof(*v));
-
-		if (v == NULL)
-			return false; /* decoded instead */
-		dec->want = v;
-		dec->want_cap = n;
-	}
-	base = dc->claims[n - 1].range_lo;
-	layout_compile(w, base, dec->want);
-	for (i = 0; i < n; i++)
-		if (!claim_equal(&dc->claims[i], &dec->want[i]))
-			return false;
+	ifname = chains_ifname(st, dec->d->ix, c4, c6, &why);
+	if (ifname == NULL || strncmp(ifname, w->ifname, IFNAMSIZ) != 0)
+		return false;
+	base = c4->claims[c4->n - 1].range_lo;
+	if (!verify_claims(dec, c4, c6, w, base))
+		return false;
 	for (i = 0; i < w->nrules; i++) {
 		const struct rules_rule *ru = &w->rules[i];
 		size_t dlen = ru->desc ? strlen(ru->desc) : 0;
@@ -292,36 +407,49 @@ verify(struct decoder *dec, const struct dchain *dc, const struct rules_containe
 	       nft_elems_find(&st->elems[LAYOUT_SET_DEFTAG], ifname, base + (uint32_t)w->nrules);
 }
 
+static void
+note_claims(struct decoder *dec, const struct dchain *dc)
+{
+	size_t j;
+
+	for (j = 0; dc != NULL && j < dc->n; j++) {
+		if (dc->claims[j].tag > dec->tag_max)
+			dec->tag_max = dc->claims[j].tag;
+		if (dc->claims[j].range_hi > dec->tag_max)
+			dec->tag_max = dc->claims[j].range_hi;
+	}
+}
+
 static int
 decode_some(struct decoder *dec)
 {
 	struct dump *d = dec->d;
 	struct nft_state *st = d->st;
 	const struct rules_container *w;
-	size_t i, j, lo;
+	size_t i, lo;
 	int r = 0;
 
-	while (r == 0 && (lo = atomic_fetch_add(dec->next, DECODE_BATCH)) < d->nchains) {
-		for (i = lo; i < lo + DECODE_BATCH && i < d->nchains && r == 0; i++) {
+	while (r == 0 && (lo = atomic_fetch_add(dec->next, DECODE_BATCH)) < d->nconts) {
+		for (i = lo; i < lo + DECODE_BATCH && i < d->nconts && r == 0; i++) {
+			const struct dcont *cont = &d->conts[i];
+			const struct dchain *c4 = cont->c[RULES_FAMILY_IPV4];
 			struct nft_container *ct = &st->containers[i];
 			const char *why = NULL;
 
-			for (j = 0; j < d->chains[i].n; j++) {
-				if (d->chains[i].claims[j].tag > dec->tag_max)
-					dec->tag_max = d->chains[i].claims[j].tag;
-				if (d->chains[i].claims[j].range_hi > dec->tag_max)
-					dec->tag_max = d->chains[i].claims[j].range_hi;
-			}
-			strcpy(ct->fw.id, layout_chain_container(d->chains[i].name));
+			note_claims(dec, c4);
+			note_claims(dec, cont->c[RULES_FAMILY_IPV6]);
+			strcpy(ct->fw.id, cont->id);
+			ct->chain4 = c4 != NULL;
+			ct->chain6 = cont->c[RULES_FAMILY_IPV6] != NULL;
 			w = d->want ? rules_set_find(d->want, ct->fw.id) : NULL;
-			if (w != NULL && w->ifname[0] != '\0' && verify(dec, &d->chains[i], w)) {
+			if (w != NULL && w->ifname[0] != '\0' && verify(dec, cont, w)) {
 				strcpy(ct->fw.ifname, w->ifname);
 				ct->fw.policy = w->policy;
-				ct->tag_base = d->chains[i].claims[d->chains[i].n - 1].range_lo;
+				ct->tag_base = c4->claims[c4->n - 1].range_lo;
 				ct->same = w;
 				continue;
 			}
-			r = decode_container(st, d->ix, &d->chains[i], &dec->out, ct, &why);
+			r = decode_container(dec, cont, ct, &why);
 			if (r == -EBADMSG) {
 				/* keep the id (and interface, if known) so apply can
 				 * rewrite or remove it; the rest is untrustworthy */
@@ -353,6 +481,43 @@ decoder_finish(struct nft_state *st, struct decoder *dec)
 	if (dec->tag_max > st->tag_max)
 		st->tag_max = dec->tag_max;
 	free(dec->want);
+	free(dec->merged);
+}
+
+/*
+ * The chains by container. Sorted by name, the IPv6 chains ("c6_...")
+ * all come before the others ("c_..."), each run in the order of the
+ * ids: the runs merge into the containers in id order.
+ */
+static int
+group_chains(struct dump *d)
+{
+	size_t n6 = 0, i, j, k = 0;
+
+	while (n6 < d->nchains && d->chains[n6].family == RULES_FAMILY_IPV6)
+		n6++;
+	d->conts = calloc(d->nchains ? d->nchains : 1, sizeof(*d->conts));
+	if (d->conts == NULL)
+		return -ENOMEM;
+	for (i = n6, j = 0; i < d->nchains || j < n6; k++) {
+		struct dchain *a = i < d->nchains ? &d->chains[i] : NULL;
+		struct dchain *b = j < n6 ? &d->chains[j] : NULL;
+		const char *ida = a ? layout_chain_container(a->name) : NULL;
+		const char *idb = b ? layout_chain_container(b->name) : NULL;
+		int cmp = a == NULL ? 1 : b == NULL ? -1 : strcmp(ida, idb);
+
+		d->conts[k].id = cmp <= 0 ? ida : idb;
+		if (cmp <= 0) {
+			d->conts[k].c[RULES_FAMILY_IPV4] = a;
+			i++;
+		}
+		if (cmp >= 0) {
+			d->conts[k].c[RULES_FAMILY_IPV6] = b;
+			j++;
+		}
+	}
+	d->nconts = k;
+	return 0;
 }
 
 int
@@ -371,12 +536,14 @@ decode_containers(struct dump *d)
 			for (j = 0; j < st->elems[i].n; j++)
 				note_tag(st, st->elems[i].v[j].value);
 	}
-	st->containers = calloc(d->nchains ? d->nchains : 1, sizeof(*st->containers));
+	if (group_chains(d) < 0)
+		return -ENOMEM;
+	st->containers = calloc(d->nconts ? d->nconts : 1, sizeof(*st->containers));
 	if (st->containers == NULL)
 		return -ENOMEM;
-	region_prefault(st->containers, d->nchains * sizeof(*st->containers));
-	st->ncontainers = d->nchains;
-	if (dump_threaded(d->nchains))
+	region_prefault(st->containers, d->nconts * sizeof(*st->containers));
+	st->ncontainers = d->nconts;
+	if (dump_threaded(d->nconts))
 		dec[1].running = pthread_create(&dec[1].tid, NULL, decoder_run, &dec[1]) == 0;
 	r = decode_some(&dec[0]);
 	if (dec[1].running) {

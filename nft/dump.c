@@ -183,6 +183,7 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	d->chains = v;
 	memset(&d->chains[d->nchains], 0, sizeof(d->chains[0]));
+	d->chains[d->nchains].family = layout_chain_family(name);
 	d->chains[d->nchains].name = strdup(name);
 	if (d->chains[d->nchains].name == NULL)
 		d->err = -ENOMEM;
@@ -238,6 +239,7 @@ dump_free(struct dump *d)
 	for (i = 0; i < d->nchains; i++)
 		free(d->chains[i].name);
 	free(d->chains);
+	free(d->conts);
 	free(d->scratch);
 	free(d->mine);
 	region_free(&d->region);
@@ -430,7 +432,7 @@ out:
 		r = -EAGAIN; /* a commit interrupted a dump: read again */
 	layout_claim_cache_free(d.cache);
 	region_free(&w.d.region); /* the worker's chains were decoded above */
-	free(ix.v);
+	elems_dispatch_index_free(&ix);
 	fetch_free(&fetched);
 	dump_free(&d);
 	return r;

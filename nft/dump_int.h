@@ -22,9 +22,16 @@
 /* A container chain as dumped, before it is decoded. */
 struct dchain {
 	char *name;
+	uint8_t family;	      /* the claims it holds: c_<id> IPv4's, c6_<id> IPv6's */
 	struct claim *claims; /* in the region of the thread that dumped it */
 	size_t n;
 	char bad[96]; /* first reason a rule was not ours */
+};
+
+/* A container's chains as dumped: its own, and its IPv6 one; either may be missing. */
+struct dcont {
+	const char *id; /* in a chain's name */
+	struct dchain *c[RULES_FAMILY_MAX];
 };
 
 /*
@@ -54,10 +61,10 @@ struct gate {
 		PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0                             \
 	}
 
-/* Dispatch elements that jump, sorted by target chain. */
+/* The elements of dispatch [0] and dispatch6 [1] that jump, sorted by target chain. */
 struct dispatch_index {
-	const struct nft_elem **v;
-	size_t n;
+	const struct nft_elem **v[RULES_FAMILY_MAX];
+	size_t n[RULES_FAMILY_MAX];
 };
 
 struct dump {
@@ -67,6 +74,8 @@ struct dump {
 	struct dchain *chains;	      /* sorted by name once the chain dump is done */
 	size_t nchains;
 	size_t cap;
+	struct dcont *conts; /* the chains by container, sorted by id, for the decoding */
+	size_t nconts;
 	unsigned int base_rules_seen;
 	unsigned int drop_rules_seen;
 	enum layout_set set;   /* the set whose elements are being dumped */
@@ -155,9 +164,15 @@ void chains_index_ready(struct gate *g, bool ready);
 /* elems.c */
 /* The callback for the replies of a set element dump or fetch of d->set. */
 int elems_cb(const struct nlmsghdr *nlh, void *data);
-/* Index st's dispatch elements that jump, by target chain. 0 or -ENOMEM. */
+/* Index st's dispatch and dispatch6 elements that jump, by target chain. 0 or -ENOMEM. */
 int elems_dispatch_index(const struct nft_state *st, struct dispatch_index *ix);
-/* The interface whose dispatch element jumps to chain; NULL unless exactly one. */
+/* Free what ix holds. */
+void elems_dispatch_index_free(struct dispatch_index *ix);
+/*
+ * The interface whose element jumps to chain, in the map of the
+ * chain's family (dispatch for c_<id>, dispatch6 for c6_<id>); NULL
+ * unless exactly one.
+ */
 const char *elems_dispatch_ifname(const struct dispatch_index *ix, const char *chain);
 
 /* fetch.c */

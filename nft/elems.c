@@ -65,7 +65,8 @@ decode_elem(struct dump *d, const struct raw_elem *re, struct nft_elem *e)
 		if (re->data == NULL || re->data_len != sizeof(e->value))
 			return -EBADMSG;
 		memcpy(&e->value, re->data, sizeof(e->value));
-	} else if (d->set == LAYOUT_SET_DISPATCH && re->verdict == NFT_JUMP && re->chain != NULL) {
+	} else if ((d->set == LAYOUT_SET_DISPATCH || d->set == LAYOUT_SET_DISPATCH6) &&
+		   re->verdict == NFT_JUMP && re->chain != NULL) {
 		e->chain = strdup(re->chain);
 		if (e->chain == NULL)
 			return -ENOMEM;
@@ -137,37 +138,52 @@ by_chain_cmp(const void *a, const void *b)
 int
 elems_dispatch_index(const struct nft_state *st, struct dispatch_index *ix)
 {
-	const struct nft_elems *es = &st->elems[LAYOUT_SET_DISPATCH];
-	size_t i;
+	static const enum layout_set maps[RULES_FAMILY_MAX] = {LAYOUT_SET_DISPATCH,
+							       LAYOUT_SET_DISPATCH6};
+	size_t f, i;
 
-	ix->n = 0;
-	ix->v = calloc(es->n ? es->n : 1, sizeof(*ix->v));
-	if (ix->v == NULL)
-		return -ENOMEM;
-	for (i = 0; i < es->n; i++)
-		if (es->v[i].chain != NULL)
-			ix->v[ix->n++] = &es->v[i];
-	qsort(ix->v, ix->n, sizeof(*ix->v), by_chain_cmp);
+	for (f = 0; f < RULES_FAMILY_MAX; f++) {
+		const struct nft_elems *es = &st->elems[maps[f]];
+
+		ix->n[f] = 0;
+		ix->v[f] = calloc(es->n ? es->n : 1, sizeof(*ix->v[f]));
+		if (ix->v[f] == NULL)
+			return -ENOMEM;
+		for (i = 0; i < es->n; i++)
+			if (es->v[i].chain != NULL)
+				ix->v[f][ix->n[f]++] = &es->v[i];
+		qsort(ix->v[f], ix->n[f], sizeof(*ix->v[f]), by_chain_cmp);
+	}
 	return 0;
 }
 
-/* The interface whose dispatch element jumps to chain; NULL unless one. */
+void
+elems_dispatch_index_free(struct dispatch_index *ix)
+{
+	size_t f;
+
+	for (f = 0; f < RULES_FAMILY_MAX; f++)
+		free(ix->v[f]);
+}
+
 const char *
 elems_dispatch_ifname(const struct dispatch_index *ix, const char *chain)
 {
-	size_t lo = 0, hi = ix->n;
+	uint8_t f = layout_chain_family(chain);
+	const struct nft_elem *const *v = ix->v[f];
+	size_t lo = 0, hi = ix->n[f], n = ix->n[f];
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (strcmp(ix->v[mid]->chain, chain) < 0)
+		if (strcmp(v[mid]->chain, chain) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == ix->n || strcmp(ix->v[lo]->chain, chain) != 0)
+	if (lo == n || strcmp(v[lo]->chain, chain) != 0)
 		return NULL;
-	if (lo + 1 < ix->n && strcmp(ix->v[lo + 1]->chain, chain) == 0)
+	if (lo + 1 < n && strcmp(v[lo + 1]->chain, chain) == 0)
 		return NULL;
-	return ix->v[lo]->ifname;
+	return v[lo]->ifname;
 }

@@ -61,7 +61,7 @@ expr_range(uint32_t op, const void *from, const void *to, uint32_t len)
 struct nftnl_expr *
 expr_bitwise_and(const void *mask, uint32_t len)
 {
-	static const uint8_t zero[4];
+	static const uint8_t zero[16]; /* up to an IPv6 address */
 	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
 
 	if (e == NULL)

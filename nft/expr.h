@@ -24,7 +24,7 @@ struct nftnl_expr *expr_cmp(uint32_t op, const void *data, uint32_t len);
 struct nftnl_expr *expr_cmp_u8(uint8_t v);
 /* The register is (NFT_RANGE_EQ) or is not in [from, to], len bytes each. */
 struct nftnl_expr *expr_range(uint32_t op, const void *from, const void *to, uint32_t len);
-/* The register and mask, len bytes. */
+/* The register and mask, len bytes (at most 16). */
 struct nftnl_expr *expr_bitwise_and(const void *mask, uint32_t len);
 /* Meta key (NFT_META_*) into register dreg. */
 struct nftnl_expr *expr_meta(uint32_t key, uint32_t dreg);

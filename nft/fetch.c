@@ -129,26 +129,33 @@ batch_flush(struct nft_conn *c, struct dump *d, enum layout_set which, struct fe
 /*
  * The allow and deny keys one chain's claims name. The chain says which
  * set each tag's element should be in: claims of deny rules carry a
- * shorter range than those of allow rules (layout_compile()), and the
- * default is most often deny. A wrong guess costs one more request,
- * where the other set is asked.
+ * shorter range than those of allow rules (layout_compile()), which
+ * end just below the default's tag, and the default is most often
+ * deny. An IPv6 chain has no default: its widest range is an allow
+ * rule's, unless it has only deny rules. A wrong guess costs one more
+ * request, where the other set is asked.
  */
 static int
 fetch_chain(struct nft_conn *c, struct dump *d, const struct dchain *dc,
 	    struct fetch_batch batch[2], struct fkeys retry[2])
 {
 	const char *ifname = elems_dispatch_ifname(d->ix, dc->name);
-	const struct claim *dflt;
-	uint32_t last = 0;
+	uint32_t last = 0, allow_hi = 0;
 	size_t i;
 	int r = 0;
 
 	if (ifname == NULL || dc->n == 0)
 		return 0; /* decoding says why; the sets' counts will not add up */
-	dflt = &dc->claims[dc->n - 1];
+	if (dc->family == RULES_FAMILY_IPV6) {
+		for (i = 0; i < dc->n; i++)
+			if (dc->claims[i].range_hi > allow_hi)
+				allow_hi = dc->claims[i].range_hi;
+	} else {
+		allow_hi = dc->claims[dc->n - 1].tag - 1;
+	}
 	for (i = 0; i < dc->n && r == 0; i++) {
 		const struct claim *cl = &dc->claims[i];
-		int deny = cl->kind == CLAIM_DEFAULT || cl->range_hi + 1 < dflt->tag;
+		int deny = cl->kind == CLAIM_DEFAULT || cl->range_hi < allow_hi;
 		struct fkey *key;
 
 		/* a rule's items share its tag; tags only grow in a sound

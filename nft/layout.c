@@ -1,7 +1,7 @@
 /*
  * The layout of the program's table, built with libnftnl. Everything
- * the table contains is made here, so that recognise.c can check what
- * a dump reads back against what we would have written.
+ * the table contains is made here and in claim.c, so that recognise.c
+ * can check what a dump reads back against what we would have written.
  *
  *   chain pre (prerouting, priority filter, policy accept):
  *     0 ct direction reply: accept (answers to connections towards it;
@@ -12,8 +12,10 @@
  *     4 IPv6 neighbour solicitation/advertisement to the host: accept
  *     5 the same to link-local multicast: accept
  *     6 expected connection: ct mark set 0 (forget the master's tag)
- *     7 IPv4: iifname vmap @dispatch (jump to the container chain)
- *     8 IPv6: ct mark set iifname map @deftag (no IPv6 rules: default)
+ *     7 IPv4: iifname vmap @dispatch (jump to the container chain c_<id>)
+ *     8 IPv6: ct mark set iifname map @deftag (the default's tag), then
+ *       iifname vmap @dispatch6 (jump to c6_<id>, which only containers
+ *       with IPv6 rules have; without one the default stands)
  *     9 iifname . ct mark @allow: accept
  *    10 iifname . ct mark @deny: drop
  *    11 drop (a container packet nothing claimed, e.g. untracked)
@@ -26,9 +28,22 @@
  *     reader), log group G; then drop. The limits are checked in the
  *     kernel: a flood costs the agent nothing.
  *
- *   chain c_<id>: claims, see struct claim (layout.h). These rules carry no verdict
- *   and use no expression with a validate hook, so changing them does
- *   not make the kernel re-validate the whole table on commit.
+ *   chain c_<id>: the claims of the container's IPv4 rules, then the
+ *   default's; chain c6_<id>: the claims of its IPv6 rules. See struct
+ *   claim (layout.h) and claim.c. A claim writes its tag unless the mark
+ *   holds one of higher precedence, and the default's tag has the
+ *   lowest, so rule 8 writing it first is the same as c_<id> ending
+ *   with it.
+ *
+ *   Why a chain per family: IPv4 claims read IPv4 header offsets and test
+ *   no family, since only IPv4 reaches c_<id>; they stay as they are. A
+ *   family test in every claim would add two expressions to each, IPv4's
+ *   too (meta nfproto has a validate hook, so ct l3proto), and the kernel
+ *   pays per expression on every apply, dump and commit. A chain c6_<id>
+ *   costs a chain and a jump element for containers that have IPv6 rules,
+ *   and nothing for the others; its jump makes the kernel validate the
+ *   table when the first IPv6 rule comes, as an attach does, not at each
+ *   change after it.
  */
 
 #include <errno.h>
@@ -50,21 +65,11 @@
 const char *const layout_set_names[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_ALLOW] = "allow",	    [LAYOUT_SET_DENY] = "deny",
 	[LAYOUT_SET_ATTACHED] = "attached", [LAYOUT_SET_DEFTAG] = "deftag",
-	[LAYOUT_SET_DISPATCH] = "dispatch",
+	[LAYOUT_SET_DISPATCH] = "dispatch", [LAYOUT_SET_DISPATCH6] = "dispatch6",
 };
 
 /* nft's userdata type for a table's comment */
 #define NFT_UDATA_TABLE_COMMENT 0
-
-#define PROTO_ICMP 1
-#define PROTO_TCP 6
-#define PROTO_UDP 17
-
-const uint8_t layout_proto_numbers[RULES_PROTO_MAX] = {
-	[RULES_PROTO_TCP] = PROTO_TCP,
-	[RULES_PROTO_UDP] = PROTO_UDP,
-	[RULES_PROTO_ICMP] = PROTO_ICMP,
-};
 
 void
 layout_chain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1])
@@ -73,38 +78,35 @@ layout_chain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1])
 	strcat(buf, container_id);
 }
 
+void
+layout_chain6_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1])
+{
+	strcpy(buf, LAYOUT_CHAIN6_PREFIX);
+	strcat(buf, container_id);
+}
+
+uint8_t
+layout_chain_family(const char *chain)
+{
+	return strncmp(chain, LAYOUT_CHAIN6_PREFIX, strlen(LAYOUT_CHAIN6_PREFIX)) == 0
+		       ? RULES_FAMILY_IPV6
+		       : RULES_FAMILY_IPV4;
+}
+
 const char *
 layout_chain_container(const char *chain)
 {
-	size_t n = strlen(LAYOUT_CHAIN_PREFIX);
+	const char *prefix = layout_chain_family(chain) == RULES_FAMILY_IPV6 ? LAYOUT_CHAIN6_PREFIX
+									     : LAYOUT_CHAIN_PREFIX;
+	size_t n = strlen(prefix);
 
-	if (strncmp(chain, LAYOUT_CHAIN_PREFIX, n) != 0 || !rules_id_valid(chain + n))
+	if (strncmp(chain, prefix, n) != 0 || !rules_id_valid(chain + n))
 		return NULL;
 	return chain + n;
 }
 
-size_t
-layout_desc_head_len(const char *rule_id, size_t desc_len)
-{
-	/* two TLVs of two header bytes each, the id, then the head */
-	size_t room = LAYOUT_RULE_UDATA_MAX - 4 - strlen(rule_id);
-
-	if (room > 255)
-		room = 255;
-	return desc_len < room ? desc_len : room;
-}
-
-/*
- * Rule assembly. Any allocation failure marks the builder failed; the
- * caller checks once at the end instead of after every expression.
- */
-struct rb {
-	struct nftnl_rule *r;
-	bool failed;
-};
-
-static void
-add(struct rb *b, struct nftnl_expr *e)
+void
+layout_rb_add(struct layout_rb *b, struct nftnl_expr *e)
 {
 	if (e == NULL) {
 		b->failed = true;
@@ -113,8 +115,8 @@ add(struct rb *b, struct nftnl_expr *e)
 	nftnl_rule_add_expr(b->r, e); /* takes e */
 }
 
-static struct nftnl_rule *
-rule_new(const char *table, const char *chain)
+struct nftnl_rule *
+layout_rb_new(const char *table, const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
@@ -129,8 +131,8 @@ rule_new(const char *table, const char *chain)
 	return r;
 }
 
-static struct nftnl_rule *
-rule_done(struct rb *b)
+struct nftnl_rule *
+layout_rb_done(struct layout_rb *b)
 {
 	if (b->failed) {
 		nftnl_rule_free(b->r);
@@ -141,27 +143,27 @@ rule_done(struct rb *b)
 
 /* iifname . ct mark: the key of the allow and deny sets, in registers 1-2 */
 static void
-add_ifname_mark(struct rb *b)
+add_ifname_mark(struct layout_rb *b)
 {
-	add(b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-	add(b, expr_ct_load(NFT_CT_MARK, NFT_REG_2));
+	layout_rb_add(b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+	layout_rb_add(b, expr_ct_load(NFT_CT_MARK, NFT_REG_2));
 }
 
 static void
-add_nd(struct rb *b)
+add_nd(struct layout_rb *b)
 {
 	uint8_t ipv6 = NFPROTO_IPV6, icmpv6 = IPPROTO_ICMPV6, hops = 255;
 	uint8_t nd_lo = 135, nd_hi = 136; /* neighbour solicitation, advertisement */
 
-	add(b, expr_meta(NFT_META_NFPROTO, NFT_REG_1));
-	add(b, expr_cmp(NFT_CMP_EQ, &ipv6, 1));
-	add(b, expr_meta(NFT_META_L4PROTO, NFT_REG_1));
-	add(b, expr_cmp(NFT_CMP_EQ, &icmpv6, 1));
-	add(b, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1));
-	add(b, expr_range(NFT_RANGE_EQ, &nd_lo, &nd_hi, 1));
+	layout_rb_add(b, expr_meta(NFT_META_NFPROTO, NFT_REG_1));
+	layout_rb_add(b, expr_cmp(NFT_CMP_EQ, &ipv6, 1));
+	layout_rb_add(b, expr_meta(NFT_META_L4PROTO, NFT_REG_1));
+	layout_rb_add(b, expr_cmp(NFT_CMP_EQ, &icmpv6, 1));
+	layout_rb_add(b, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1));
+	layout_rb_add(b, expr_range(NFT_RANGE_EQ, &nd_lo, &nd_hi, 1));
 	/* hop limit 255: neighbour discovery never crosses a router */
-	add(b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 7, 1));
-	add(b, expr_cmp(NFT_CMP_EQ, &hops, 1));
+	layout_rb_add(b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 7, 1));
+	layout_rb_add(b, expr_cmp(NFT_CMP_EQ, &hops, 1));
 }
 
 /*
@@ -205,12 +207,12 @@ base_kind(const struct nft_options *o, unsigned int i, unsigned int *prefix)
 
 /* A packet the table drops: through the drop log when there is one. */
 static void
-add_drop(struct rb *b, const struct nft_options *o)
+add_drop(struct layout_rb *b, const struct nft_options *o)
 {
 	if (o->log_rate > 0)
-		add(b, expr_goto(LAYOUT_DROP_CHAIN));
+		layout_rb_add(b, expr_goto(LAYOUT_DROP_CHAIN));
 	else
-		add(b, expr_verdict(NF_DROP));
+		layout_rb_add(b, expr_verdict(NF_DROP));
 }
 
 /* The options the table was built with ride on its first rule. */
@@ -258,7 +260,7 @@ layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
 	uint8_t reply = IP_CT_DIR_REPLY, ipv4 = NFPROTO_IPV4, ipv6 = NFPROTO_IPV6;
 	uint16_t ff02 = htons(0xff02);
 	const char *const *sets = layout_set_names;
-	struct rb b = {.r = rule_new(table, LAYOUT_BASE_CHAIN)};
+	struct layout_rb b = {.r = layout_rb_new(table, LAYOUT_BASE_CHAIN)};
 	unsigned int prefix = 0;
 
 	if (b.r == NULL)
@@ -271,9 +273,9 @@ layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
 	case BASE_REPLY:
 		/* Our claims mark only original-direction packets: a reply
 		 * never carries a container's verdict. */
-		add(&b, expr_ct_load(NFT_CT_DIRECTION, NFT_REG_1));
-		add(&b, expr_cmp(NFT_CMP_EQ, &reply, sizeof(reply)));
-		add(&b, expr_verdict(NF_ACCEPT));
+		layout_rb_add(&b, expr_ct_load(NFT_CT_DIRECTION, NFT_REG_1));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &reply, sizeof(reply)));
+		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		if (!put_options_udata(b.r, o))
 			b.failed = true;
 		break;
@@ -281,240 +283,112 @@ layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
 		/* Fast path. Expected connections inherit their master's mark:
 		 * they must be checked on their own. */
 		add_ifname_mark(&b);
-		add(&b, expr_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
-		add(&b, expr_ct_load(NFT_CT_STATUS, NFT_REG_1));
-		add(&b, expr_bitwise_and(&expected, sizeof(expected)));
-		add(&b, expr_cmp(NFT_CMP_EQ, &zero, sizeof(zero)));
-		add(&b, expr_verdict(NF_ACCEPT));
+		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
+		layout_rb_add(&b, expr_ct_load(NFT_CT_STATUS, NFT_REG_1));
+		layout_rb_add(&b, expr_bitwise_and(&expected, sizeof(expected)));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &zero, sizeof(zero)));
+		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		break;
 	case BASE_PREFIX:
 		/* A container interface no container owns yet: nothing passes. */
-		add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-		add(&b, expr_cmp(NFT_CMP_EQ, o->ifprefix[prefix], strlen(o->ifprefix[prefix])));
-		add(&b, expr_lookup(sets[LAYOUT_SET_ATTACHED], 0, false, NFT_LOOKUP_F_INV));
-		add(&b, expr_verdict(NF_DROP));
+		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		layout_rb_add(
+			&b, expr_cmp(NFT_CMP_EQ, o->ifprefix[prefix], strlen(o->ifprefix[prefix])));
+		layout_rb_add(&b,
+			      expr_lookup(sets[LAYOUT_SET_ATTACHED], 0, false, NFT_LOOKUP_F_INV));
+		layout_rb_add(&b, expr_verdict(NF_DROP));
 		break;
 	case BASE_FOREIGN:
-		add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-		add(&b, expr_lookup(sets[LAYOUT_SET_ATTACHED], 0, false, NFT_LOOKUP_F_INV));
-		add(&b, expr_verdict(NF_ACCEPT));
+		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		layout_rb_add(&b,
+			      expr_lookup(sets[LAYOUT_SET_ATTACHED], 0, false, NFT_LOOKUP_F_INV));
+		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		break;
 	case BASE_DENY:
 	case BASE_DENY_AGAIN:
 		add_ifname_mark(&b);
-		add(&b, expr_lookup(sets[LAYOUT_SET_DENY], 0, false, 0));
+		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_DENY], 0, false, 0));
 		add_drop(&b, o);
 		break;
 	case BASE_ND_LOCAL:
 		add_nd(&b);
-		add(&b, expr_fib_daddr_type());
-		add(&b, expr_cmp(NFT_CMP_EQ, &local, sizeof(local)));
-		add(&b, expr_verdict(NF_ACCEPT));
+		layout_rb_add(&b, expr_fib_daddr_type());
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &local, sizeof(local)));
+		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		break;
 	case BASE_ND_MCAST:
 		add_nd(&b);
-		add(&b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 2));
-		add(&b, expr_cmp(NFT_CMP_EQ, &ff02, sizeof(ff02)));
-		add(&b, expr_verdict(NF_ACCEPT));
+		layout_rb_add(&b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 2));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &ff02, sizeof(ff02)));
+		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		break;
 	case BASE_EXPECTED:
 		/* Expected connections (conntrack helpers) inherit their
 		 * master's mark: make them earn a tag of their own. */
-		add(&b, expr_ct_load(NFT_CT_STATUS, NFT_REG_1));
-		add(&b, expr_bitwise_and(&expected, sizeof(expected)));
-		add(&b, expr_cmp(NFT_CMP_EQ, &expected, sizeof(expected)));
-		add(&b, expr_imm_data(&zero, sizeof(zero)));
-		add(&b, expr_ct_set_mark());
+		layout_rb_add(&b, expr_ct_load(NFT_CT_STATUS, NFT_REG_1));
+		layout_rb_add(&b, expr_bitwise_and(&expected, sizeof(expected)));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &expected, sizeof(expected)));
+		layout_rb_add(&b, expr_imm_data(&zero, sizeof(zero)));
+		layout_rb_add(&b, expr_ct_set_mark());
 		break;
 	case BASE_DISPATCH:
-		add(&b, expr_meta(NFT_META_NFPROTO, NFT_REG_1));
-		add(&b, expr_cmp(NFT_CMP_EQ, &ipv4, 1));
-		add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-		add(&b, expr_lookup(sets[LAYOUT_SET_DISPATCH], NFT_REG_VERDICT, true, 0));
+		layout_rb_add(&b, expr_meta(NFT_META_NFPROTO, NFT_REG_1));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &ipv4, 1));
+		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_DISPATCH], NFT_REG_VERDICT, true, 0));
 		break;
 	case BASE_DEFTAG6:
-		add(&b, expr_meta(NFT_META_NFPROTO, NFT_REG_1));
-		add(&b, expr_cmp(NFT_CMP_EQ, &ipv6, 1));
-		add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-		add(&b, expr_lookup(sets[LAYOUT_SET_DEFTAG], NFT_REG_1, true, 0));
-		add(&b, expr_ct_set_mark());
+		/* The default first: the IPv6 claims, when the container has
+		 * any, overwrite it as their precedence says. One rule, so that
+		 * IPv4 packets test the family once, as before. */
+		layout_rb_add(&b, expr_meta(NFT_META_NFPROTO, NFT_REG_1));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &ipv6, 1));
+		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_DEFTAG], NFT_REG_1, true, 0));
+		layout_rb_add(&b, expr_ct_set_mark());
+		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		layout_rb_add(&b,
+			      expr_lookup(sets[LAYOUT_SET_DISPATCH6], NFT_REG_VERDICT, true, 0));
 		break;
 	case BASE_ALLOW:
 		add_ifname_mark(&b);
-		add(&b, expr_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
-		add(&b, expr_verdict(NF_ACCEPT));
+		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
+		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		break;
 	case BASE_DROP:
 		add_drop(&b, o);
 		break;
 	}
-	return rule_done(&b);
+	return layout_rb_done(&b);
 }
 
 struct nftnl_rule *
 layout_drop_rule(const char *table, const struct nft_options *o, unsigned int i)
 {
-	struct rb b = {.r = rule_new(table, LAYOUT_DROP_CHAIN)};
+	struct layout_rb b = {.r = layout_rb_new(table, LAYOUT_DROP_CHAIN)};
 
 	if (b.r == NULL)
 		return NULL;
 	switch (i) {
 	case 0:
 		/* Over either limit the rule stops here and the next drops. */
-		add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-		add(&b, expr_dynset_limit(LAYOUT_DROP_SET, o->log_rate));
-		add(&b, expr_limit(LAYOUT_DROP_HOST_RATE));
-		add(&b, expr_ct_load(NFT_CT_MARK, NFT_REG_1));
-		add(&b, expr_meta_set_mark()); /* the packet is dropped: the mark only informs */
-		add(&b, expr_log(o->log_group, LAYOUT_DROP_SNAPLEN));
+		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		layout_rb_add(&b, expr_dynset_limit(LAYOUT_DROP_SET, o->log_rate));
+		layout_rb_add(&b, expr_limit(LAYOUT_DROP_HOST_RATE));
+		layout_rb_add(&b, expr_ct_load(NFT_CT_MARK, NFT_REG_1));
+		layout_rb_add(
+			&b,
+			expr_meta_set_mark()); /* the packet is dropped: the mark only informs */
+		layout_rb_add(&b, expr_log(o->log_group, LAYOUT_DROP_SNAPLEN));
 		break;
 	case 1:
-		add(&b, expr_verdict(NF_DROP));
+		layout_rb_add(&b, expr_verdict(NF_DROP));
 		break;
 	default:
 		nftnl_rule_free(b.r);
 		return NULL;
 	}
-	return rule_done(&b);
-}
-
-/*
- * Write tag into the mark unless the mark holds a tag of [lo, hi]. The
- * kernel compares ranges with memcmp(): the host-endian mark must be
- * made big-endian first, or a block of tags that crosses a multiple of
- * 256 would compare out of order.
- */
-static void
-add_claim_tail(struct rb *b, uint32_t lo, uint32_t hi, uint32_t tag)
-{
-	uint32_t lo_be = htonl(lo), hi_be = htonl(hi);
-
-	add(b, expr_ct_load(NFT_CT_MARK, NFT_REG_1));
-	add(b, expr_hton32());
-	add(b, expr_range(NFT_RANGE_NEQ, &lo_be, &hi_be, sizeof(lo_be)));
-	add(b, expr_const(tag));
-	add(b, expr_ct_set_mark());
-}
-
-static bool
-put_claim_udata(struct nftnl_rule *r, const struct claim *cl)
-{
-	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(LAYOUT_RULE_UDATA_MAX);
-	bool ok;
-
-	if (u == NULL)
-		return false;
-	ok = nftnl_udata_put(u, LAYOUT_UDATA_RULE_ID, cl->id_len, cl->id) &&
-	     (cl->desc_len == 0 || nftnl_udata_put(u, LAYOUT_UDATA_DESC, cl->desc_len, cl->desc)) &&
-	     nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(u),
-				 nftnl_udata_buf_len(u)) == 0;
-	nftnl_udata_buf_free(u);
-	return ok;
-}
-
-struct nftnl_rule *
-layout_claim_rule(const char *table, const char *chain, const struct claim *cl)
-{
-	struct rb b = {.r = rule_new(table, chain)};
-
-	if (b.r == NULL)
-		return NULL;
-	switch (cl->kind) {
-	case CLAIM_MATCH:
-		/* The base chain sends only IPv4 here: offsets are IPv4's. */
-		if (cl->plen > 0) {
-			uint32_t mask = layout_prefix_mask(cl->plen), net = htonl(cl->daddr);
-
-			add(&b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4));
-			if (cl->plen < 32)
-				add(&b, expr_bitwise_and(&mask, sizeof(mask)));
-			add(&b, expr_cmp(NFT_CMP_EQ, &net, sizeof(net)));
-		}
-		if (cl->proto != RULES_PROTO_ANY) {
-			add(&b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 9, 1));
-			add(&b, expr_cmp_u8(layout_proto_numbers[cl->proto]));
-		}
-		if (cl->has_port) {
-			uint16_t lo = htons(cl->port_lo), hi = htons(cl->port_hi);
-
-			add(&b, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
-			if (lo == hi)
-				add(&b, expr_cmp(NFT_CMP_EQ, &lo, sizeof(lo)));
-			else
-				add(&b, expr_range(NFT_RANGE_EQ, &lo, &hi, sizeof(lo)));
-		}
-		add_claim_tail(&b, cl->range_lo, cl->range_hi, cl->tag);
-		if (!b.failed && !put_claim_udata(b.r, cl))
-			b.failed = true;
-		break;
-	case CLAIM_DEFAULT:
-		add_claim_tail(&b, cl->range_lo, cl->range_hi, cl->tag);
-		break;
-	default:
-		b.failed = true;
-	}
-	return rule_done(&b);
-}
-
-size_t
-layout_nclaims(const struct rules_container *c)
-{
-	size_t i, n = 1; /* the default */
-
-	for (i = 0; i < c->nrules; i++)
-		n += c->rules[i].nports ? c->rules[i].nports : 1;
-	return n;
-}
-
-/*
- * Rule i gets tag tag_base + i and the default tag_base + nrules. Rules
- * come deny first (canonical order), so a deny claims unless an earlier
- * deny did, and an allow claims unless any deny or earlier allow did:
- * any matching deny wins over every allow.
- */
-size_t
-layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim *out)
-{
-	size_t i, j, n = 0, ndeny = 0;
-
-	for (i = 0; i < c->nrules; i++)
-		ndeny += c->rules[i].action == RULES_ACTION_DENY;
-	for (i = 0; i < c->nrules; i++) {
-		const struct rules_rule *r = &c->rules[i];
-		size_t items = r->nports ? r->nports : 1;
-		size_t dlen = r->desc ? strlen(r->desc) : 0;
-
-		for (j = 0; j < items; j++) {
-			struct claim *cl = &out[n++];
-
-			memset(cl, 0, sizeof(*cl));
-			cl->kind = CLAIM_MATCH;
-			cl->daddr = r->daddr;
-			cl->plen = r->plen;
-			cl->proto = r->proto;
-			cl->has_port = r->nports > 0;
-			if (cl->has_port) {
-				cl->port_lo = r->ports[j].lo;
-				cl->port_hi = r->ports[j].hi;
-			}
-			cl->range_lo = tag_base;
-			cl->range_hi =
-				tag_base + (r->action == RULES_ACTION_DENY ? ndeny : c->nrules) - 1;
-			cl->tag = tag_base + i;
-			cl->id = r->id;
-			cl->id_len = strlen(r->id);
-			if (j == 0) {
-				cl->desc = r->desc;
-				cl->desc_len = layout_desc_head_len(r->id, dlen);
-			}
-		}
-	}
-	memset(&out[n], 0, sizeof(out[n]));
-	out[n].kind = CLAIM_DEFAULT;
-	out[n].range_lo = tag_base;
-	out[n].range_hi = tag_base + c->nrules;
-	out[n].tag = tag_base + c->nrules;
-	return n + 1;
+	return layout_rb_done(&b);
 }
 
 struct nftnl_table *
@@ -558,6 +432,9 @@ const struct layout_set_shape layout_set_shapes[LAYOUT_SET_MAX] = {
 		{NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_TYPE_MARK, 4, false,
 		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x01\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
 	[LAYOUT_SET_DISPATCH] =
+		{NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_DATA_VERDICT, VERDICT_DATA_LEN, false,
+		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+	[LAYOUT_SET_DISPATCH6] =
 		{NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_DATA_VERDICT, VERDICT_DATA_LEN, false,
 		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
 };

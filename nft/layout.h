@@ -2,9 +2,9 @@
 #define AGENTD_NFT_LAYOUT_H
 
 /*
- * The objects of the program's table (nft/ only): built by layout.c,
- * recognised in dumps by recognise.c and, for the claims of container
- * chains, by the learned templates of claim_cache.c.
+ * The objects of the program's table (nft/ only): built by layout.c and
+ * claim.c, recognised in dumps by recognise.c and, for the claims of
+ * container chains, by the learned templates of claim_cache.c.
  */
 
 #include <endian.h>
@@ -25,7 +25,8 @@ struct raw_rule;
 #define LAYOUT_COMMENT "hoody-firewall layout 1"
 #define LAYOUT_BASE_CHAIN "pre"
 #define LAYOUT_CHAIN_PREFIX "c_"
-#define LAYOUT_CHAIN_NAME_MAX (sizeof(LAYOUT_CHAIN_PREFIX) - 1 + RULES_ID_MAX)
+#define LAYOUT_CHAIN6_PREFIX "c6_" /* a container's IPv6 claims, when it has IPv6 rules */
+#define LAYOUT_CHAIN_NAME_MAX (sizeof(LAYOUT_CHAIN6_PREFIX) - 1 + RULES_ID_MAX)
 
 /* The drop log's chain and its per container buckets. */
 #define LAYOUT_DROP_CHAIN "drops"
@@ -46,6 +47,7 @@ enum layout_set {
 	LAYOUT_SET_ATTACHED,  /* ifname: container interfaces */
 	LAYOUT_SET_DEFTAG,    /* ifname : mark: the default tag, for IPv6 */
 	LAYOUT_SET_DISPATCH,  /* ifname : verdict: jump to the container chain */
+	LAYOUT_SET_DISPATCH6, /* ifname : verdict: jump to its IPv6 chain, if it has one */
 	LAYOUT_SET_MAX,
 };
 
@@ -66,8 +68,8 @@ struct layout_set_shape {
 
 extern const struct layout_set_shape layout_set_shapes[LAYOUT_SET_MAX];
 
-/* The IP protocol number of each enum rules_proto (0 for any). */
-extern const uint8_t layout_proto_numbers[RULES_PROTO_MAX];
+/* The IP protocol number of each enum rules_proto (0 for any), by family. */
+extern const uint8_t layout_proto_numbers[RULES_FAMILY_MAX][RULES_PROTO_MAX];
 
 /* The kinds of rule in a container chain, in chain order. */
 enum claim_kind {
@@ -83,10 +85,12 @@ enum claim_kind {
  */
 struct claim {
 	uint8_t kind;
+	uint8_t family; /* enum rules_family: c_<id> holds IPv4's and the default, c6_<id> IPv6's */
 	uint8_t plen;
 	uint8_t proto; /* enum rules_proto */
 	bool has_port;
-	uint32_t daddr; /* host byte order */
+	uint32_t daddr;	    /* IPv4: host byte order */
+	uint8_t daddr6[16]; /* IPv6 */
 	uint16_t port_lo;
 	uint16_t port_hi;
 	uint32_t range_lo;
@@ -117,10 +121,43 @@ layout_prefix_mask(uint8_t plen)
 	return plen == 0 ? 0 : htobe32(~0u << (32 - plen));
 }
 
+/* The network mask of an IPv6 prefix length in its first (plen + 7) / 8 bytes. */
+static inline void
+layout_prefix_mask6(uint8_t plen, uint8_t mask[16])
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++)
+		mask[i] = plen >= 8 * (i + 1) ? 0xff
+			  : plen <= 8 * i     ? 0
+					      : (uint8_t)(0xff << (8 - (plen - 8 * i)));
+}
+
+/*
+ * Rule assembly (layout.c): any allocation failure marks the builder
+ * failed, and the caller checks once at the end instead of after every
+ * expression.
+ */
+struct layout_rb {
+	struct nftnl_rule *r;
+	bool failed;
+};
+
+/* A new rule of family inet for table and chain (copied), or NULL when out of memory. */
+struct nftnl_rule *layout_rb_new(const char *table, const char *chain);
+/* Append e (taken) to b's rule; NULL (an allocation that failed) marks b failed. */
+void layout_rb_add(struct layout_rb *b, struct nftnl_expr *e);
+/* b's rule, the caller's now, or NULL (and the rule freed) when b failed. */
+struct nftnl_rule *layout_rb_done(struct layout_rb *b);
+
 /* layout.c: building. */
 void layout_chain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1]);
-const char *layout_chain_container(const char *chain); /* id, or NULL for other chains */
-/* How much of a description of desc_len bytes rides in the rule's userdata. */
+void layout_chain6_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1]);
+/* The container id of a container's chain of either family, or NULL for other chains. */
+const char *layout_chain_container(const char *chain);
+/* The family whose claims a container chain holds (enum rules_family). */
+uint8_t layout_chain_family(const char *chain);
+/* claim.c: how much of a description of desc_len bytes rides in the rule's userdata. */
 size_t layout_desc_head_len(const char *rule_id, size_t desc_len);
 
 /*
@@ -137,6 +174,7 @@ unsigned int layout_base_nrules(const struct nft_options *o);
 struct nftnl_rule *layout_base_rule(const char *table, const struct nft_options *o, unsigned int i);
 struct nftnl_set *layout_drop_set(const char *table);
 struct nftnl_rule *layout_drop_rule(const char *table, const struct nft_options *o, unsigned int i);
+/* claim.c */
 struct nftnl_rule *layout_claim_rule(const char *table, const char *chain, const struct claim *cl);
 
 /*
@@ -152,11 +190,14 @@ struct nftnl_set_elem *layout_deftag_elem(const char *ifname, uint32_t tag);
 struct nftnl_set_elem *layout_dispatch_elem(const char *ifname, const char *chain);
 
 /*
- * Compile a container into its claims, in chain order, with tags from
+ * claim.c: compile a container into its claims, in tag order, with tags from
  * tag_base (one per rule, then the default's). Returns the number of
- * claims written to out (at most layout_nclaims(c)).
+ * claims written to out (at most layout_nclaims(c)). Each goes to the
+ * chain of its family, in this order; the default goes to c_<id>.
  */
 size_t layout_nclaims(const struct rules_container *c);
+/* Does c have IPv6 rules, and so a chain c6_<id> and a dispatch6 element? */
+bool layout_has_ipv6(const struct rules_container *c);
 size_t layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim *out);
 
 /*
@@ -197,20 +238,23 @@ enum {
 struct claim_src {
 	bool match;
 	const void *v[SRC_MAX]; /* NULL where the claim has no such value */
+	uint8_t len[SRC_MAX];	/* their lengths: an IPv6 network's depends on its prefix */
 };
 
 /*
- * Find where r's values are, following the builder's order through its
- * parsed expressions; lenient about everything else, which the claim
- * cache's templates check. 0, or -EBADMSG when a value is not there.
+ * Find where r's values are, following the order in which the builder
+ * writes a claim of family (enum rules_family) through r's parsed
+ * expressions; lenient about everything else, which the claim cache's
+ * templates check. 0, or -EBADMSG when a value is not there.
  */
-int layout_claim_src(const struct raw_rule *r, struct claim_src *s);
+int layout_claim_src(const struct raw_rule *r, uint8_t family, struct claim_src *s);
 /*
- * Read the values s points to into *cl, with the id and description
- * from r's userdata (cl points into r). 0 when each is one that
- * layout_compile() could have written, else -EBADMSG.
+ * Read the values s points to into *cl, a claim of family, with the
+ * id and description from r's userdata (cl points into r). 0 when each
+ * is one that layout_compile() could have written, else -EBADMSG.
  */
-int layout_claim_from_src(const struct raw_rule *r, const struct claim_src *s, struct claim *cl);
+int layout_claim_from_src(const struct raw_rule *r, uint8_t family, const struct claim_src *s,
+			  struct claim *cl);
 
 /*
  * claim_cache.c: claims are checked against templates that the cache
@@ -221,11 +265,13 @@ struct claim_cache;
 struct claim_cache *layout_claim_cache_new(void);
 void layout_claim_cache_free(struct claim_cache *cc);
 /*
- * 0 and the claim in *ret when r is exactly a claim the builder makes
- * (ret's id and desc point into r), -EBADMSG when not, -ENOMEM. r needs
- * only its head parsed: its expressions are parsed when no claim seen
- * before shows that it is one too.
+ * 0 and the claim in *ret when r is exactly a claim of family (that of
+ * the chain it is in) the builder makes (ret's id and desc point into
+ * r), -EBADMSG when not, -ENOMEM. r needs only its head parsed: its
+ * expressions are parsed when no claim seen before shows that it is
+ * one too.
  */
-int layout_claim_match(struct claim_cache *cc, struct raw_rule *r, struct claim *ret);
+int layout_claim_match(struct claim_cache *cc, struct raw_rule *r, uint8_t family,
+		       struct claim *ret);
 
 #endif

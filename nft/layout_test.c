@@ -19,6 +19,7 @@
 
 #define TABLE "t"
 #define CHAIN "c_web"
+#define CHAIN6 "c6_web"
 
 static NFT_MSG_ALIGNED char msgbuf[16384];
 static struct claim_cache *cache;
@@ -47,14 +48,20 @@ round_trip(struct nftnl_rule *r)
 	return back;
 }
 
-/* Recognise r as a dump would see it; got->desc points into msgbuf. */
+/* Recognise r as a dump of a chain of family would; got->desc points into msgbuf. */
 static int
-claim_of(struct nftnl_rule *r, struct claim *got)
+claim_of6(struct nftnl_rule *r, uint8_t family, struct claim *got)
 {
 	struct raw_rule raw;
 
 	ck_assert_int_eq(raw_rule_parse(serialise(r), &raw), 0);
-	return layout_claim_match(cache, &raw, got);
+	return layout_claim_match(cache, &raw, family, got);
+}
+
+static int
+claim_of(struct nftnl_rule *r, struct claim *got)
+{
+	return claim_of6(r, RULES_FAMILY_IPV4, got);
 }
 
 static void
@@ -288,6 +295,249 @@ START_TEST(non_prefix_mask_refused)
 }
 END_TEST
 
+/*
+ * IPv6: a container whose rules are given by hand, each with the 16
+ * bytes of its network in hex; they go to the chain c6_<id>.
+ */
+struct rule6 {
+	const char *hex;
+	uint8_t plen;
+	uint8_t proto;
+	uint8_t action;
+	const char *ports; /* NULL: every port */
+};
+
+static const struct rule6 rules6[] = {
+	{"20010db8000000000000000000000010", 128, RULES_PROTO_TCP, RULES_ACTION_ALLOW, "443"},
+	{"20010db8000000000000000000000000", 32, RULES_PROTO_ANY, RULES_ACTION_DENY, NULL},
+	{"20010db8000100000000000000000000", 48, RULES_PROTO_UDP, RULES_ACTION_ALLOW,
+	 "53,5000-6000"},
+	{"20010db8000000000000000000000000", 29, RULES_PROTO_ICMP, RULES_ACTION_ALLOW, NULL},
+	{"00000000000000000000000000000000", 0, RULES_PROTO_ANY, RULES_ACTION_ALLOW, NULL},
+	{"fe800000000000000000000000000000", 10, RULES_PROTO_TCP, RULES_ACTION_DENY, "22"},
+};
+
+/* An IPv4 container with the rules above added; canonical order: denies first. */
+static void
+container6(struct rules_container *c)
+{
+	struct rules_container v4;
+	struct rules_rule *all;
+	size_t i, j, n = 0;
+
+	container_from(containers[3], &v4);
+	all = calloc(v4.nrules + sizeof(rules6) / sizeof(rules6[0]), sizeof(*all));
+	ck_assert_ptr_nonnull(all);
+	for (j = 0; j < 2; j++) {
+		uint8_t action = j == 0 ? RULES_ACTION_DENY : RULES_ACTION_ALLOW;
+
+		for (i = 0; i < v4.nrules; i++)
+			if (v4.rules[i].action == action)
+				all[n++] = v4.rules[i];
+		for (i = 0; i < sizeof(rules6) / sizeof(rules6[0]); i++) {
+			const struct rule6 *x = &rules6[i];
+			struct rules_rule *r = &all[n];
+			unsigned k;
+
+			if (x->action != action)
+				continue;
+			r->family = RULES_FAMILY_IPV6;
+			for (k = 0; k < 16; k++)
+				sscanf(x->hex + 2 * k, "%2hhx", &r->daddr6[k]);
+			r->plen = x->plen;
+			r->proto = x->proto;
+			r->action = x->action;
+			if (x->ports != NULL) {
+				char *end;
+				const char *p = x->ports;
+
+				while (*p != '\0') {
+					r->ports[r->nports].lo = (uint16_t)strtoul(p, &end, 10);
+					r->ports[r->nports].hi = r->ports[r->nports].lo;
+					if (*end == '-')
+						r->ports[r->nports].hi =
+							(uint16_t)strtoul(end + 1, &end, 10);
+					r->nports++;
+					p = *end == ',' ? end + 1 : end;
+				}
+			}
+			snprintf(r->id, sizeof(r->id), "v6-%zu", i);
+			n++;
+		}
+	}
+	free(v4.rules);
+	*c = v4;
+	c->rules = all;
+	c->nrules = n;
+}
+
+static void
+expect_same_claim(const struct claim *got, const struct claim *want)
+{
+	ck_assert_int_eq(got->kind, want->kind);
+	ck_assert_uint_eq(got->family, want->family);
+	ck_assert_uint_eq(got->tag, want->tag);
+	ck_assert_uint_eq(got->range_lo, want->range_lo);
+	ck_assert_uint_eq(got->range_hi, want->range_hi);
+	ck_assert_uint_eq(got->daddr, want->daddr);
+	ck_assert_mem_eq(got->daddr6, want->daddr6, 16);
+	ck_assert_uint_eq(got->plen, want->plen);
+	ck_assert_uint_eq(got->proto, want->proto);
+	ck_assert_uint_eq(got->has_port, want->has_port);
+	ck_assert_uint_eq(got->port_lo, want->port_lo);
+	ck_assert_uint_eq(got->port_hi, want->port_hi);
+	ck_assert_uint_eq(got->id_len, want->id_len);
+	if (got->id_len > 0)
+		ck_assert_mem_eq(got->id, want->id, got->id_len);
+}
+
+/* A container of both families: each claim round-trips in its family's chain. */
+START_TEST(claims6_round_trip)
+{
+	struct rules_container c;
+	struct claim cl[32];
+	size_t i, n, n6 = 0;
+
+	container6(&c);
+	ck_assert(layout_has_ipv6(&c));
+	ck_assert_uint_le(layout_nclaims(&c), 32);
+	n = layout_compile(&c, 4000, cl);
+	for (i = 0; i < n; i++) {
+		uint8_t f = cl[i].family;
+		struct claim got;
+
+		n6 += f == RULES_FAMILY_IPV6;
+		ck_assert_int_eq(
+			claim_of6(layout_claim_rule(TABLE, f ? CHAIN6 : CHAIN, &cl[i]), f, &got),
+			0);
+		expect_same_claim(&got, &cl[i]);
+		/* and never in the other family's chain */
+		if (cl[i].kind == CLAIM_MATCH && (cl[i].plen > 0 || cl[i].proto != RULES_PROTO_ANY))
+			ck_assert_int_eq(
+				claim_of6(layout_claim_rule(TABLE, CHAIN, &cl[i]), !f, &got),
+				-EBADMSG);
+	}
+	ck_assert_uint_eq(n6, 7); /* one claim per port item: 443; all; 53, 5000-6000; ... */
+	ck_assert_int_eq(cl[n - 1].kind, CLAIM_DEFAULT);
+	ck_assert_uint_eq(cl[n - 1].family, RULES_FAMILY_IPV4);
+	rules_container_clear(&c);
+}
+END_TEST
+
+/* Every IPv6 prefix length: as many bytes as it needs, masked inside a byte. */
+START_TEST(claims6_every_prefix)
+{
+	struct claim cl, got;
+	uint8_t mask[16];
+	unsigned k;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.kind = CLAIM_MATCH;
+	cl.family = RULES_FAMILY_IPV6;
+	cl.plen = (uint8_t)_i;
+	cl.proto = RULES_PROTO_TCP;
+	cl.range_lo = 10;
+	cl.range_hi = 20;
+	cl.tag = 12;
+	cl.id = "p";
+	cl.id_len = 1;
+	layout_prefix_mask6(cl.plen, mask);
+	for (k = 0; k < 16; k++)
+		cl.daddr6[k] = (uint8_t)(0xa5 ^ k) & mask[k];
+	ck_assert_int_eq(claim_of6(layout_claim_rule(TABLE, CHAIN6, &cl), RULES_FAMILY_IPV6, &got),
+			 0);
+	expect_same_claim(&got, &cl);
+	/* a second claim of the shape is recognised by its bytes */
+	cl.tag = 13;
+	cl.daddr6[0] ^= 0x80 & mask[0];
+	ck_assert_int_eq(claim_of6(layout_claim_rule(TABLE, CHAIN6, &cl), RULES_FAMILY_IPV6, &got),
+			 0);
+	expect_same_claim(&got, &cl);
+}
+END_TEST
+
+/* Change one attribute of an IPv6 claim: the rule is no longer ours. */
+static const struct mutation mutations6[] = {
+	{"payload", NFTNL_EXPR_PAYLOAD_OFFSET, 8}, /* saddr instead of daddr */
+	{"payload", NFTNL_EXPR_PAYLOAD_LEN, 16},
+	{"ct", NFTNL_EXPR_CT_KEY, NFT_CT_L3PROTOCOL},
+	{"cmp", NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ},
+	{"bitwise", NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_LSHIFT},
+};
+
+START_TEST(altered_claims6_refused)
+{
+	struct claim cl, got;
+	struct mutate mu = {.m = &mutations6[_i]};
+	struct nftnl_rule *r;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.kind = CLAIM_MATCH;
+	cl.family = RULES_FAMILY_IPV6;
+	cl.plen = 29;
+	cl.daddr6[0] = 0x20;
+	cl.daddr6[1] = 0x01;
+	cl.daddr6[2] = 0x0d;
+	cl.daddr6[3] = 0xb8;
+	cl.proto = RULES_PROTO_ICMP;
+	cl.range_hi = 3;
+	cl.tag = 1;
+	cl.id = "x";
+	cl.id_len = 1;
+	r = layout_claim_rule(TABLE, CHAIN6, &cl);
+	nftnl_expr_foreach(r, mutate_cb, &mu);
+	ck_assert(mu.done);
+	ck_assert_int_eq(claim_of6(r, RULES_FAMILY_IPV6, &got), -EBADMSG);
+}
+END_TEST
+
+static int
+mask6_cb(struct nftnl_expr *e, void *data)
+{
+	const uint8_t *m = data;
+
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "bitwise") == 0)
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, m, 4);
+	return 0;
+}
+
+/* Masks no prefix gives, and host bits under the mask, are refused. */
+START_TEST(bad_masks6_refused)
+{
+	static const uint8_t masks[][4] = {
+		{0xff, 0xff, 0xff, 0xff}, /* a whole byte is never masked */
+		{0xff, 0xff, 0xff, 0x00},
+		{0xff, 0xfe, 0xff, 0xf8}, /* a hole */
+		{0xff, 0xff, 0xff, 0x0f}, /* not from the top */
+	};
+	struct claim cl, got;
+	struct nftnl_rule *r;
+	size_t i;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.kind = CLAIM_MATCH;
+	cl.family = RULES_FAMILY_IPV6;
+	cl.plen = 29;
+	cl.daddr6[0] = 0x20;
+	cl.daddr6[3] = 0xb8;
+	cl.tag = 1;
+	cl.range_hi = 1;
+	cl.id = "x";
+	cl.id_len = 1;
+	for (i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		uint8_t m[4];
+
+		memcpy(m, masks[i], sizeof(m));
+		r = layout_claim_rule(TABLE, CHAIN6, &cl);
+		nftnl_expr_foreach(r, mask6_cb, m);
+		ck_assert_int_eq(claim_of6(r, RULES_FAMILY_IPV6, &got), -EBADMSG);
+	}
+	cl.daddr6[3] = 0xb9; /* a host bit past /29 */
+	ck_assert_int_eq(claim_of6(layout_claim_rule(TABLE, CHAIN6, &cl), RULES_FAMILY_IPV6, &got),
+			 -EBADMSG);
+}
+END_TEST
+
 /* The options the base chain can be built with. */
 static const struct nft_options base_options[] = {
 	{.nifprefix = 0},
@@ -340,7 +590,7 @@ START_TEST(sets_recognised)
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	ck_assert_int_eq(nftnl_set_nlmsg_parse(nlh, back), 0);
 	/* the kernel reports a verdict map's data length; we do not send it */
-	if (_i == LAYOUT_SET_DISPATCH)
+	if (_i == LAYOUT_SET_DISPATCH || _i == LAYOUT_SET_DISPATCH6)
 		nftnl_set_set_u32(back, NFTNL_SET_DATA_LEN, 16);
 	ck_assert_int_eq(layout_set_check(back, TABLE, _i), 0);
 	/* allow and deny share a shape: compare with a set two along */
@@ -361,6 +611,14 @@ START_TEST(chain_names)
 	ck_assert_ptr_null(layout_chain_container("c_"));
 	ck_assert_ptr_null(layout_chain_container("c_.."));
 	ck_assert_ptr_null(layout_chain_container("c_a/b"));
+	ck_assert_uint_eq(layout_chain_family(buf), RULES_FAMILY_IPV4);
+	layout_chain6_name("web-1.a_b", buf);
+	ck_assert_str_eq(buf, "c6_web-1.a_b");
+	ck_assert_str_eq(layout_chain_container(buf), "web-1.a_b");
+	ck_assert_uint_eq(layout_chain_family(buf), RULES_FAMILY_IPV6);
+	ck_assert_ptr_null(layout_chain_container("c6_"));
+	ck_assert_str_eq(layout_chain_container("c_6_x"), "6_x"); /* an id may start with 6_ */
+	ck_assert_uint_eq(layout_chain_family("c_6_x"), RULES_FAMILY_IPV4);
 }
 END_TEST
 
@@ -378,6 +636,11 @@ layout_suite(void)
 			    sizeof(mutations) / sizeof(mutations[0]));
 	tcase_add_test(tc, extended_claim_refused);
 	tcase_add_test(tc, non_prefix_mask_refused);
+	tcase_add_test(tc, claims6_round_trip);
+	tcase_add_loop_test(tc, claims6_every_prefix, 0, 129);
+	tcase_add_loop_test(tc, altered_claims6_refused, 0,
+			    sizeof(mutations6) / sizeof(mutations6[0]));
+	tcase_add_test(tc, bad_masks6_refused);
 	tcase_add_loop_test(tc, base_rules_recognised, 0, 4);
 	tcase_add_loop_test(tc, sets_recognised, 0, LAYOUT_SET_MAX);
 	tcase_add_test(tc, chain_names);

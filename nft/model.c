@@ -116,7 +116,9 @@ model_rule_key(const struct rules_rule *r)
 		h *= 0x100000001b3ULL;                                                             \
 	}
 	MIX(r->id, strlen(r->id) + 1);
+	MIX(&r->family, 1);
 	MIX(&r->daddr, sizeof(r->daddr));
+	MIX(r->daddr6, sizeof(r->daddr6));
 	MIX(&r->plen, 1);
 	MIX(&r->proto, 1);
 	MIX(&r->action, 1);
@@ -157,6 +159,7 @@ model_set(struct nft_model *m, const struct rules_container *c, uint32_t base)
 	strcpy(ct->ifname, c->ifname);
 	ct->base = base;
 	ct->policy = c->policy;
+	ct->has6 = layout_has_ipv6(c);
 	ct->nrules = c->nrules;
 	for (i = 0; i < c->nrules; i++) {
 		ct->rules[i].key = model_rule_key(&c->rules[i]);

@@ -50,6 +50,7 @@ struct nft_container {
 	struct nft_counter *counters; /* one per fw.rules[i]; NULL when damaged */
 	struct nft_counter dflt;      /* packets that took the default action */
 	uint32_t tag_base;	      /* first conntrack-mark tag of its block */
+	bool chain4, chain6;	      /* its chains the table holds: c_<id>, c6_<id> */
 	char damage[160];	      /* "" when the kernel objects are sound */
 	/* nft_dump() with want: the container of want that the kernel holds
 	 * exactly; then fw has only id, interface and default action, and

@@ -285,6 +285,7 @@ struct model_ct {
 	char ifname[RULES_IFNAME_MAX + 1];
 	uint32_t base;
 	uint8_t policy;
+	bool has6; /* IPv6 rules: its chain c6_<id> and a dispatch6 element */
 	uint32_t nrules;
 	struct model_rule rules[];
 };

@@ -160,9 +160,10 @@ plan_elems_send(struct plan *p, struct elem_batch *eb, enum layout_set which)
 	uint16_t type = eb->type;
 	static const char *const what[2][LAYOUT_SET_MAX] = {
 		{"add allow element", "add deny element", "add attached element",
-		 "add default-tag element", "add dispatch element"},
+		 "add default-tag element", "add dispatch element", "add dispatch6 element"},
 		{"delete allow element", "delete deny element", "delete attached element",
-		 "delete default-tag element", "delete dispatch element"},
+		 "delete default-tag element", "delete dispatch element",
+		 "delete dispatch6 element"},
 	};
 	struct nftnl_set_elems_iter *it;
 	size_t first = eb->sent;
@@ -291,6 +292,9 @@ add_container_elems(struct plan *p, const struct target *t)
 	if (r == 0 && t->add_dispatch)
 		r = plan_elem_add(p, &p->add[LAYOUT_SET_DISPATCH], LAYOUT_SET_DISPATCH,
 				  layout_dispatch_elem(w->ifname, t->chain), w->id);
+	if (r == 0 && t->add_dispatch6)
+		r = plan_elem_add(p, &p->add[LAYOUT_SET_DISPATCH6], LAYOUT_SET_DISPATCH6,
+				  layout_dispatch_elem(w->ifname, t->chain6), w->id);
 	return r;
 }
 
@@ -308,22 +312,36 @@ add_container_rules(struct plan *p, const struct target *t)
 		/* a claim's tag is its rule's index above the base */
 		const char *rid =
 			cl[i].kind == CLAIM_MATCH ? t->want->rules[cl[i].tag - t->base].id : NULL;
+		const char *chain = cl[i].family == RULES_FAMILY_IPV6 ? t->chain6 : t->chain;
 
-		r = plan_rule(p, layout_claim_rule(p->c->table, t->chain, &cl[i]), t->want->id,
-			      rid);
+		r = plan_rule(p, layout_claim_rule(p->c->table, chain, &cl[i]), t->want->id, rid);
 	}
 	free(cl);
 	return r;
 }
 
 int
-plan_container(struct plan *p, const struct target *t, bool create, const char *id)
+plan_chain_drop(struct plan *p, const char *chain, bool del, const char *id)
+{
+	int r = plan_flush(p, chain, id);
+
+	if (r == 0 && del)
+		r = plan_put(p, OBJ_CHAIN, layout_container_chain(p->c->table, chain),
+			     NFT_MSG_DELCHAIN, 0, id, NULL, "delete chain");
+	return r;
+}
+
+int
+plan_container(struct plan *p, const struct target *t, const char *id)
 {
 	int r = 0;
 
-	if (create)
+	if (!t->has4)
 		r = plan_put(p, OBJ_CHAIN, layout_container_chain(p->c->table, t->chain),
 			     NFT_MSG_NEWCHAIN, NLM_F_CREATE, id, NULL, "create chain");
+	if (r == 0 && t->want6 && !t->has6)
+		r = plan_put(p, OBJ_CHAIN, layout_container_chain(p->c->table, t->chain6),
+			     NFT_MSG_NEWCHAIN, NLM_F_CREATE, id, NULL, "create IPv6 chain");
 	if (r == 0)
 		r = add_container_rules(p, t);
 	if (r == 0)

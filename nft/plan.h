@@ -29,9 +29,13 @@ struct target {
 	const struct nft_counter *old_ctrs; /* old->nrules + 1 (the default) */
 	enum op op;
 	uint32_t base;
-	bool add_attached; /* the interface's attached and dispatch elements */
+	bool want6;	   /* want has IPv6 rules: a chain c6_<id> and a dispatch6 element */
+	bool has4, has6;   /* the chains that exist when its rules are added (flushed) */
+	bool add_attached; /* the interface's attached, dispatch and dispatch6 elements */
 	bool add_dispatch;
+	bool add_dispatch6;
 	char chain[LAYOUT_CHAIN_NAME_MAX + 1];
+	char chain6[LAYOUT_CHAIN_NAME_MAX + 1];
 };
 
 struct elem_batch {
@@ -107,12 +111,15 @@ int plan_elems_send(struct plan *p, struct elem_batch *eb, enum layout_set which
 int plan_elems_send_all(struct plan *p, struct elem_batch ebs[LAYOUT_SET_MAX]);
 
 /*
- * A container created or rewritten on t's tag block: its chain when
- * create (id names it, should the kernel refuse it), the chain's rules,
- * and the elements of its tags, default tag and (as t says) interface.
- * Counters carry over from t->have or t->old. 0 or -ENOMEM.
+ * A container created or rewritten on t's tag block: the chains it
+ * needs that t says are not there (id names them, should the kernel
+ * refuse one), their rules, and the elements of its tags, default tag
+ * and (as t says) interface. Counters carry over from t->have or
+ * t->old. 0 or -ENOMEM.
  */
-int plan_container(struct plan *p, const struct target *t, bool create, const char *id);
+int plan_container(struct plan *p, const struct target *t, const char *id);
+/* Flush chain, and delete it when del; for container id. 0 or -ENOMEM. */
+int plan_chain_drop(struct plan *p, const char *chain, bool del, const char *id);
 /* Take a block of n tags from *next into *ret_base; -ERANGE past the last tag. */
 int plan_tag_block(uint32_t *next, uint32_t n, uint32_t *ret_base);
 

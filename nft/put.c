@@ -92,9 +92,13 @@ read_counters(struct plan *p, const struct model_ct *old, struct nft_counter *ct
 	return r;
 }
 
-/* Delete everything the old container put in the kernel but its chain. */
+/*
+ * Delete everything the old container put in the kernel but its chains:
+ * its interface's dispatch and attached elements unless keep_ifname,
+ * its dispatch6 element unless keep6.
+ */
 static int
-put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname)
+put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, bool keep6)
 {
 	uint32_t i;
 	int r = 0;
@@ -116,11 +120,20 @@ put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname)
 	if (r == 0 && !keep_ifname)
 		r = plan_elem_add(p, &p->del[LAYOUT_SET_ATTACHED], LAYOUT_SET_ATTACHED,
 				  layout_ifname_elem(old->ifname), old->id);
+	if (r == 0 && old->has6 && !keep6)
+		r = plan_elem_add(p, &p->del[LAYOUT_SET_DISPATCH6], LAYOUT_SET_DISPATCH6,
+				  layout_ifname_elem(old->ifname), old->id);
 	if (r == 0)
 		r = plan_elems_send_all(p, p->del);
 	return r;
 }
 
+/*
+ * A container's IPv6 chain and its dispatch6 element come with its
+ * first IPv6 rule and go with its last: a new jump element makes the
+ * kernel validate the table, as an attach does, so they stay while the
+ * container has IPv6 rules and keeps its interface.
+ */
 static int
 put_build(struct plan *p, struct target *t, const char *id)
 {
@@ -129,20 +142,23 @@ put_build(struct plan *p, struct target *t, const char *id)
 	bool same_if = attach && old != NULL && strcmp(old->ifname, t->want->ifname) == 0;
 	int r = 0;
 
+	t->want6 = attach && layout_has_ipv6(t->want);
 	if (old != NULL) {
-		r = put_unlink_old(p, old, same_if);
+		r = put_unlink_old(p, old, same_if, same_if && t->want6);
 		if (r == 0)
-			r = plan_flush(p, t->chain, id);
-		if (r == 0 && !attach)
-			r = plan_put(p, OBJ_CHAIN, layout_container_chain(p->c->table, t->chain),
-				     NFT_MSG_DELCHAIN, 0, id, NULL, "delete chain");
+			r = plan_chain_drop(p, t->chain, !attach, id);
+		if (r == 0 && old->has6)
+			r = plan_chain_drop(p, t->chain6, !t->want6, id);
 	}
 	if (!attach || r < 0)
 		return r;
+	t->has4 = old != NULL;
+	t->has6 = old != NULL && old->has6;
 	t->add_attached = t->add_dispatch = !same_if;
+	t->add_dispatch6 = t->want6 && !(same_if && old->has6);
 	r = plan_tag_block(&p->tag_next, t->want->nrules + 1, &t->base);
 	if (r == 0)
-		r = plan_container(p, t, old == NULL, id);
+		r = plan_container(p, t, id);
 	if (r == 0)
 		r = plan_elems_send_all(p, p->add);
 	return r;
@@ -180,6 +196,7 @@ static int
 put_batch(struct put *u, const struct nft_model *m, const char *id)
 {
 	layout_chain_name(id, u->t.chain);
+	layout_chain6_name(id, u->t.chain6);
 	u->p.tag_next = m->tag_next;
 	u->p.b = nft_batch_new(u->p.c, 0);
 	return u->p.b != NULL ? 0 : -ENOMEM;
@@ -401,9 +418,12 @@ repair_unlink_old(struct plan *p, struct target *t, const char *id, bool keep_if
 	}
 	if (old != NULL && r == 0)
 		r = repair_unlink(p, LAYOUT_SET_DEFTAG, mk_ifname_key, old->ifname, id, &pr);
-	for (k = 0; old != NULL && !keep_ifname && k < 2 && r == 0; k++)
-		r = repair_unlink(p, k == 0 ? LAYOUT_SET_DISPATCH : LAYOUT_SET_ATTACHED,
-				  mk_ifname_key, old->ifname, id, &pr);
+	for (k = 0; old != NULL && !keep_ifname && k < 3 && r == 0; k++) {
+		static const enum layout_set sets[3] = {LAYOUT_SET_DISPATCH, LAYOUT_SET_ATTACHED,
+							LAYOUT_SET_DISPATCH6};
+
+		r = repair_unlink(p, sets[k], mk_ifname_key, old->ifname, id, &pr);
+	}
 	for (k = 0; k < nextra && r == 0; k++) {
 		struct tag_key key = {extra[k].ifname, extra[k].tag};
 
@@ -413,6 +433,20 @@ repair_unlink_old(struct plan *p, struct target *t, const char *id, bool keep_if
 			continue;
 		r = repair_unlink(p, extra[k].set, mk_tag_key, &key, id, &pr);
 	}
+	return r;
+}
+
+/* The interface's dispatch or dispatch6 element stays if it jumps to chain, else goes. */
+static int
+repair_jump(struct plan *p, enum layout_set which, const char *ifname, const char *chain,
+	    const char *id, bool *ret_add)
+{
+	struct probe pr;
+	int r = probe_elem(p, which, layout_ifname_elem(ifname), &pr);
+
+	*ret_add = chain != NULL && (!pr.present || strcmp(pr.chain, chain) != 0);
+	if (r == 0 && pr.present && (chain == NULL || *ret_add))
+		r = plan_elem_add(p, &p->del[which], which, layout_ifname_elem(ifname), id);
 	return r;
 }
 
@@ -428,11 +462,10 @@ repair_ifname(struct plan *p, struct target *t, const char *id, bool same_if)
 	if (!same_if)
 		r = repair_unlink(p, LAYOUT_SET_DEFTAG, mk_ifname_key, ifname, id, &pr);
 	if (r == 0)
-		r = probe_elem(p, LAYOUT_SET_DISPATCH, layout_ifname_elem(ifname), &pr);
-	t->add_dispatch = !pr.present || strcmp(pr.chain, t->chain) != 0;
-	if (r == 0 && pr.present && t->add_dispatch)
-		r = plan_elem_add(p, &p->del[LAYOUT_SET_DISPATCH], LAYOUT_SET_DISPATCH,
-				  layout_ifname_elem(ifname), id);
+		r = repair_jump(p, LAYOUT_SET_DISPATCH, ifname, t->chain, id, &t->add_dispatch);
+	if (r == 0)
+		r = repair_jump(p, LAYOUT_SET_DISPATCH6, ifname, t->want6 ? t->chain6 : NULL, id,
+				&t->add_dispatch6);
 	if (r == 0)
 		r = probe_elem(p, LAYOUT_SET_ATTACHED, layout_ifname_elem(ifname), &pr);
 	t->add_attached = !pr.present;
@@ -446,7 +479,8 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 {
 	struct nft_counter *ctrs = NULL;
 	const struct model_ct *other;
-	bool attach = want != NULL && want->ifname[0] != '\0', same_if, chain;
+	bool attach = want != NULL && want->ifname[0] != '\0', same_if;
+	bool chain = false, chain6 = false;
 	struct put u;
 	int r;
 
@@ -457,6 +491,7 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 	if (other != NULL && strcmp(other->id, id) != 0)
 		return -ERESTART; /* the whole table must be put right */
 	same_if = attach && u.t.old != NULL && strcmp(u.t.old->ifname, want->ifname) == 0;
+	u.t.want6 = attach && layout_has_ipv6(want);
 	r = put_batch(&u, m, id);
 	ctrs = calloc(u.t.old ? u.t.old->nrules + 1 : 1, sizeof(*ctrs));
 	if (r == 0 && ctrs == NULL)
@@ -471,14 +506,17 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 	if (r == 0)
 		r = chain_exists(&u.p, u.t.chain, &chain);
 	if (r == 0 && chain)
-		r = plan_flush(&u.p, u.t.chain, id);
-	if (r == 0 && chain && !attach)
-		r = plan_put(&u.p, OBJ_CHAIN, layout_container_chain(c->table, u.t.chain),
-			     NFT_MSG_DELCHAIN, 0, id, NULL, "delete chain");
+		r = plan_chain_drop(&u.p, u.t.chain, !attach, id);
+	if (r == 0)
+		r = chain_exists(&u.p, u.t.chain6, &chain6);
+	if (r == 0 && chain6)
+		r = plan_chain_drop(&u.p, u.t.chain6, !u.t.want6, id);
+	u.t.has4 = chain;
+	u.t.has6 = chain6 && u.t.want6;
 	if (r == 0 && attach)
 		r = plan_tag_block(&u.p.tag_next, want->nrules + 1, &u.t.base);
 	if (r == 0 && attach)
-		r = plan_container(&u.p, &u.t, !chain, id);
+		r = plan_container(&u.p, &u.t, id);
 	if (r == 0)
 		r = plan_elems_send_all(&u.p, u.p.add);
 	r = put_end(&u, m, id, r, "read container", ret_stats, reterr);

@@ -192,12 +192,12 @@ is_payload(const struct raw_expr *e, uint32_t base, uint32_t offset, uint32_t le
 }
 
 static int
-proto_from_number(uint8_t n)
+proto_from_number(uint8_t family, uint8_t n)
 {
 	int p;
 
 	for (p = RULES_PROTO_TCP; p < RULES_PROTO_MAX; p++)
-		if (layout_proto_numbers[p] == n)
+		if (layout_proto_numbers[family][p] == n)
 			return p;
 	return -1;
 }
@@ -249,47 +249,102 @@ parse_claim_udata(const struct raw_rule *r, struct claim *cl)
 	return rules_id_valid(id) ? 0 : -EBADMSG;
 }
 
-int
-layout_claim_src(const struct raw_rule *r, struct claim_src *s)
+/* The value of e, an expression of kind name, and its length, as values v. */
+static bool
+take(struct claim_src *s, int v, const struct raw_expr *e, const char *name, uint16_t type,
+     uint16_t len)
 {
-	const struct raw_expr *e = r->nexprs > 0 ? &r->e[0] : NULL;
-	const struct raw_attr *a;
-	unsigned int i = 0;
+	s->v[v] = raw_expr_is(e, name) ? raw_expr_value(e, type, len) : NULL;
+	s->len[v] = (uint8_t)len;
+	return s->v[v] != NULL;
+}
 
-#define NEXT() (++i < r->nexprs ? &r->e[i] : NULL)
-	memset(s, 0, sizeof(*s));
+/* The address and protocol matches of a claim in an IPv6 chain. */
+static const struct raw_expr *
+src_match6(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
+{
+	const struct raw_expr *e = &r->e[*i];
+	uint32_t len;
+
+#define NEXT() (++*i < r->nexprs ? &r->e[*i] : NULL)
+	if (raw_expr_is(e, "payload") &&
+	    raw_expr_u32(e, NFTA_PAYLOAD_BASE) == NFT_PAYLOAD_NETWORK_HEADER &&
+	    raw_expr_u32(e, NFTA_PAYLOAD_OFFSET) == 24) {
+		len = raw_expr_u32(e, NFTA_PAYLOAD_LEN);
+		if (len == 0 || len > 16)
+			return NULL;
+		s->match = true;
+		e = NEXT();
+		if (raw_expr_is(e, "bitwise")) {
+			if (!take(s, SRC_MASK, e, "bitwise", NFTA_BITWISE_MASK, (uint16_t)len))
+				return NULL;
+			e = NEXT();
+		}
+		if (!take(s, SRC_DADDR, e, "cmp", NFTA_CMP_DATA, (uint16_t)len))
+			return NULL;
+		e = NEXT();
+	}
+	if (raw_expr_is(e, "ct") && raw_expr_u32(e, NFTA_CT_KEY) == NFT_CT_PROTOCOL) {
+		s->match = true;
+		if (!take(s, SRC_PROTO, NEXT(), "cmp", NFTA_CMP_DATA, 1))
+			return NULL;
+		e = NEXT();
+	}
+	return e;
+#undef NEXT
+}
+
+/* The same in an IPv4 chain. */
+static const struct raw_expr *
+src_match4(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
+{
+	const struct raw_expr *e = &r->e[*i];
+
+#define NEXT() (++*i < r->nexprs ? &r->e[*i] : NULL)
 	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4)) {
 		s->match = true;
 		e = NEXT();
 		if (raw_expr_is(e, "bitwise")) {
-			s->v[SRC_MASK] = raw_expr_value(e, NFTA_BITWISE_MASK, 4);
-			if (s->v[SRC_MASK] == NULL)
-				return -EBADMSG;
+			if (!take(s, SRC_MASK, e, "bitwise", NFTA_BITWISE_MASK, 4))
+				return NULL;
 			e = NEXT();
 		}
-		s->v[SRC_DADDR] =
-			raw_expr_is(e, "cmp") ? raw_expr_value(e, NFTA_CMP_DATA, 4) : NULL;
-		if (s->v[SRC_DADDR] == NULL)
-			return -EBADMSG;
+		if (!take(s, SRC_DADDR, e, "cmp", NFTA_CMP_DATA, 4))
+			return NULL;
 		e = NEXT();
 	}
 	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 9, 1)) {
 		s->match = true;
-		e = NEXT();
-		s->v[SRC_PROTO] =
-			raw_expr_is(e, "cmp") ? raw_expr_value(e, NFTA_CMP_DATA, 1) : NULL;
-		if (s->v[SRC_PROTO] == NULL)
-			return -EBADMSG;
+		if (!take(s, SRC_PROTO, NEXT(), "cmp", NFTA_CMP_DATA, 1))
+			return NULL;
 		e = NEXT();
 	}
+	return e;
+#undef NEXT
+}
+
+int
+layout_claim_src(const struct raw_rule *r, uint8_t family, struct claim_src *s)
+{
+	const struct raw_expr *e;
+	const struct raw_attr *a;
+	unsigned int i = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (r->nexprs == 0)
+		return -EBADMSG;
+	e = family == RULES_FAMILY_IPV6 ? src_match6(r, &i, s) : src_match4(r, &i, s);
+#define NEXT() (++i < r->nexprs ? &r->e[i] : NULL)
 	if (is_payload(e, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2)) {
 		s->match = true;
 		e = NEXT();
 		if (raw_expr_is(e, "cmp")) {
-			s->v[SRC_PORT_LO] = s->v[SRC_PORT_HI] = raw_expr_value(e, NFTA_CMP_DATA, 2);
-		} else if (raw_expr_is(e, "range")) {
-			s->v[SRC_PORT_LO] = raw_expr_value(e, NFTA_RANGE_FROM_DATA, 2);
-			s->v[SRC_PORT_HI] = raw_expr_value(e, NFTA_RANGE_TO_DATA, 2);
+			take(s, SRC_PORT_LO, e, "cmp", NFTA_CMP_DATA, 2);
+			s->v[SRC_PORT_HI] = s->v[SRC_PORT_LO];
+			s->len[SRC_PORT_HI] = 2;
+		} else {
+			take(s, SRC_PORT_LO, e, "range", NFTA_RANGE_FROM_DATA, 2);
+			take(s, SRC_PORT_HI, e, "range", NFTA_RANGE_TO_DATA, 2);
 		}
 		if (s->v[SRC_PORT_LO] == NULL || s->v[SRC_PORT_HI] == NULL)
 			return -EBADMSG;
@@ -299,17 +354,15 @@ layout_claim_src(const struct raw_rule *r, struct claim_src *s)
 	if (!raw_expr_is(e, "ct") || !raw_expr_is(NEXT(), "byteorder"))
 		return -EBADMSG;
 	e = NEXT();
-	if (raw_expr_is(e, "range")) {
-		s->v[SRC_RANGE_LO] = raw_expr_value(e, NFTA_RANGE_FROM_DATA, 4);
-		s->v[SRC_RANGE_HI] = raw_expr_value(e, NFTA_RANGE_TO_DATA, 4);
-	}
-	if (s->v[SRC_RANGE_LO] == NULL || s->v[SRC_RANGE_HI] == NULL)
+	if (!take(s, SRC_RANGE_LO, e, "range", NFTA_RANGE_FROM_DATA, 4) ||
+	    !take(s, SRC_RANGE_HI, e, "range", NFTA_RANGE_TO_DATA, 4))
 		return -EBADMSG;
 	e = NEXT();
 	a = raw_expr_is(e, "hash") ? raw_expr_attr(e, NFTA_HASH_OFFSET) : NULL;
 	if (a == NULL || a->len != sizeof(uint32_t))
 		return -EBADMSG;
 	s->v[SRC_TAG] = a->data;
+	s->len[SRC_TAG] = sizeof(uint32_t);
 	return 0;
 #undef NEXT
 }
@@ -332,22 +385,52 @@ get16(const void *p)
 	return ntohs(v);
 }
 
+/* An IPv6 network: as many bytes as its prefix has, masked when it ends inside one. */
+static int
+net6_from_src(const struct claim_src *s, struct claim *cl)
+{
+	unsigned len = s->len[SRC_DADDR], i;
+	const uint8_t *m = s->v[SRC_MASK];
+	uint8_t last, bits;
+
+	memcpy(cl->daddr6, s->v[SRC_DADDR], len);
+	cl->plen = (uint8_t)(8 * len);
+	if (m == NULL)
+		return 0;
+	for (i = 0; i + 1 < len; i++)
+		if (m[i] != 0xff)
+			return -EBADMSG;
+	last = m[len - 1];
+	bits = (uint8_t)__builtin_popcount(last);
+	/* the builder masks only a prefix that ends inside a byte */
+	if (bits == 0 || bits == 8 || last != (uint8_t)(0xff << (8 - bits)) ||
+	    (cl->daddr6[len - 1] & (uint8_t)~last) != 0)
+		return -EBADMSG;
+	cl->plen = (uint8_t)(8 * (len - 1) + bits);
+	return 0;
+}
+
 int
-layout_claim_from_src(const struct raw_rule *r, const struct claim_src *s, struct claim *cl)
+layout_claim_from_src(const struct raw_rule *r, uint8_t family, const struct claim_src *s,
+		      struct claim *cl)
 {
 	int p;
 
 	memset(cl, 0, sizeof(*cl));
+	cl->family = family;
 	/* A rule's claims carry its id; the default's carries nothing. A
 	 * rule for every address and protocol matches nothing first. */
 	cl->kind = r->udata != NULL ? CLAIM_MATCH : CLAIM_DEFAULT;
 	if (cl->kind == CLAIM_DEFAULT && s->match)
 		return -EBADMSG;
-	if (s->v[SRC_DADDR] != NULL) {
+	if (family == RULES_FAMILY_IPV6) {
+		if (s->v[SRC_DADDR] != NULL && net6_from_src(s, cl) < 0)
+			return -EBADMSG;
+	} else if (s->v[SRC_DADDR] != NULL) {
 		cl->daddr = get32(s->v[SRC_DADDR]);
 		cl->plen = 32;
 	}
-	if (s->v[SRC_MASK] != NULL) {
+	if (family != RULES_FAMILY_IPV6 && s->v[SRC_MASK] != NULL) {
 		uint32_t m = get32(s->v[SRC_MASK]);
 
 		cl->plen = (uint8_t)__builtin_popcount(m);
@@ -357,7 +440,7 @@ layout_claim_from_src(const struct raw_rule *r, const struct claim_src *s, struc
 			return -EBADMSG;
 	}
 	if (s->v[SRC_PROTO] != NULL) {
-		p = proto_from_number(*(const uint8_t *)s->v[SRC_PROTO]);
+		p = proto_from_number(family, *(const uint8_t *)s->v[SRC_PROTO]);
 		if (p < 0)
 			return -EBADMSG;
 		cl->proto = (uint8_t)p;
