@@ -179,7 +179,7 @@ rules_dest_parse(const char *s, struct rules_rule *ret, struct rules_error *rete
 	if (colon != NULL && strchr(colon + 1, ':') == NULL)
 		return refuse_one_colon(reterr, q, s);
 	if (colon != NULL)
-		return rules_dest_refuse(reterr, q, "IPv6 is not supported yet");
+		return rules_dest6_parse(s, ret, reterr);
 	slash = strchr(s, '/');
 	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (has_hex(s, alen))

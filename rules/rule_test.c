@@ -192,8 +192,12 @@ static const struct refuse_case refused[] = {
 	 "destination", "got an array", "expected a string"},
 	{"{\"destination\": \"db.example.com\", \"action\": \"allow\"}", "invalid_destination",
 	 "destination", "\"db.example.com\"", "resolve it first"},
-	{"{\"destination\": \"2001:db8::1\", \"action\": \"allow\"}", "invalid_destination",
-	 "destination", "\"2001:db8::1\"", "IPv6"},
+	{"{\"destination\": \"2001:db8::1/64\", \"action\": \"allow\"}", "invalid_destination",
+	 "destination", "\"2001:db8::1/64\"", "host bits set; did you mean \"2001:db8::/64\"?"},
+	{"{\"destination\": \"::ffff:1.2.3.4\", \"action\": \"allow\"}", "invalid_destination",
+	 "destination", "\"::ffff:1.2.3.4\"", "write \"1.2.3.4/32\""},
+	{"{\"destination\": \"fe80::1%eth0\", \"action\": \"allow\"}", "invalid_destination",
+	 "destination", "\"fe80::1%eth0\"", "zone ids"},
 	{"{\"destination\": \"10.0.0.0/33\", \"action\": \"allow\"}", "invalid_destination",
 	 "destination", "\"10.0.0.0/33\"", "over 32"},
 	{"{\"destination\": \"10.0.0.0/033\", \"action\": \"allow\"}", "invalid_destination",
@@ -692,7 +696,43 @@ static const char *const round_trips[] = {
 	"{\"destination\": \"0.0.0.0/0\", \"action\": \"deny\", \"protocol\": \"icmp\"}",
 	"{\"destination\": \"198.51.100.7\", \"action\": \"allow\", \"protocol\": \"udp\", "
 	"\"destination_port\": 53, \"description\": \"dns\"}",
+	"{\"destination\": \"2001:DB8:0::0010\", \"action\": \"allow\", \"protocol\": \"tcp\", "
+	"\"destination_port\": \"443\"}",
+	"{\"destination\": \"::/0\", \"action\": \"deny\", \"protocol\": \"icmp\"}",
 };
+
+/* An IPv6 rule: stored as bytes, shown in canonical form, its own id. */
+START_TEST(rule_ipv6)
+{
+	static const uint8_t want[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 0x10};
+	struct rules_rule r, v4;
+	struct rules_error e;
+	cJSON *o;
+
+	ck_assert_int_eq(parse("{\"destination\": \"2001:0DB8::10\", \"protocol\": \"icmp\", "
+			       "\"action\": \"allow\"}",
+			       1, &r, &e),
+			 0);
+	ck_assert_uint_eq(r.family, RULES_FAMILY_IPV6);
+	ck_assert_mem_eq(r.daddr6, want, 16);
+	ck_assert_uint_eq(r.plen, 128);
+	ck_assert_uint_eq(r.daddr, 0);
+	o = rules_rule_to_json(&r);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(cJSON_GetObjectItem(o, "destination")->valuestring, "2001:db8::10/128");
+	cJSON_Delete(o);
+	ck_assert_int_eq(parse("{\"destination\": \"0.0.0.16/32\", \"protocol\": \"icmp\", "
+			       "\"action\": \"allow\"}",
+			       2, &v4, &e),
+			 0);
+	rules_rule_id_assign(&r, NULL, 0);
+	rules_rule_id_assign(&v4, NULL, 0);
+	ck_assert_str_ne(r.id, v4.id);
+	ck_assert(!rules_rule_same_match(&r, &v4));
+	rules_rule_clear(&r);
+	rules_rule_clear(&v4);
+}
+END_TEST
 
 START_TEST(rule_round_trip)
 {
@@ -741,6 +781,7 @@ rule_suite(void)
 	tc = tcase_create("compare");
 	tcase_add_test(tc, rule_same_match_and_equal);
 	tcase_add_test(tc, rule_family_is_part_of_the_match);
+	tcase_add_test(tc, rule_ipv6);
 	tcase_add_test(tc, rule_copy);
 	tcase_add_test(tc, rule_names);
 	tcase_add_loop_test(tc, rule_name_validators, 0, sizeof(names) / sizeof(names[0]));

@@ -19,6 +19,7 @@
 #   c2 eth0 10.10.2.2/24 fd00:2::2/64 ---- hc2 10.10.2.1/24 fd00:2::1/64  host (router)
 #   remote eth0 198.51.100.2/24 fd00:ff::2/64 ---- hr0 198.51.100.1/24    / lo 10.99.0.1/32
 #     + lo 203.0.113.10 .11 .20, 192.0.2.10 .11      fd00:ff::1/64
+#     + lo 2001:db8::10 2001:db8::11 2001:db8:1::20   (the host routes 2001:db8::/32 there)
 #
 # Responders (probe.py serve, echo one line / datagram):
 #   remote, every remote address: tcp $REMOTE_TCP_PORTS, udp $REMOTE_UDP_PORTS
@@ -43,7 +44,7 @@ T_OK=${T_OK:-3}		# a probe expected to pass
 T_BLOCK=${T_BLOCK:-1}	# a probe expected to be dropped
 
 REMOTE_ADDRS4="198.51.100.2 203.0.113.10 203.0.113.11 203.0.113.20 192.0.2.10 192.0.2.11"
-REMOTE_ADDRS6="fd00:ff::2"
+REMOTE_ADDRS6="fd00:ff::2 2001:db8::10 2001:db8::11 2001:db8:1::20"
 REMOTE_TCP_PORTS="22,23,53,80,443,444,5353,7999,8000,8050,8100,8101,9000,9001"
 REMOTE_UDP_PORTS="53,443,5353,9000"
 HOST_ADDRS="10.10.1.1 10.10.2.1 198.51.100.1 10.99.0.1 fd00:1::1 fd00:2::1 fd00:ff::1"
@@ -214,6 +215,7 @@ topo_up() {
 	ip -n "$HOST" link set hr0 up
 	ip -n "$HOST" route add 203.0.113.0/24 via 198.51.100.2
 	ip -n "$HOST" route add 192.0.2.0/24 via 198.51.100.2
+	ip -n "$HOST" -6 route add 2001:db8::/32 via fd00:ff::2
 
 	# containers
 	ip -n "$C1" addr add 10.10.1.2/24 dev eth0
@@ -233,6 +235,9 @@ topo_up() {
 	local a
 	for a in 203.0.113.10 203.0.113.11 203.0.113.20 192.0.2.10 192.0.2.11; do
 		ip -n "$REMOTE" addr add "$a/32" dev lo
+	done
+	for a in 2001:db8::10 2001:db8::11 2001:db8:1::20; do
+		ip -n "$REMOTE" addr add "$a/128" dev lo
 	done
 	ip -n "$REMOTE" link set eth0 up
 	ip -n "$REMOTE" route add default via 198.51.100.1

@@ -36,6 +36,7 @@ Exit codes of tcp/udp/icmp: 0 reply read, 1 timed out (silent drop), 2 refused
 
 import argparse
 import errno
+import ipaddress
 import json
 import os
 import selectors
@@ -407,7 +408,9 @@ RULE_KEYS = ("id", "destination", "destination_port", "protocol", "action", "des
 
 
 def project(doc, dumped):
-    """The meaning of a state: what an apply must leave in a dump."""
+    """The meaning of a state: what an apply must leave in a dump. An
+    applied IPv6 destination is shown in canonical form (RFC 5952), as
+    Python's ipaddress writes it."""
     out = {}
     for cid, c in doc["containers"].items():
         rules = []
@@ -417,6 +420,8 @@ def project(doc, dumped):
                 x["description"] = ""
             if not dumped and x["protocol"] is None:
                 x["protocol"] = "any"
+            if not dumped and ":" in str(x["destination"]):
+                x["destination"] = str(ipaddress.IPv6Network(x["destination"]))
             rules.append(x)
         out[cid] = {"interface": c.get("interface"),
                     "default_action": c.get("default_action", None if dumped else "deny"),
