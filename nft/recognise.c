@@ -259,6 +259,35 @@ take(struct claim_src *s, int v, const struct raw_expr *e, const char *name, uin
 	return s->v[v] != NULL;
 }
 
+static const struct raw_expr *
+next(const struct raw_rule *r, unsigned int *i)
+{
+	return ++*i < r->nexprs ? &r->e[*i] : NULL;
+}
+
+/* After the load of len bytes of the address: a mask maybe, then the network. */
+static const struct raw_expr *
+src_net(const struct raw_rule *r, unsigned int *i, struct claim_src *s, uint16_t len)
+{
+	const struct raw_expr *e = next(r, i);
+
+	s->match = true;
+	if (raw_expr_is(e, "bitwise")) {
+		if (!take(s, SRC_MASK, e, "bitwise", NFTA_BITWISE_MASK, len))
+			return NULL;
+		e = next(r, i);
+	}
+	return take(s, SRC_DADDR, e, "cmp", NFTA_CMP_DATA, len) ? next(r, i) : NULL;
+}
+
+/* After the load of the protocol: its number. */
+static const struct raw_expr *
+src_proto(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
+{
+	s->match = true;
+	return take(s, SRC_PROTO, next(r, i), "cmp", NFTA_CMP_DATA, 1) ? next(r, i) : NULL;
+}
+
 /* The address and protocol matches of a claim in an IPv6 chain. */
 static const struct raw_expr *
 src_match6(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
@@ -266,32 +295,17 @@ src_match6(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
 	const struct raw_expr *e = &r->e[*i];
 	uint32_t len;
 
-#define NEXT() (++*i < r->nexprs ? &r->e[*i] : NULL)
 	if (raw_expr_is(e, "payload") &&
 	    raw_expr_u32(e, NFTA_PAYLOAD_BASE) == NFT_PAYLOAD_NETWORK_HEADER &&
 	    raw_expr_u32(e, NFTA_PAYLOAD_OFFSET) == 24) {
 		len = raw_expr_u32(e, NFTA_PAYLOAD_LEN);
 		if (len == 0 || len > 16)
 			return NULL;
-		s->match = true;
-		e = NEXT();
-		if (raw_expr_is(e, "bitwise")) {
-			if (!take(s, SRC_MASK, e, "bitwise", NFTA_BITWISE_MASK, (uint16_t)len))
-				return NULL;
-			e = NEXT();
-		}
-		if (!take(s, SRC_DADDR, e, "cmp", NFTA_CMP_DATA, (uint16_t)len))
-			return NULL;
-		e = NEXT();
+		e = src_net(r, i, s, (uint16_t)len);
 	}
-	if (raw_expr_is(e, "ct") && raw_expr_u32(e, NFTA_CT_KEY) == NFT_CT_PROTOCOL) {
-		s->match = true;
-		if (!take(s, SRC_PROTO, NEXT(), "cmp", NFTA_CMP_DATA, 1))
-			return NULL;
-		e = NEXT();
-	}
+	if (raw_expr_is(e, "ct") && raw_expr_u32(e, NFTA_CT_KEY) == NFT_CT_PROTOCOL)
+		e = src_proto(r, i, s);
 	return e;
-#undef NEXT
 }
 
 /* The same in an IPv4 chain. */
@@ -300,27 +314,11 @@ src_match4(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
 {
 	const struct raw_expr *e = &r->e[*i];
 
-#define NEXT() (++*i < r->nexprs ? &r->e[*i] : NULL)
-	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4)) {
-		s->match = true;
-		e = NEXT();
-		if (raw_expr_is(e, "bitwise")) {
-			if (!take(s, SRC_MASK, e, "bitwise", NFTA_BITWISE_MASK, 4))
-				return NULL;
-			e = NEXT();
-		}
-		if (!take(s, SRC_DADDR, e, "cmp", NFTA_CMP_DATA, 4))
-			return NULL;
-		e = NEXT();
-	}
-	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 9, 1)) {
-		s->match = true;
-		if (!take(s, SRC_PROTO, NEXT(), "cmp", NFTA_CMP_DATA, 1))
-			return NULL;
-		e = NEXT();
-	}
+	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4))
+		e = src_net(r, i, s, 4);
+	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 9, 1))
+		e = src_proto(r, i, s);
 	return e;
-#undef NEXT
 }
 
 int
@@ -334,10 +332,9 @@ layout_claim_src(const struct raw_rule *r, uint8_t family, struct claim_src *s)
 	if (r->nexprs == 0)
 		return -EBADMSG;
 	e = family == RULES_FAMILY_IPV6 ? src_match6(r, &i, s) : src_match4(r, &i, s);
-#define NEXT() (++i < r->nexprs ? &r->e[i] : NULL)
 	if (is_payload(e, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2)) {
 		s->match = true;
-		e = NEXT();
+		e = next(r, &i);
 		if (raw_expr_is(e, "cmp")) {
 			take(s, SRC_PORT_LO, e, "cmp", NFTA_CMP_DATA, 2);
 			s->v[SRC_PORT_HI] = s->v[SRC_PORT_LO];
@@ -348,23 +345,22 @@ layout_claim_src(const struct raw_rule *r, uint8_t family, struct claim_src *s)
 		}
 		if (s->v[SRC_PORT_LO] == NULL || s->v[SRC_PORT_HI] == NULL)
 			return -EBADMSG;
-		e = NEXT();
+		e = next(r, &i);
 	}
 	/* the claim tail: ct mark, byteorder, range, hash, ct set */
-	if (!raw_expr_is(e, "ct") || !raw_expr_is(NEXT(), "byteorder"))
+	if (!raw_expr_is(e, "ct") || !raw_expr_is(next(r, &i), "byteorder"))
 		return -EBADMSG;
-	e = NEXT();
+	e = next(r, &i);
 	if (!take(s, SRC_RANGE_LO, e, "range", NFTA_RANGE_FROM_DATA, 4) ||
 	    !take(s, SRC_RANGE_HI, e, "range", NFTA_RANGE_TO_DATA, 4))
 		return -EBADMSG;
-	e = NEXT();
+	e = next(r, &i);
 	a = raw_expr_is(e, "hash") ? raw_expr_attr(e, NFTA_HASH_OFFSET) : NULL;
 	if (a == NULL || a->len != sizeof(uint32_t))
 		return -EBADMSG;
 	s->v[SRC_TAG] = a->data;
 	s->len[SRC_TAG] = sizeof(uint32_t);
 	return 0;
-#undef NEXT
 }
 
 static uint32_t

@@ -6,6 +6,7 @@
  * to, and it cannot say what was wrong.
  */
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,13 +19,10 @@
 static int
 hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	static const char digits[] = "0123456789abcdef";
+	const char *p = c != '\0' ? strchr(digits, tolower((unsigned char)c)) : NULL;
+
+	return p != NULL ? (int)(p - digits) : -1;
 }
 
 /* Groups read so far: those before "::" and those after it. */
