@@ -5,7 +5,9 @@ agentd's state directory (--state-dir: one file per container, in its format).
 Deterministic and realistic: a mix of protocols, single ports,
 ranges and lists, allows and denies, /32 and wider destinations. The
 container's last rule (allow tcp to --last-dst:--last-port) is what the
-data-path benchmark's flow matches.
+data-path benchmark's flow matches. With --ipv6-share F, that share of
+the other rules has IPv6 destinations of the same kinds: hosts, whole-byte
+prefixes and prefixes that end inside a byte.
 """
 import argparse
 import json
@@ -24,35 +26,42 @@ p.add_argument("--last-dst", default="203.0.113.10/32")
 p.add_argument("--last-port", default="5201")
 p.add_argument("--last-proto", default="tcp")
 p.add_argument("--variant", default="", help="appended to descriptions")
+p.add_argument("--ipv6-share", type=float, default=0.0,
+               help="the share of rules (but the last) with IPv6 destinations, 0 to 1")
 p.add_argument("--state-dir", help="write DIR/containers/<id>.state instead")
 a = p.parse_args()
 
 
-def rule(i, j):
-    kind = j % 5
-    net = f"10.{(i >> 8) & 255}.{i & 255}.{(j * 16) & 255}"
-    if kind == 0:
-        r = {"destination": f"{net}/28", "destination_port": str(1000 + j),
-             "protocol": "tcp", "action": "allow"}
-    elif kind == 1:
-        r = {"destination": f"198.51.100.{(i * 7 + j) % 254 + 1}/32",
-             "destination_port": "8000-8100", "protocol": "tcp", "action": "allow"}
-    elif kind == 2:
-        r = {"destination": f"192.0.2.{(i + j) % 16 * 16}/28",
-             "destination_port": "53,123,5353", "protocol": "udp", "action": "allow"}
-    elif kind == 3:
-        r = {"destination": f"172.16.{(i * 3 + j) % 256}.0/24",
-             "protocol": "any", "action": "deny"}
-    else:
-        r = {"destination": f"100.64.{i & 255}.0/24", "protocol": "icmp", "action": "allow"}
+def rule(i, j, six=False):
+    """Five kinds, each with an IPv4 destination and an IPv6 counterpart:
+    a /28 or /64, a host, a /28 or /60 (a mask inside a byte), a /24 or /16,
+    a /24 or /56."""
+    v4, v6, r = [
+        (f"10.{(i >> 8) & 255}.{i & 255}.{(j * 16) & 255}/28", f"2001:db8:{i:x}:{j:x}::/64",
+         {"destination_port": str(1000 + j), "protocol": "tcp", "action": "allow"}),
+        (f"198.51.100.{(i * 7 + j) % 254 + 1}/32", f"2001:db8:ffff::{(i * 7 + j) % 254 + 1:x}",
+         {"destination_port": "8000-8100", "protocol": "tcp", "action": "allow"}),
+        (f"192.0.2.{(i + j) % 16 * 16}/28", f"2001:db8:fffe:{(i + j) % 16 * 16:x}::/60",
+         {"destination_port": "53,123,5353", "protocol": "udp", "action": "allow"}),
+        (f"172.16.{(i * 3 + j) % 256}.0/24", f"fd{(i * 3 + j) % 256:02x}::/16",
+         {"protocol": "any", "action": "deny"}),
+        (f"100.64.{i & 255}.0/24", f"2001:db8:100:{(i & 255) << 8:x}::/56",
+         {"protocol": "icmp", "action": "allow"}),
+    ][j % 5]
+    r = {"destination": v6 if six else v4, **r}
     r["id"] = f"r{j}"
     r["description"] = f"bench rule {j} of container {i}{a.variant}"
     return r
 
 
+def ipv6(j):
+    """Spread the IPv6 rules evenly: rule j is one when the share crosses a whole number."""
+    return int((j + 1) * a.ipv6_share + 0.5) != int(j * a.ipv6_share + 0.5)
+
+
 containers = {}
 for i in range(a.containers):
-    rules = [rule(i, j) for j in range(a.rules - 1)]
+    rules = [rule(i, j, ipv6(j)) for j in range(a.rules - 1)]
     rules.append({"id": f"r{a.rules - 1}", "destination": a.last_dst,
                   "destination_port": a.last_port, "protocol": a.last_proto, "action": "allow",
                   "description": f"the flow under test{a.variant}"})
