@@ -72,6 +72,7 @@ struct entry {
 	const struct nft_container *kc;	  /* NULL: not in the kernel */
 	const struct rules_container *wc; /* NULL: not desired */
 	bool in_sync;
+	int presence; /* of the interface shown: the kernel's, else the desired one */
 	enum enforcement enforcement;
 	char kernel[DIGEST_HEX]; /* "" for null */
 	char desired[DIGEST_HEX];
@@ -100,10 +101,14 @@ enforced(const struct entry *en)
 static enum enforcement
 enforcement(const struct entry *en, bool base_ok, struct links *links)
 {
+	const char *shown = en->kc != NULL ? en->kc->fw.ifname : en->wc ? en->wc->ifname : "";
+
 	if (en->wc == NULL)
 		return ENFORCEMENT_KERNEL_OUT_OF_SYNC;
 	return enforcement_of(enforced(en), base_ok && en->in_sync,
-			      links_presence(links, en->wc->ifname));
+			      strcmp(shown, en->wc->ifname) == 0
+				      ? en->presence
+				      : links_presence(links, en->wc->ifname));
 }
 
 /* Each way the sides differ, to cb; their number. */
@@ -141,7 +146,7 @@ write_difference(const char *difference, void *data)
 }
 
 static void
-write_entry(struct rules_jw *w, const struct entry *en, struct links *links)
+write_entry(struct rules_jw *w, const struct entry *en)
 {
 	rules_jw_open(w, '{');
 	rules_jw_key(w, "container_id");
@@ -154,10 +159,7 @@ write_entry(struct rules_jw *w, const struct entry *en, struct links *links)
 	if (en->kc != NULL)
 		kernel_json_write_container(w, en->kc);
 	/* the interface the kernel names, else the desired one */
-	kernel_json_write_presence(w, links,
-				   en->kc   ? en->kc->fw.ifname
-				   : en->wc ? en->wc->ifname
-					    : "");
+	kernel_json_write_presence(w, en->presence);
 	rules_jw_key(w, "differences");
 	rules_jw_open(w, '[');
 	differences(en, write_difference, w);
@@ -220,6 +222,9 @@ judge(struct entry *v, size_t n, bool base_ok, struct links *links, struct rules
 		struct entry *en = &v[i];
 
 		en->in_sync = differences(en, ignore, NULL) == 0;
+		en->presence = links_presence(links, en->kc   ? en->kc->fw.ifname
+						     : en->wc ? en->wc->ifname
+							      : "");
 		en->enforcement = enforcement(en, base_ok, links);
 		ok = (!kernel_fw(en) ||
 		      digest_of(en->id, kernel_fw(en), scratch, ctx, en->kernel)) &&
@@ -327,7 +332,7 @@ audit_text(const char *table, const struct nft_state *have, const struct rules_s
 	rules_jw_key(&w, "containers");
 	rules_jw_open(&w, '[');
 	for (i = 0; ok && i < n; i++)
-		write_entry(&w, &v[i], links);
+		write_entry(&w, &v[i]);
 	rules_jw_close(&w, ']');
 	rules_jw_close(&w, '}');
 	EVP_MD_CTX_free(host[0]);

@@ -17,6 +17,7 @@
 
 #include "agentd/calls.h"
 #include "agentd/engine_int.h"
+#include "agentd/kernel_json.h"
 #include "agentd/links.h"
 #include "agentd/store.h"
 #include "api/api.h"
@@ -110,11 +111,16 @@ calls_answer_each(const struct calls *calls, bool by_id, calls_entry_fn entry,
 	api_result_answer(res, API_STATUS_OK, o);
 }
 
+static enum enforcement
+enforcement_at(const struct engine_ct *c, int presence)
+{
+	return enforcement_of(c->fw.ifname[0] != '\0', !c->out_of_sync, presence);
+}
+
 enum enforcement
 calls_enforcement(const struct calls *calls, const struct engine_ct *c)
 {
-	return enforcement_of(c->fw.ifname[0] != '\0', !c->out_of_sync,
-			      links_presence(calls->links, c->fw.ifname));
+	return enforcement_at(c, links_presence_now(calls->links, c->fw.ifname));
 }
 
 bool
@@ -122,6 +128,16 @@ calls_add_enforcement(cJSON *o, const struct calls *calls, const struct engine_c
 {
 	return cJSON_AddStringToObject(o, "enforcement",
 				       enforcement_name(calls_enforcement(calls, c))) != NULL;
+}
+
+bool
+calls_add_presence(cJSON *o, const struct calls *calls, const struct engine_ct *c, bool now)
+{
+	int p = now ? links_presence_now(calls->links, c->fw.ifname)
+		    : links_presence(calls->links, c->fw.ifname);
+
+	return kernel_json_presence(o, p) &&
+	       cJSON_AddStringToObject(o, "enforcement", enforcement_name(enforcement_at(c, p)));
 }
 
 int
@@ -229,7 +245,7 @@ calls_warn_released(const struct calls *calls, cJSON *warnings, const char *ifna
 {
 	const char *prefix = engine_ifprefix(calls->engine, ifname);
 	/* an interface that is not there now is not filtered when it comes */
-	bool absent = links_presence(calls->links, ifname) == 0;
+	bool absent = links_presence_now(calls->links, ifname) == 0;
 
 	if (prefix != NULL)
 		return calls_warn(warnings, "interface_dropped",

@@ -47,6 +47,13 @@ enum enforcement calls_enforcement(const struct calls *calls, const struct engin
 /* Add "enforcement": its name for c to o; false when out of memory. */
 bool calls_add_enforcement(struct cJSON *o, const struct calls *calls, const struct engine_ct *c);
 /*
+ * Add "interface_present" and "enforcement" for c to o, looking the
+ * interface up once: with now, as links_presence_now() (an answer about
+ * c alone), else as links_presence() (one of every container's).
+ */
+bool calls_add_presence(struct cJSON *o, const struct calls *calls, const struct engine_ct *c,
+			bool now);
+/*
  * Count the containers in each state of enforcement into count (zeroed
  * by the caller). kernel_known false: the kernel could not be read, and
  * no attached container counts as enforced. Returns 0 or -ENOMEM.

@@ -18,7 +18,6 @@
 #include "agentd/drops.h"
 #include "agentd/engine_int.h"
 #include "agentd/firewall.h"
-#include "agentd/kernel_json.h"
 #include "agentd/links.h"
 #include "agentd/log.h"
 #include "api/api.h"
@@ -44,8 +43,7 @@ firewall_json(const struct calls *calls, const struct engine_ct *c)
 			goto fail;
 		}
 	}
-	if (!kernel_json_presence(o, calls->links, c->fw.ifname) ||
-	    !calls_add_enforcement(o, calls, c) ||
+	if (!calls_add_presence(o, calls, c, true) ||
 	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision))
 		goto fail;
 	cJSON_Delete(fw);
@@ -531,7 +529,7 @@ firewall_container_put(void *ctx, const char *id, const struct cJSON *body, stru
 		if (next->fw.ifname[0] != '\0')
 			log_info("container %s: attached to interface %s (revision %llu)%s", id,
 				 next->fw.ifname, (unsigned long long)next->revision,
-				 links_presence(calls->links, next->fw.ifname) == 0
+				 links_presence_now(calls->links, next->fw.ifname) == 0
 					 ? "; no interface of that name exists now"
 					 : "");
 		else

@@ -114,22 +114,18 @@ kernel_json_write_state(FILE *f, const char *table, const struct nft_state *st)
 }
 
 bool
-kernel_json_presence(cJSON *o, struct links *links, const char *ifname)
+kernel_json_presence(cJSON *o, int presence)
 {
-	int p = links_presence(links, ifname);
-
-	return (p < 0 ? cJSON_AddNullToObject(o, "interface_present")
-		      : cJSON_AddBoolToObject(o, "interface_present", p)) != NULL;
+	return (presence < 0 ? cJSON_AddNullToObject(o, "interface_present")
+			     : cJSON_AddBoolToObject(o, "interface_present", presence)) != NULL;
 }
 
 void
-kernel_json_write_presence(struct rules_jw *w, struct links *links, const char *ifname)
+kernel_json_write_presence(struct rules_jw *w, int presence)
 {
-	int p = links_presence(links, ifname);
-
 	rules_jw_key(w, "interface_present");
-	if (p < 0)
+	if (presence < 0)
 		rules_jw_str(w, NULL);
 	else
-		rules_jw_bool(w, p);
+		rules_jw_bool(w, presence);
 }

@@ -25,12 +25,11 @@ int kernel_json_write_state(FILE *f, const char *table, const struct nft_state *
 /* The members of one container of it, into the object w has open. */
 void kernel_json_write_container(struct rules_jw *w, const struct nft_container *ct);
 /*
- * "interface_present": whether ifname exists on the host now, null when
- * ifname is "" or links is NULL. Added to o (false when out of memory),
- * or written to the object w has open.
+ * "interface_present" from presence as links_presence() gives it: true
+ * when the interface exists, null when that cannot be told. Added to o
+ * (false when out of memory), or written to the object w has open.
  */
-struct links;
-bool kernel_json_presence(struct cJSON *o, struct links *links, const char *ifname);
-void kernel_json_write_presence(struct rules_jw *w, struct links *links, const char *ifname);
+bool kernel_json_presence(struct cJSON *o, int presence);
+void kernel_json_write_presence(struct rules_jw *w, int presence);
 
 #endif

@@ -328,13 +328,22 @@ ask_kernel(const char *ifname)
 int
 links_presence(struct links *l, const char *ifname)
 {
-	int r;
-
 	if (l == NULL || ifname[0] == '\0')
 		return -1;
-	r = known(l, ifname);
-	/* its event may be on its way: the kernel knows now */
-	return r != 0 ? r : ask_kernel(ifname);
+	return known(l, ifname);
+}
+
+int
+links_presence_now(struct links *l, const char *ifname)
+{
+	int r = links_presence(l, ifname);
+
+	if (r != 0)
+		return r;
+	/* Not heard of: most such names do not exist, which the cheap
+	 * ioctl tells; one that does was made a moment ago (its event is
+	 * on its way) and only RTM_GETLINK tells whether it is a port. */
+	return if_nametoindex(ifname) == 0 ? 0 : ask_kernel(ifname);
 }
 
 void

@@ -24,14 +24,19 @@ void links_stop(struct links *l);
 /* Does an interface named ifname exist in the host namespace now? */
 bool links_present(struct links *l, const char *ifname);
 /*
- * The same for the API: 1 it exists, 2 it exists as a port of a Linux
- * bridge, 0 it does not, -1 cannot be told (ifname is "", l is NULL:
- * interfaces are not followed, or the kernel did not answer). An
- * interface the links thread has not heard of yet (made a moment ago)
- * is asked of the kernel, so that an answer never calls missing what
- * the caller has just made.
+ * The same for the API, as the links thread last heard: 1 it exists, 2
+ * it exists as a port of a Linux bridge, 0 it does not, -1 cannot be
+ * told (ifname is "", or l is NULL: interfaces are not followed). Takes
+ * no system call: for answers about every container.
  */
 int links_presence(struct links *l, const char *ifname);
+/*
+ * The same, asking the kernel about a name the links thread has not
+ * heard of yet (made a moment ago: its event is on its way), so that an
+ * answer about one container never calls missing what the caller has
+ * just made. -1 also when the kernel does not answer.
+ */
+int links_presence_now(struct links *l, const char *ifname);
 /*
  * A links_cb for an engine (engine is its struct engine): logs, naming
  * the container, when a container's interface appears or goes. Takes

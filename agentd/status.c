@@ -16,7 +16,6 @@
 #include "agentd/audit.h"
 #include "agentd/calls.h"
 #include "agentd/engine_int.h"
-#include "agentd/kernel_json.h"
 #include "agentd/log.h"
 #include "agentd/status.h"
 #include "api/api.h"
@@ -31,8 +30,7 @@ list_entry(const struct calls *calls, const struct engine_ct *c)
 	if (o == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id) ||
 	    !(c->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", c->fw.ifname)
 			      : cJSON_AddNullToObject(o, "interface")) ||
-	    !kernel_json_presence(o, calls->links, c->fw.ifname) ||
-	    !calls_add_enforcement(o, calls, c) ||
+	    !calls_add_presence(o, calls, c, false) ||
 	    !cJSON_AddStringToObject(o, "default_action", rules_action_name(c->fw.policy)) ||
 	    !cJSON_AddNumberToObject(o, "rule_count", (double)c->fw.nrules) ||
 	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision)) {
