@@ -86,12 +86,23 @@ layout_claim_cache_free(struct claim_cache *cc)
 	free(cc);
 }
 
+/* Values ordered by where they are in the rule (an IPv4 span has the protocol first). */
+static int
+by_offset(const void *a, const void *b, void *arg)
+{
+	const uint16_t *off = arg;
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (off[x] > off[y]) - (off[x] < off[y]);
+}
+
 static void
 learn(struct claim_cache *cc, const struct raw_rule *r, uint8_t family, const struct claim_src *s)
 {
 	struct learned *l;
+	int order[SRC_MAX];
+	unsigned int i, n = 0;
 	uint16_t at = 0;
-	unsigned int i;
 
 	if (cc->nlearned == LEARNED_MAX)
 		return;
@@ -110,13 +121,19 @@ learn(struct claim_cache *cc, const struct raw_rule *r, uint8_t family, const st
 		l->off[i] = (uint16_t)((const char *)s->v[i] - (const char *)r->exprs);
 		if (i == SRC_PORT_HI && s->v[i] == s->v[SRC_PORT_LO])
 			continue; /* a single port: one value, read twice */
-		if (l->off[i] < at) {
+		order[n++] = (int)i;
+	}
+	qsort_r(order, n, sizeof(order[0]), by_offset, l->off);
+	for (i = 0; i < n; i++) {
+		int v = order[i];
+
+		if (l->off[v] < at) {
 			free(l);
-			return; /* not in the builder's order: parse such claims */
+			return; /* values that overlap: parse such claims */
 		}
 		l->gap[l->ngaps][0] = at;
-		l->gap[l->ngaps++][1] = l->off[i] - at;
-		at = l->off[i] + s->len[i];
+		l->gap[l->ngaps++][1] = l->off[v] - at;
+		at = l->off[v] + s->len[v];
 	}
 	l->gap[l->ngaps][0] = at;
 	l->gap[l->ngaps++][1] = l->len - at;

@@ -114,6 +114,15 @@ enum {
 #define LAYOUT_RULE_UDATA_MAX 256
 #define LAYOUT_ELEM_UDATA_MAX 254 /* the kernel stores element userdata length in a u8 */
 
+/*
+ * An IPv4 claim with an address and a protocol matches the header from
+ * the protocol (offset 9) to the end of the destination (offset 16) in
+ * one load; the destination is at LAYOUT_SPAN4_DADDR in it.
+ */
+#define LAYOUT_SPAN4_OFF 9
+#define LAYOUT_SPAN4_LEN 11
+#define LAYOUT_SPAN4_DADDR 7
+
 /* The network mask of a prefix length, in network byte order. */
 static inline uint32_t
 layout_prefix_mask(uint8_t plen)
@@ -224,7 +233,7 @@ int layout_base_options(const struct nftnl_rule *r, struct nft_options *ret);
  * claims of one shape (see claim_cache.c).
  */
 enum {
-	SRC_MASK = 0, /* absent: a host, or no address */
+	SRC_MASK = 0, /* absent: no address, or a host outside an IPv4 span */
 	SRC_DADDR,
 	SRC_PROTO,
 	SRC_PORT_LO,
@@ -232,7 +241,7 @@ enum {
 	SRC_RANGE_LO,
 	SRC_RANGE_HI,
 	SRC_TAG,
-	SRC_MAX, /* in the order the builder writes them */
+	SRC_MAX,
 };
 
 struct claim_src {

@@ -268,10 +268,16 @@ END_TEST
 static int
 mask_cb(struct nftnl_expr *e, void *data)
 {
-	uint32_t holes = htonl(0xff00ff00);
+	uint8_t holes[LAYOUT_SPAN4_LEN] = {0xff};
+	uint32_t len = 0;
 
-	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "bitwise") == 0)
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &holes, sizeof(holes));
+	/* in a span, the holes are in the destination's part */
+	holes[LAYOUT_SPAN4_DADDR] = holes[LAYOUT_SPAN4_DADDR + 2] = 0xff;
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "bitwise") == 0) {
+		nftnl_expr_get(e, NFTNL_EXPR_BITWISE_MASK, &len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK,
+			       len == sizeof(holes) ? holes : holes + LAYOUT_SPAN4_DADDR, len);
+	}
 	*(int *)data = 1;
 	return 0;
 }
@@ -291,6 +297,65 @@ START_TEST(non_prefix_mask_refused)
 	ck_assert_uint_eq(cl[3].plen, 8);
 	ck_assert_int_eq(claim_of(layout_claim_rule(TABLE, CHAIN, &cl[3]), &got), 0);
 	nftnl_expr_foreach(r, mask_cb, &seen);
+	ck_assert_int_eq(claim_of(r, &got), -EBADMSG);
+	rules_container_clear(&c);
+}
+END_TEST
+
+/*
+ * An IPv4 claim with an address and a protocol loads both at once (see
+ * LAYOUT_SPAN4_OFF); what lies between them must stay masked out and
+ * zero, whether the claim is parsed or recognised by its bytes.
+ */
+struct span_edit {
+	int variant;
+	bool done;
+};
+
+static int
+span_cb(struct nftnl_expr *e, void *data)
+{
+	struct span_edit *ed = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	uint16_t attr = strcmp(name, "bitwise") == 0 ? NFTNL_EXPR_BITWISE_MASK
+			: strcmp(name, "cmp") == 0   ? NFTNL_EXPR_CMP_DATA
+						     : 0;
+	uint8_t v[LAYOUT_SPAN4_LEN];
+	uint32_t len = 0;
+	const void *p;
+
+	if (attr == 0 || ed->done)
+		return 0;
+	p = nftnl_expr_get(e, attr, &len);
+	if (len != sizeof(v) || (ed->variant == 1) != (attr == NFTNL_EXPR_CMP_DATA))
+		return 0;
+	memcpy(v, p, sizeof(v));
+	if (ed->variant == 2)
+		v[0] = 0x0f; /* part of the protocol only */
+	else
+		v[3] ^= 0x40; /* a byte of the source address */
+	nftnl_expr_set(e, attr, v, sizeof(v));
+	ed->done = true;
+	return 0;
+}
+
+START_TEST(span_gaps_refused)
+{
+	struct span_edit ed = {.variant = _i % 3};
+	struct claim cl[8], got;
+	struct rules_container c;
+	struct nftnl_rule *r;
+
+	container_from(containers[3], &c);
+	layout_compile(&c, 1, cl);
+	ck_assert_uint_eq(cl[3].plen, 8);
+	ck_assert_uint_eq(cl[3].proto, RULES_PROTO_TCP);
+	/* the second time round, an intact claim of the shape was seen first */
+	if (_i >= 3)
+		ck_assert_int_eq(claim_of(layout_claim_rule(TABLE, CHAIN, &cl[4]), &got), 0);
+	r = layout_claim_rule(TABLE, CHAIN, &cl[3]);
+	nftnl_expr_foreach(r, span_cb, &ed);
+	ck_assert(ed.done);
 	ck_assert_int_eq(claim_of(r, &got), -EBADMSG);
 	rules_container_clear(&c);
 }
@@ -614,6 +679,7 @@ layout_suite(void)
 			    sizeof(mutations) / sizeof(mutations[0]));
 	tcase_add_test(tc, extended_claim_refused);
 	tcase_add_test(tc, non_prefix_mask_refused);
+	tcase_add_loop_test(tc, span_gaps_refused, 0, 6);
 	tcase_add_test(tc, claims6_round_trip);
 	tcase_add_loop_test(tc, claims6_every_prefix, 0, 129);
 	tcase_add_loop_test(tc, altered_claims6_refused, 0,

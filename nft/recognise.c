@@ -308,12 +308,43 @@ src_match6(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
 	return e;
 }
 
+/*
+ * The protocol and address of an IPv4 claim in one load (see
+ * LAYOUT_SPAN4_OFF): what lies between them must be masked out and
+ * compared as zero, or the claim would not match what it says.
+ */
+static const struct raw_expr *
+src_span4(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
+{
+	static const uint8_t zero[LAYOUT_SPAN4_DADDR - 1];
+	const struct raw_expr *e = next(r, i);
+	const uint8_t *mask = NULL, *data = NULL;
+
+	if (raw_expr_is(e, "bitwise"))
+		mask = raw_expr_value(e, NFTA_BITWISE_MASK, LAYOUT_SPAN4_LEN);
+	e = next(r, i);
+	if (raw_expr_is(e, "cmp"))
+		data = raw_expr_value(e, NFTA_CMP_DATA, LAYOUT_SPAN4_LEN);
+	if (mask == NULL || data == NULL || mask[0] != 0xff ||
+	    memcmp(mask + 1, zero, sizeof(zero)) != 0 || memcmp(data + 1, zero, sizeof(zero)) != 0)
+		return NULL;
+	s->match = true;
+	s->v[SRC_MASK] = mask + LAYOUT_SPAN4_DADDR;
+	s->v[SRC_DADDR] = data + LAYOUT_SPAN4_DADDR;
+	s->v[SRC_PROTO] = data;
+	s->len[SRC_MASK] = s->len[SRC_DADDR] = sizeof(uint32_t);
+	s->len[SRC_PROTO] = 1;
+	return next(r, i);
+}
+
 /* The same in an IPv4 chain. */
 static const struct raw_expr *
 src_match4(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
 {
 	const struct raw_expr *e = &r->e[*i];
 
+	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, LAYOUT_SPAN4_OFF, LAYOUT_SPAN4_LEN))
+		return src_span4(r, i, s);
 	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4))
 		e = src_net(r, i, s, 4);
 	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 9, 1))
