@@ -108,7 +108,8 @@ enforcement(const struct entry *en, bool base_ok, struct links *links)
 	return enforcement_of(enforced(en), base_ok && en->in_sync,
 			      strcmp(shown, en->wc->ifname) == 0
 				      ? en->presence
-				      : links_presence(links, en->wc->ifname));
+				      : links_presence(links, en->wc->ifname),
+			      en->kc != NULL && en->kc->fw.bridged);
 }
 
 /* Each way the sides differ, to cb; their number. */

@@ -112,15 +112,16 @@ calls_answer_each(const struct calls *calls, bool by_id, calls_entry_fn entry,
 }
 
 static enum enforcement
-enforcement_at(const struct engine_ct *c, int presence)
+enforcement_at(const struct calls *calls, const struct engine_ct *c, int presence)
 {
-	return enforcement_of(c->fw.ifname[0] != '\0', !c->out_of_sync, presence);
+	return enforcement_of(c->fw.ifname[0] != '\0', !c->out_of_sync, presence,
+			      nft_model_bridged(calls->engine->model, c->fw.id));
 }
 
 enum enforcement
 calls_enforcement(const struct calls *calls, const struct engine_ct *c)
 {
-	return enforcement_at(c, links_presence_now(calls->links, c->fw.ifname));
+	return enforcement_at(calls, c, links_presence_now(calls->links, c->fw.ifname));
 }
 
 bool
@@ -137,7 +138,8 @@ calls_add_presence(cJSON *o, const struct calls *calls, const struct engine_ct *
 		    : links_presence(calls->links, c->fw.ifname);
 
 	return kernel_json_presence(o, p) &&
-	       cJSON_AddStringToObject(o, "enforcement", enforcement_name(enforcement_at(c, p)));
+	       cJSON_AddStringToObject(o, "enforcement",
+				       enforcement_name(enforcement_at(calls, c, p)));
 }
 
 int
@@ -152,7 +154,8 @@ calls_census(const struct calls *calls, bool kernel_known, size_t count[ENFORCEM
 		const struct engine_ct *c = l.v[i];
 
 		count[enforcement_of(c->fw.ifname[0] != '\0', kernel_known && !c->out_of_sync,
-				     links_presence(calls->links, c->fw.ifname))]++;
+				     links_presence(calls->links, c->fw.ifname),
+				     nft_model_bridged(calls->engine->model, c->fw.id))]++;
 	}
 	free(l.v);
 	return 0;
@@ -221,11 +224,10 @@ calls_warn_enforcement(const struct calls *calls, cJSON *warnings, const struct 
 	case ENFORCEMENT_BRIDGE_PORT:
 		return calls_warn(
 			warnings, code,
-			"interface %s is a port of a Linux bridge: its packets reach the "
-			"firewall as the bridge's, so container %s's firewall filters "
-			"nothing on it (bridged containers are not supported yet); attach "
-			"a routed veth, or take %s off the bridge",
-			ifname, id, ifname);
+			"interface %s is a port of a Linux bridge, and the kernel does not "
+			"enforce container %s on the bridged path yet: everything it sends "
+			"is dropped until it does (see the agent's log)",
+			ifname, id);
 	case ENFORCEMENT_KERNEL_OUT_OF_SYNC:
 		return calls_warn(warnings, code,
 				  "the kernel does not hold container %s's firewall as stored; the "

@@ -188,6 +188,15 @@ daemon_run(const struct daemon_options *o)
 		}
 		ao.token = token;
 	}
+	/* interfaces are followed for the API and to know the bridge ports;
+	 * enforcement goes on without them, but no container can be called
+	 * enforced, and bridged ones drop everything */
+	r2 = links_open(&links);
+	if (r2 < 0)
+		log_warn(r2, "links: following the host's interfaces; the API cannot tell "
+			     "whether containers' interfaces exist, so none is reported enforced "
+			     "and health is degraded; containers on bridges send nothing");
+	eo.links = links;
 	/* the start-up's threads are joined when it returns */
 	r = engine_start(&eo, &e);
 	/* the start-up's dump and JSON trees are gone: give their pages back */
@@ -208,12 +217,12 @@ daemon_run(const struct daemon_options *o)
 		if (r < 0)
 			log_warn(r, "starting the reconciler");
 	}
-	/* interfaces are followed for the API; enforcement goes on without them,
-	 * but no container can be called enforced */
-	if (r == 0 && (r2 = links_start(links_log_container, e, &links)) < 0)
-		log_warn(r2, "links: following the host's interfaces; the API cannot tell "
-			     "whether containers' interfaces exist, so none is reported enforced "
-			     "and health is degraded");
+	/* the thread starts with the capabilities dropped */
+	if (r == 0 && links != NULL && (r2 = links_run(links, links_follow_container, e)) < 0) {
+		log_warn(r2, "links: following the host's interfaces");
+		links_stop(links);
+		links = NULL;
+	}
 	/* the drop log only informs: enforcement goes on without it */
 	if (r == 0 && o->nft.log_rate > 0)
 		drops_start(e, o->nft.log_group, &drops);

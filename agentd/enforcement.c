@@ -21,16 +21,16 @@ enforcement_name(enum enforcement e)
 }
 
 enum enforcement
-enforcement_of(bool attached, bool kernel_ok, int presence)
+enforcement_of(bool attached, bool kernel_ok, int presence, bool kernel_bridged)
 {
 	/* what the platform must fix first, then what the agent must */
 	if (!attached)
 		return ENFORCEMENT_NOT_ATTACHED;
 	if (presence == 0)
 		return ENFORCEMENT_INTERFACE_MISSING;
-	/* the chain is keyed by the port's name, which the IP hooks never
-	 * see for a bridge port's packets: they come in on the bridge */
-	if (presence == 2)
+	/* the IP hooks see a bridge port's packets as the bridge's: only
+	 * the bridged path names the port (until then they are dropped) */
+	if (presence == 2 && !kernel_bridged)
 		return ENFORCEMENT_BRIDGE_PORT;
 	if (!kernel_ok)
 		return ENFORCEMENT_KERNEL_OUT_OF_SYNC;

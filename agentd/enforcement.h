@@ -16,7 +16,7 @@ enum enforcement {
 	ENFORCEMENT_ENFORCED = 0,
 	ENFORCEMENT_NOT_ATTACHED,	/* no interface: stored, nothing enforces it */
 	ENFORCEMENT_INTERFACE_MISSING,	/* no interface of that name on the host now */
-	ENFORCEMENT_BRIDGE_PORT,	/* a bridge port: the IP hooks see the bridge */
+	ENFORCEMENT_BRIDGE_PORT,	/* a bridge port not enforced as one yet: all dropped */
 	ENFORCEMENT_KERNEL_OUT_OF_SYNC, /* the kernel does not hold it as stored */
 	ENFORCEMENT_INTERFACE_UNKNOWN,	/* whether the interface exists cannot be told */
 	ENFORCEMENT_MAX,
@@ -27,12 +27,14 @@ const char *enforcement_name(enum enforcement e);
 
 /*
  * A container's enforcement: attached (it has an interface), kernel_ok
- * (the kernel holds its firewall exactly as stored) and presence (as
+ * (the kernel holds its firewall exactly as stored), presence (as
  * links_presence() says: its interface exists: 1, exists as a port of a
- * bridge: 2, does not: 0, cannot be told: -1). The reasons come in this
+ * bridge: 2, does not: 0, cannot be told: -1) and kernel_bridged (the
+ * kernel enforces it on the bridged path, which a bridge port needs;
+ * a routed interface is enforced either way). The reasons come in this
  * order: not attached, interface missing, bridge port, kernel out of
  * sync, interface unknown.
  */
-enum enforcement enforcement_of(bool attached, bool kernel_ok, int presence);
+enum enforcement enforcement_of(bool attached, bool kernel_ok, int presence, bool kernel_bridged);
 
 #endif

@@ -13,29 +13,33 @@
 
 START_TEST(enforced_only_when_everything_holds)
 {
-	ck_assert_int_eq(enforcement_of(true, true, 1), ENFORCEMENT_ENFORCED);
+	ck_assert_int_eq(enforcement_of(true, true, 1, false), ENFORCEMENT_ENFORCED);
 	/* every other combination is not enforced */
-	ck_assert_int_ne(enforcement_of(false, true, 1), ENFORCEMENT_ENFORCED);
-	ck_assert_int_ne(enforcement_of(true, false, 1), ENFORCEMENT_ENFORCED);
-	ck_assert_int_ne(enforcement_of(true, true, 0), ENFORCEMENT_ENFORCED);
-	ck_assert_int_ne(enforcement_of(true, true, -1), ENFORCEMENT_ENFORCED);
+	ck_assert_int_ne(enforcement_of(false, true, 1, false), ENFORCEMENT_ENFORCED);
+	ck_assert_int_ne(enforcement_of(true, false, 1, false), ENFORCEMENT_ENFORCED);
+	ck_assert_int_ne(enforcement_of(true, true, 0, false), ENFORCEMENT_ENFORCED);
+	ck_assert_int_ne(enforcement_of(true, true, -1, false), ENFORCEMENT_ENFORCED);
 }
 END_TEST
 
 START_TEST(reasons_in_order)
 {
 	/* not attached: nothing else matters, presence is unknown anyway */
-	ck_assert_int_eq(enforcement_of(false, false, -1), ENFORCEMENT_NOT_ATTACHED);
-	ck_assert_int_eq(enforcement_of(false, true, 0), ENFORCEMENT_NOT_ATTACHED);
+	ck_assert_int_eq(enforcement_of(false, false, -1, false), ENFORCEMENT_NOT_ATTACHED);
+	ck_assert_int_eq(enforcement_of(false, true, 0, false), ENFORCEMENT_NOT_ATTACHED);
 	/* a missing interface before the kernel: the platform's to fix */
-	ck_assert_int_eq(enforcement_of(true, false, 0), ENFORCEMENT_INTERFACE_MISSING);
-	ck_assert_int_eq(enforcement_of(true, true, 0), ENFORCEMENT_INTERFACE_MISSING);
-	ck_assert_int_eq(enforcement_of(true, true, 2), ENFORCEMENT_BRIDGE_PORT);
-	ck_assert_int_eq(enforcement_of(true, false, 2), ENFORCEMENT_BRIDGE_PORT);
+	ck_assert_int_eq(enforcement_of(true, false, 0, false), ENFORCEMENT_INTERFACE_MISSING);
+	ck_assert_int_eq(enforcement_of(true, true, 0, false), ENFORCEMENT_INTERFACE_MISSING);
+	ck_assert_int_eq(enforcement_of(true, true, 2, false), ENFORCEMENT_BRIDGE_PORT);
+	ck_assert_int_eq(enforcement_of(true, false, 2, false), ENFORCEMENT_BRIDGE_PORT);
+	/* on the bridged path, a bridge port is as any other interface */
+	ck_assert_int_eq(enforcement_of(true, true, 2, true), ENFORCEMENT_ENFORCED);
+	ck_assert_int_eq(enforcement_of(true, false, 2, true), ENFORCEMENT_KERNEL_OUT_OF_SYNC);
+	ck_assert_int_eq(enforcement_of(true, true, 1, true), ENFORCEMENT_ENFORCED);
 	/* what the kernel holds is known to be wrong before presence is unknown */
-	ck_assert_int_eq(enforcement_of(true, false, 1), ENFORCEMENT_KERNEL_OUT_OF_SYNC);
-	ck_assert_int_eq(enforcement_of(true, false, -1), ENFORCEMENT_KERNEL_OUT_OF_SYNC);
-	ck_assert_int_eq(enforcement_of(true, true, -1), ENFORCEMENT_INTERFACE_UNKNOWN);
+	ck_assert_int_eq(enforcement_of(true, false, 1, false), ENFORCEMENT_KERNEL_OUT_OF_SYNC);
+	ck_assert_int_eq(enforcement_of(true, false, -1, false), ENFORCEMENT_KERNEL_OUT_OF_SYNC);
+	ck_assert_int_eq(enforcement_of(true, true, -1, false), ENFORCEMENT_INTERFACE_UNKNOWN);
 }
 END_TEST
 

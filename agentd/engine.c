@@ -18,6 +18,7 @@
 
 #include "agentd/engine.h"
 #include "agentd/engine_int.h"
+#include "agentd/links.h"
 #include "agentd/log.h"
 #include "agentd/store.h"
 #include "nft/nft.h"
@@ -206,6 +207,8 @@ engine_desired_set(struct engine *e, const char *id, const struct rules_containe
 		v[i] = *fw;
 		n++;
 	}
+	for (i = 0; i < n; i++)
+		v[i].bridged = engine_bridged(e, v[i].ifname);
 	ret->containers = v;
 	ret->ncontainers = n;
 	return 0;
@@ -325,19 +328,26 @@ engine_genid_next(uint32_t g)
 	return g + 1 != 0 ? g + 1 : 1;
 }
 
-/* Does the kernel (a reading) hold fw exactly? */
+bool
+engine_bridged(const struct engine *e, const char *ifname)
+{
+	return ifname[0] != '\0' && links_presence(e->links, ifname) == 2;
+}
+
+/* Does the kernel (a reading) hold fw exactly, on the path its interface takes? */
 static bool
-kernel_holds(const struct nft_state *have, const struct rules_container *fw)
+kernel_holds(const struct engine *e, const struct nft_state *have, const struct rules_container *fw)
 {
 	const struct nft_container *kc = nft_state_find(have, fw->id);
 
-	if (kc == NULL || kc->damage[0] != '\0')
+	if (kc == NULL || kc->damage[0] != '\0' || kc->fw.bridged != engine_bridged(e, fw->ifname))
 		return false;
 	/* read against a desired state: what it found held is only named */
 	return rules_container_equal(kc->same != NULL ? kc->same : &kc->fw, fw);
 }
 
 struct kernel_note {
+	const struct engine *e;
 	const struct nft_state *have; /* NULL: the kernel holds every container */
 	bool base_ok;
 };
@@ -351,13 +361,14 @@ note_one(const void *node, VISIT which, void *data)
 	if (which != postorder && which != leaf)
 		return;
 	c->out_of_sync = n->have != NULL && c->fw.ifname[0] != '\0' &&
-			 (!n->base_ok || !kernel_holds(n->have, &c->fw));
+			 (!n->base_ok || !kernel_holds(n->e, n->have, &c->fw));
 }
 
 void
 engine_kernel_note(struct engine *e, const struct nft_state *have)
 {
-	struct kernel_note n = {.have = have, .base_ok = nft_state_base_damage(have)[0] == '\0'};
+	struct kernel_note n = {
+		.e = e, .have = have, .base_ok = nft_state_base_damage(have)[0] == '\0'};
 
 	twalk_r(e->by_id, note_one, &n);
 }
@@ -365,7 +376,7 @@ engine_kernel_note(struct engine *e, const struct nft_state *have)
 void
 engine_kernel_trust(struct engine *e)
 {
-	struct kernel_note n = {.have = NULL};
+	struct kernel_note n = {.e = e, .have = NULL};
 
 	twalk_r(e->by_id, note_one, &n);
 }
@@ -395,9 +406,16 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 	int r;
 
 	/* in sync before, and our commit the only one since: in sync after */
+	struct rules_container w;
+
 	in_sync = e->genid_in_sync != 0 &&
 		  (owned || (nft_genid(e->nc, &g0) == 0 && g0 == e->genid_in_sync));
 	e->genid_in_sync = 0;
+	if (fw != NULL) {
+		w = *fw;
+		w.bridged = engine_bridged(e, w.ifname);
+		fw = &w;
+	}
 	r = nft_put(e->nc, e->model, id, fw, &st, reterr);
 	if (r == -ERESTART) {
 		log_warnx("kernel: table %s is not as this agent left it (%s%s%s); resynchronising",
@@ -412,6 +430,26 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 	    (owned || g1 == (st.messages > 0 ? engine_genid_next(g0) : g0)))
 		e->genid_in_sync = g1;
 	return 0;
+}
+
+int
+engine_follow_bridge(struct engine *e, const struct engine_ct *c)
+{
+	bool now = engine_bridged(e, c->fw.ifname);
+	struct nft_error err = {0};
+	int r;
+
+	if (now == nft_model_bridged(e->model, c->fw.id))
+		return 0;
+	r = kernel_put(e, c->fw.id, &c->fw, &err);
+	if (r < 0)
+		log_warn(r, "container %s: enforcing it %s: %s", c->fw.id,
+			 now ? "as a bridge port" : "as routed", err.detail);
+	else
+		log_info("container %s: interface %s %s", c->fw.id, c->fw.ifname,
+			 now ? "is a bridge port now: enforced where the bridge hands its frames on"
+			     : "left its bridge: enforced as routed");
+	return r;
 }
 
 /* Changes. */
@@ -627,6 +665,7 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	pthread_rwlock_init(&e->lock, NULL);
 	if (o->nft != NULL)
 		e->opts = *o->nft;
+	e->links = o->links;
 	l.e = e;
 	r = store_open(o->state_dir, &e->store);
 	if (r < 0) {

@@ -19,12 +19,17 @@ struct nft_change;
 struct nft_monitor;
 struct nft_options;
 
+struct links;
+
 struct engine_options {
 	const char *table;
 	const char *state_dir;
 	bool no_table_owner;	     /* a plain table, as on kernels without owner flags */
 	unsigned int monitor_buffer; /* bytes for other processes' changes */
 	const struct nft_options *nft;
+	/* the host's interfaces: which are bridge ports (NULL: none is taken
+	 * for one, and bridged containers' packets are dropped) */
+	struct links *links;
 };
 
 /*

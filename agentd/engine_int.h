@@ -43,6 +43,7 @@ struct engine {
 	struct nft_model *model;
 	struct store *store;
 	struct nft_options opts; /* the table options the agent writes */
+	struct links *links;	 /* see engine_options */
 	uint32_t genid_in_sync;	 /* the generation last seen to hold the desired state */
 	bool persist;
 	uint64_t passes;  /* reconciler passes that read the kernel */
@@ -76,6 +77,17 @@ int engine_ct_list(struct engine *e, struct engine_ct_list *ret);
 int engine_ct_replace(struct engine *e, struct engine_ct *old, struct engine_ct *next);
 /* Free a struct engine_ct and what it holds (NULL: nothing); tdestroy()'s type. */
 void engine_ct_free(void *p);
+
+/*
+ * Is ifname a port of a Linux bridge now? Then its container is enforced
+ * on the bridged path (nft/bridged.c). The caller holds the lock.
+ */
+bool engine_bridged(const struct engine *e, const char *ifname);
+/*
+ * Enforce c anew when its interface joined or left a bridge since the
+ * kernel took it (write lock). Returns 0 or a negative errno.
+ */
+int engine_follow_bridge(struct engine *e, const struct engine_ct *c);
 
 /* The kernel. The caller holds the write lock: the socket is the engine's. */
 

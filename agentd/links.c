@@ -59,18 +59,23 @@ by_index_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Forget the interface with ifindex; its name goes to gone ("" if none). */
+/*
+ * Forget the interface with ifindex; its name goes to gone ("" if none),
+ * and whether it was a bridge port to *was_port.
+ */
 static void
-forget(struct links *l, int ifindex, char gone[IFNAMSIZ])
+forget(struct links *l, int ifindex, char gone[IFNAMSIZ], bool *was_port)
 {
 	struct link key = {.ifindex = ifindex}, *k;
 	void *p = tfind(&key, &l->by_index, by_index_cmp);
 
 	gone[0] = '\0';
+	*was_port = false;
 	if (p == NULL)
 		return;
 	k = *(struct link **)p;
 	strcpy(gone, k->name);
+	*was_port = k->bridge_port;
 	tdelete(k, &l->by_index, by_index_cmp);
 	tdelete(k, &l->by_name, by_name_cmp);
 	free(k);
@@ -98,10 +103,10 @@ note(struct links *l, int ifindex, const char *name, bool present, bool bridge_p
 {
 	char gone[IFNAMSIZ];
 	struct link *k = NULL;
-	bool renamed;
+	bool renamed, was_port;
 
 	pthread_mutex_lock(&l->lock);
-	forget(l, ifindex, gone);
+	forget(l, ifindex, gone, &was_port);
 	if (present && (k = calloc(1, sizeof(*k))) != NULL) {
 		k->ifindex = ifindex;
 		k->bridge_port = bridge_port;
@@ -119,7 +124,8 @@ note(struct links *l, int ifindex, const char *name, bool present, bool bridge_p
 		return;
 	if (renamed || (!present && gone[0] != '\0'))
 		l->cb(gone, false, l->data);
-	if (present && (renamed || gone[0] == '\0'))
+	/* joining or leaving a bridge changes how the interface is enforced */
+	if (present && (renamed || gone[0] == '\0' || was_port != bridge_port))
 		l->cb(name, true, l->data);
 }
 
@@ -234,25 +240,22 @@ on_ready(void *data)
 static const struct watch_ops links_ops = {.name = "links", .ready = on_ready};
 
 int
-links_start(links_cb cb, void *data, struct links **ret)
+links_open(struct links **ret)
 {
 	struct links *l = calloc(1, sizeof(*l));
 	int r;
 
 	if (l == NULL)
 		return -ENOMEM;
-	l->cb = cb;
-	l->data = data;
 	pthread_mutex_init(&l->lock, NULL);
 	l->events = nl_socket_alloc();
-	if (l->events == NULL) {
-		r = -ENOMEM;
-		goto fail;
+	r = l->events != NULL ? 0 : -ENOMEM;
+	if (r == 0) {
+		/* events carry no sequence numbers we asked for */
+		nl_socket_disable_seq_check(l->events);
+		nl_socket_modify_cb(l->events, NL_CB_VALID, NL_CB_CUSTOM, on_event, l);
+		r = nl_errno(nl_connect(l->events, NETLINK_ROUTE));
 	}
-	/* events carry no sequence numbers we asked for */
-	nl_socket_disable_seq_check(l->events);
-	nl_socket_modify_cb(l->events, NL_CB_VALID, NL_CB_CUSTOM, on_event, l);
-	r = nl_errno(nl_connect(l->events, NETLINK_ROUTE));
 	/* subscribed before the first read: no change after it goes unseen */
 	if (r == 0)
 		r = nl_errno(nl_socket_add_membership(l->events, RTNLGRP_LINK));
@@ -260,16 +263,20 @@ links_start(links_cb cb, void *data, struct links **ret)
 		r = nl_errno(nl_socket_set_nonblocking(l->events));
 	if (r == 0)
 		r = load(l);
-	if (r < 0)
-		goto fail;
-	r = watch_start(nl_socket_get_fd(l->events), &links_ops, l, &l->w);
-	if (r < 0)
-		goto fail;
+	if (r < 0) {
+		links_stop(l);
+		return r;
+	}
 	*ret = l;
 	return 0;
-fail:
-	links_stop(l);
-	return r;
+}
+
+int
+links_run(struct links *l, links_cb cb, void *data)
+{
+	l->cb = cb;
+	l->data = data;
+	return watch_start(nl_socket_get_fd(l->events), &links_ops, l, &l->w);
 }
 
 void
@@ -347,17 +354,21 @@ links_presence_now(struct links *l, const char *ifname)
 }
 
 void
-links_log_container(const char *ifname, bool present, void *engine)
+links_follow_container(const char *ifname, bool present, void *engine)
 {
 	struct engine *e = engine;
 	struct engine_ct *c;
 
-	pthread_rwlock_rdlock(&e->lock);
+	/* the write lock: joining a bridge changes what the kernel holds */
+	pthread_rwlock_wrlock(&e->lock);
 	c = engine_ct_find_ifname(e, ifname);
-	if (c != NULL)
+	if (c != NULL) {
 		log_info("container %s: interface %s %s", c->fw.id, ifname,
 			 present ? "is up: its firewall applies to it"
 				 : "is gone (the firewall stays, for when it is back)");
+		if (present)
+			engine_follow_bridge(e, c);
+	}
 	pthread_rwlock_unlock(&e->lock);
 }
 

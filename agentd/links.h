@@ -14,11 +14,13 @@
 
 struct links;
 
-/* Called from the links thread when ifname appears or goes. */
+/* Called from the links thread when ifname appears or goes, or joins or leaves a bridge. */
 typedef void (*links_cb)(const char *ifname, bool present, void *data);
 
-/* Subscribe to link events, read every interface, start the thread. */
-int links_start(links_cb cb, void *data, struct links **ret);
+/* Subscribe to link events and read every interface. */
+int links_open(struct links **ret);
+/* Start the thread that follows the events since links_open(), telling cb. */
+int links_run(struct links *l, links_cb cb, void *data);
 /* Stop the thread and free l (which may be NULL). */
 void links_stop(struct links *l);
 /* Does an interface named ifname exist in the host namespace now? */
@@ -39,10 +41,10 @@ int links_presence(struct links *l, const char *ifname);
 int links_presence_now(struct links *l, const char *ifname);
 /*
  * A links_cb for an engine (engine is its struct engine): logs, naming
- * the container, when a container's interface appears or goes. Takes
- * the engine's lock for reading.
+ * the container, when a container's interface appears or goes, and has
+ * the engine enforce it anew when it joins or leaves a bridge.
  */
-void links_log_container(const char *ifname, bool present, void *engine);
+void links_follow_container(const char *ifname, bool present, void *engine);
 
 /*
  * The host-side interface of the veth pair whose other end is in the

@@ -50,17 +50,39 @@ elem_key_of(enum layout_set which, const struct nft_elem *e)
 {
 	if (which == LAYOUT_SET_ALLOW || which == LAYOUT_SET_DENY)
 		return layout_tag_key(e->ifname, e->value);
+	if (which == LAYOUT_SET_BPORTS)
+		return layout_bports_elem(
+			(uint16_t)((e->value & ~LAYOUT_MARK_VALID) >> LAYOUT_PORT_SHIFT), NULL);
 	return layout_ifname_elem(e->ifname);
+}
+
+/* The container a bports element's key names, if it stays bridged there. */
+static const struct target *
+bports_owner(const struct plan *p, const struct nft_elem *e)
+{
+	uint32_t port = (e->value & ~LAYOUT_MARK_VALID) >> LAYOUT_PORT_SHIFT;
+
+	if (e->value != layout_port_mark((uint16_t)port) || port == 0 || port > LAYOUT_PORT_MAX)
+		return NULL;
+	return p->by_port[port];
 }
 
 /* Should an existing element stay? */
 static bool
 elem_keep(const struct plan *p, enum layout_set which, const struct nft_elem *e)
 {
-	const struct target *t = owner_of(p, e->ifname);
+	const struct target *t;
 
+	if (which == LAYOUT_SET_BPORTS) {
+		t = bports_owner(p, e);
+		return t != NULL && t->want->bridged && !t->fill_b && e->chain != NULL &&
+		       strcmp(e->chain, t->bchain) == 0;
+	}
+	t = owner_of(p, e->ifname);
 	if (t == NULL)
 		return false;
+	if (which == LAYOUT_SET_PORTS)
+		return !t->add_ports;
 	if (t->op == OP_KEEP)
 		return true;
 	/* A rewritten container keeps its interface's entries when they
@@ -88,7 +110,8 @@ delete_elems(struct plan *p, enum layout_set which)
 
 		if (elem_keep(p, which, &es->v[i]))
 			continue;
-		t = owner_of(p, es->v[i].ifname);
+		t = which == LAYOUT_SET_BPORTS ? bports_owner(p, &es->v[i])
+					       : owner_of(p, es->v[i].ifname);
 		r = plan_elem_add(p, &p->del[which], which, elem_key_of(which, &es->v[i]),
 				  t ? t->want->id : NULL);
 	}
@@ -109,6 +132,70 @@ first_tag(const struct nft_state *have, uint32_t *ret)
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		return -errno;
 	*ret = 1 + (r & 0x3fffffff);
+	return 0;
+}
+
+/*
+ * Every container keeps the port id the kernel has for its interface;
+ * the others take the lowest free ones. A bridged container's chain
+ * b_<id> stays as it is when its interface and port are unchanged.
+ */
+static int
+plan_ports(struct plan *p)
+{
+	size_t i;
+	uint16_t q = 1;
+
+	p->by_port = calloc(LAYOUT_PORT_MAX + 1, sizeof(*p->by_port));
+	if (p->by_port == NULL)
+		return -ENOMEM;
+	for (i = 0; i < p->nt && !p->fresh; i++) {
+		struct target *t = &p->t[i];
+		const struct nft_elem *e =
+			nft_elems_find(&p->have->elems[LAYOUT_SET_PORTS], t->want->ifname, 0);
+		uint16_t port =
+			e ? (uint16_t)((e->data & ~LAYOUT_MARK_VALID) >> LAYOUT_PORT_SHIFT) : 0;
+
+		if (e != NULL && port > 0 && e->data == layout_port_mark(port) &&
+		    p->by_port[port] == NULL) {
+			t->port = port;
+			p->by_port[port] = t;
+		}
+	}
+	for (i = 0; i < p->nt; i++) {
+		struct target *t = &p->t[i];
+		bool ok = false, rewrite;
+
+		layout_bchain_name(t->want->id, t->bchain);
+		t->has_b = !p->fresh && state_bchain(p->have, t->want->id, &ok);
+		if (t->port == 0) {
+			while (q <= LAYOUT_PORT_MAX && p->by_port[q] != NULL)
+				q++;
+			if (q > LAYOUT_PORT_MAX)
+				return -ENOSPC;
+			t->port = q;
+			p->by_port[q] = t;
+			t->add_ports = true;
+		}
+		/* a kept container keeps its port and, bridged, a sound chain
+		 * built with the options of the base chain */
+		rewrite = t->add_ports || (t->want->bridged && (!ok || p->base_chain));
+		if (t->op == OP_KEEP && rewrite) {
+			int r = plan_tag_block(&p->tag_next, t->want->nrules + 1, &t->base);
+
+			if (r < 0)
+				return r;
+			t->op = OP_REWRITE;
+			p->st->unchanged--;
+			p->st->updated++;
+		}
+		/* b_<id> holds only the interface: a change of rules leaves it
+		 * be (a new jump to it would make the kernel validate the table) */
+		t->fill_b =
+			t->want->bridged && t->op != OP_KEEP &&
+			(!ok || t->add_ports || p->base_chain || t->have == NULL ||
+			 !t->have->fw.bridged || strcmp(t->have->fw.ifname, t->want->ifname) != 0);
+	}
 	return 0;
 }
 
@@ -151,7 +238,7 @@ plan_targets(struct plan *p, const struct rules_set *want)
 		t->has6 = !p->fresh && h != NULL && h->chain6;
 		if (p->fresh || h == NULL)
 			t->op = OP_CREATE;
-		else if (t->have != NULL &&
+		else if (t->have != NULL && t->have->fw.bridged == w->bridged &&
 			 (t->have->same == w ||
 			  (t->have->same == NULL && rules_container_equal(&t->have->fw, w))))
 			t->op = OP_KEEP;
@@ -169,7 +256,8 @@ plan_targets(struct plan *p, const struct rules_set *want)
 		if (r < 0)
 			return r;
 	}
-	for (i = 0; i < p->nt; i++) {
+	r = plan_ports(p);
+	for (i = 0; i < p->nt && r == 0; i++) {
 		struct target *t = &p->t[i];
 		const struct nft_elem *e;
 
@@ -187,7 +275,7 @@ plan_targets(struct plan *p, const struct rules_set *want)
 		t->add_dispatch6 =
 			t->want6 && (e == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH6, e));
 	}
-	return 0;
+	return r;
 }
 
 /* Containers and chains of the table that want does not have. */
@@ -272,6 +360,64 @@ add_drop_log(struct plan *p)
 	return r;
 }
 
+/*
+ * The chains b_<id> that stay are emptied when they are filled again;
+ * the others go (their bports elements went before).
+ */
+static int
+drop_bchains(struct plan *p)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < p->have->nbchains && r == 0; i++) {
+		const char *id = p->have->bchains[i].id;
+		const struct target *t = target_find(p, id);
+		char chain[LAYOUT_CHAIN_NAME_MAX + 1];
+
+		if (t != NULL && t->want->bridged && !t->fill_b)
+			continue;
+		layout_bchain_name(id, chain);
+		r = plan_chain_drop(p, chain, t == NULL || !t->want->bridged, id);
+	}
+	return r;
+}
+
+/* The fixed chains of the bridged path are emptied, to be filled again with the base chain. */
+static int
+flush_bridged(struct plan *p)
+{
+	int r = plan_flush(p, LAYOUT_BRIDGED_CHAIN, NULL), i;
+
+	for (i = 0; i < LAYOUT_BR_MAX && r == 0; i++)
+		r = plan_flush_family(p, NFPROTO_BRIDGE, layout_bchain_names[i], NULL);
+	return r;
+}
+
+/* The bridged path's chains and, with the base chain, their rules (see bridged.c). */
+static int
+add_bridged(struct plan *p)
+{
+	unsigned int i, w;
+	int r = 0;
+
+	if (p->fresh)
+		r = plan_put(p, OBJ_CHAIN,
+			     layout_container_chain(p->c->table, LAYOUT_BRIDGED_CHAIN),
+			     NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL, NULL, "create bridged chain");
+	/* ours before pre, which goes there */
+	for (w = LAYOUT_BR_MAX; w-- > 0 && p->fresh && r == 0;)
+		r = plan_put(p, OBJ_CHAIN, layout_bchain(p->c->table, w), NFT_MSG_NEWCHAIN,
+			     NLM_F_CREATE, NULL, NULL, "create bridge chain");
+	for (i = 0; i < LAYOUT_BRIDGED_NRULES && p->base_chain && r == 0; i++)
+		r = plan_rule(p, layout_bridged_rule(p->c->table, i), NULL, NULL);
+	for (w = 0; w < LAYOUT_BR_MAX && p->base_chain && r == 0; w++)
+		for (i = 0; i < layout_bchain_nrules(&p->c->opts, w) && r == 0; i++)
+			r = plan_rule(p, layout_bchain_rule(p->c->table, &p->c->opts, w, i), NULL,
+				      NULL);
+	return r;
+}
+
 static int
 build(struct plan *p)
 {
@@ -288,9 +434,19 @@ build(struct plan *p)
 		if (r < 0)
 			return r;
 	}
+	if (h->btable && p->fresh) {
+		r = plan_put(p, OBJ_TABLE, layout_btable(p->c->table, 0), NFT_MSG_DELTABLE, 0, NULL,
+			     NULL, "delete bridge table");
+		if (r < 0)
+			return r;
+	}
 	/* adopts an orphaned table; without a change besides it, nothing is sent */
 	r = plan_put(p, OBJ_TABLE, layout_table(p->c->table, flags), NFT_MSG_NEWTABLE, NLM_F_CREATE,
 		     NULL, NULL, "create table");
+	/* made with the inet table, and adopted with it */
+	if (r == 0 && (p->fresh || p->adopt))
+		r = plan_put(p, OBJ_TABLE, layout_btable(p->c->table, flags), NFT_MSG_NEWTABLE,
+			     NLM_F_CREATE, NULL, NULL, "create bridge table");
 	if (r < 0)
 		return r;
 	if (!p->fresh) {
@@ -310,6 +466,10 @@ build(struct plan *p)
 			if (r == 0 && t->has6)
 				r = plan_chain_drop(p, t->chain6, !t->want6, t->want->id);
 		}
+		if (r == 0)
+			r = drop_bchains(p);
+		if (r == 0 && p->base_chain)
+			r = flush_bridged(p);
 		if (r == 0 && p->base_chain && h->base_chain_present)
 			r = plan_flush(p, LAYOUT_BASE_CHAIN, NULL);
 		if (r == 0 && p->base_chain && h->drop_chain_present)
@@ -322,7 +482,8 @@ build(struct plan *p)
 	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++) {
 		static const char *const what[LAYOUT_SET_MAX] = {
 			"create set allow",  "create set deny",	    "create set attached",
-			"create map deftag", "create map dispatch", "create map dispatch6"};
+			"create map deftag", "create map dispatch", "create map dispatch6",
+			"create map ports",  "create map bports"};
 
 		if (p->fresh || !h->set_present[i])
 			r = plan_put(p, OBJ_SET, layout_set(p->c->table, i), NFT_MSG_NEWSET,
@@ -330,6 +491,8 @@ build(struct plan *p)
 	}
 	if (r == 0 && p->c->opts.log_rate > 0)
 		r = add_drop_log(p);
+	if (r == 0)
+		r = add_bridged(p);
 	if (r == 0 && (p->fresh || !h->base_chain_present))
 		r = plan_put(p, OBJ_CHAIN, layout_base_chain(p->c->table), NFT_MSG_NEWCHAIN,
 			     NLM_F_CREATE, NULL, NULL, "create base chain");
@@ -358,7 +521,7 @@ model_rebuild(struct nft_model *m, const struct plan *p)
 	for (i = 0; i < p->nt && r == 0; i++) {
 		const struct target *t = &p->t[i];
 
-		r = model_set(m, t->want, t->op == OP_KEEP ? t->have->tag_base : t->base);
+		r = model_set(m, t->want, t->op == OP_KEEP ? t->have->tag_base : t->base, t->port);
 	}
 	m->tag_next = p->tag_next;
 	m->valid = r == 0;
@@ -390,7 +553,17 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	 * base chain on the wrong hook, cannot be mended in place */
 	/* the flags of a table cannot change: one made with other flags
 	 * is replaced, in the same transaction */
-	p.fresh = !have->exists || have->base_unrepairable ||
+	if (have->btable_foreign) {
+		reterr->err = -EEXIST;
+		snprintf(reterr->what, sizeof(reterr->what), "take over table");
+		snprintf(reterr->detail, sizeof(reterr->detail),
+			 "a bridge table of that name exists and was not made by "
+			 "hoody-firewall; choose another --table or delete it");
+		return -EEXIST;
+	}
+	/* the bridged path is built with the table, and mended only so */
+	p.fresh = !have->exists || have->base_unrepairable || !have->btable ||
+		  !have->bridged_chain_ok ||
 		  (!c->no_owner && !(have->flags & NFT_TABLE_F_PERSIST)) ||
 		  (c->no_owner && (have->flags & (NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST)));
 	p.base_chain = p.fresh || !have->base_rules_ok || !nft_options_equal(&have->opts, &c->opts);

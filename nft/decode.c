@@ -420,6 +420,37 @@ note_claims(struct decoder *dec, const struct dchain *dc)
 	}
 }
 
+/*
+ * The container's port id in the bridge table, and whether it is
+ * bridged: its bports element goes to its chain b_<id>, which is exactly
+ * what the layout makes for its interface. Either both or neither.
+ */
+static int
+decode_port(const struct nft_state *st, struct nft_container *ct, const char **why)
+{
+	const struct nft_elem *e = nft_elems_find(&st->elems[LAYOUT_SET_PORTS], ct->fw.ifname, 0);
+	char chain[LAYOUT_CHAIN_NAME_MAX + 1];
+	uint16_t port = e ? (uint16_t)((e->data & ~LAYOUT_MARK_VALID) >> LAYOUT_PORT_SHIFT) : 0;
+	bool has_chain, ok;
+
+	if (e == NULL || port == 0 || e->data != layout_port_mark(port)) {
+		*why = "the interface has no port id in the bridge table";
+		return -EBADMSG;
+	}
+	ct->port = port;
+	e = nft_elems_find(&st->elems[LAYOUT_SET_BPORTS], "", e->data);
+	has_chain = state_bchain(st, ct->fw.id, &ok);
+	if (e == NULL && !has_chain)
+		return 0;
+	layout_bchain_name(ct->fw.id, chain);
+	if (e == NULL || !ok || strcmp(e->chain, chain) != 0) {
+		*why = "its bridged chain is altered, or not reached from its port";
+		return -EBADMSG;
+	}
+	ct->fw.bridged = true;
+	return 0;
+}
+
 static int
 decode_some(struct decoder *dec)
 {
@@ -444,12 +475,19 @@ decode_some(struct decoder *dec)
 			w = d->want ? rules_set_find(d->want, ct->fw.id) : NULL;
 			if (w != NULL && w->ifname[0] != '\0' && verify(dec, cont, w)) {
 				strcpy(ct->fw.ifname, w->ifname);
-				ct->fw.policy = w->policy;
-				ct->tag_base = c4->claims[c4->n - 1].range_lo;
-				ct->same = w;
-				continue;
+				if (decode_port(st, ct, &why) == 0 &&
+				    ct->fw.bridged == w->bridged) {
+					ct->fw.policy = w->policy;
+					ct->tag_base = c4->claims[c4->n - 1].range_lo;
+					ct->same = w;
+					continue;
+				}
+				ct->port = 0;
+				ct->fw.bridged = false;
 			}
 			r = decode_container(dec, cont, ct, &why);
+			if (r == 0)
+				r = decode_port(st, ct, &why);
 			if (r == -EBADMSG) {
 				/* keep the id (and interface, if known) so apply can
 				 * rewrite or remove it; the rest is untrustworthy */

@@ -148,6 +148,7 @@ packet(const struct nlmsghdr *nlh, nft_droplog_cb cb, void *data)
 {
 	struct packet_read p = {{0}};
 	struct nft_drop d = {0};
+	const struct nlattr *in;
 
 	if (nlh->nlmsg_type != ((NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_PACKET))
 		return 0;
@@ -156,9 +157,11 @@ packet(const struct nlmsghdr *nlh, nft_droplog_cb cb, void *data)
 	clock_gettime(CLOCK_REALTIME, &d.when);
 	if (p.tb[NFULA_MARK] != NULL && mnl_attr_get_payload_len(p.tb[NFULA_MARK]) == 4)
 		d.tag = ntohl(mnl_attr_get_u32(p.tb[NFULA_MARK]));
-	if (p.tb[NFULA_IFINDEX_INDEV] != NULL &&
-	    mnl_attr_get_payload_len(p.tb[NFULA_IFINDEX_INDEV]) == 4 &&
-	    if_indextoname(ntohl(mnl_attr_get_u32(p.tb[NFULA_IFINDEX_INDEV])), d.ifname) == NULL)
+	/* a bridged packet came in on the bridge through a port: the container's */
+	in = p.tb[NFULA_IFINDEX_PHYSINDEV] != NULL ? p.tb[NFULA_IFINDEX_PHYSINDEV]
+						   : p.tb[NFULA_IFINDEX_INDEV];
+	if (in != NULL && mnl_attr_get_payload_len(in) == 4 &&
+	    if_indextoname(ntohl(mnl_attr_get_u32(in)), d.ifname) == NULL)
 		d.ifname[0] = '\0'; /* gone since */
 	if (p.tb[NFULA_PAYLOAD] != NULL)
 		parse_headers(mnl_attr_get_payload(p.tb[NFULA_PAYLOAD]),

@@ -37,9 +37,6 @@ table_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump *d = data;
 	struct nftnl_table *t = nftnl_table_alloc();
-	const char *comment = NULL;
-	uint32_t len = 0;
-	const void *u;
 
 	if (t == NULL || nftnl_table_nlmsg_parse(nlh, t) < 0) {
 		d->err = -ENOMEM;
@@ -48,12 +45,7 @@ table_cb(const struct nlmsghdr *nlh, void *data)
 	d->st->exists = true;
 	d->st->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
 	d->st->owner = nftnl_table_get_u32(t, NFTNL_TABLE_OWNER);
-	u = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
-	/* the comment TLV: type 0, length, NUL-terminated text */
-	if (u != NULL && len == 2 + sizeof(LAYOUT_COMMENT) && ((const uint8_t *)u)[0] == 0)
-		comment = (const char *)u + 2;
-	d->st->ours =
-		comment != NULL && memcmp(comment, LAYOUT_COMMENT, sizeof(LAYOUT_COMMENT)) == 0;
+	d->st->ours = layout_table_ours(t);
 out:
 	if (t != NULL)
 		nftnl_table_free(t);
@@ -75,6 +67,10 @@ set_cb(const struct nlmsghdr *nlh, void *data)
 	if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), d->table) != 0)
 		goto out;
 	name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+	if (d->family == NFPROTO_BRIDGE) {
+		bridged_set_seen(d, s, name);
+		goto out;
+	}
 	if (strcmp(name, LAYOUT_DROP_SET) == 0) {
 		if (layout_drop_set_check(s) == 0)
 			d->st->drop_set_present = true;
@@ -153,6 +149,10 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 	if (strcmp(nftnl_chain_get_str(ch, NFTNL_CHAIN_TABLE), d->table) != 0)
 		goto out;
 	name = nftnl_chain_get_str(ch, NFTNL_CHAIN_NAME);
+	if (d->family == NFPROTO_BRIDGE) {
+		bridged_chain_seen(d, ch, name);
+		goto out;
+	}
 	if (strcmp(name, LAYOUT_DROP_CHAIN) == 0) {
 		if (!nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM))
 			d->st->drop_chain_present = true;
@@ -169,6 +169,25 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 			state_base_damage(d->st, "chain %s is not hooked as it should be", name);
 			d->st->base_unrepairable = true;
 		}
+		goto out;
+	}
+	if (strcmp(name, LAYOUT_BRIDGED_CHAIN) == 0 &&
+	    !nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM)) {
+		d->st->bridged_chain_ok = true; /* until its rules say otherwise */
+		goto out;
+	}
+	if (strncmp(name, LAYOUT_BCHAIN_PREFIX, strlen(LAYOUT_BCHAIN_PREFIX)) == 0 &&
+	    layout_chain_container(name) != NULL && !nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM)) {
+		char **names = reallocarray(d->bnames, d->nbnames + 1, sizeof(*names));
+
+		if (names == NULL || (names[d->nbnames] = strdup(name)) == NULL) {
+			if (names != NULL)
+				d->bnames = names;
+			d->err = -ENOMEM;
+			goto out;
+		}
+		d->bnames = names;
+		d->nbnames++;
 		goto out;
 	}
 	if (layout_chain_container(name) == NULL || nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM)) {
@@ -239,6 +258,9 @@ dump_free(struct dump *d)
 	for (i = 0; i < d->nchains; i++)
 		free(d->chains[i].name);
 	free(d->chains);
+	for (i = 0; i < d->nbnames; i++)
+		free(d->bnames[i]);
+	free(d->bnames);
 	free(d->conts);
 	free(d->scratch);
 	free(d->mine);
@@ -255,6 +277,17 @@ read_lists(struct nft_conn *c, struct dump *d)
 		r = request_dump(c, d, NFT_MSG_GETCHAIN, NULL, chain_cb);
 	if (r == 0)
 		qsort(d->chains, d->nchains, sizeof(*d->chains), dchain_cmp);
+	/* the bridge table's, as far as it is ours */
+	if (r == 0)
+		r = bridged_read_table(c, d);
+	d->family = NFPROTO_BRIDGE;
+	if (r == 0 && d->st->btable)
+		r = request_dump(c, d, NFT_MSG_GETSET, NULL, set_cb);
+	if (r == 0 && d->st->btable)
+		r = request_dump(c, d, NFT_MSG_GETCHAIN, NULL, chain_cb);
+	d->family = 0;
+	if (r == 0)
+		bridged_judge_lists(d);
 	return r;
 }
 
@@ -409,6 +442,8 @@ dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st
 	chains_index_ready(&ix_ready, r == 0);
 	if (r == 0)
 		r = read_fixed_rules(c, &d);
+	if (r == 0)
+		r = bridged_read_rules(c, &d, &ix);
 	if (r == 0 && !d.fetch)
 		r = read_verdict_sets(c, &d);
 	if (r == 0)

@@ -78,6 +78,12 @@ struct dump {
 	size_t nconts;
 	unsigned int base_rules_seen;
 	unsigned int drop_rules_seen;
+	uint8_t family;		   /* of the table read: 0 (inet) or NFPROTO_BRIDGE */
+	bool bseen[LAYOUT_BR_MAX]; /* the bridge table's chains found */
+	char **bnames;		   /* the chains b_<id> found */
+	size_t nbnames;
+	struct nftnl_rule **rules; /* the rules of one fixed chain, as read */
+	size_t nrules;
 	enum layout_set set;   /* the set whose elements are being dumped */
 	struct dchain *chain;  /* the chain whose rules are being dumped */
 	struct claim *scratch; /* its claims so far */
@@ -191,6 +197,20 @@ int fetch_settle(struct nft_conn *c, struct dump *d, struct fetched *f);
 /* Free what f holds that the state did not take. */
 void fetch_free(struct fetched *f);
 
+/* bridged_dump.c */
+/* Whether the bridge table exists and is ours, into d->st. 0 or a negative errno. */
+int bridged_read_table(struct nft_conn *c, struct dump *d);
+/* A set or chain of the bridge table as a dump lists it: ours, or damage. */
+void bridged_set_seen(struct dump *d, const struct nftnl_set *s, const char *name);
+void bridged_chain_seen(struct dump *d, const struct nftnl_chain *ch, const char *name);
+/* Once they are all listed: what is missing is damage too. */
+void bridged_judge_lists(struct dump *d);
+/*
+ * The bridged path's rules: the bridge table's chains and bridged, once
+ * the base chain told the options; each chain b_<id>, once ix knows the
+ * interfaces. Judges them into d->st. 0 or a negative errno.
+ */
+int bridged_read_rules(struct nft_conn *c, struct dump *d, const struct dispatch_index *ix);
 /* decode.c */
 /*
  * Decode d's chains into d->st's containers (verifying those d->want

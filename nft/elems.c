@@ -46,6 +46,14 @@ decode_elem(struct dump *d, const struct raw_elem *re, struct nft_elem *e)
 	bool tagged = d->set == LAYOUT_SET_ALLOW || d->set == LAYOUT_SET_DENY;
 
 	memset(e, 0, sizeof(*e));
+	if (d->set == LAYOUT_SET_BPORTS) {
+		/* keyed by a port's id: "" and the id mark in the key */
+		if (re->key_len != sizeof(e->value) || re->verdict != NFT_GOTO || re->chain == NULL)
+			return -EBADMSG;
+		memcpy(&e->value, re->key, sizeof(e->value));
+		e->chain = strdup(re->chain);
+		return e->chain != NULL ? 0 : -ENOMEM;
+	}
 	if (re->key_len != sizeof(e->ifname) + (tagged ? sizeof(uint32_t) : 0))
 		return -EBADMSG;
 	memcpy(e->ifname, re->key, sizeof(e->ifname));
@@ -61,10 +69,12 @@ decode_elem(struct dump *d, const struct raw_elem *re, struct nft_elem *e)
 			return -EBADMSG;
 		if (e->tail_len > 0 && e->tail == NULL)
 			return -ENOMEM;
-	} else if (d->set == LAYOUT_SET_DEFTAG) {
+	} else if (d->set == LAYOUT_SET_DEFTAG || d->set == LAYOUT_SET_PORTS) {
 		if (re->data == NULL || re->data_len != sizeof(e->value))
 			return -EBADMSG;
-		memcpy(&e->value, re->data, sizeof(e->value));
+		/* a default tag is looked up with its value; a port id by interface */
+		memcpy(d->set == LAYOUT_SET_PORTS ? &e->data : &e->value, re->data,
+		       sizeof(e->value));
 	} else if ((d->set == LAYOUT_SET_DISPATCH || d->set == LAYOUT_SET_DISPATCH6) &&
 		   re->verdict == NFT_JUMP && re->chain != NULL) {
 		e->chain = strdup(re->chain);

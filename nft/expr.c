@@ -58,10 +58,10 @@ expr_range(uint32_t op, const void *from, const void *to, uint32_t len)
 	return e;
 }
 
-struct nftnl_expr *
-expr_bitwise_and(const void *mask, uint32_t len)
+/* The register and mask, xor xor: len bytes of each. */
+static struct nftnl_expr *
+bitwise(const void *mask, const void * xor, uint32_t len)
 {
-	static const uint8_t zero[16]; /* up to an IPv6 address */
 	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
 
 	if (e == NULL)
@@ -70,9 +70,23 @@ expr_bitwise_and(const void *mask, uint32_t len)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_BOOL);
 	return e;
+}
+
+struct nftnl_expr *
+expr_bitwise_and(const void *mask, uint32_t len)
+{
+	static const uint8_t zero[16]; /* up to an IPv6 address */
+
+	return bitwise(mask, zero, len);
+}
+
+struct nftnl_expr *
+expr_bitwise_mask_xor(uint32_t mask, uint32_t xor)
+{
+	return bitwise(&mask, &xor, sizeof(mask));
 }
 
 struct nftnl_expr *
@@ -176,8 +190,8 @@ expr_verdict(int verdict)
 	return e;
 }
 
-struct nftnl_expr *
-expr_fib_daddr_type(void)
+static struct nftnl_expr *
+fib_type(uint32_t flags)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("fib");
 
@@ -185,8 +199,20 @@ expr_fib_daddr_type(void)
 		return NULL;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, flags);
 	return e;
+}
+
+struct nftnl_expr *
+expr_fib_daddr_type(void)
+{
+	return fib_type(NFTA_FIB_F_DADDR);
+}
+
+struct nftnl_expr *
+expr_fib_saddr_type(void)
+{
+	return fib_type(NFTA_FIB_F_SADDR);
 }
 
 struct nftnl_expr *

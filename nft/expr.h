@@ -26,6 +26,8 @@ struct nftnl_expr *expr_cmp_u8(uint8_t v);
 struct nftnl_expr *expr_range(uint32_t op, const void *from, const void *to, uint32_t len);
 /* The register and mask, len bytes (at most 16). */
 struct nftnl_expr *expr_bitwise_and(const void *mask, uint32_t len);
+/* The 32-bit register and mask, xor xor: bits to keep, then bits to set. */
+struct nftnl_expr *expr_bitwise_mask_xor(uint32_t mask, uint32_t xor);
 /* Meta key (NFT_META_*) into register dreg. */
 struct nftnl_expr *expr_meta(uint32_t key, uint32_t dreg);
 /* Conntrack key (NFT_CT_*) into register dreg. */
@@ -46,6 +48,8 @@ struct nftnl_expr *expr_verdict(int verdict);
 struct nftnl_expr *expr_goto(const char *chain);
 /* The routing type of the destination address into the register. */
 struct nftnl_expr *expr_fib_daddr_type(void);
+/* The same of the source address. */
+struct nftnl_expr *expr_fib_saddr_type(void);
 /* The 32-bit register from host to network byte order. */
 struct nftnl_expr *expr_hton32(void);
 /* At most rate packets per second, bursts of as many. */

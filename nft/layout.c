@@ -66,6 +66,7 @@ const char *const layout_set_names[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_ALLOW] = "allow",	    [LAYOUT_SET_DENY] = "deny",
 	[LAYOUT_SET_ATTACHED] = "attached", [LAYOUT_SET_DEFTAG] = "deftag",
 	[LAYOUT_SET_DISPATCH] = "dispatch", [LAYOUT_SET_DISPATCH6] = "dispatch6",
+	[LAYOUT_SET_PORTS] = "ports",	    [LAYOUT_SET_BPORTS] = "bports",
 };
 
 /* nft's userdata type for a table's comment */
@@ -85,6 +86,13 @@ layout_chain6_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1]
 	strcat(buf, container_id);
 }
 
+void
+layout_bchain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1])
+{
+	strcpy(buf, LAYOUT_BCHAIN_PREFIX);
+	strcat(buf, container_id);
+}
+
 uint8_t
 layout_chain_family(const char *chain)
 {
@@ -96,13 +104,16 @@ layout_chain_family(const char *chain)
 const char *
 layout_chain_container(const char *chain)
 {
-	const char *prefix = layout_chain_family(chain) == RULES_FAMILY_IPV6 ? LAYOUT_CHAIN6_PREFIX
-									     : LAYOUT_CHAIN_PREFIX;
-	size_t n = strlen(prefix);
+	static const char *const prefixes[] = {LAYOUT_CHAIN_PREFIX, LAYOUT_CHAIN6_PREFIX,
+					       LAYOUT_BCHAIN_PREFIX};
+	size_t i, n;
 
-	if (strncmp(chain, prefix, n) != 0 || !rules_id_valid(chain + n))
-		return NULL;
-	return chain + n;
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		n = strlen(prefixes[i]);
+		if (strncmp(chain, prefixes[i], n) == 0 && rules_id_valid(chain + n))
+			return chain + n;
+	}
+	return NULL;
 }
 
 void
@@ -118,11 +129,17 @@ layout_rb_add(struct layout_rb *b, struct nftnl_expr *e)
 struct nftnl_rule *
 layout_rb_new(const char *table, const char *chain)
 {
+	return layout_rb_new_family(NFPROTO_INET, table, chain);
+}
+
+struct nftnl_rule *
+layout_rb_new_family(uint8_t family, const char *table, const char *chain)
+{
 	struct nftnl_rule *r = nftnl_rule_alloc();
 
 	if (r == NULL)
 		return NULL;
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
 	if (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table) < 0 ||
 	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) < 0) {
 		nftnl_rule_free(r);
@@ -141,12 +158,42 @@ layout_rb_done(struct layout_rb *b)
 	return b->r;
 }
 
+/*
+ * The interface into register 1: the one the packet came in on, or for
+ * a bridged container's chain (ifname not NULL) its port, which the IP
+ * hooks see only as the bridge.
+ */
+static void
+add_ifname(struct layout_rb *b, const char *ifname)
+{
+	char key[IFNAMSIZ] = {0};
+
+	if (ifname == NULL) {
+		layout_rb_add(b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		return;
+	}
+	strncpy(key, ifname, sizeof(key) - 1);
+	layout_rb_add(b, expr_imm_data(key, sizeof(key)));
+}
+
 /* iifname . ct mark: the key of the allow and deny sets, in registers 1-2 */
 static void
-add_ifname_mark(struct layout_rb *b)
+add_ifname_mark(struct layout_rb *b, const char *ifname)
 {
-	layout_rb_add(b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+	add_ifname(b, ifname);
 	layout_rb_add(b, expr_ct_load(NFT_CT_MARK, NFT_REG_2));
+}
+
+/* Accept; a bridged packet leaves without the port's id (see LAYOUT_MARK_FIELD). */
+static void
+add_accept(struct layout_rb *b, bool bridged)
+{
+	if (bridged) {
+		layout_rb_add(b, expr_meta(NFT_META_MARK, NFT_REG_1));
+		layout_rb_add(b, expr_bitwise_mask_xor(~LAYOUT_MARK_FIELD, 0));
+		layout_rb_add(b, expr_meta_set_mark());
+	}
+	layout_rb_add(b, expr_verdict(NF_ACCEPT));
 }
 
 static void
@@ -171,8 +218,10 @@ add_nd(struct layout_rb *b)
  * --container-ifprefix) come right after the fast path.
  */
 enum base_kind {
+	BASE_BRIDGED,
 	BASE_REPLY,
 	BASE_ALLOW_FAST,
+	BASE_NO_ID,
 	BASE_PREFIX,
 	BASE_FOREIGN,
 	BASE_DENY,
@@ -184,8 +233,15 @@ enum base_kind {
 	BASE_ALLOW,
 	BASE_DENY_AGAIN,
 	BASE_DROP,
+	BASE_ND_ANY, /* b_<id> only: its peers are on the link */
 };
-#define BASE_FIXED BASE_DROP /* the number of kinds but BASE_PREFIX */
+#define BASE_FIXED BASE_DROP /* the number of kinds of the base chain but BASE_PREFIX */
+
+/* The rules of a bridged container's chain b_<id>: the base chain's, for one port. */
+static const enum base_kind bport_kinds[] = {
+	BASE_ALLOW_FAST, BASE_DENY,  BASE_ND_ANY,     BASE_EXPECTED, BASE_DISPATCH,
+	BASE_DEFTAG6,	 BASE_ALLOW, BASE_DENY_AGAIN, BASE_DROP,
+};
 
 unsigned int
 layout_base_nrules(const struct nft_options *o)
@@ -253,41 +309,61 @@ nft_options_equal(const struct nft_options *a, const struct nft_options *b)
 	return true;
 }
 
-struct nftnl_rule *
-layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
+/*
+ * Rule kind k of the base chain, or for a bridged container's chain
+ * when ifname (its port) is not NULL; prefix: which --container-ifprefix.
+ */
+static void
+add_kind(struct layout_rb *rb, const struct nft_options *o, enum base_kind k, unsigned int prefix,
+	 const char *ifname)
 {
 	uint32_t expected = IPS_EXPECTED, zero = 0, local = RTN_LOCAL;
 	uint8_t reply = IP_CT_DIR_REPLY, ipv4 = NFPROTO_IPV4, ipv6 = NFPROTO_IPV6;
 	uint16_t ff02 = htons(0xff02);
 	const char *const *sets = layout_set_names;
-	struct layout_rb b = {.r = layout_rb_new(table, LAYOUT_BASE_CHAIN)};
-	unsigned int prefix = 0;
+	bool bridged = ifname != NULL;
+	struct layout_rb b = *rb;
 
-	if (b.r == NULL)
-		return NULL;
-	if (i >= layout_base_nrules(o)) {
-		nftnl_rule_free(b.r);
-		return NULL;
+	switch (k) {
+	case BASE_BRIDGED: {
+		/* From a bridge port: the bridge table's id decides (bridged.c) */
+		uint32_t valid = LAYOUT_MARK_VALID;
+
+		layout_rb_add(&b, expr_meta(NFT_META_MARK, NFT_REG_1));
+		layout_rb_add(&b, expr_bitwise_and(&valid, sizeof(valid)));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &valid, sizeof(valid)));
+		layout_rb_add(&b, expr_goto(LAYOUT_BRIDGED_CHAIN));
+		break;
 	}
-	switch (base_kind(o, i, &prefix)) {
 	case BASE_REPLY:
 		/* Our claims mark only original-direction packets: a reply
 		 * never carries a container's verdict. */
 		layout_rb_add(&b, expr_ct_load(NFT_CT_DIRECTION, NFT_REG_1));
 		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &reply, sizeof(reply)));
 		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
-		if (!put_options_udata(b.r, o))
-			b.failed = true;
 		break;
+	case BASE_NO_ID: {
+		/* In from a bridge without an id: someone rewrote the mark
+		 * between the two tables, or the bridge table is gone. The
+		 * host's own multicast, looped back, never crossed it. */
+		char kind[IFNAMSIZ] = "bridge";
+
+		layout_rb_add(&b, expr_meta(NFT_META_IIFKIND, NFT_REG_1));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, kind, sizeof(kind)));
+		layout_rb_add(&b, expr_fib_saddr_type());
+		layout_rb_add(&b, expr_cmp(NFT_CMP_NEQ, &local, sizeof(local)));
+		layout_rb_add(&b, expr_verdict(NF_DROP));
+		break;
+	}
 	case BASE_ALLOW_FAST:
 		/* Fast path. Expected connections inherit their master's mark:
 		 * they must be checked on their own. */
-		add_ifname_mark(&b);
+		add_ifname_mark(&b, ifname);
 		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
 		layout_rb_add(&b, expr_ct_load(NFT_CT_STATUS, NFT_REG_1));
 		layout_rb_add(&b, expr_bitwise_and(&expected, sizeof(expected)));
 		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &zero, sizeof(zero)));
-		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
+		add_accept(&b, bridged);
 		break;
 	case BASE_PREFIX:
 		/* A container interface no container owns yet: nothing passes. */
@@ -306,7 +382,7 @@ layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
 		break;
 	case BASE_DENY:
 	case BASE_DENY_AGAIN:
-		add_ifname_mark(&b);
+		add_ifname_mark(&b, ifname);
 		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_DENY], 0, false, 0));
 		add_drop(&b, o);
 		break;
@@ -334,7 +410,7 @@ layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
 	case BASE_DISPATCH:
 		layout_rb_add(&b, expr_meta(NFT_META_NFPROTO, NFT_REG_1));
 		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &ipv4, 1));
-		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		add_ifname(&b, ifname);
 		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_DISPATCH], NFT_REG_VERDICT, true, 0));
 		break;
 	case BASE_DEFTAG6:
@@ -343,22 +419,69 @@ layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
 		 * IPv4 packets test the family once, as before. */
 		layout_rb_add(&b, expr_meta(NFT_META_NFPROTO, NFT_REG_1));
 		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &ipv6, 1));
-		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		add_ifname(&b, ifname);
 		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_DEFTAG], NFT_REG_1, true, 0));
 		layout_rb_add(&b, expr_ct_set_mark());
-		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		add_ifname(&b, ifname);
 		layout_rb_add(&b,
 			      expr_lookup(sets[LAYOUT_SET_DISPATCH6], NFT_REG_VERDICT, true, 0));
 		break;
 	case BASE_ALLOW:
-		add_ifname_mark(&b);
+		add_ifname_mark(&b, ifname);
 		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_ALLOW], 0, false, 0));
-		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
+		add_accept(&b, bridged);
 		break;
 	case BASE_DROP:
 		add_drop(&b, o);
 		break;
+	case BASE_ND_ANY:
+		add_nd(&b);
+		add_accept(&b, bridged);
+		break;
 	}
+	*rb = b;
+}
+
+struct nftnl_rule *
+layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
+{
+	struct layout_rb b = {.r = layout_rb_new(table, LAYOUT_BASE_CHAIN)};
+	unsigned int prefix = 0;
+	enum base_kind k;
+
+	if (b.r == NULL)
+		return NULL;
+	if (i >= layout_base_nrules(o)) {
+		nftnl_rule_free(b.r);
+		return NULL;
+	}
+	k = base_kind(o, i, &prefix);
+	add_kind(&b, o, k, prefix, NULL);
+	/* the options the table was built with ride on its first rule */
+	if (i == 0 && !b.failed && !put_options_udata(b.r, o))
+		b.failed = true;
+	return layout_rb_done(&b);
+}
+
+unsigned int
+layout_bport_nrules(void)
+{
+	return sizeof(bport_kinds) / sizeof(bport_kinds[0]);
+}
+
+struct nftnl_rule *
+layout_bport_rule(const char *table, const struct nft_options *o, const char *chain,
+		  const char *ifname, unsigned int i)
+{
+	struct layout_rb b = {.r = layout_rb_new(table, chain)};
+
+	if (b.r == NULL)
+		return NULL;
+	if (i >= layout_bport_nrules()) {
+		nftnl_rule_free(b.r);
+		return NULL;
+	}
+	add_kind(&b, o, bport_kinds[i], 0, ifname);
 	return layout_rb_done(&b);
 }
 
@@ -437,6 +560,12 @@ const struct layout_set_shape layout_set_shapes[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_DISPATCH6] =
 		{NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_DATA_VERDICT, VERDICT_DATA_LEN, false,
 		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+	[LAYOUT_SET_PORTS] =
+		{NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_TYPE_MARK, 4, false,
+		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x01\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+	[LAYOUT_SET_BPORTS] =
+		{NFT_SET_MAP, NFT_TYPE_MARK, 4, NFT_DATA_VERDICT, VERDICT_DATA_LEN, false,
+		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
 };
 
 struct nftnl_set *
@@ -452,7 +581,7 @@ layout_set(const char *table, enum layout_set which)
 	    nftnl_set_set_str(s, NFTNL_SET_NAME, layout_set_names[which]) < 0 ||
 	    nftnl_set_set_data(s, NFTNL_SET_USERDATA, sh->udata, sh->udata_len) < 0)
 		goto fail;
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, layout_set_family(which));
 	/* the kernel insists on an id, unique within the transaction */
 	nftnl_set_set_u32(s, NFTNL_SET_ID, which + 1);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, sh->flags);

@@ -48,10 +48,53 @@ enum layout_set {
 	LAYOUT_SET_DEFTAG,    /* ifname : mark: the default tag, for IPv6 */
 	LAYOUT_SET_DISPATCH,  /* ifname : verdict: jump to the container chain */
 	LAYOUT_SET_DISPATCH6, /* ifname : verdict: jump to its IPv6 chain, if it has one */
+	LAYOUT_SET_PORTS,     /* bridge table, ifname : mark: every container's port id */
+	LAYOUT_SET_BPORTS,    /* mark : verdict: goto b_<id> of a container on a bridge */
 	LAYOUT_SET_MAX,
 };
 
 extern const char *const layout_set_names[LAYOUT_SET_MAX];
+
+/* The family of the table a set is in: ports is the bridge table's. */
+static inline uint8_t
+layout_set_family(enum layout_set which)
+{
+	return which == LAYOUT_SET_PORTS ? 7 /* NFPROTO_BRIDGE */ : 1 /* NFPROTO_INET */;
+}
+
+/*
+ * Bridged containers (bridged.c). A frame from a container's port
+ * carries the port's id in the packet mark from the bridge table's
+ * prerouting to the inet table's: the bits of LAYOUT_MARK_FIELD, with
+ * LAYOUT_MARK_VALID set, are replaced, and taken out again before the
+ * packet is accepted. A port that is not a container's gets the field
+ * with id 0 (EXEMPT); the container cannot set a mark that crosses
+ * into the host. Tags never have bit 31, so that a tag copied into the
+ * mark by someone else can never pass for an id.
+ */
+#define LAYOUT_MARK_FIELD 0xffff0000u
+#define LAYOUT_MARK_VALID 0x80000000u
+#define LAYOUT_MARK_EXEMPT LAYOUT_MARK_VALID
+#define LAYOUT_PORT_SHIFT 16
+#define LAYOUT_PORT_MAX 0x7fffu	       /* ids 1 to this */
+#define LAYOUT_BRIDGED_CHAIN "bridged" /* inet: where marked packets go first */
+#define LAYOUT_BCHAIN_PREFIX "b_"      /* inet: a bridged container's own chain */
+
+static inline uint32_t
+layout_port_mark(uint16_t port)
+{
+	return LAYOUT_MARK_VALID | (uint32_t)port << LAYOUT_PORT_SHIFT;
+}
+
+/* The chains of the bridge table. */
+enum layout_bchain {
+	LAYOUT_BR_PRE = 0, /* prerouting: which port, which id */
+	LAYOUT_BR_OURS,	   /* a container's port: its id, and only ARP, IPv4, IPv6 */
+	LAYOUT_BR_FW,	   /* forward: bridged IP of ours the IP hooks never saw */
+	LAYOUT_BR_MAX,
+};
+
+extern const char *const layout_bchain_names[LAYOUT_BR_MAX];
 
 /* What a set is made with, and what a dumped one must say of itself. */
 struct layout_set_shape {
@@ -160,9 +203,12 @@ void layout_rb_add(struct layout_rb *b, struct nftnl_expr *e);
 struct nftnl_rule *layout_rb_done(struct layout_rb *b);
 
 /* layout.c: building. */
+/* A new rule of family (NFPROTO_*) for table and chain (copied), or NULL. */
+struct nftnl_rule *layout_rb_new_family(uint8_t family, const char *table, const char *chain);
 void layout_chain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1]);
+void layout_bchain_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1]);
 void layout_chain6_name(const char *container_id, char buf[LAYOUT_CHAIN_NAME_MAX + 1]);
-/* The container id of a container's chain of either family, or NULL for other chains. */
+/* The container id of a container's chain (c_, c6_ or b_), or NULL for other chains. */
 const char *layout_chain_container(const char *chain);
 /* The family whose claims a container chain holds (enum rules_family). */
 uint8_t layout_chain_family(const char *chain);
@@ -185,6 +231,24 @@ struct nftnl_set *layout_drop_set(const char *table);
 struct nftnl_rule *layout_drop_rule(const char *table, const struct nft_options *o, unsigned int i);
 /* claim.c */
 struct nftnl_rule *layout_claim_rule(const char *table, const char *chain, const struct claim *cl);
+/*
+ * bridged.c: the bridge table (family bridge, named as ours), its chains
+ * and their rules; the inet chain bridged; a bridged container's chain
+ * b_<id> for its interface.
+ */
+struct nftnl_table *layout_btable(const char *table, uint32_t flags);
+struct nftnl_chain *layout_bchain(const char *table, enum layout_bchain which);
+unsigned int layout_bchain_nrules(const struct nft_options *o, enum layout_bchain which);
+struct nftnl_rule *layout_bchain_rule(const char *table, const struct nft_options *o,
+				      enum layout_bchain which, unsigned int i);
+#define LAYOUT_BRIDGED_NRULES 4
+struct nftnl_rule *layout_bridged_rule(const char *table, unsigned int i);
+unsigned int layout_bport_nrules(void);
+struct nftnl_rule *layout_bport_rule(const char *table, const struct nft_options *o,
+				     const char *chain, const char *ifname, unsigned int i);
+struct nftnl_set_elem *layout_ports_elem(const char *ifname, uint16_t port);
+struct nftnl_set_elem *layout_bports_elem(uint16_t port,
+					  const char *chain); /* chain NULL: key only */
 
 /*
  * Element builders. Keys are the interface name, zero-padded to
@@ -220,6 +284,12 @@ int layout_drop_rule_check(const struct nftnl_rule *r, const char *table,
 int layout_drop_set_check(const struct nftnl_set *s);
 int layout_set_check(const struct nftnl_set *s, const char *table, enum layout_set which);
 int layout_base_chain_check(const struct nftnl_chain *ch);
+/* Does a dumped table carry our layout's comment? */
+bool layout_table_ours(const struct nftnl_table *t);
+/* 0 when r is the same as want (taken), else -EBADMSG; -ENOMEM when want is NULL. */
+int layout_rule_check(const struct nftnl_rule *r, struct nftnl_rule *want);
+/* 0 when a dumped chain of the bridge table is hooked as which is. */
+int layout_bchain_check(const struct nftnl_chain *ch, enum layout_bchain which);
 /*
  * The options a dumped base rule 0 says the table was built with: 0
  * and *ret filled (all zero without options), or -EBADMSG and *ret

@@ -594,7 +594,7 @@ static const struct nft_options base_options[] = {
 START_TEST(base_rules_recognised)
 {
 	const struct nft_options *o = &base_options[_i];
-	unsigned int i, j, n = layout_base_nrules(o), deny = 4 + o->nifprefix - 1;
+	unsigned int i, j, n = layout_base_nrules(o), deny = 5 + o->nifprefix;
 	struct nft_options got;
 
 	for (i = 0; i < n; i++) {
@@ -633,7 +633,7 @@ START_TEST(sets_recognised)
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	ck_assert_int_eq(nftnl_set_nlmsg_parse(nlh, back), 0);
 	/* the kernel reports a verdict map's data length; we do not send it */
-	if (_i == LAYOUT_SET_DISPATCH || _i == LAYOUT_SET_DISPATCH6)
+	if (_i == LAYOUT_SET_DISPATCH || _i == LAYOUT_SET_DISPATCH6 || _i == LAYOUT_SET_BPORTS)
 		nftnl_set_set_u32(back, NFTNL_SET_DATA_LEN, 16);
 	ck_assert_int_eq(layout_set_check(back, TABLE, _i), 0);
 	/* allow and deny share a shape: compare with a set two along */

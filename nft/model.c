@@ -53,6 +53,37 @@ model_clear(struct nft_model *m)
 	m->by_id = NULL;
 	m->n = 0;
 	m->valid = false;
+	memset(m->ports_used, 0, sizeof(m->ports_used));
+}
+
+static void
+port_mark(struct nft_model *m, uint16_t port, bool used)
+{
+	if (port == 0 || port > LAYOUT_PORT_MAX)
+		return;
+	if (used)
+		m->ports_used[port / 8] |= (uint8_t)(1u << (port % 8));
+	else
+		m->ports_used[port / 8] &= (uint8_t) ~(1u << (port % 8));
+}
+
+bool
+model_port_used(const struct nft_model *m, uint16_t port)
+{
+	return port == 0 || port > LAYOUT_PORT_MAX || (m->ports_used[port / 8] >> (port % 8)) & 1;
+}
+
+int
+model_port_alloc(const struct nft_model *m, uint16_t *ret)
+{
+	uint32_t p;
+
+	for (p = 1; p <= LAYOUT_PORT_MAX; p++)
+		if (!model_port_used(m, (uint16_t)p)) {
+			*ret = (uint16_t)p;
+			return 0;
+		}
+	return -ENOSPC;
 }
 
 void
@@ -87,6 +118,14 @@ const struct model_ct *
 model_find(const struct nft_model *m, const char *id)
 {
 	return lookup(m, id);
+}
+
+bool
+nft_model_bridged(const struct nft_model *m, const char *id)
+{
+	const struct model_ct *ct = lookup(m, id);
+
+	return ct != NULL && ct->bridged;
 }
 
 const struct model_ct *
@@ -137,6 +176,7 @@ model_remove(struct nft_model *m, const char *id)
 		return;
 	tdelete(ct, &m->by_ifname, by_ifname_cmp);
 	tdelete(ct, &m->by_id, by_id_cmp);
+	port_mark(m, ct->port, false);
 	free(ct);
 	m->n--;
 }
@@ -146,7 +186,7 @@ model_remove(struct nft_model *m, const char *id)
  * model no longer knows the kernel: it is marked invalid.
  */
 int
-model_set(struct nft_model *m, const struct rules_container *c, uint32_t base)
+model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, uint16_t port)
 {
 	struct model_ct *ct = calloc(1, sizeof(*ct) + c->nrules * sizeof(ct->rules[0]));
 	void **p;
@@ -158,6 +198,8 @@ model_set(struct nft_model *m, const struct rules_container *c, uint32_t base)
 	strcpy(ct->id, c->id);
 	strcpy(ct->ifname, c->ifname);
 	ct->base = base;
+	ct->port = port;
+	ct->bridged = c->bridged;
 	ct->policy = c->policy;
 	ct->has6 = layout_has_ipv6(c);
 	ct->nrules = c->nrules;
@@ -173,6 +215,7 @@ model_set(struct nft_model *m, const struct rules_container *c, uint32_t base)
 		tdelete(ct, &m->by_id, by_id_cmp);
 		goto fail;
 	}
+	port_mark(m, port, true);
 	m->n++;
 	return 0;
 fail:

@@ -228,8 +228,12 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	/* attribute 1 names the table in every kind of object */
 	table = attr_str(nlh, NFTA_TABLE_NAME);
-	if (g->nfgen_family != NFPROTO_INET || table == NULL || strcmp(table, rd->m->table) != 0)
+	if ((g->nfgen_family != NFPROTO_INET && g->nfgen_family != NFPROTO_BRIDGE) ||
+	    table == NULL || strcmp(table, rd->m->table) != 0)
 		return MNL_CB_OK;
+	/* the bridge table and bports hold no rule of one container alone */
+	if (g->nfgen_family == NFPROTO_BRIDGE)
+		type = NFT_MSG_NEWTABLE;
 	switch (type) {
 	case NFT_MSG_NEWCHAIN:
 	case NFT_MSG_DELCHAIN:
@@ -250,7 +254,8 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 			if (name != NULL && strcmp(name, layout_set_names[layout_set]) == 0)
 				break;
 		rd->ch.kind = NFT_CHANGE_BASE;
-		if (layout_set == LAYOUT_SET_MAX)
+		if (layout_set == LAYOUT_SET_MAX || layout_set == LAYOUT_SET_PORTS ||
+		    layout_set == LAYOUT_SET_BPORTS)
 			break;
 		rd->ch.kind = NFT_CHANGE_ELEM;
 		rd->ch.set = layout_set;

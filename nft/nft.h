@@ -51,6 +51,7 @@ struct nft_container {
 	struct nft_counter dflt;      /* packets that took the default action */
 	uint32_t tag_base;	      /* first conntrack-mark tag of its block */
 	bool chain4, chain6;	      /* its chains the table holds: c_<id>, c6_<id> */
+	uint16_t port;		      /* its id in the packet mark (0: none found) */
 	char damage[160];	      /* "" when the kernel objects are sound */
 	/* nft_dump() with want: the container of want that the kernel holds
 	 * exactly; then fw has only id, interface and default action, and
@@ -148,6 +149,8 @@ struct nft_model;
 int nft_model_new(struct nft_model **ret);
 void nft_model_free(struct nft_model *m);
 bool nft_model_valid(const struct nft_model *m);
+/* Did the last change put container id in the kernel as a bridged one? */
+bool nft_model_bridged(const struct nft_model *m, const char *id);
 
 /*
  * Make the kernel hold exactly want, starting from have (a dump taken

@@ -186,8 +186,9 @@ bool raw_expr_is(const struct raw_expr *e, const char *name);
 
 /* dump.c: what a dump found, kept for nft_apply() to diff against. */
 struct nft_elem {
-	char ifname[16]; /* IFNAMSIZ, NUL-padded */
-	uint32_t value;	 /* allow, deny: the tag in the key; deftag: the data */
+	char ifname[16]; /* IFNAMSIZ, NUL-padded; "" in bports */
+	uint32_t value;	 /* allow, deny: the tag in the key; deftag: the data; bports: the key */
+	uint32_t data;	 /* ports: the data (found by interface alone) */
 	char *chain;	 /* dispatch: jump target (owned); NULL for other verdicts */
 	struct nft_counter ctr;
 	char *tail; /* allow, deny: description tail (owned) */
@@ -223,11 +224,27 @@ struct nft_state {
 	size_t nforeign_chains;
 	char **foreign_sets;
 	size_t nforeign_sets;
+	/* bridged containers (bridged.c): the bridge table, the chain bridged, each b_<id> */
+	bool btable;		    /* the bridge table exists, and is ours */
+	bool btable_foreign;	    /* one of that name exists that is not ours */
+	bool bridged_chain_ok;	    /* the inet chain bridged holds its rules */
+	struct nft_bchain *bchains; /* sorted by container id */
+	size_t nbchains;
 	struct nft_container *containers; /* sorted by id */
 	size_t ncontainers;
 	struct region arena; /* what the containers point to, freed whole */
 	uint32_t tag_max;    /* the highest tag anything in the table uses */
 };
+
+/* A chain b_<id> as dumped: is it exactly what the layout makes for its container? */
+struct nft_bchain {
+	char *id;
+	bool ok;
+};
+
+/* state.c: is chain b_<id> in the state, and *ret_ok: exactly what the layout makes? */
+bool state_bchain(const struct nft_state *st, const char *id, bool *ret_ok);
+int state_bchain_cmp(const void *a, const void *b);
 
 /* The table is c's: no other socket can change it (see NFT_TABLE_F_OWNER). */
 static inline bool
@@ -284,6 +301,8 @@ struct model_ct {
 	char id[RULES_ID_MAX + 1];
 	char ifname[RULES_IFNAME_MAX + 1];
 	uint32_t base;
+	uint16_t port; /* its id in the packet mark, from a bridge port (ports, bports) */
+	bool bridged;  /* its interface is a bridge port: its chain b_<id> and bports element */
 	uint8_t policy;
 	bool has6; /* IPv6 rules: its chain c6_<id> and a dispatch6 element */
 	uint32_t nrules;
@@ -296,12 +315,17 @@ struct nft_model {
 	size_t n;
 	uint32_t tag_next; /* the first tag no block has used */
 	bool valid;	   /* false until an nft_apply() commits, and after a failure */
+	uint8_t ports_used[(LAYOUT_PORT_MAX + 1) / 8];
 };
 
 const struct model_ct *model_find(const struct nft_model *m, const char *id);
 const struct model_ct *model_find_ifname(const struct nft_model *m, const char *ifname);
 uint64_t model_rule_key(const struct rules_rule *r);
-int model_set(struct nft_model *m, const struct rules_container *c, uint32_t base);
+int model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, uint16_t port);
+/* Is port id taken (0 and ids past the last count as taken)? */
+bool model_port_used(const struct nft_model *m, uint16_t port);
+/* The lowest port id not taken: 0, or -ENOSPC. */
+int model_port_alloc(const struct nft_model *m, uint16_t *ret);
 void model_remove(struct nft_model *m, const char *id);
 void model_clear(struct nft_model *m);
 

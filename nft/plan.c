@@ -40,8 +40,23 @@ plan_put(struct plan *p, enum obj k, void *o, uint16_t type, uint16_t flags, con
 	if (o != NULL)
 		buf = nft_batch_reserve(p->b, container, rule, what, &seq);
 	if (buf != NULL) {
-		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, seq);
+		struct nlmsghdr *nlh;
+		uint32_t family;
 
+		switch (k) {
+		case OBJ_TABLE:
+			family = nftnl_table_get_u32(o, NFTNL_TABLE_FAMILY);
+			break;
+		case OBJ_SET:
+			family = nftnl_set_get_u32(o, NFTNL_SET_FAMILY);
+			break;
+		case OBJ_CHAIN:
+			family = nftnl_chain_get_u32(o, NFTNL_CHAIN_FAMILY);
+			break;
+		default:
+			family = nftnl_rule_get_u32(o, NFTNL_RULE_FAMILY);
+		}
+		nlh = nftnl_nlmsg_build_hdr(buf, type, family ? family : NFPROTO_INET, flags, seq);
 		switch (k) {
 		case OBJ_TABLE:
 			nftnl_table_nlmsg_build_payload(nlh, o);
@@ -79,13 +94,14 @@ plan_put(struct plan *p, enum obj k, void *o, uint16_t type, uint16_t flags, con
 int
 plan_flush(struct plan *p, const char *chain, const char *container)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	return plan_flush_family(p, NFPROTO_INET, chain, container);
+}
 
-	if (r != NULL && (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, p->c->table) < 0 ||
-			  nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) < 0)) {
-		nftnl_rule_free(r);
-		r = NULL;
-	}
+int
+plan_flush_family(struct plan *p, uint8_t family, const char *chain, const char *container)
+{
+	struct nftnl_rule *r = layout_rb_new_family(family, p->c->table, chain);
+
 	return plan_put(p, OBJ_RULE, r, NFT_MSG_DELRULE, 0, container, NULL, "flush chain");
 }
 
@@ -103,7 +119,7 @@ plan_elem_set(const struct plan *p, enum layout_set which)
 
 	if (s == NULL)
 		return NULL;
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, layout_set_family(which));
 	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, p->c->table) < 0 ||
 	    nftnl_set_set_str(s, NFTNL_SET_NAME, layout_set_names[which]) < 0) {
 		nftnl_set_free(s);
@@ -160,10 +176,11 @@ plan_elems_send(struct plan *p, struct elem_batch *eb, enum layout_set which)
 	uint16_t type = eb->type;
 	static const char *const what[2][LAYOUT_SET_MAX] = {
 		{"add allow element", "add deny element", "add attached element",
-		 "add default-tag element", "add dispatch element", "add dispatch6 element"},
+		 "add default-tag element", "add dispatch element", "add dispatch6 element",
+		 "add ports element", "add bports element"},
 		{"delete allow element", "delete deny element", "delete attached element",
 		 "delete default-tag element", "delete dispatch element",
-		 "delete dispatch6 element"},
+		 "delete dispatch6 element", "delete ports element", "delete bports element"},
 	};
 	struct nftnl_set_elems_iter *it;
 	size_t first = eb->sent;
@@ -184,7 +201,7 @@ plan_elems_send(struct plan *p, struct elem_batch *eb, enum layout_set which)
 			r = -ENOMEM;
 			break;
 		}
-		nlh = nftnl_set_elem_nlmsg_build_hdr(buf, type, NFPROTO_INET,
+		nlh = nftnl_set_elem_nlmsg_build_hdr(buf, type, layout_set_family(which),
 						     type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
 						     seq);
 		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
@@ -295,6 +312,31 @@ add_container_elems(struct plan *p, const struct target *t)
 	if (r == 0 && t->add_dispatch6)
 		r = plan_elem_add(p, &p->add[LAYOUT_SET_DISPATCH6], LAYOUT_SET_DISPATCH6,
 				  layout_dispatch_elem(w->ifname, t->chain6), w->id);
+	if (r == 0 && t->add_ports)
+		r = plan_elem_add(p, &p->add[LAYOUT_SET_PORTS], LAYOUT_SET_PORTS,
+				  layout_ports_elem(w->ifname, t->port), w->id);
+	if (r == 0 && t->fill_b)
+		r = plan_elem_add(p, &p->add[LAYOUT_SET_BPORTS], LAYOUT_SET_BPORTS,
+				  layout_bports_elem(t->port, t->bchain), w->id);
+	return r;
+}
+
+/* A bridged container's chain b_<id>, for its interface (see bridged.c). */
+static int
+add_bchain(struct plan *p, const struct target *t)
+{
+	unsigned int i;
+	int r = 0;
+
+	if (!t->has_b)
+		r = plan_put(p, OBJ_CHAIN, layout_container_chain(p->c->table, t->bchain),
+			     NFT_MSG_NEWCHAIN, NLM_F_CREATE, t->want->id, NULL,
+			     "create bridged chain");
+	for (i = 0; i < layout_bport_nrules() && r == 0; i++)
+		r = plan_rule(
+			p,
+			layout_bport_rule(p->c->table, &p->c->opts, t->bchain, t->want->ifname, i),
+			t->want->id, NULL);
 	return r;
 }
 
@@ -344,6 +386,8 @@ plan_container(struct plan *p, const struct target *t, const char *id)
 			     NFT_MSG_NEWCHAIN, NLM_F_CREATE, id, NULL, "create IPv6 chain");
 	if (r == 0)
 		r = add_container_rules(p, t);
+	if (r == 0 && t->fill_b)
+		r = add_bchain(p, t);
 	if (r == 0)
 		r = add_container_elems(p, t);
 	return r;
@@ -397,6 +441,7 @@ plan_free(struct plan *p)
 	nft_batch_free(p->b);
 	free(p->t);
 	free(p->by_ifname);
+	free(p->by_port);
 }
 
 /* Send the transaction built so far; a batch of only its table message changes nothing. */

@@ -34,8 +34,13 @@ struct target {
 	bool add_attached; /* the interface's attached, dispatch and dispatch6 elements */
 	bool add_dispatch;
 	bool add_dispatch6;
+	uint16_t port;	/* its id in the packet mark (bridged.c) */
+	bool add_ports; /* its interface's element in the bridge table's ports */
+	bool fill_b;	/* want is bridged: fill its chain b_<id>, and point bports there */
+	bool has_b;	/* ... which exists (emptied) */
 	char chain[LAYOUT_CHAIN_NAME_MAX + 1];
 	char chain6[LAYOUT_CHAIN_NAME_MAX + 1];
+	char bchain[LAYOUT_CHAIN_NAME_MAX + 1];
 };
 
 struct elem_batch {
@@ -56,9 +61,10 @@ struct plan {
 	const struct target **by_ifname; /* hash table, at most half full */
 	size_t ifmask;
 	uint32_t tag_next;
-	bool adopt;	 /* send the table message even when nothing else changes */
-	bool fresh;	 /* build everything: no table, or one we recreate */
-	bool base_chain; /* (re)create the base chain's rules */
+	bool adopt;		       /* send the table message even when nothing else changes */
+	bool fresh;		       /* build everything: no table, or one we recreate */
+	bool base_chain;	       /* (re)create the base chain's rules */
+	const struct target **by_port; /* LAYOUT_PORT_MAX + 1, by port id */
 	struct elem_batch add[LAYOUT_SET_MAX];
 	struct elem_batch del[LAYOUT_SET_MAX];
 	struct nft_apply_stats *st;
@@ -93,6 +99,8 @@ int plan_put(struct plan *p, enum obj k, void *o, uint16_t type, uint16_t flags,
 	     const char *container, const char *rule, const char *what);
 /* Empty chain (DELRULE without a handle) for container. 0 or -ENOMEM. */
 int plan_flush(struct plan *p, const char *chain, const char *container);
+/* The same in the table of family (NFPROTO_*). */
+int plan_flush_family(struct plan *p, uint8_t family, const char *chain, const char *container);
 /* Append rule r (taken) to its chain. 0 or -ENOMEM. */
 int plan_rule(struct plan *p, struct nftnl_rule *r, const char *container, const char *rule);
 /* A set object that names set which of the table, to carry elements; NULL when out of memory. */

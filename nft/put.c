@@ -94,11 +94,13 @@ read_counters(struct plan *p, const struct model_ct *old, struct nft_counter *ct
 
 /*
  * Delete everything the old container put in the kernel but its chains:
- * its interface's dispatch and attached elements unless keep_ifname,
- * its dispatch6 element unless keep6.
+ * its interface's dispatch, attached and ports elements unless
+ * keep_ifname, its dispatch6 element unless keep6, its bports element
+ * unless keep_b.
  */
 static int
-put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, bool keep6)
+put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, bool keep6,
+	       bool keep_b)
 {
 	uint32_t i;
 	int r = 0;
@@ -123,9 +125,36 @@ put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, boo
 	if (r == 0 && old->has6 && !keep6)
 		r = plan_elem_add(p, &p->del[LAYOUT_SET_DISPATCH6], LAYOUT_SET_DISPATCH6,
 				  layout_ifname_elem(old->ifname), old->id);
+	if (r == 0 && !keep_ifname)
+		r = plan_elem_add(p, &p->del[LAYOUT_SET_PORTS], LAYOUT_SET_PORTS,
+				  layout_ifname_elem(old->ifname), old->id);
+	if (r == 0 && old->bridged && !keep_b)
+		r = plan_elem_add(p, &p->del[LAYOUT_SET_BPORTS], LAYOUT_SET_BPORTS,
+				  layout_bports_elem(old->port, NULL), old->id);
 	if (r == 0)
 		r = plan_elems_send_all(p, p->del);
 	return r;
+}
+
+/*
+ * Its port id: the old one on the same interface, else the lowest free.
+ * The chain b_<id> holds only the interface: a change of rules leaves
+ * it be, as a new jump to it would make the kernel validate the table.
+ */
+static int
+put_port(const struct nft_model *m, struct target *t, bool same_if)
+{
+	const struct model_ct *old = t->old;
+
+	layout_bchain_name(t->want->id, t->bchain);
+	t->add_ports = !same_if;
+	t->has_b = old != NULL && old->bridged;
+	t->fill_b = t->want->bridged && !(same_if && old->bridged);
+	if (same_if) {
+		t->port = old->port;
+		return 0;
+	}
+	return model_port_alloc(m, &t->port);
 }
 
 /*
@@ -135,20 +164,23 @@ put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, boo
  * container has IPv6 rules and keeps its interface.
  */
 static int
-put_build(struct plan *p, struct target *t, const char *id)
+put_build(struct plan *p, const struct nft_model *m, struct target *t, const char *id)
 {
 	const struct model_ct *old = t->old;
 	bool attach = t->want != NULL && t->want->ifname[0] != '\0';
 	bool same_if = attach && old != NULL && strcmp(old->ifname, t->want->ifname) == 0;
-	int r = 0;
+	bool want_b = attach && t->want->bridged;
+	int r = attach ? put_port(m, t, same_if) : 0;
 
 	t->want6 = attach && layout_has_ipv6(t->want);
-	if (old != NULL) {
-		r = put_unlink_old(p, old, same_if, same_if && t->want6);
+	if (old != NULL && r == 0) {
+		r = put_unlink_old(p, old, same_if, same_if && t->want6, want_b && !t->fill_b);
 		if (r == 0)
 			r = plan_chain_drop(p, t->chain, !attach, id);
 		if (r == 0 && old->has6)
 			r = plan_chain_drop(p, t->chain6, !t->want6, id);
+		if (r == 0 && old->bridged && (t->fill_b || !want_b))
+			r = plan_chain_drop(p, t->bchain, !want_b, id);
 	}
 	if (!attach || r < 0)
 		return r;
@@ -225,7 +257,7 @@ put_end(struct put *u, struct nft_model *m, const char *id, int r, const char *w
 	if (r == 0) {
 		m->tag_next = p->tag_next;
 		if (t->want != NULL && t->want->ifname[0] != '\0') {
-			r = model_set(m, t->want, t->base);
+			r = model_set(m, t->want, t->base, t->port);
 			p->st->created = t->old == NULL;
 			p->st->updated = t->old != NULL;
 		} else {
@@ -276,7 +308,7 @@ nft_put(struct nft_conn *c, struct nft_model *m, const char *id, const struct ru
 		u.t.old_ctrs = ctrs;
 	}
 	if (r == 0)
-		r = put_build(&u.p, &u.t, id);
+		r = put_build(&u.p, m, &u.t, id);
 	r = put_end(&u, m, id, r, "build transaction", ret_stats, reterr);
 	free(ctrs);
 	return r;
@@ -418,9 +450,9 @@ repair_unlink_old(struct plan *p, struct target *t, const char *id, bool keep_if
 	}
 	if (old != NULL && r == 0)
 		r = repair_unlink(p, LAYOUT_SET_DEFTAG, mk_ifname_key, old->ifname, id, &pr);
-	for (k = 0; old != NULL && !keep_ifname && k < 3 && r == 0; k++) {
-		static const enum layout_set sets[3] = {LAYOUT_SET_DISPATCH, LAYOUT_SET_ATTACHED,
-							LAYOUT_SET_DISPATCH6};
+	for (k = 0; old != NULL && !keep_ifname && k < 4 && r == 0; k++) {
+		static const enum layout_set sets[4] = {LAYOUT_SET_DISPATCH, LAYOUT_SET_ATTACHED,
+							LAYOUT_SET_DISPATCH6, LAYOUT_SET_PORTS};
 
 		r = repair_unlink(p, sets[k], mk_ifname_key, old->ifname, id, &pr);
 	}
@@ -469,6 +501,10 @@ repair_ifname(struct plan *p, struct target *t, const char *id, bool same_if)
 	if (r == 0)
 		r = probe_elem(p, LAYOUT_SET_ATTACHED, layout_ifname_elem(ifname), &pr);
 	t->add_attached = !pr.present;
+	/* the port's id is written again, whatever holds it */
+	if (r == 0)
+		r = repair_unlink(p, LAYOUT_SET_PORTS, mk_ifname_key, ifname, id, &pr);
+	t->add_ports = true;
 	return r;
 }
 
@@ -488,9 +524,15 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 	if (r < 0)
 		return r;
 	other = attach ? model_find_ifname(m, want->ifname) : NULL;
-	if (other != NULL && strcmp(other->id, id) != 0)
-		return -ERESTART; /* the whole table must be put right */
+	/* the whole table must be put right: the bridged path is mended with it */
+	if ((other != NULL && strcmp(other->id, id) != 0) || (attach && want->bridged) ||
+	    (u.t.old != NULL && u.t.old->bridged))
+		return -ERESTART;
 	same_if = attach && u.t.old != NULL && strcmp(u.t.old->ifname, want->ifname) == 0;
+	if (attach)
+		r = same_if ? (u.t.port = u.t.old->port, 0) : model_port_alloc(m, &u.t.port);
+	if (r < 0)
+		return r;
 	u.t.want6 = attach && layout_has_ipv6(want);
 	r = put_batch(&u, m, id);
 	ctrs = calloc(u.t.old ? u.t.old->nrules + 1 : 1, sizeof(*ctrs));

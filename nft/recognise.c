@@ -166,21 +166,36 @@ same_rule(const struct nftnl_rule *a, const struct nftnl_rule *b)
 	return la == lb && (la == 0 || memcmp(ua, ub, la) == 0);
 }
 
-int
-layout_base_rule_check(const struct nftnl_rule *r, const char *table, const struct nft_options *o,
-		       unsigned int i)
+bool
+layout_table_ours(const struct nftnl_table *t)
 {
-	struct nftnl_rule *want;
+	uint32_t len = 0;
+	const uint8_t *u = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+
+	/* the comment TLV: type 0, length, NUL-terminated text */
+	return u != NULL && len == 2 + sizeof(LAYOUT_COMMENT) && u[0] == 0 &&
+	       memcmp(u + 2, LAYOUT_COMMENT, sizeof(LAYOUT_COMMENT)) == 0;
+}
+
+int
+layout_rule_check(const struct nftnl_rule *r, struct nftnl_rule *want)
+{
 	bool eq;
 
-	if (i >= layout_base_nrules(o))
-		return -EBADMSG;
-	want = layout_base_rule(table, o, i);
 	if (want == NULL)
 		return -ENOMEM;
 	eq = same_rule(r, want);
 	nftnl_rule_free(want);
 	return eq ? 0 : -EBADMSG;
+}
+
+int
+layout_base_rule_check(const struct nftnl_rule *r, const char *table, const struct nft_options *o,
+		       unsigned int i)
+{
+	if (i >= layout_base_nrules(o))
+		return -EBADMSG;
+	return layout_rule_check(r, layout_base_rule(table, o, i));
 }
 
 static bool

@@ -14,8 +14,8 @@
 struct nlmsghdr *
 request_elems(struct nft_conn *c, char *buf, enum layout_set which, uint16_t flags)
 {
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, flags,
-						     nft_conn_seq(c));
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(
+		buf, NFT_MSG_GETSETELEM, layout_set_family(which), flags, nft_conn_seq(c));
 
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, c->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, layout_set_names[which]);
@@ -33,6 +33,7 @@ int
 request_dump(struct nft_conn *c, struct dump *d, uint16_t type, const char *chain, mnl_cb_t cb)
 {
 	NFT_MSG_ALIGNED char buf[NFT_REQ_BUF] = {0};
+	uint8_t family = d->family ? d->family : NFPROTO_INET;
 	struct nlmsghdr *nlh;
 	uint16_t flags = NLM_F_DUMP;
 	int r;
@@ -44,8 +45,7 @@ request_dump(struct nft_conn *c, struct dump *d, uint16_t type, const char *chai
 		if (t == NULL)
 			return -ENOMEM;
 		nftnl_table_set_str(t, NFTNL_TABLE_NAME, c->table);
-		nlh = nftnl_table_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_ACK,
-						  nft_conn_seq(c));
+		nlh = nftnl_table_nlmsg_build_hdr(buf, type, family, NLM_F_ACK, nft_conn_seq(c));
 		nftnl_table_nlmsg_build_payload(nlh, t);
 		nftnl_table_free(t);
 		break;
@@ -60,14 +60,14 @@ request_dump(struct nft_conn *c, struct dump *d, uint16_t type, const char *chai
 			return -ENOMEM;
 		nftnl_rule_set_str(ru, NFTNL_RULE_TABLE, c->table);
 		nftnl_rule_set_str(ru, NFTNL_RULE_CHAIN, chain);
-		nlh = nftnl_rule_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, nft_conn_seq(c));
+		nlh = nftnl_rule_nlmsg_build_hdr(buf, type, family, flags, nft_conn_seq(c));
 		nftnl_rule_nlmsg_build_payload(nlh, ru);
 		nftnl_rule_free(ru);
 		break;
 	}
 	default:
 		/* chains and sets; the callbacks check the table too */
-		nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, nft_conn_seq(c));
+		nlh = nftnl_nlmsg_build_hdr(buf, type, family, flags, nft_conn_seq(c));
 		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, c->table);
 	}
 	r = nft_conn_dump(c, nlh, cb, d);

@@ -90,6 +90,9 @@ nft_state_free(struct nft_state *s)
 	for (i = 0; i < s->nforeign_sets; i++)
 		free(s->foreign_sets[i]);
 	free(s->foreign_sets);
+	for (i = 0; i < s->nbchains; i++)
+		free(s->bchains[i].id);
+	free(s->bchains);
 	free(s->containers); /* and what they point to: */
 	region_free(&s->arena);
 	free(s);
@@ -165,4 +168,22 @@ const char *
 nft_state_base_damage(const struct nft_state *s)
 {
 	return s->base_damage;
+}
+
+int
+state_bchain_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct nft_bchain *)a)->id, ((const struct nft_bchain *)b)->id);
+}
+
+bool
+state_bchain(const struct nft_state *st, const char *id, bool *ret_ok)
+{
+	struct nft_bchain key = {.id = (char *)(uintptr_t)id};
+	const struct nft_bchain *b = st->nbchains ? bsearch(&key, st->bchains, st->nbchains,
+							    sizeof(key), state_bchain_cmp)
+						  : NULL;
+
+	*ret_ok = b != NULL && b->ok;
+	return b != NULL;
 }

@@ -65,6 +65,9 @@ struct rules_container {
 	char id[RULES_ID_MAX + 1];
 	char ifname[RULES_IFNAME_MAX + 1]; /* "" when not attached */
 	uint8_t policy;			   /* default action, enum rules_action */
+	/* Not part of the document: the agent's observation that ifname is
+	 * a port of a Linux bridge, which changes how it is enforced. */
+	bool bridged;
 	size_t nrules;
 	/*
 	 * Canonical order: deny rules first, then allow rules, each in the

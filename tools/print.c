@@ -249,8 +249,8 @@ static const struct {
 	 "no interface of that name exists on the host now: the firewall filters "
 	 "nothing until one appears"},
 	{"bridge_port", "BRIDGE PORT",
-	 "the interface is a port of a Linux bridge, whose packets the firewall "
-	 "sees as the bridge's: it filters nothing there (not supported yet)"},
+	 "the interface is a port of a Linux bridge that the kernel does not "
+	 "enforce on the bridged path yet: everything it sends is dropped"},
 	{"kernel_out_of_sync", "KERNEL OUT OF SYNC",
 	 "the kernel does not hold this firewall as stored; hoody firewall audit "
 	 "shows how it differs"},

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# 186: a container whose veth is a port of a Linux bridge is not called
-# enforced. Its packets reach the IP hooks as the bridge's, so a firewall
-# keyed by the port's name filters nothing; until bridged containers are
-# supported, every answer says "bridge_port" and the attach warns, and a
-# probe shows the container is indeed open. Taken off the bridge, the same
-# interface is routed and enforced (followed from link events, no call);
-# put back, it is "bridge_port" again. A port leaving its bridge is not
-# taken for an interface that went away.
+# 186: a container's veth that joins or leaves a Linux bridge is followed
+# from link events, with no call, and its firewall never lapses: attached
+# as a bridge port it is enforced on the bridged path (its allow rule
+# passes, nothing else does), taken off the bridge it is enforced as
+# routed, put back it is enforced as bridged again; right after each move,
+# before the agent has heard of it, nothing the rule does not allow gets
+# through. A port leaving its bridge is not taken for an interface that
+# went away.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -40,41 +40,46 @@ V=/api/v1/containers
 enforcement_is() { api GET "$V/$1/firewall" && [ "$(api_field data.enforcement)" = "$2" ]; }
 
 expect_api "attach box-3 to hb3, a bridge port" 201 PUT $V/box-3 '{"interface": "hb3"}'
-check "... enforcement bridge_port" test "$(api_field data.enforcement)" = bridge_port
-check "... and a warning of that code naming the bridge" \
-	test "$(api_field data.warnings.0.code)" = bridge_port
-check "... interface_present is still true" test "$(api_field data.interface_present)" = true
-expect_api "reset box-3: deny-all, as stored" 200 POST $V/box-3/firewall/reset
-check "... still bridge_port" test "$(api_field data.enforcement)" = bridge_port
-expect_ok "... and indeed nothing filters c3: it reaches the remote" tcp "$C3" 203.0.113.10 443
+check "... enforced" test "$(api_field data.enforcement)" = enforced
+check "... with no warning" test "$(json_len "$WORK/api.out" data.warnings)" = 0
+check "... interface_present is true" test "$(api_field data.interface_present)" = true
+expect_api "reset box-3: deny-all" 200 POST $V/box-3/firewall/reset
+expect_api "allow tcp 443 to the remote" 201 POST $V/box-3/firewall/egress \
+	'{"action": "allow", "protocol": "tcp", "destination": "203.0.113.10/32", "destination_port": "443"}'
+check "... still enforced" test "$(api_field data.enforcement)" = enforced
+# locked: what its rule allows, and nothing else
+expect_locked() {
+	expect_ok "$1: c3 -> remote tcp 443, its allow rule" tcp "$C3" 203.0.113.10 443
+	expect_blocked "$1: c3 -> remote tcp 80" tcp "$C3" 203.0.113.10 80
+	expect_blocked "$1: c3 -> the bridge's address" tcp "$C3" 10.10.3.1 8080
+}
+expect_locked "on the bridge"
 expect_api "health" 200 GET /api/v1/health
-check "health counts it not enforced, as bridge_port" \
-	test "$(api_field data.not_enforced)/$(api_field data.enforcement.bridge_port)" = 1/1
+check "health counts nothing not enforced" test "$(api_field data.not_enforced)" = 0
 "$HOODY" --socket "$SOCK" firewall list >"$WORK/cli.out" 2>&1 || true
-check "hoody firewall list: box-3 BRIDGE PORT" grep -Eq '^box-3 +hb3 +BRIDGE PORT' "$WORK/cli.out"
+check "hoody firewall list: box-3 on hb3 enforced" grep -Eq '^box-3 +hb3 +yes' "$WORK/cli.out"
 
-# --- off the bridge: hb3 is routed, and the firewall applies to it at once
+# --- off the bridge: hb3 is routed, and the firewall follows at once
 ip -n "$HOST" addr del 10.10.3.1/24 dev br0
 ip -n "$HOST" link set hb3 nomaster
 ip -n "$HOST" addr add 10.10.3.1/24 dev hb3
-if poll_quiet 5 enforcement_is box-3 enforced; then
-	pass "hb3 off the bridge: box-3 is enforced, with no call"
-else
-	fail "hb3 off the bridge: box-3 is $(api_field data.enforcement), expected enforced"
-fi
-expect_blocked "... and c3 is locked" tcp "$C3" 203.0.113.10 443
+expect_blocked "right after leaving the bridge: c3 -> remote tcp 80" tcp "$C3" 203.0.113.10 80
+check "box-3 is enforced as routed, with no call" \
+	poll_quiet 5 enforcement_is box-3 enforced
+check "... said so in the log" \
+	poll_quiet 5 grep -q 'container box-3: interface hb3 left its bridge' "$WORK/agentd.log"
+expect_locked "routed"
 check "leaving the bridge is not an interface going away" \
 	bash -c "! grep -q 'interface hb3 is gone' '$WORK/agentd.log'"
 
-# --- back on the bridge: not enforced again, and said so
+# --- back on the bridge: bridged again, never open in between
 ip -n "$HOST" addr del 10.10.3.1/24 dev hb3
 ip -n "$HOST" link set hb3 master br0
 ip -n "$HOST" addr add 10.10.3.1/24 dev br0
-if poll_quiet 5 enforcement_is box-3 bridge_port; then
-	pass "hb3 back on the bridge: box-3 is bridge_port again"
-else
-	fail "hb3 back on the bridge: box-3 is $(api_field data.enforcement), expected bridge_port"
-fi
-expect_ok "... and c3 is open again, as the answer says" tcp "$C3" 203.0.113.10 443
+expect_blocked "right after joining the bridge: c3 -> remote tcp 80" tcp "$C3" 203.0.113.10 80
+check "box-3 is enforced on the bridge again, with no call" \
+	poll_quiet 5 grep -q 'container box-3: interface hb3 is a bridge port now' "$WORK/agentd.log"
+check "... enforced" poll_quiet 5 enforcement_is box-3 enforced
+expect_locked "back on the bridge"
 
 finish
