@@ -43,11 +43,6 @@ loops_start "$STOP" "${PROBES[@]}"
 poll 10 "every probe ran" sh -c "for p in $WORK/loop.*; do [ -s \$p ] || exit 1; done; \
 	[ \$(ls $WORK/loop.* | wc -l) -eq ${#PROBES[@]} ]"
 
-repairs() {
-	api GET /api/v1/health
-	api_field data.reconcile.repairs
-}
-
 # tamper NAME LEAKY CMD...: run CMD with a datagram stream every 20 ms
 # from c2 (deny-all) to a denied port; the table must be repaired (one
 # more repair, and in sync) within 1 s. LEAKY no: no datagram may arrive;
@@ -91,11 +86,6 @@ tamper() {
 	if [ "$leaky" = no ]; then
 		check "$name: nothing got through" test "$arrived" -eq 0
 	fi
-}
-
-rule_handle() { # CHAIN N: the handle of the chain's Nth rule
-	"${NFT[@]}" -a list chain inet "$TABLE" "$1" | grep -o 'handle [0-9]*' |
-		sed -n "$(($2 + 1))p" | cut -d' ' -f2
 }
 
 tamper "delete-rule" no "${NFT[@]}" delete rule inet "$TABLE" c_c1 handle "$(rule_handle c_c1 1)"

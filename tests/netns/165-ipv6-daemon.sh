@@ -157,7 +157,6 @@ HOODY_FIREWALL_SOCKET=$SOCK "$HOODY" firewall show -c c1 >"$WORK/cli.show" 2>&1 
 check "the CLI's table shows the IPv6 rules" grep -q "ping6 .*icmp .*2001:db8:1::/48" "$WORK/cli.show"
 
 # --- repairs of the IPv6 objects (the table is not owned: nft can change it)
-repairs() { api GET /api/v1/health && api_field data.reconcile.repairs; }
 r0=$(repairs)
 "${NFT[@]}" flush chain inet "$TABLE" c6_c1
 poll 5 "the flushed IPv6 chain to be repaired" at_least repairs $((r0 + 1))

@@ -774,6 +774,18 @@ in_sync() {
 	[ "$(api_field data.kernel_in_sync)" = true ]
 }
 
+# repairs: how many repairs the daemon's reconciler has made
+repairs() {
+	api GET /api/v1/health
+	api_field data.reconcile.repairs
+}
+
+# rule_handle CHAIN N: the handle of the Nth rule of CHAIN in $TABLE
+rule_handle() {
+	nsx "$HOST" nft -a list chain inet "$TABLE" "$1" | grep -o 'handle [0-9]*' |
+		sed -n "$(($2 + 1))p" | cut -d' ' -f2
+}
+
 # deftag IFNAME: the default tag of the container on IFNAME in $TABLE
 deftag() {
 	nsx "$HOST" nft list map inet "$TABLE" deftag | grep -o "\"$1\" : 0x[0-9a-f]*" |
