@@ -285,7 +285,7 @@ tamper "a rule of box-1's chain deleted" \
 # map_holding PATTERN: the first map of the table with an element matching
 map_holding() {
 	"${NFT[@]}" list table inet "$TABLE" |
-		awk -v pat="$1" '$1 == "map" { m = $2 } $0 ~ pat { print m; exit }'
+		awk -v pat="$1" '$1 == "map" { m = $2 } !found && $0 ~ pat { print m; found = 1 }'
 }
 map=$(map_holding '"hv1" : (jump|goto) ')
 [ -n "$map" ] || map=$(map_holding '"hv1" : ')
