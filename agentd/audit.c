@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "agentd/audit.h"
+#include "agentd/bridges.h"
 #include "agentd/enforcement.h"
 #include "agentd/kernel_json.h"
 #include "agentd/links.h"
@@ -276,7 +277,7 @@ write_options(struct rules_jw *w, const struct nft_options *opts)
 
 char *
 audit_text(const char *table, const struct nft_state *have, const struct rules_set *want,
-	   struct links *links, const char *only)
+	   struct links *links, struct bridges *bridges, const char *only)
 {
 	EVP_MD_CTX *host[2] = {EVP_MD_CTX_new(), EVP_MD_CTX_new()};
 	struct rules_jw w, scratch;
@@ -310,6 +311,7 @@ audit_text(const char *table, const struct nft_state *have, const struct rules_s
 	rules_jw_key(&w, "time");
 	rules_jw_str(&w, when);
 	write_options(&w, nft_state_options(have));
+	bridges_write(bridges, links, &w);
 	if (nft_state_base_damage(have)[0] != '\0') {
 		rules_jw_key(&w, "damage");
 		rules_jw_str(&w, nft_state_base_damage(have));

@@ -35,6 +35,19 @@ calls_id_ok(const char *id, struct api_result *res)
 	return false;
 }
 
+bool
+calls_interface_ok(const struct calls *calls, const char *id, const char *ifname,
+		   struct api_result *res)
+{
+	if (ifname[0] == '\0' || !links_is_bridge(calls->links, ifname))
+		return true;
+	api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_interface", "interface",
+			"container %s: interface %s is a Linux bridge; attach the container's "
+			"own port on it (the host end of its veth) instead",
+			id, ifname);
+	return false;
+}
+
 void
 calls_fail_not_found(struct api_result *res, const char *id)
 {

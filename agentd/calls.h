@@ -15,6 +15,7 @@
 #include "agentd/enforcement.h"
 
 struct api_result;
+struct bridges;
 struct cJSON;
 struct drops;
 struct engine;
@@ -27,10 +28,18 @@ struct calls {
 	struct engine *engine;
 	struct links *links; /* NULL: interfaces not followed */
 	struct drops *drops; /* NULL: no drop log */
+	struct bridges *bridges;
 };
 
 /* True when id is a valid container id; otherwise false, with res failed. */
 bool calls_id_ok(const char *id, struct api_result *res);
+/*
+ * True when container id may be attached to ifname; false, with res
+ * failed, when ifname is a Linux bridge (the bridge's traffic is not the
+ * container's: its own port on the bridge is what to attach).
+ */
+bool calls_interface_ok(const struct calls *calls, const char *id, const char *ifname,
+			struct api_result *res);
 /* Fail res: container id has no firewall, and how to give it one. */
 void calls_fail_not_found(struct api_result *res, const char *id);
 /* Fail res: the kernel refused a change with r, as err details; nothing changed. */

@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 
+#include "agentd/bridges.h"
 #include "agentd/calls.h"
 #include "agentd/daemon.h"
 #include "agentd/drops.h"
@@ -153,6 +154,7 @@ daemon_run(const struct daemon_options *o)
 		.nft = &o->nft,
 	};
 	struct reconciler *rc = NULL;
+	struct bridges *bridges = NULL;
 	struct calls calls;
 	struct drops *drops = NULL;
 	struct links *links = NULL;
@@ -217,16 +219,27 @@ daemon_run(const struct daemon_options *o)
 		if (r < 0)
 			log_warn(r, "starting the reconciler");
 	}
+	if (r == 0) {
+		r = bridges_new(e, o->bridge_netfilter_leave, &bridges);
+		if (r < 0)
+			log_warn(r, "bridges");
+	}
+	if (r == 0 && o->bridge_netfilter_leave)
+		log_info("--bridge-netfilter=leave: no bridge's nf_call_iptables or "
+			 "nf_call_ip6tables is changed; traffic between the ports of a bridge "
+			 "reaches the firewall only where they or the host's sysctls are on");
 	/* the thread starts with the capabilities dropped */
-	if (r == 0 && links != NULL && (r2 = links_run(links, links_follow_container, e)) < 0) {
+	if (r == 0 && links != NULL &&
+	    (r2 = links_run(links, links_follow_container, e, bridges_on_link, bridges)) < 0) {
 		log_warn(r2, "links: following the host's interfaces");
+		engine_forget_links(e);
 		links_stop(links);
 		links = NULL;
 	}
 	/* the drop log only informs: enforcement goes on without it */
 	if (r == 0 && o->nft.log_rate > 0)
 		drops_start(e, o->nft.log_group, &drops);
-	calls = (struct calls){.engine = e, .links = links, .drops = drops};
+	calls = (struct calls){.engine = e, .links = links, .drops = drops, .bridges = bridges};
 	if (r == 0)
 		r = api_serve(a);
 	if (r == 0) {
@@ -240,6 +253,7 @@ daemon_run(const struct daemon_options *o)
 	api_stop(a);
 	drops_stop(drops);
 	links_stop(links);
+	bridges_free(bridges);
 	reconcile_stop(rc);
 	engine_stop(e);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

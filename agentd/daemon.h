@@ -22,7 +22,8 @@ struct daemon_options {
 	unsigned int reconcile_interval_s; /* 0: only on announced changes */
 	unsigned int monitor_buffer;	   /* bytes for change announcements */
 	bool no_table_owner;
-	struct nft_options nft; /* table options */
+	bool bridge_netfilter_leave; /* never set a bridge's br_netfilter options */
+	struct nft_options nft;	     /* table options */
 };
 
 /* Returns the process's exit status. */

@@ -432,6 +432,14 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 	return 0;
 }
 
+void
+engine_forget_links(struct engine *e)
+{
+	pthread_rwlock_wrlock(&e->lock);
+	e->links = NULL;
+	pthread_rwlock_unlock(&e->lock);
+}
+
 int
 engine_follow_bridge(struct engine *e, const struct engine_ct *c)
 {

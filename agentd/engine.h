@@ -39,6 +39,8 @@ struct engine_options {
  * never guesses a firewall).
  */
 int engine_start(const struct engine_options *o, struct engine **ret);
+/* The host's interfaces are not followed any longer: no port is taken for a bridge's. */
+void engine_forget_links(struct engine *e);
 /* Free e (NULL: nothing); the table stays in force (persist) as the socket closes. */
 void engine_stop(struct engine *e);
 /* Announcements of other processes' changes to the table, for the reconciler (e owns it). */

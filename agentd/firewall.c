@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agentd/bridges.h"
 #include "agentd/calls.h"
 #include "agentd/drops.h"
 #include "agentd/engine_int.h"
@@ -503,6 +504,10 @@ firewall_container_put(void *ctx, const char *id, const struct cJSON *body, stru
 		}
 	} else if (!resolve_peer(body->child, parsed.ifname, res))
 		return;
+	if (!calls_interface_ok(calls, id, parsed.ifname, res)) {
+		rules_container_clear(&parsed);
+		return;
+	}
 	/* a detach asks for "not attached": only an attach is warned of it */
 	attach = parsed.ifname[0] != '\0';
 	pthread_rwlock_wrlock(&e->lock);
@@ -526,13 +531,14 @@ firewall_container_put(void *ctx, const char *id, const struct cJSON *body, stru
 	if (old != NULL)
 		memcpy(released, old->fw.ifname, sizeof(released));
 	if (commit(e, id, old, next, res)) {
-		if (next->fw.ifname[0] != '\0')
+		if (next->fw.ifname[0] != '\0') {
 			log_info("container %s: attached to interface %s (revision %llu)%s", id,
 				 next->fw.ifname, (unsigned long long)next->revision,
 				 links_presence_now(calls->links, next->fw.ifname) == 0
 					 ? "; no interface of that name exists now"
 					 : "");
-		else
+			bridges_attached(calls->bridges, calls->links, next->fw.ifname, id);
+		} else
 			log_info("container %s: detached (revision %llu)", id,
 				 (unsigned long long)next->revision);
 		log_released(e, released);

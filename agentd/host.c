@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agentd/bridges.h"
 #include "agentd/calls.h"
 #include "agentd/engine_int.h"
 #include "agentd/host.h"
@@ -250,6 +251,12 @@ host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 		api_result_rules_error(res, &re);
 		return;
 	}
+	for (i = 0; i < want->ncontainers; i++)
+		if (!calls_interface_ok(calls, want->containers[i].id, want->containers[i].ifname,
+					res)) {
+			rules_set_free(want);
+			return;
+		}
 	pthread_rwlock_wrlock(&e->lock);
 	r = host_plan(e, want, &p);
 	if (r < 0) {
@@ -317,6 +324,10 @@ host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 		placed[nplaced++] = p.v[i].next;
 		p.v[i].next = NULL; /* the trees have it */
 	}
+	for (i = 0; i < nplaced; i++)
+		if (placed[i]->fw.ifname[0] != '\0')
+			bridges_attached(calls->bridges, calls->links, placed[i]->fw.ifname,
+					 placed[i]->fw.id);
 	if (summary != NULL && !host_warn(calls, summary, placed, nplaced, rel, nrel)) {
 		cJSON_Delete(summary);
 		summary = NULL;

@@ -39,7 +39,7 @@ usage(FILE *f)
 		"usage: agentd [--socket PATH] [--listen ADDR:PORT --token-file FILE]\n"
 		"              [--state-dir DIR] [--table NAME] [--log-format text|json]\n"
 		"              [--reconcile-interval SECONDS] [--monitor-buffer BYTES]\n"
-		"              [--no-table-owner]\n"
+		"              [--no-table-owner] [--bridge-netfilter on|leave]\n"
 		"              [--container-ifprefix PREFIX]... [--drop-log-rate N]\n"
 		"              [--drop-log-group N]\n"
 		"       agentd --apply FILE [--table NAME] [table options]\n"
@@ -63,6 +63,10 @@ usage(FILE *f)
 		"                     room for other processes' changes not yet read (default\n"
 		"                     %d); past it they are lost and the whole table is read\n"
 		"  --no-table-owner   make a plain table, as on kernels before 6.9 (for tests)\n"
+		"  --bridge-netfilter on|leave\n"
+		"                     on (default): keep nf_call_iptables and nf_call_ip6tables\n"
+		"                     on for each bridge that has an attached container's\n"
+		"                     interface as a port; leave: change no bridge\n"
 		"table options:\n"
 		"  --container-ifprefix PREFIX\n"
 		"                     drop everything from interfaces named PREFIX... that no\n"
@@ -360,6 +364,7 @@ main(int argc, char *argv[])
 		{"reconcile-interval", required_argument, NULL, 'R'},
 		{"monitor-buffer", required_argument, NULL, 'M'},
 		{"no-table-owner", no_argument, NULL, 'O'},
+		{"bridge-netfilter", required_argument, NULL, 'B'},
 		{"container-ifprefix", required_argument, NULL, 'P'},
 		{"drop-log-rate", required_argument, NULL, 'L'},
 		{"drop-log-group", required_argument, NULL, 'G'},
@@ -461,6 +466,18 @@ main(int argc, char *argv[])
 			break;
 		case 'O':
 			dopt.no_table_owner = true;
+			daemon_opt = true;
+			break;
+		case 'B':
+			if (strcmp(optarg, "leave") != 0 && strcmp(optarg, "on") != 0) {
+				fprintf(stderr,
+					"agentd: --bridge-netfilter \"%s\": expected on (keep the "
+					"bridges of attached containers filtered) or leave (change "
+					"no bridge)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			dopt.bridge_netfilter_leave = strcmp(optarg, "leave") == 0;
 			daemon_opt = true;
 			break;
 		case 'D':

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "agentd/audit.h"
+#include "agentd/bridges.h"
 #include "agentd/calls.h"
 #include "agentd/engine_int.h"
 #include "agentd/log.h"
@@ -88,6 +89,34 @@ add_ifprefixes(cJSON *o, const struct nft_options *opts)
 	return a != NULL;
 }
 
+/* "bridge_netfilter" and "bridges", written once (bridges.c) for the audit too. */
+static bool
+add_bridges(cJSON *o, const struct calls *calls)
+{
+	struct rules_jw w;
+	cJSON *b = NULL, *item;
+	char *text;
+	bool ok;
+
+	rules_jw_init(&w);
+	rules_jw_open(&w, '{');
+	bridges_write(calls->bridges, calls->links, &w);
+	rules_jw_close(&w, '}');
+	text = rules_jw_take(&w);
+	if (text != NULL)
+		b = cJSON_Parse(text);
+	free(text);
+	ok = b != NULL;
+	while (ok && (item = b->child) != NULL) {
+		cJSON_DetachItemViaPointer(b, item);
+		ok = cJSON_AddItemToObject(o, item->string, item);
+		if (!ok)
+			cJSON_Delete(item);
+	}
+	cJSON_Delete(b);
+	return ok;
+}
+
 void
 status_health(void *ctx, struct api_result *res)
 {
@@ -112,7 +141,7 @@ status_health(void *ctx, struct api_result *res)
 	     !cJSON_AddStringToObject(o, "table", nft_conn_table(e->nc)) ||
 	     !cJSON_AddBoolToObject(o, "tamper_protection", e->persist) ||
 	     !cJSON_AddNumberToObject(o, "containers", (double)e->n) || !add_census(o, count) ||
-	     !cJSON_AddBoolToObject(o, "interfaces_followed", followed) ||
+	     !cJSON_AddBoolToObject(o, "interfaces_followed", followed) || !add_bridges(o, calls) ||
 	     !add_ifprefixes(o, &e->opts) || !add_reconcile(o, e))) {
 		cJSON_Delete(o);
 		o = NULL;
@@ -152,7 +181,8 @@ status_audit(void *ctx, const char *id, struct api_result *res)
 	if (id != NULL && engine_ct_find(e, id) == NULL && nft_state_find(have, id) == NULL) {
 		calls_fail_not_found(res, id);
 	} else {
-		res->text = audit_text(nft_conn_table(e->nc), have, &want, calls->links, id);
+		res->text = audit_text(nft_conn_table(e->nc), have, &want, calls->links,
+				       calls->bridges, id);
 		if (res->text == NULL)
 			api_result_nomem(res);
 		else
