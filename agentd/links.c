@@ -7,7 +7,6 @@
  */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <search.h>
 #include <stdio.h>
@@ -16,17 +15,16 @@
 #include <unistd.h>
 
 #include <linux/if_link.h>
-#include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
-#include <netlink/route/link/veth.h>
 #include <netlink/socket.h>
 
 #include "agentd/engine_int.h"
 #include "agentd/links.h"
+#include "agentd/links_int.h"
 #include "agentd/log.h"
 #include "agentd/watch.h"
 
@@ -173,9 +171,8 @@ bridge_nf(struct nlmsghdr *h, int8_t nf[2])
 		nf[1] = (int8_t)nla_get_u8(data[IFLA_BR_NF_CALL_IP6TABLES]);
 }
 
-/* libnl's errors as errnos, for our callers */
-static int
-nl_errno(int r)
+int
+links_nl_errno(int r)
 {
 	switch (r) {
 	case 0:
@@ -267,7 +264,7 @@ load(struct links *l)
 	if (r < 0 && sk != NULL)
 		l->resync = true;
 	nl_socket_free(sk);
-	return nl_errno(r < 0 ? r : 0);
+	return links_nl_errno(r < 0 ? r : 0);
 }
 
 static void
@@ -305,13 +302,13 @@ links_open(struct links **ret)
 		/* events carry no sequence numbers we asked for */
 		nl_socket_disable_seq_check(l->events);
 		nl_socket_modify_cb(l->events, NL_CB_VALID, NL_CB_CUSTOM, on_event, l);
-		r = nl_errno(nl_connect(l->events, NETLINK_ROUTE));
+		r = links_nl_errno(nl_connect(l->events, NETLINK_ROUTE));
 	}
 	/* subscribed before the first read: no change after it goes unseen */
 	if (r == 0)
-		r = nl_errno(nl_socket_add_membership(l->events, RTNLGRP_LINK));
+		r = links_nl_errno(nl_socket_add_membership(l->events, RTNLGRP_LINK));
 	if (r == 0)
-		r = nl_errno(nl_socket_set_nonblocking(l->events));
+		r = links_nl_errno(nl_socket_set_nonblocking(l->events));
 	if (r == 0)
 		r = load(l);
 	if (r < 0) {
@@ -566,7 +563,7 @@ links_bridge_nf_on(struct links *l, int ifindex)
 	if (r == 0 && e == 0 && (e = nl_send_auto(sk, msg)) >= 0)
 		e = nl_wait_for_ack(sk);
 	if (r == 0 && e < 0)
-		r = nl_errno(e);
+		r = links_nl_errno(e);
 	nlmsg_free(msg);
 	nl_socket_free(sk);
 	if (r < 0)
@@ -597,138 +594,4 @@ links_follow_container(const char *ifname, bool present, void *engine)
 			engine_follow_bridge(e, c);
 	}
 	pthread_rwlock_unlock(&e->lock);
-}
-
-/* Resolving a namespace to the host end of its veth. */
-
-struct nsid_answer {
-	int32_t nsid;
-	bool seen;
-};
-
-static int
-nsid_cb(struct nl_msg *msg, void *arg)
-{
-	struct nsid_answer *a = arg;
-	struct nlattr *tb[NETNSA_MAX + 1];
-
-	if (nlmsg_hdr(msg)->nlmsg_type == RTM_NEWNSID &&
-	    nlmsg_parse(nlmsg_hdr(msg), sizeof(struct rtgenmsg), tb, NETNSA_MAX, NULL) == 0 &&
-	    tb[NETNSA_NSID] != NULL) {
-		a->nsid = nla_get_s32(tb[NETNSA_NSID]);
-		a->seen = true;
-	}
-	return NL_OK;
-}
-
-/*
- * The id the host gives the namespace (of fd, or of pid when fd < 0);
- * NETNSA_NSID_NOT_ASSIGNED when no interface of the host leads there.
- * Asking by pid needs no access to the process: the kernel finds its
- * namespace itself.
- */
-static int
-namespace_id(struct nl_sock *sk, int fd, pid_t pid, int32_t *ret)
-{
-	struct rtgenmsg g = {.rtgen_family = AF_UNSPEC};
-	struct nsid_answer a = {0};
-	struct nl_msg *msg = nlmsg_alloc_simple(RTM_GETNSID, NLM_F_REQUEST);
-	int r;
-
-	if (msg == NULL)
-		return -ENOMEM;
-	r = nlmsg_append(msg, &g, sizeof(g), NLMSG_ALIGNTO);
-	if (r == 0)
-		r = fd >= 0 ? nla_put_u32(msg, NETNSA_FD, (uint32_t)fd)
-			    : nla_put_u32(msg, NETNSA_PID, (uint32_t)pid);
-	if (r == 0)
-		r = nl_send_auto(sk, msg);
-	nlmsg_free(msg);
-	if (r >= 0) {
-		nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, nsid_cb, &a);
-		r = nl_recvmsgs_default(sk);
-	}
-	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NOADDR || r == -NLE_INVAL)
-		return -ENOENT; /* no such process (ESRCH comes back as this) */
-	if (r < 0)
-		return nl_errno(r);
-	if (!a.seen)
-		return -EIO;
-	*ret = a.nsid;
-	return 0;
-}
-
-struct peer_search {
-	int32_t nsid;
-	unsigned int n;
-	char first[IFNAMSIZ];
-	char names[128]; /* for the message */
-};
-
-static void
-peer_cb(struct nl_object *o, void *arg)
-{
-	struct peer_search *ps = arg;
-	struct rtnl_link *link = (struct rtnl_link *)o;
-	const char *name = rtnl_link_get_name(link);
-	int32_t id;
-
-	if (name == NULL || !rtnl_link_is_veth(link) || rtnl_link_get_link_netnsid(link, &id) < 0 ||
-	    id != ps->nsid)
-		return;
-	if (ps->n++ == 0)
-		snprintf(ps->first, sizeof(ps->first), "%s", name);
-	snprintf(ps->names + strlen(ps->names), sizeof(ps->names) - strlen(ps->names), "%s%s",
-		 ps->n > 1 ? ", " : "", name);
-}
-
-int
-links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *reterr, size_t reterr_size)
-{
-	struct peer_search ps = {0};
-	struct nl_cache *cache = NULL;
-	struct nl_sock *sk = nl_socket_alloc();
-	int fd = -1, r;
-
-	if (netns_path != NULL) {
-		fd = open(netns_path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			r = -errno;
-			snprintf(reterr, reterr_size, "netns %s: %s", netns_path, strerror(-r));
-			nl_socket_free(sk);
-			return r;
-		}
-	}
-	r = sk == NULL ? -ENOMEM : nl_errno(nl_connect(sk, NETLINK_ROUTE));
-	/* the dump first: reporting a veth's peer gives its namespace an id */
-	if (r == 0)
-		r = nl_errno(rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache));
-	if (r == 0)
-		r = namespace_id(sk, fd, pid, &ps.nsid);
-	if (r == -ENOENT && netns_path != NULL)
-		snprintf(reterr, reterr_size, "netns %s: not a network namespace", netns_path);
-	else if (r == -ENOENT)
-		snprintf(reterr, reterr_size, "pid %d: no such process", (int)pid);
-	else if (r < 0)
-		snprintf(reterr, reterr_size, "reading interfaces: %s", strerror(-r));
-	if (r == 0 && ps.nsid != NETNSA_NSID_NOT_ASSIGNED)
-		nl_cache_foreach(cache, peer_cb, &ps);
-	if (r == 0 && ps.n == 0) {
-		snprintf(reterr, reterr_size,
-			 "no veth of the host has its other end in that namespace; attach with "
-			 "{\"interface\": \"NAME\"} instead");
-		r = -ENODEV;
-	} else if (r == 0 && ps.n > 1) {
-		snprintf(reterr, reterr_size,
-			 "%u veths of the host lead to that namespace (%s); attach with "
-			 "{\"interface\": \"NAME\"} to pick one",
-			 ps.n, ps.names);
-		r = -ENOTUNIQ;
-	} else if (r == 0)
-		snprintf(ifname, IFNAMSIZ, "%s", ps.first);
-	nl_cache_free(cache);
-	nl_socket_free(sk);
-	if (fd >= 0)
-		close(fd);
-	return r;
 }
