@@ -621,6 +621,51 @@ START_TEST(base_rules_recognised)
 }
 END_TEST
 
+/*
+ * The bridged path's fixed rules recognise themselves and only
+ * themselves; a bridged container's chain b_<id> is recognised only
+ * for its own interface, which its rules name.
+ */
+START_TEST(bridged_rules_recognised)
+{
+	const struct nft_options *o = &base_options[_i];
+	unsigned int w, i, j, n, same_if = 0, other_if = 0;
+
+	for (w = 0; w < LAYOUT_BR_MAX; w++) {
+		n = layout_bchain_nrules(o, w);
+		for (i = 0; i < n; i++) {
+			struct nftnl_rule *r = round_trip(layout_bchain_rule(TABLE, o, w, i));
+
+			for (j = 0; j < n; j++)
+				ck_assert_msg(layout_rule_check(r, layout_bchain_rule(TABLE, o, w, j)) ==
+						      (i == j ? 0 : -EBADMSG),
+					      "bridge chain %u rule %u checked as %u", w, i, j);
+			nftnl_rule_free(r);
+		}
+		ck_assert_ptr_null(layout_bchain_rule(TABLE, o, w, n));
+	}
+	for (i = 0; i < LAYOUT_BRIDGED_NRULES; i++) {
+		struct nftnl_rule *r = round_trip(layout_bridged_rule(TABLE, i));
+
+		for (j = 0; j < LAYOUT_BRIDGED_NRULES; j++)
+			ck_assert_int_eq(layout_rule_check(r, layout_bridged_rule(TABLE, j)),
+					 i == j ? 0 : -EBADMSG);
+		nftnl_rule_free(r);
+	}
+	for (i = 0; i < layout_bport_nrules(); i++) {
+		struct nftnl_rule *r = round_trip(layout_bport_rule(TABLE, o, "b_web", "hv1", i));
+
+		same_if += layout_rule_check(r, layout_bport_rule(TABLE, o, "b_web", "hv1", i)) == 0;
+		other_if += layout_rule_check(r, layout_bport_rule(TABLE, o, "b_web", "hv2", i)) == 0;
+		nftnl_rule_free(r);
+	}
+	ck_assert_uint_eq(same_if, layout_bport_nrules());
+	/* only the rules without the interface: neighbour discovery, the
+	 * expected connections and the last drop */
+	ck_assert_uint_eq(other_if, 3);
+}
+END_TEST
+
 /* Sets parse back with the shape we check for. */
 START_TEST(sets_recognised)
 {
@@ -687,6 +732,7 @@ layout_suite(void)
 	tcase_add_test(tc, bad_masks6_refused);
 	tcase_add_loop_test(tc, base_rules_recognised, 0, 4);
 	tcase_add_loop_test(tc, sets_recognised, 0, LAYOUT_SET_MAX);
+	tcase_add_loop_test(tc, bridged_rules_recognised, 0, 4);
 	tcase_add_test(tc, chain_names);
 	suite_add_tcase(s, tc);
 	return s;
