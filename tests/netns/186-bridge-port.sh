@@ -6,7 +6,7 @@
 # routed, put back it is enforced as bridged again; right after each move,
 # before the agent has heard of it, nothing the rule does not allow gets
 # through. A port leaving its bridge is not taken for an interface that
-# went away.
+# went away. The drop log names a bridged container's drops by its port.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -33,7 +33,7 @@ ip -n "$C3" route add default via 10.10.3.1
 ip -n "$REMOTE" route add 10.10.3.0/24 via 198.51.100.1 2>/dev/null || true
 expect_ok "no agent yet: c3 on the bridge reaches the remote" tcp "$C3" 203.0.113.10 443
 
-agentd_start
+agentd_start --drop-log-rate 10
 
 V=/api/v1/containers
 # shellcheck disable=SC2317
@@ -54,6 +54,16 @@ expect_locked() {
 	expect_blocked "$1: c3 -> the bridge's address" tcp "$C3" 10.10.3.1 8080
 }
 expect_locked "on the bridge"
+# drops_of ID: how many drops of container ID the API returns
+drops_of() {
+	api GET "$V/$1/firewall/drops?limit=4096"
+	json_len "$WORK/api.out" data.drops
+}
+has_drops() { [ "$(drops_of "$1")" -ge 1 ]; }
+check "the drop log names box-3's bridged drops" poll_quiet 5 has_drops box-3
+expect_api "box-3's drops" 200 GET "$V/box-3/firewall/drops"
+check "... on its port hb3, by the default" \
+	test "$(api_field data.drops.0.interface)/$(api_field data.drops.0.rule_id)" = hb3/default
 expect_api "health" 200 GET /api/v1/health
 check "health counts nothing not enforced" test "$(api_field data.not_enforced)" = 0
 "$HOODY" --socket "$SOCK" firewall list >"$WORK/cli.out" 2>&1 || true
