@@ -12,9 +12,17 @@
 
 #include "rules/rules_int.h"
 
-#define DEST_HINT                                                                                  \
-	"expected an IPv4 or IPv6 address or network such as \"203.0.113.10\", \"10.0.0.0/8\" "    \
-	"or \"2001:db8::/32\""
+const struct rules_addr_use rules_dest_use = {
+	.code = "invalid_destination",
+	.field = "destination",
+	.label = "destination",
+	.hint = "expected an IPv4 or IPv6 address or network such as \"203.0.113.10\", "
+		"\"10.0.0.0/8\" or \"2001:db8::/32\"",
+	.port = "a port is not part of the destination; give it in destination_port",
+	.zone = ": a rule names a destination, not an interface",
+	.mapped = ": IPv4 packets are matched by IPv4 destinations",
+	.prefix = true,
+};
 
 /* How reading the dotted quad at the start of the address part went. */
 enum quad {
@@ -108,10 +116,19 @@ has_letter(const char *s, size_t len)
 }
 
 int
-rules_dest_refuse(struct rules_error *reterr, const char *q, const char *why)
+rules_addr_refuse(const struct rules_addr_use *u, struct rules_error *reterr, const char *q,
+		  const char *why)
 {
-	return rules_error_set(reterr, "invalid_destination", "destination",
-			       "destination %s: %s; " DEST_HINT, q, why);
+	return rules_error_set(reterr, u->code, u->field, "%s %s: %s; %s", u->label, q, why,
+			       u->hint);
+}
+
+const char *
+rules_addr_suggest(const struct rules_addr_use *u, char buf[RULES_DEST_STRLEN])
+{
+	if (!u->prefix)
+		buf[strcspn(buf, "/")] = '\0';
+	return buf;
 }
 
 const char *
@@ -143,24 +160,24 @@ rules_prefix_read(const char *p, unsigned max, unsigned *ret_plen)
  * a port or a host name written where only the address belongs.
  */
 static int
-refuse_one_colon(struct rules_error *reterr, const char *q, const char *s)
+refuse_one_colon(const struct rules_addr_use *u, struct rules_error *reterr, const char *q,
+		 const char *s)
 {
 	size_t n = strcspn(s, ":");
 	uint32_t addr;
 
 	if (read_quad(s, n, &addr) == QUAD_OK)
-		return rules_dest_refuse(reterr, q,
-					 "a port is not part of the destination; give it in "
-					 "destination_port");
+		return rules_addr_refuse(u, reterr, q, u->port);
 	if (has_letter(s, n))
-		return rules_dest_refuse(reterr, q,
+		return rules_addr_refuse(u, reterr, q,
 					 "hostnames are not accepted; resolve it first, the "
 					 "firewall takes numeric addresses only");
-	return rules_dest_refuse(reterr, q, "malformed address");
+	return rules_addr_refuse(u, reterr, q, "malformed address");
 }
 
 int
-rules_dest_parse(const char *s, struct rules_rule *ret, struct rules_error *reterr)
+rules_addr_parse(const char *s, const struct rules_addr_use *u, struct rules_rule *ret,
+		 struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE], canon[19];
 	const char *slash, *why, *p, *colon;
@@ -171,42 +188,50 @@ rules_dest_parse(const char *s, struct rules_rule *ret, struct rules_error *rete
 
 	rules_quote(s, q);
 	if (*s == '\0')
-		return rules_dest_refuse(reterr, q, "empty");
+		return rules_addr_refuse(u, reterr, q, "empty");
 	for (p = s; *p != '\0'; p++)
 		if (isspace((unsigned char)*p))
-			return rules_dest_refuse(reterr, q, "whitespace is not accepted");
+			return rules_addr_refuse(u, reterr, q, "whitespace is not accepted");
+	if (!u->prefix && strchr(s, '/') != NULL)
+		return rules_addr_refuse(u, reterr, q, "a prefix; give one address");
 	colon = strchr(s, ':');
 	if (colon != NULL && strchr(colon + 1, ':') == NULL)
-		return refuse_one_colon(reterr, q, s);
+		return refuse_one_colon(u, reterr, q, s);
 	if (colon != NULL)
-		return rules_dest6_parse(s, ret, reterr);
+		return rules_addr6_parse(s, u, ret, reterr);
 	slash = strchr(s, '/');
 	alen = slash != NULL ? (size_t)(slash - s) : strlen(s);
 	if (has_hex(s, alen))
-		return rules_dest_refuse(reterr, q, "hexadecimal octets are not accepted");
+		return rules_addr_refuse(u, reterr, q, "hexadecimal octets are not accepted");
 	r = read_quad(s, alen, &addr);
 	if (r != QUAD_OK && r != QUAD_TRAILING && has_letter(s, alen))
-		return rules_dest_refuse(reterr, q,
+		return rules_addr_refuse(u, reterr, q,
 					 "hostnames are not accepted; resolve it first, the "
 					 "firewall takes numeric addresses only");
 	if (r != QUAD_OK)
-		return rules_dest_refuse(reterr, q, quad_why[r]);
+		return rules_addr_refuse(u, reterr, q, quad_why[r]);
 	if (slash != NULL) {
 		why = rules_prefix_read(slash + 1, 32, &plen);
 		if (why != NULL)
-			return rules_dest_refuse(reterr, q, why);
+			return rules_addr_refuse(u, reterr, q, why);
 	}
 	/* a shift by 32 is undefined, so /0 gets its mask spelt out */
 	mask = plen == 0 ? 0 : UINT32_MAX << (32 - plen);
 	if ((addr & ~mask) != 0)
-		return rules_error_set(reterr, "invalid_destination", "destination",
-				       "destination %s: host bits set; did you mean \"%s\"?", q,
+		return rules_error_set(reterr, u->code, u->field,
+				       "%s %s: host bits set; did you mean \"%s\"?", u->label, q,
 				       rules_cidr_format(addr & mask, (uint8_t)plen, canon));
 	ret->family = RULES_FAMILY_IPV4;
 	ret->daddr = addr;
 	memset(ret->daddr6, 0, sizeof(ret->daddr6));
 	ret->plen = (uint8_t)plen;
 	return 0;
+}
+
+int
+rules_dest_parse(const char *s, struct rules_rule *ret, struct rules_error *reterr)
+{
+	return rules_addr_parse(s, &rules_dest_use, ret, reterr);
 }
 
 char *

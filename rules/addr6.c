@@ -155,7 +155,8 @@ is_mapped(const uint8_t a[16])
 }
 
 int
-rules_dest6_parse(const char *s, struct rules_rule *ret, struct rules_error *reterr)
+rules_addr6_parse(const char *s, const struct rules_addr_use *u, struct rules_rule *ret,
+		  struct rules_error *reterr)
 {
 	char q[RULES_QUOTE_SIZE], why[WHY_SIZE], canon[RULES_DEST_STRLEN];
 	const char *slash = strchr(s, '/'), *w;
@@ -166,18 +167,18 @@ rules_dest6_parse(const char *s, struct rules_rule *ret, struct rules_error *ret
 
 	rules_quote(s, q);
 	if (memchr(s, '%', alen) != NULL)
-		return rules_dest_refuse(reterr, q,
-					 "zone ids (\"%...\") are not accepted: a rule names a "
-					 "destination, not an interface");
+		return rules_error_set(reterr, u->code, u->field,
+				       "%s %s: zone ids (\"%%...\") are not accepted%s", u->label,
+				       q, u->zone);
 	if (alen == 0)
-		return rules_dest_refuse(reterr, q, "missing address before \"/\"");
+		return rules_addr_refuse(u, reterr, q, "missing address before \"/\"");
 	w = read_groups(s, alen, &gs, why);
 	if (w != NULL)
-		return rules_dest_refuse(reterr, q, w);
+		return rules_addr_refuse(u, reterr, q, w);
 	if (slash != NULL) {
 		w = rules_prefix_read(slash + 1, 128, &plen);
 		if (w != NULL)
-			return rules_dest_refuse(reterr, q, w);
+			return rules_addr_refuse(u, reterr, q, w);
 	}
 	to_bytes(&gs, addr);
 	if (is_mapped(addr) && plen >= 96) {
@@ -186,22 +187,24 @@ rules_dest6_parse(const char *s, struct rules_rule *ret, struct rules_error *ret
 		unsigned p4 = plen - 96;
 		uint32_t m4 = p4 == 0 ? 0 : UINT32_MAX << (32 - p4);
 
-		return rules_error_set(reterr, "invalid_destination", "destination",
-				       "destination %s: IPv4-mapped addresses are not accepted: "
-				       "IPv4 packets are matched by IPv4 destinations; write "
+		rules_cidr_format(v4 & m4, (uint8_t)p4, canon);
+		return rules_error_set(reterr, u->code, u->field,
+				       "%s %s: IPv4-mapped addresses are not accepted%s; write "
 				       "\"%s\"",
-				       q, rules_cidr_format(v4 & m4, (uint8_t)p4, canon));
+				       u->label, q, u->mapped, rules_addr_suggest(u, canon));
 	}
-	if (gs.dotted)
-		return rules_error_set(reterr, "invalid_destination", "destination",
-				       "destination %s: dotted-quad tails are not accepted; write "
-				       "the last 32 bits as hex groups: \"%s\"",
-				       q, rules_cidr6_format(addr, (uint8_t)plen, canon));
+	if (gs.dotted) {
+		rules_cidr6_format(addr, (uint8_t)plen, canon);
+		return rules_error_set(reterr, u->code, u->field,
+				       "%s %s: dotted-quad tails are not accepted; write the last "
+				       "32 bits as hex groups: \"%s\"",
+				       u->label, q, rules_addr_suggest(u, canon));
+	}
 	memcpy(net, addr, sizeof(net));
 	mask6(net, plen);
 	if (memcmp(net, addr, sizeof(net)) != 0)
-		return rules_error_set(reterr, "invalid_destination", "destination",
-				       "destination %s: host bits set; did you mean \"%s\"?", q,
+		return rules_error_set(reterr, u->code, u->field,
+				       "%s %s: host bits set; did you mean \"%s\"?", u->label, q,
 				       rules_cidr6_format(net, (uint8_t)plen, canon));
 	ret->family = RULES_FAMILY_IPV6;
 	ret->daddr = 0;

@@ -58,11 +58,33 @@ int rules_proto_from_name(const char *s);
 int rules_action_from_name(const char *s);
 
 /*
- * A "destination": a strict dotted-quad IPv4 address or CIDR, or an
- * IPv6 address or prefix (addr6.c). Returns 0 and sets r's family,
- * daddr, daddr6 and plen, or -EINVAL with "invalid_destination" in
- * *reterr and r left alone.
+ * What an address being parsed stands for, to word its refusals: a
+ * rule's "destination" (an address or a network) or an entry of
+ * "addresses" (one address, no prefix length).
  */
+struct rules_addr_use {
+	const char *code;   /* "invalid_destination" */
+	const char *field;  /* "destination" */
+	const char *label;  /* names the value in messages: "destination", "addresses[2]" */
+	const char *hint;   /* what is accepted; ends most refusals */
+	const char *port;   /* why "a.b.c.d:port" is refused */
+	const char *zone;   /* after "zone ids are not accepted" */
+	const char *mapped; /* after "IPv4-mapped addresses are not accepted" */
+	bool prefix;	    /* "/len" is accepted */
+};
+
+/* A rule's "destination". */
+extern const struct rules_addr_use rules_dest_use;
+
+/*
+ * A strict dotted-quad IPv4 address or CIDR, or an IPv6 address or
+ * prefix (addr6.c), as u allows. Returns 0 and sets r's family, daddr,
+ * daddr6 and plen, or -EINVAL with u's code and field in *reterr and r
+ * left alone.
+ */
+int rules_addr_parse(const char *s, const struct rules_addr_use *u, struct rules_rule *r,
+		     struct rules_error *reterr);
+/* A "destination": rules_addr_parse() with rules_dest_use. */
 int rules_dest_parse(const char *s, struct rules_rule *r, struct rules_error *reterr);
 
 /* addr.c, for addr6.c: the four octets of len bytes at s, or false. */
@@ -72,11 +94,15 @@ bool rules_quad_read(const char *s, size_t len, uint32_t *ret_addr);
  * leading zeros. NULL and *ret_plen, or why not.
  */
 const char *rules_prefix_read(const char *p, unsigned max, unsigned *ret_plen);
-/* Fill *reterr for a refused destination q (quoted); returns -EINVAL. */
-int rules_dest_refuse(struct rules_error *reterr, const char *q, const char *why);
+/* Fill *reterr for a refused value q (quoted) used as u; returns -EINVAL. */
+int rules_addr_refuse(const struct rules_addr_use *u, struct rules_error *reterr, const char *q,
+		      const char *why);
+/* A network or address as u shows it in a message: without "/len" unless u takes one. */
+const char *rules_addr_suggest(const struct rules_addr_use *u, char buf[RULES_DEST_STRLEN]);
 
-/* addr6.c: an IPv6 destination, once addr.c has seen a ":" in it. */
-int rules_dest6_parse(const char *s, struct rules_rule *r, struct rules_error *reterr);
+/* addr6.c: an IPv6 address or prefix, once addr.c has seen a ":" in it. */
+int rules_addr6_parse(const char *s, const struct rules_addr_use *u, struct rules_rule *r,
+		      struct rules_error *reterr);
 
 /*
  * A "destination_port" string: a port, a range or a comma list. On
