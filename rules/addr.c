@@ -253,6 +253,19 @@ rules_dest_format(const struct rules_rule *r, char buf[RULES_DEST_STRLEN])
 	return rules_cidr_format(r->daddr, r->plen, buf);
 }
 
+char *
+rules_address_format(const struct rules_address *a, char buf[RULES_DEST_STRLEN])
+{
+	if (a->family == RULES_FAMILY_IPV6)
+		rules_cidr6_format(a->addr, 128, buf);
+	else
+		rules_cidr_format((uint32_t)a->addr[0] << 24 | (uint32_t)a->addr[1] << 16 |
+					  (uint32_t)a->addr[2] << 8 | a->addr[3],
+				  32, buf);
+	buf[strcspn(buf, "/")] = '\0';
+	return buf;
+}
+
 bool
 rules_dest_equal(const struct rules_rule *a, const struct rules_rule *b)
 {

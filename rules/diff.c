@@ -4,6 +4,7 @@
  */
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -59,6 +60,34 @@ rule_fields(const struct rules_rule *a, const struct rules_rule *b, char *buf, s
 		snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? ", " : "", d[i]);
 }
 
+/* Whether c holds a (lists are short: RULES_ADDRESSES_MAX). */
+static bool
+has_address(const struct rules_container *c, const struct rules_address *a)
+{
+	size_t i;
+
+	for (i = 0; i < c->naddresses; i++)
+		if (c->addresses[i].family == a->family &&
+		    memcmp(c->addresses[i].addr, a->addr, sizeof(a->addr)) == 0)
+			return true;
+	return false;
+}
+
+/* The addresses one side has and the other lacks, each a sentence. */
+static size_t
+address_diff(const struct rules_container *one, const struct rules_container *other,
+	     const char *what, rules_diff_cb cb, void *data)
+{
+	char buf[RULES_DEST_STRLEN];
+	size_t i, n = 0;
+
+	for (i = 0; i < one->naddresses; i++)
+		if (!has_address(other, &one->addresses[i]))
+			n += say(cb, data, "address %s: %s",
+				 rules_address_format(&one->addresses[i], buf), what);
+	return n;
+}
+
 size_t
 rules_container_diff(const struct rules_container *want, const struct rules_container *have,
 		     rules_diff_cb cb, void *data)
@@ -70,6 +99,8 @@ rules_container_diff(const struct rules_container *want, const struct rules_cont
 		n += say(cb, data, "interface: desired %s, enforced %s",
 			 want->ifname[0] ? want->ifname : "none",
 			 have->ifname[0] ? have->ifname : "none");
+	n += address_diff(want, have, "desired, not enforced", cb, data);
+	n += address_diff(have, want, "enforced, not desired", cb, data);
 	if (want->policy != have->policy)
 		n += say(cb, data, "default_action: desired %s, enforced %s",
 			 rules_action_name(want->policy), rules_action_name(have->policy));

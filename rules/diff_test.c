@@ -73,6 +73,21 @@ static const struct {
 			    "rule a: desired, not enforced|"},
 };
 
+START_TEST(diff_names_each_address)
+{
+	struct rules_container want, have;
+	struct said s = {0};
+
+	parse("{\"interface\": \"hc1\", \"addresses\": [\"10.0.3.7\", \"fd42::7\"]}", &want);
+	parse("{\"interface\": \"hc1\", \"addresses\": [\"fd42::8\", \"fd42::7\"]}", &have);
+	ck_assert_uint_eq(rules_container_diff(&want, &have, collect, &s), 2);
+	ck_assert_str_eq(s.all, "address 10.0.3.7: desired, not enforced|"
+				"address fd42::8: enforced, not desired|");
+	rules_container_clear(&want);
+	rules_container_clear(&have);
+}
+END_TEST
+
 START_TEST(diff_names_each_difference)
 {
 	struct rules_container want, have;
@@ -98,6 +113,7 @@ main(void)
 	int failed;
 
 	tcase_add_loop_test(tc, diff_names_each_difference, 0, sizeof(cases) / sizeof(cases[0]));
+	tcase_add_test(tc, diff_names_each_address);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -19,6 +19,7 @@ struct cJSON; /* the JSON entry points take cJSON trees; callers include cJSON.h
 #define RULES_PORTS_MAX 16  /* items in a destination_port list */
 #define RULES_DESC_MAX 256  /* description, in bytes of UTF-8 */
 #define RULES_PER_CONTAINER_MAX 1024
+#define RULES_ADDRESSES_MAX 16
 
 enum rules_proto {
 	RULES_PROTO_ANY = 0,
@@ -61,6 +62,12 @@ struct rules_rule {
 	char *desc; /* owned, NUL-terminated UTF-8; NULL when empty */
 };
 
+/* An address a container's port may claim as its own ("addresses"). */
+struct rules_address {
+	uint8_t family;	  /* enum rules_family */
+	uint8_t addr[16]; /* network byte order; IPv4 in the first 4 bytes, the rest zero */
+};
+
 struct rules_container {
 	char id[RULES_ID_MAX + 1];
 	char ifname[RULES_IFNAME_MAX + 1]; /* "" when not attached */
@@ -68,6 +75,9 @@ struct rules_container {
 	/* Not part of the document: the agent's observation that ifname is
 	 * a port of a Linux bridge, which changes how it is enforced. */
 	bool bridged;
+	/* "addresses": sorted by family then address, no two alike; NULL when none */
+	struct rules_address *addresses;
+	size_t naddresses;
 	size_t nrules;
 	/*
 	 * Canonical order: deny rules first, then allow rules, each in the
@@ -118,8 +128,9 @@ int rules_set_from_json(const struct cJSON *doc, struct rules_set **ret_set,
 int rules_json_check_raw(const char *buf, size_t len, struct rules_error *reterr);
 
 /*
- * Parse one container's firewall object {"interface", "default_action",
- * "rules"} for container id. "interface" is optional (not attached);
+ * Parse one container's firewall object {"interface", "addresses",
+ * "default_action", "rules"} for container id. "interface" is optional
+ * (not attached); "addresses" defaults to none (nothing pinned);
  * "default_action" defaults to "deny"; "rules" defaults to none.
  * Rule ids that are absent are assigned (see rules_rule_id_assign()).
  * On success fills *ret (caller releases with rules_container_clear());
@@ -127,6 +138,22 @@ int rules_json_check_raw(const char *buf, size_t len, struct rules_error *reterr
  */
 int rules_container_parse(const struct cJSON *obj, const char *id, struct rules_container *ret,
 			  struct rules_error *reterr);
+
+/*
+ * Parse an "addresses" value alone (NULL or null: none) into c, whose
+ * addresses must be empty: for calls that take it beside members other
+ * than a container's. On failure returns -EINVAL/-ENOMEM, leaves c
+ * alone and fills *reterr (code "invalid_address", field "addresses").
+ */
+int rules_addresses_parse(const struct cJSON *item, struct rules_container *c,
+			  struct rules_error *reterr);
+
+/*
+ * Replace c's addresses by a copy of the n at v (sorted and distinct, as
+ * in a container). Returns 0, or -ENOMEM with c left alone.
+ */
+int rules_container_set_addresses(struct rules_container *c, const struct rules_address *v,
+				  size_t n);
 
 /*
  * Parse one rule object as the REST API takes it. An absent "id" leaves
@@ -153,7 +180,7 @@ bool rules_rule_same_match(const struct rules_rule *a, const struct rules_rule *
 /* True when a and b are identical, descriptions and ids included. */
 bool rules_rule_equal(const struct rules_rule *a, const struct rules_rule *b);
 
-/* True when a and b are identical (id, interface, policy, every rule). */
+/* True when a and b are identical (id, interface, addresses, policy, every rule). */
 bool rules_container_equal(const struct rules_container *a, const struct rules_container *b);
 
 /* Validators for ids that arrive outside a JSON body (URL path, argv). */
@@ -174,6 +201,8 @@ bool rules_desc_valid(const char *s, size_t len);
  * (always "a.b.c.d/len", or for IPv6 the RFC 5952 text and "/len"),
  * "destination_port" (string, or null for every
  * port), "protocol", "action", "description" (string, "" when none)}.
+ * A container renders as {"interface" (null when not attached),
+ * "default_action", "addresses" ([] when none), "rules"}.
  */
 struct cJSON *rules_rule_to_json(const struct rules_rule *r);
 struct cJSON *rules_container_to_json(const struct rules_container *c); /* without the id */
@@ -220,6 +249,8 @@ void rules_container_write(struct rules_jw *w, const struct rules_container *c,
 char *rules_cidr_format(uint32_t daddr, uint8_t plen, char buf[19]);
 /* An IPv6 network in RFC 5952 form (lower case, "::" for the longest zero run), "/plen". */
 char *rules_cidr6_format(const uint8_t daddr6[16], uint8_t plen, char buf[RULES_DEST_STRLEN]);
+/* One address, without a prefix length: "10.0.3.7", "fd42::7". */
+char *rules_address_format(const struct rules_address *a, char buf[RULES_DEST_STRLEN]);
 /* A rule's destination, as rules_rule_to_json() shows it. */
 char *rules_dest_format(const struct rules_rule *r, char buf[RULES_DEST_STRLEN]);
 char *rules_ports_format(const struct rules_rule *r, char *buf, size_t size);
@@ -235,8 +266,9 @@ void rules_set_free(struct rules_set *s);
 
 /*
  * How have (e.g. what the kernel enforces) differs from want: cb gets one
- * sentence per difference (interface, default action, each rule missing,
- * extra or enforced with other fields); returns how many.
+ * sentence per difference (interface, each address missing or extra,
+ * default action, each rule missing, extra or enforced with other
+ * fields); returns how many.
  */
 #define RULES_DIFF_MAX 160
 typedef void (*rules_diff_cb)(const char *difference, void *data);

@@ -261,9 +261,65 @@ static const struct refuse_case refused[] = {
 	 "invalid_action", "action", "db", "\"drop\"", "\"allow\" or \"deny\""},
 	{"{\"rules\": [{\"destintion\": \"10.0.0.0/8\", \"action\": \"allow\"}]}", "unknown_field",
 	 "destintion", "#1", "\"destintion\"", "accepted fields"},
+	/* addresses */
+	{"{\"addresses\": \"10.0.3.7\"}", "invalid_address", "addresses", "", "got a string",
+	 "expected an array such as [\"10.0.3.7\", \"fd42::7\"]"},
+	{"{\"addresses\": {}}", "invalid_address", "addresses", "", "got an object",
+	 "expected an array"},
+	{"{\"addresses\": [1]}", "invalid_address", "addresses", "", "addresses[0]: got a number",
+	 "expected one IPv4 or IPv6 address such as \"10.0.3.7\" or \"fd42::7\""},
+	{"{\"addresses\": [\"10.0.3.7\", null]}", "invalid_address", "addresses", "",
+	 "addresses[1]: got null", "expected one IPv4 or IPv6 address"},
+	{"{\"addresses\": [\"10.0.3.7\", \"10.0.0.1/24\"]}", "invalid_address", "addresses", "",
+	 "addresses[1] \"10.0.0.1/24\": a prefix; give one address",
+	 "expected one IPv4 or IPv6 address"},
+	{"{\"addresses\": [\"10.0.3.7/32\"]}", "invalid_address", "addresses", "",
+	 "addresses[0] \"10.0.3.7/32\"", "a prefix; give one address"},
+	{"{\"addresses\": [\"fd42::/64\"]}", "invalid_address", "addresses", "",
+	 "addresses[0] \"fd42::/64\"", "a prefix; give one address"},
+	{"{\"addresses\": [\"fe80::1%eth0\"]}", "invalid_address", "addresses", "",
+	 "addresses[0] \"fe80::1%eth0\"", "zone ids (\"%...\") are not accepted"},
+	{"{\"addresses\": [\"::ffff:10.0.3.7\"]}", "invalid_address", "addresses", "",
+	 "addresses[0] \"::ffff:10.0.3.7\"",
+	 "IPv4-mapped addresses are not accepted; write \"10.0.3.7\""},
+	{"{\"addresses\": [\"::10.0.3.7\"]}", "invalid_address", "addresses", "",
+	 "addresses[0] \"::10.0.3.7\"", "as hex groups: \"::a00:307\""},
+	{"{\"addresses\": [\"[fd42::7]\"]}", "invalid_address", "addresses", "", "\"[fd42::7]\"",
+	 "brackets are not accepted"},
+	{"{\"addresses\": [\"10.0.3.7:80\"]}", "invalid_address", "addresses", "",
+	 "\"10.0.3.7:80\"", "a port is not part of an address"},
+	{"{\"addresses\": [\"db.example\"]}", "invalid_address", "addresses", "", "\"db.example\"",
+	 "hostnames are not accepted"},
+	{"{\"addresses\": [\"010.0.3.7\"]}", "invalid_address", "addresses", "", "\"010.0.3.7\"",
+	 "leading zeros"},
+	{"{\"addresses\": [\"10.3.7\"]}", "invalid_address", "addresses", "", "\"10.3.7\"",
+	 "short forms"},
+	{"{\"addresses\": [\"\"]}", "invalid_address", "addresses", "", "addresses[0] \"\"",
+	 "empty"},
+	{"{\"addresses\": [\"fd42::7::1\"]}", "invalid_address", "addresses", "", "\"fd42::7::1\"",
+	 "\"::\" may appear only once"},
+	{"{\"addresses\": [\"0.0.0.0\"]}", "invalid_address", "addresses", "", "\"0.0.0.0\"",
+	 "the unspecified address"},
+	{"{\"addresses\": [\"::\"]}", "invalid_address", "addresses", "", "\"::\"",
+	 "the unspecified address"},
+	{"{\"addresses\": [\"224.0.0.1\"]}", "invalid_address", "addresses", "", "\"224.0.0.1\"",
+	 "a multicast address"},
+	{"{\"addresses\": [\"239.255.255.255\"]}", "invalid_address", "addresses", "",
+	 "\"239.255.255.255\"", "a multicast address"},
+	{"{\"addresses\": [\"ff02::1\"]}", "invalid_address", "addresses", "", "\"ff02::1\"",
+	 "a multicast address"},
+	{"{\"addresses\": [\"255.255.255.255\"]}", "invalid_address", "addresses", "",
+	 "\"255.255.255.255\"", "the broadcast address"},
+	{"{\"addresses\": [\"10.0.3.7\", \"fd42::7\", \"10.0.3.7\"]}", "invalid_address",
+	 "addresses", "", "addresses[2] \"10.0.3.7\": the same address as addresses[0] (10.0.3.7)",
+	 "give each address once"},
+	{"{\"addresses\": [\"fd42::7\", \"FD42:0:0::0007\"]}", "invalid_address", "addresses", "",
+	 "addresses[1] \"FD42:0:0::0007\": the same address as addresses[0] (fd42::7)", "once"},
+	{"{\"addresses\": [], \"addresses\": []}", "duplicate_field", "addresses", "",
+	 "\"addresses\"", "given twice"},
 	/* keys */
 	{"{\"interfce\": \"hc1\"}", "unknown_field", "interfce", "", "\"interfce\"",
-	 "accepted fields are interface, default_action, rules"},
+	 "accepted fields are interface, addresses, default_action, rules"},
 	{"{\"id\": \"web\"}", "unknown_field", "id", "", "\"id\"", "accepted fields"},
 	{"{\"rules\": [], \"rules\": [" RULE_OK "]}", "duplicate_field", "rules", "", "\"rules\"",
 	 "given twice"},
@@ -393,6 +449,7 @@ START_TEST(container_copy_and_equal)
 	ck_assert_int_eq(rules_container_copy(&b, &a), 0);
 	ck_assert(rules_container_equal(&a, &b));
 	ck_assert_ptr_ne(a.rules, b.rules);
+	ck_assert_ptr_null(b.addresses);
 	ck_assert_ptr_ne(a.rules[1].desc, b.rules[1].desc);
 
 	b.policy = RULES_ACTION_ALLOW;
@@ -419,6 +476,22 @@ START_TEST(container_copy_and_equal)
 	ck_assert(rules_container_equal(&a, &b));
 	rules_container_clear(&a);
 	rules_container_clear(&b);
+
+	ck_assert_int_eq(container("{\"addresses\": [\"10.0.3.7\", \"fd42::7\"]}", &a, &e), 0);
+	ck_assert_int_eq(rules_container_copy(&b, &a), 0);
+	ck_assert(rules_container_equal(&a, &b));
+	ck_assert_ptr_ne(a.addresses, b.addresses);
+	b.addresses[1].addr[15] = 8;
+	ck_assert(!rules_container_equal(&a, &b));
+	b.addresses[1].addr[15] = 7;
+	b.naddresses = 1;
+	ck_assert(!rules_container_equal(&a, &b));
+	b.naddresses = 2;
+	ck_assert_int_eq(rules_container_set_addresses(&b, NULL, 0), 0);
+	ck_assert_ptr_null(b.addresses);
+	ck_assert(!rules_container_equal(&a, &b));
+	rules_container_clear(&a);
+	rules_container_clear(&b);
 }
 END_TEST
 
@@ -431,8 +504,11 @@ START_TEST(container_render)
 	ck_assert_int_eq(container("{\"rules\": [" RULE_OK "]}", &c, &e), 0);
 	o = rules_container_to_json(&c);
 	ck_assert_ptr_nonnull(o);
-	ck_assert_int_eq(cJSON_GetArraySize(o), 3);
+	ck_assert_int_eq(cJSON_GetArraySize(o), 4);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "interface")));
+	/* always there, as "interface" is: [] when nothing is pinned */
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "addresses")), 0);
+	ck_assert(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(o, "addresses")));
 	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(o, "default_action")->valuestring,
 			 "deny");
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "rules")), 1);
@@ -442,8 +518,107 @@ START_TEST(container_render)
 }
 END_TEST
 
+/* Accepted in any order and spelling; kept sorted (IPv4 first) and shown canonical. */
+START_TEST(container_addresses)
+{
+	static const char *const want[] = {"10.0.3.7", "10.0.3.10", "fd42::7", "fd42::1:0:0:7"};
+	struct rules_container c;
+	struct rules_error e;
+	struct rules_jw w;
+	char buf[RULES_DEST_STRLEN];
+	cJSON *o, *a;
+	char *text;
+	size_t i;
+
+	ck_assert_int_eq(container("{\"interface\": \"hc1\", \"addresses\": [\"FD42:0::7\", "
+				   "\"10.0.3.10\", \"fd42:0:0:0:1:0:0:0007\", \"10.0.3.7\"]}",
+				   &c, &e),
+			 0);
+	ck_assert_uint_eq(c.naddresses, 4);
+	ck_assert_uint_eq(c.addresses[0].family, RULES_FAMILY_IPV4);
+	ck_assert_mem_eq(c.addresses[0].addr, "\x0a\x00\x03\x07\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+	ck_assert_uint_eq(c.addresses[2].family, RULES_FAMILY_IPV6);
+	for (i = 0; i < c.naddresses; i++)
+		ck_assert_str_eq(rules_address_format(&c.addresses[i], buf), want[i]);
+	o = rules_container_to_json(&c);
+	a = cJSON_GetObjectItemCaseSensitive(o, "addresses");
+	ck_assert_int_eq(cJSON_GetArraySize(a), 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_str_eq(cJSON_GetArrayItem(a, (int)i)->valuestring, want[i]);
+	cJSON_Delete(o);
+	rules_jw_init(&w);
+	rules_jw_open(&w, '{');
+	rules_container_write(&w, &c, NULL, NULL);
+	rules_jw_close(&w, '}');
+	text = rules_jw_take(&w);
+	contains(text, "\"addresses\":[\"10.0.3.7\",\"10.0.3.10\",\"fd42::7\",\"fd42::1:0:0:7\"]");
+	free(text);
+	rules_jw_free(&w);
+	rules_container_clear(&c);
+
+	ck_assert_int_eq(container("{\"addresses\": []}", &c, &e), 0);
+	ck_assert_uint_eq(c.naddresses, 0);
+	ck_assert_ptr_null(c.addresses);
+	rules_container_clear(&c);
+	ck_assert_int_eq(container("{\"addresses\": null}", &c, &e), 0);
+	ck_assert_ptr_null(c.addresses);
+	rules_container_clear(&c);
+}
+END_TEST
+
+START_TEST(container_address_limit)
+{
+	struct rules_container c;
+	struct rules_error e;
+	cJSON *o = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(o, "addresses");
+	char addr[32];
+	int i;
+
+	for (i = 1; i <= RULES_ADDRESSES_MAX; i++) {
+		snprintf(addr, sizeof(addr), "10.0.3.%d", i);
+		cJSON_AddItemToArray(a, cJSON_CreateString(addr));
+	}
+	ck_assert_int_eq(rules_container_parse(o, "web", &c, &e), 0);
+	ck_assert_uint_eq(c.naddresses, RULES_ADDRESSES_MAX);
+	rules_container_clear(&c);
+	cJSON_AddItemToArray(a, cJSON_CreateString("fd42::7"));
+	memset(&c, 0xa5, sizeof(c));
+	ck_assert_int_eq(rules_container_parse(o, "web", &c, &e), -EINVAL);
+	ck_assert_str_eq(e.code, "invalid_address");
+	ck_assert_str_eq(e.field, "addresses");
+	contains(e.message, "17 given; at most 16");
+	ck_assert(zeroed(&c));
+	cJSON_Delete(o);
+}
+END_TEST
+
+/* Alone, for calls that take "addresses" beside other members: a refusal leaves c alone. */
+START_TEST(container_addresses_alone)
+{
+	struct rules_container c = {.id = "web"};
+	struct rules_error e;
+	cJSON *good = cJSON_Parse("[\"fd42::7\", \"10.0.3.7\"]");
+	cJSON *bad = cJSON_Parse("[\"10.0.3.8\", \"10.0.3.9/32\"]");
+
+	ck_assert_int_eq(rules_addresses_parse(NULL, &c, &e), 0);
+	ck_assert_uint_eq(c.naddresses, 0);
+	ck_assert_int_eq(rules_addresses_parse(bad, &c, &e), -EINVAL);
+	ck_assert_str_eq(e.code, "invalid_address");
+	contains(e.message, "addresses[1] \"10.0.3.9/32\"");
+	ck_assert_uint_eq(c.naddresses, 0);
+	ck_assert_ptr_null(c.addresses);
+	ck_assert_int_eq(rules_addresses_parse(good, &c, &e), 0);
+	ck_assert_uint_eq(c.naddresses, 2);
+	ck_assert_uint_eq(c.addresses[0].family, RULES_FAMILY_IPV4);
+	rules_container_clear(&c);
+	cJSON_Delete(good);
+	cJSON_Delete(bad);
+}
+END_TEST
+
 static const char *const container_trips[] = {
 	"{}",
+	"{\"interface\": \"hc1\", \"addresses\": [\"fd42::7\", \"10.0.3.7\", \"2001:DB8::1\"]}",
 	"{\"interface\": \"hc1\", \"default_action\": \"allow\"}",
 	"{\"rules\": [{\"destination\": \"10.0.0.0/8\", \"action\": \"allow\"},"
 	"{\"destination\": \"203.0.113.10\", \"protocol\": \"tcp\", "
@@ -764,6 +939,9 @@ set_suite(void)
 	tcase_add_test(tc, container_failure_frees_parsed_rules);
 	tcase_add_test(tc, container_copy_and_equal);
 	tcase_add_test(tc, container_render);
+	tcase_add_test(tc, container_addresses);
+	tcase_add_test(tc, container_address_limit);
+	tcase_add_test(tc, container_addresses_alone);
 	tcase_add_loop_test(tc, container_round_trip, 0,
 			    sizeof(container_trips) / sizeof(container_trips[0]));
 	suite_add_tcase(s, tc);

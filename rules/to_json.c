@@ -66,12 +66,20 @@ rules_rule_to_json(const struct rules_rule *r)
 cJSON *
 rules_container_to_json(const struct rules_container *c)
 {
-	cJSON *o, *ret = NULL, *rules, *item;
+	cJSON *o, *ret = NULL, *addresses, *rules, *item;
+	char addr[RULES_DEST_STRLEN];
 	size_t i;
 
 	o = cJSON_CreateObject();
 	if (o == NULL || !container_members(c, cjson_member, o))
 		goto out;
+	addresses = cJSON_AddArrayToObject(o, "addresses");
+	if (addresses == NULL)
+		goto out;
+	for (i = 0; i < c->naddresses; i++)
+		if (!cJSON_AddItemToArray(addresses, cJSON_CreateString(rules_address_format(
+							     &c->addresses[i], addr))))
+			goto out;
 	rules = cJSON_AddArrayToObject(o, "rules");
 	if (rules == NULL)
 		goto out;
@@ -96,9 +104,15 @@ rules_container_write(struct rules_jw *w, const struct rules_container *c,
 		      void (*extra)(struct rules_jw *w, size_t i, const void *data),
 		      const void *data)
 {
+	char addr[RULES_DEST_STRLEN];
 	size_t i;
 
 	container_members(c, jw_member, w);
+	rules_jw_key(w, "addresses");
+	rules_jw_open(w, '[');
+	for (i = 0; i < c->naddresses; i++)
+		rules_jw_str(w, rules_address_format(&c->addresses[i], addr));
+	rules_jw_close(w, ']');
 	rules_jw_key(w, "rules");
 	rules_jw_open(w, '[');
 	for (i = 0; i < c->nrules; i++) {
