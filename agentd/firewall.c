@@ -27,8 +27,8 @@
 #define PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
 
 /*
- * {"container_id", "interface", "default_action", "rules", "interface_present",
- *  "enforcement", "revision"}
+ * {"container_id", "interface", "default_action", "addresses", "rules",
+ *  "interface_present", "enforcement", "revision"}
  */
 static cJSON *
 firewall_json(const struct calls *calls, const struct engine_ct *c)
@@ -349,6 +349,7 @@ show(const struct calls *calls, const char *id, bool rules_only, struct api_resu
 	o = firewall_json(calls, c);
 	if (o != NULL && rules_only) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "interface");
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "addresses");
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "default_action");
 	}
 	api_result_answer(res, API_STATUS_OK, o);
@@ -388,7 +389,9 @@ firewall_put(void *ctx, const char *id, const struct cJSON *body, struct api_res
 	struct engine_ct *old, *next;
 
 	if (!calls_id_ok(id, res) ||
-	    refuse_member(body, "interface", "attach with PUT /api/v1/containers/{id}", res))
+	    refuse_member(body, "interface", "attach with PUT /api/v1/containers/{id}", res) ||
+	    refuse_member(body, "addresses",
+			  "pin them when attaching, with PUT /api/v1/containers/{id}", res))
 		return;
 	next = calloc(1, sizeof(*next));
 	if (next == NULL) {
@@ -403,7 +406,14 @@ firewall_put(void *ctx, const char *id, const struct cJSON *body, struct api_res
 	pthread_rwlock_wrlock(&e->lock);
 	old = engine_ct_find(e, id);
 	if (old != NULL) {
+		/* the attachment is the attach call's to change */
 		memcpy(next->fw.ifname, old->fw.ifname, sizeof(next->fw.ifname));
+		if (rules_container_set_addresses(&next->fw, old->fw.addresses,
+						  old->fw.naddresses) < 0) {
+			engine_ct_free(next);
+			api_result_nomem(res);
+			goto out;
+		}
 		if (rules_container_equal(&old->fw, &next->fw)) {
 			engine_ct_free(next);
 			answer_firewall(calls, res, API_STATUS_OK, old, true, "");
@@ -462,49 +472,96 @@ resolve_peer(const cJSON *m, char *ifname, struct api_result *res)
 	return true;
 }
 
+/* The member of an attach body that says where: "interface", "netns" or "pid". */
+static const cJSON *
+attach_target(const char *id, const struct cJSON *body, struct api_result *res)
+{
+	const struct cJSON *m, *target = NULL, *addresses = NULL;
+	int n = 0;
+
+	cJSON_ArrayForEach(m, body)
+	{
+		if (strcmp(m->string, "addresses") == 0 && addresses != NULL) {
+			api_result_fail(res, API_STATUS_BAD_INPUT, "duplicate_field", "addresses",
+					"\"addresses\" is given twice; it may appear once");
+			return NULL;
+		}
+		if (strcmp(m->string, "addresses") == 0) {
+			addresses = m;
+			continue;
+		}
+		if (strcmp(m->string, "interface") != 0 && strcmp(m->string, "netns") != 0 &&
+		    strcmp(m->string, "pid") != 0) {
+			api_result_fail(
+				res, API_STATUS_BAD_INPUT, "unknown_field", m->string,
+				"%.64s: unknown field; this call takes one of \"interface\", "
+				"\"netns\" or \"pid\", and \"addresses\" (set rules with PUT "
+				"/api/v1/containers/%s/firewall)",
+				m->string, id);
+			return NULL;
+		}
+		target = m;
+		n++;
+	}
+	if (n != 1) {
+		api_result_fail(
+			res, API_STATUS_BAD_INPUT, "missing_field", "interface",
+			"give exactly one of: {\"interface\": \"hc1\"} (null detaches), "
+			"{\"netns\": \"/run/netns/NAME\"} or {\"pid\": N}: the agent then finds "
+			"the host end of the container's veth; \"addresses\" may go with it");
+		return NULL;
+	}
+	return target;
+}
+
+/*
+ * Where to attach, and the addresses to pin there, into *ret (which the
+ * caller clears); false when res says why not.
+ */
+static bool
+attach_parse(const struct calls *calls, const char *id, const struct cJSON *body,
+	     struct rules_container *ret, struct api_result *res)
+{
+	const struct cJSON *target = attach_target(id, body, res);
+	struct rules_error re = {0};
+	int r;
+
+	if (target == NULL)
+		return false;
+	if (strcmp(target->string, "interface") == 0)
+		r = rules_container_parse(body, id, ret, &re);
+	else
+		r = rules_addresses_parse(cJSON_GetObjectItemCaseSensitive(body, "addresses"), ret,
+					  &re);
+	if (r < 0) {
+		api_result_rules_error(res, &re);
+		return false;
+	}
+	if (strcmp(target->string, "interface") != 0 && !resolve_peer(target, ret->ifname, res))
+		return false;
+	if (ret->ifname[0] == '\0' && ret->naddresses > 0) {
+		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_address", "addresses",
+				"addresses: a detach ({\"interface\": null}) pins nothing; leave "
+				"\"addresses\" out");
+		return false;
+	}
+	return calls_interface_ok(calls, id, ret->ifname, res);
+}
+
 void
 firewall_container_put(void *ctx, const char *id, const struct cJSON *body, struct api_result *res)
 {
 	const struct calls *calls = ctx;
 	struct engine *e = calls->engine;
 	struct rules_container parsed = {0};
-	struct rules_error re = {0};
-	const struct cJSON *m;
 	struct engine_ct *old, *next, *other;
 	char released[sizeof(parsed.ifname)] = "";
-	bool attach;
+	char pinned[48] = "";
+	bool attach, moved;
 
 	if (!calls_id_ok(id, res))
 		return;
-	cJSON_ArrayForEach(m, body)
-	{
-		if (strcmp(m->string, "interface") != 0 && strcmp(m->string, "netns") != 0 &&
-		    strcmp(m->string, "pid") != 0) {
-			api_result_fail(
-				res, API_STATUS_BAD_INPUT, "unknown_field", m->string,
-				"%.64s: unknown field; this call takes one of \"interface\", "
-				"\"netns\" or \"pid\" (set rules with PUT "
-				"/api/v1/containers/%s/firewall)",
-				m->string, id);
-			return;
-		}
-	}
-	if (cJSON_GetArraySize(body) != 1) {
-		api_result_fail(
-			res, API_STATUS_BAD_INPUT, "missing_field", "interface",
-			"give exactly one of: {\"interface\": \"hc1\"} (null detaches), "
-			"{\"netns\": \"/run/netns/NAME\"} or {\"pid\": N}: the agent then finds "
-			"the host end of the container's veth");
-		return;
-	}
-	if (cJSON_GetObjectItemCaseSensitive(body, "interface") != NULL) {
-		if (rules_container_parse(body, id, &parsed, &re) < 0) {
-			api_result_rules_error(res, &re);
-			return;
-		}
-	} else if (!resolve_peer(body->child, parsed.ifname, res))
-		return;
-	if (!calls_interface_ok(calls, id, parsed.ifname, res)) {
+	if (!attach_parse(calls, id, body, &parsed, res)) {
 		rules_container_clear(&parsed);
 		return;
 	}
@@ -519,25 +576,36 @@ firewall_container_put(void *ctx, const char *id, const struct cJSON *body, stru
 				parsed.ifname, other->fw.id);
 		goto out;
 	}
-	if (old != NULL && strcmp(old->fw.ifname, parsed.ifname) == 0) {
-		answer_firewall(calls, res, API_STATUS_OK, old, attach, "");
-		goto out;
-	}
 	next = ct_new(id, old, res);
 	if (next == NULL)
 		goto out;
 	memcpy(next->fw.ifname, parsed.ifname, sizeof(next->fw.ifname));
+	/* PUT replaces the attachment: no "addresses", nothing pinned */
+	if (rules_container_set_addresses(&next->fw, parsed.addresses, parsed.naddresses) < 0) {
+		engine_ct_free(next);
+		api_result_nomem(res);
+		goto out;
+	}
+	if (old != NULL && rules_container_equal(&old->fw, &next->fw)) {
+		engine_ct_free(next);
+		answer_firewall(calls, res, API_STATUS_OK, old, attach, "");
+		goto out;
+	}
+	moved = old == NULL || strcmp(old->fw.ifname, next->fw.ifname) != 0;
 	/* the interface it leaves (a detach, or a move) has no container after this */
-	if (old != NULL)
+	if (old != NULL && moved)
 		memcpy(released, old->fw.ifname, sizeof(released));
+	if (next->fw.naddresses > 0)
+		snprintf(pinned, sizeof(pinned), ", %zu addresses pinned", next->fw.naddresses);
 	if (commit(e, id, old, next, res)) {
 		if (next->fw.ifname[0] != '\0') {
-			log_info("container %s: attached to interface %s (revision %llu)%s", id,
-				 next->fw.ifname, (unsigned long long)next->revision,
+			log_info("container %s: attached to interface %s%s (revision %llu)%s", id,
+				 next->fw.ifname, pinned, (unsigned long long)next->revision,
 				 links_presence_now(calls->links, next->fw.ifname) == 0
 					 ? "; no interface of that name exists now"
 					 : "");
-			bridges_attached(calls->bridges, calls->links, next->fw.ifname, id);
+			if (moved)
+				bridges_attached(calls->bridges, calls->links, next->fw.ifname, id);
 		} else
 			log_info("container %s: detached (revision %llu)", id,
 				 (unsigned long long)next->revision);

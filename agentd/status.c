@@ -26,19 +26,24 @@
 static cJSON *
 list_entry(const struct calls *calls, const struct engine_ct *c)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *a = rules_addresses_to_json(&c->fw);
 
-	if (o == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id) ||
+	if (o == NULL || a == NULL || !cJSON_AddStringToObject(o, "container_id", c->fw.id) ||
 	    !(c->fw.ifname[0] ? cJSON_AddStringToObject(o, "interface", c->fw.ifname)
 			      : cJSON_AddNullToObject(o, "interface")) ||
-	    !calls_add_presence(o, calls, c, false) ||
+	    !cJSON_AddItemToObject(o, "addresses", a))
+		goto fail;
+	a = NULL; /* o's now */
+	if (!calls_add_presence(o, calls, c, false) ||
 	    !cJSON_AddStringToObject(o, "default_action", rules_action_name(c->fw.policy)) ||
 	    !cJSON_AddNumberToObject(o, "rule_count", (double)c->fw.nrules) ||
-	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision)) {
-		cJSON_Delete(o);
-		return NULL;
-	}
+	    !cJSON_AddNumberToObject(o, "revision", (double)c->revision))
+		goto fail;
 	return o;
+fail:
+	cJSON_Delete(a);
+	cJSON_Delete(o);
+	return NULL;
 }
 
 void

@@ -206,6 +206,8 @@ bool rules_desc_valid(const char *s, size_t len);
  */
 struct cJSON *rules_rule_to_json(const struct rules_rule *r);
 struct cJSON *rules_container_to_json(const struct rules_container *c); /* without the id */
+/* c's "addresses" alone: an array of strings in canonical form. */
+struct cJSON *rules_addresses_to_json(const struct rules_container *c);
 struct cJSON *rules_set_to_json(const struct rules_set *s);
 
 /*

@@ -64,22 +64,38 @@ rules_rule_to_json(const struct rules_rule *r)
 }
 
 cJSON *
+rules_addresses_to_json(const struct rules_container *c)
+{
+	cJSON *a = cJSON_CreateArray();
+	char buf[RULES_DEST_STRLEN];
+	size_t i;
+
+	for (i = 0; a != NULL && i < c->naddresses; i++) {
+		if (!cJSON_AddItemToArray(
+			    a, cJSON_CreateString(rules_address_format(&c->addresses[i], buf)))) {
+			cJSON_Delete(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+cJSON *
 rules_container_to_json(const struct rules_container *c)
 {
-	cJSON *o, *ret = NULL, *addresses, *rules, *item;
-	char addr[RULES_DEST_STRLEN];
+	cJSON *o, *ret = NULL, *rules, *item;
 	size_t i;
 
 	o = cJSON_CreateObject();
 	if (o == NULL || !container_members(c, cjson_member, o))
 		goto out;
-	addresses = cJSON_AddArrayToObject(o, "addresses");
-	if (addresses == NULL)
+	item = rules_addresses_to_json(c);
+	if (item == NULL)
 		goto out;
-	for (i = 0; i < c->naddresses; i++)
-		if (!cJSON_AddItemToArray(addresses, cJSON_CreateString(rules_address_format(
-							     &c->addresses[i], addr))))
-			goto out;
+	if (!cJSON_AddItemToObject(o, "addresses", item)) {
+		cJSON_Delete(item);
+		goto out;
+	}
 	rules = cJSON_AddArrayToObject(o, "rules");
 	if (rules == NULL)
 		goto out;
