@@ -137,7 +137,7 @@ body_interface(const struct cli_ctx *x, char **ret_body, size_t *ret_len)
 	return r;
 }
 
-/* attach: exactly one of --interface, --netns, --pid */
+/* attach: exactly one of --interface, --netns, --pid; each --address, as given */
 static int
 body_attach(const struct cli_ctx *x, char **ret_body, size_t *ret_len)
 {
@@ -169,6 +169,13 @@ body_attach(const struct cli_ctx *x, char **ret_body, size_t *ret_len)
 					   : "pid",
 				   v)) {
 		cJSON_Delete(v);
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	/* agentd judges them; none sent, none pinned */
+	if (o != NULL && x->naddresses > 0 &&
+	    !cJSON_AddItemToObject(o, "addresses",
+				   cJSON_CreateStringArray(x->addresses, (int)x->naddresses))) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
@@ -293,7 +300,7 @@ static const struct cli_cmd cmd_fw_list = {
 		"\n"
 		"List the containers agentd knows, sorted by id: interface, whether\n"
 		"the firewall is enforced (yes, or why not), default action, number of\n"
-		"rules, revision.\n",
+		"rules, revision, the addresses pinned to its port.\n",
 	.method = "GET",
 	.path = "/containers",
 	.view = CLI_VIEW_CONTAINERS,
@@ -305,8 +312,9 @@ static const struct cli_cmd cmd_fw_show = {
 	.summary = "show a container's firewall",
 	.help = "usage: hoody firewall show -c ID\n"
 		"\n"
-		"Show a container's firewall: interface, default action, revision,\n"
-		"whether it is enforced (yes, or why not), rules.\n"
+		"Show a container's firewall: interface, the addresses pinned to it,\n"
+		"default action, revision, whether it is enforced (yes, or why not),\n"
+		"rules.\n"
 		"\n" CONTAINER_HELP,
 	.opts = CLI_OPT_BIT(CLI_OPT_CONTAINER),
 	.required = CLI_OPT_BIT(CLI_OPT_CONTAINER),
@@ -361,6 +369,7 @@ static const struct cli_cmd cmd_fw_attach = {
 	.full = "hoody firewall attach",
 	.summary = "enforce a container's firewall on its host-side interface",
 	.help = "usage: hoody firewall attach -c ID --interface IF | --netns PATH | --pid N\n"
+		"                            [--address A]...\n"
 		"\n"
 		"Enforce a container's firewall on the host end of its veth pair: IF,\n"
 		"or the one agentd finds from the container's network namespace (a\n"
@@ -368,11 +377,16 @@ static const struct cli_cmd cmd_fw_attach = {
 		"A new container is created deny-all. When no interface of that name\n"
 		"exists now, agentd says so (a warning on standard error): the firewall\n"
 		"filters nothing until it appears.\n"
+		"Each --address pins an address the container's port may claim as its\n"
+		"own; on a bridge, frames that claim any other are dropped. Attaching\n"
+		"again replaces the pins: without --address, none.\n"
 		"\n" CONTAINER_HELP "  --interface IF       the host-side interface, e.g. hc1\n"
 		"  --netns PATH         the container's network namespace\n"
-		"  --pid N              a process in the container\n",
+		"  --pid N              a process in the container\n"
+		"  --address A          an IPv4 or IPv6 address, e.g. 10.0.3.7; repeatable\n",
 	.opts = CLI_OPT_BIT(CLI_OPT_CONTAINER) | CLI_OPT_BIT(CLI_OPT_INTERFACE) |
-		CLI_OPT_BIT(CLI_OPT_NETNS) | CLI_OPT_BIT(CLI_OPT_PID),
+		CLI_OPT_BIT(CLI_OPT_NETNS) | CLI_OPT_BIT(CLI_OPT_PID) |
+		CLI_OPT_BIT(CLI_OPT_ADDRESS),
 	.required = CLI_OPT_BIT(CLI_OPT_CONTAINER),
 	.method = "PUT",
 	.path = "",

@@ -37,6 +37,7 @@ enum cli_opt {
 	CLI_OPT_LIMIT,
 	CLI_OPT_NETNS,
 	CLI_OPT_PID,
+	CLI_OPT_ADDRESS,
 	CLI_OPT_MAX,
 };
 
@@ -63,8 +64,13 @@ enum cli_view {
 };
 
 /* One run: the options given on the way down the tree. */
+#define CLI_ADDRESSES_MAX 64 /* agentd takes fewer, and says how many */
+
 struct cli_ctx {
 	const char *val[CLI_OPT_MAX]; /* the last value given for each option, from argv */
+	/* every --address, in order */
+	const char *addresses[CLI_ADDRESSES_MAX];
+	size_t naddresses;
 	bool json;
 };
 

@@ -54,6 +54,7 @@ static const struct optdef optdefs[CLI_OPT_MAX] = {
 	[CLI_OPT_LIMIT] = {"limit", required_argument, 0},
 	[CLI_OPT_NETNS] = {"netns", required_argument, 0},
 	[CLI_OPT_PID] = {"pid", required_argument, 0},
+	[CLI_OPT_ADDRESS] = {"address", required_argument, 0},
 };
 
 static void usage_error(const struct cli_cmd *c, const char *fmt, ...)
@@ -584,6 +585,12 @@ options_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_ctx *x,
 			help_print(c, stdout);
 			return EXIT_SUCCESS;
 		}
+		if (o == CLI_OPT_ADDRESS && x->naddresses == CLI_ADDRESSES_MAX) {
+			usage_error(c, "more than %d --address options", CLI_ADDRESSES_MAX);
+			return CLI_EXIT_USAGE;
+		}
+		if (o == CLI_OPT_ADDRESS)
+			x->addresses[x->naddresses++] = optarg;
 		if (o < CLI_OPT_MAX)
 			x->val[o] = optarg;
 	}

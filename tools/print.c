@@ -14,7 +14,9 @@
 #define COLUMN_GAP 2
 #define TABLE_COLUMNS_MAX 8
 #define JSON_INDENT 2
-#define CELL_SIZE 32 /* numbers and the like; strings are printed in place */
+#define NUMBER_SIZE 32 /* a number as text */
+/* a cell: a number, or a list such as 16 addresses; strings are printed in place */
+#define CELL_SIZE 768
 
 /* One column of a table, or one line of a header block. */
 struct column {
@@ -87,6 +89,24 @@ format_number(double v, char *buf, size_t size)
 }
 
 /* The text for c in obj; buf holds it when it is not a string already. */
+/* A list of strings, such as "addresses", as one word: "10.0.3.7,fd42::7". */
+static const char *
+join(const cJSON *a, char *buf, size_t size)
+{
+	const cJSON *it;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	cJSON_ArrayForEach(it, a)
+	{
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", o > 0 ? "," : "",
+				      cJSON_IsString(it) ? it->valuestring : "?");
+		if (o >= size)
+			break; /* cut short: snprintf kept it terminated */
+	}
+	return buf;
+}
+
 static const char *
 cell(const cJSON *obj, const struct column *c, char *buf, size_t size)
 {
@@ -102,9 +122,11 @@ cell(const cJSON *obj, const struct column *c, char *buf, size_t size)
 		return c->true_text != NULL ? c->true_text : "true";
 	if (cJSON_IsFalse(v))
 		return c->false_text != NULL ? c->false_text : "false";
-	if (v == NULL || cJSON_IsNull(v))
+	if (cJSON_IsArray(v) && v->child != NULL)
+		return join(v, buf, size);
+	if (v == NULL || cJSON_IsNull(v) || cJSON_IsArray(v))
 		return c->null_text != NULL ? c->null_text : "-";
-	return "?"; /* an object or array where a scalar belongs */
+	return "?"; /* an object where a scalar belongs */
 }
 
 /* The string member key of obj, or "-". */
@@ -326,6 +348,7 @@ cli_print_firewall(FILE *f, const cJSON *fw)
 	static const struct column head[] = {
 		{"container", "container_id", NULL, NULL, NULL, NULL},
 		{"interface", "interface", NULL, NULL, NULL, NULL}, /* null: not attached */
+		{"addresses", "addresses", "none pinned", NULL, NULL, NULL},
 		{"default action", "default_action", NULL, NULL, NULL, NULL},
 		{"revision", "revision", NULL, NULL, NULL, NULL},
 		{"enforced", "enforcement", NULL, NULL, NULL, enforcement_word},
@@ -410,6 +433,7 @@ cli_print_containers(FILE *f, const cJSON *list)
 		{"DEFAULT", "default_action", NULL, NULL, NULL, NULL},
 		{"RULES", "rule_count", NULL, NULL, NULL, NULL},
 		{"REVISION", "revision", NULL, NULL, NULL, NULL},
+		{"ADDRESSES", "addresses", NULL, NULL, NULL, NULL},
 	};
 
 	list_print(f, cols, NCOLS(cols), cJSON_GetObjectItemCaseSensitive(list, "containers"),
@@ -421,7 +445,7 @@ static void
 not_enforced_text(const cJSON *h, char *buf, size_t size)
 {
 	const cJSON *by = cJSON_GetObjectItemCaseSensitive(h, "enforcement"), *c;
-	char n[CELL_SIZE];
+	char n[NUMBER_SIZE];
 	size_t len;
 	bool first = true;
 
@@ -542,7 +566,7 @@ cli_print_audit(FILE *f, const cJSON *audit)
 	/* a copy, to add the table's derived columns to its rows */
 	cJSON *list = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(audit, "containers"), 1), *c;
 	const cJSON *d;
-	char gen[CELL_SIZE], nsync[CELL_SIZE], total[CELL_SIZE], nenf[CELL_SIZE];
+	char gen[NUMBER_SIZE], nsync[NUMBER_SIZE], total[NUMBER_SIZE], nenf[NUMBER_SIZE];
 	const char *not_enforced;
 
 	cJSON_ArrayForEach(c, list)
@@ -615,7 +639,7 @@ cli_print_drops(FILE *f, const cJSON *drops)
 	};
 	/* a copy, to add the derived columns to its rows */
 	cJSON *list = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(drops, "drops"), 1), *d;
-	char lost[CELL_SIZE];
+	char lost[NUMBER_SIZE];
 
 	cJSON_ArrayForEach(d, list)
 	{

@@ -109,4 +109,27 @@ expect_api "attach again without addresses" 200 PUT $V/c1 '{"interface": "hc1"}'
 check "... pins nothing: PUT replaces the attachment" test "$(api_field data.addresses)" = "[]"
 check "... and the state file says so" test "$(json_get "$STATE/containers/c1.state" firewall.addresses)" = "[]"
 
+# --- the CLI sends each --address and shows them
+HOODY=${HOODY:-$HFW_ROOT/build/hoody}
+if [ -x "$HOODY" ]; then
+	cli() { HOODY_FIREWALL_SOCKET=$SOCK "$HOODY" "$@" >"$WORK/cli.out" 2>&1; }
+	check "hoody firewall attach --address twice" \
+		cli firewall attach -c c2 --interface hc2 --address fd42::8 --address 10.0.3.8
+	expect_api "... pinned both" 200 GET $V/c2/firewall
+	check "... as given" test "$(canon "$(api_field data.addresses)")" = "$(canon '["10.0.3.8", "fd42::8"]')"
+	check "hoody firewall show lists them" cli firewall show -c c2
+	check "... on one line" grep -Eq '^addresses: +10\.0\.3\.8,fd42::8$' "$WORK/cli.out"
+	check "hoody firewall list" cli firewall list
+	check "... shows them in their column" grep -Eq '^c2 +hc2 .* 10\.0\.3\.8,fd42::8$' "$WORK/cli.out"
+	cli_fails() { ! cli "$@"; }
+	check "a refused --address exits non-zero" \
+		cli_fails firewall attach -c c2 --interface hc2 --address 10.0.3.8/24
+	check "... saying why" grep -qF 'a prefix; give one address' "$WORK/cli.out"
+	check "attach without --address" cli firewall attach -c c2 --interface hc2
+	check "... pins nothing" cli firewall show -c c2
+	check "... and show says so" grep -Eq '^addresses: +none pinned$' "$WORK/cli.out"
+else
+	info "hoody not built: its checks skipped"
+fi
+
 finish
