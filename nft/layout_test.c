@@ -637,9 +637,10 @@ START_TEST(bridged_rules_recognised)
 			struct nftnl_rule *r = round_trip(layout_bchain_rule(TABLE, o, w, i));
 
 			for (j = 0; j < n; j++)
-				ck_assert_msg(layout_rule_check(r, layout_bchain_rule(TABLE, o, w, j)) ==
-						      (i == j ? 0 : -EBADMSG),
-					      "bridge chain %u rule %u checked as %u", w, i, j);
+				ck_assert_msg(
+					layout_rule_check(r, layout_bchain_rule(TABLE, o, w, j)) ==
+						(i == j ? 0 : -EBADMSG),
+					"bridge chain %u rule %u checked as %u", w, i, j);
 			nftnl_rule_free(r);
 		}
 		ck_assert_ptr_null(layout_bchain_rule(TABLE, o, w, n));
@@ -655,8 +656,10 @@ START_TEST(bridged_rules_recognised)
 	for (i = 0; i < layout_bport_nrules(); i++) {
 		struct nftnl_rule *r = round_trip(layout_bport_rule(TABLE, o, "b_web", "hv1", i));
 
-		same_if += layout_rule_check(r, layout_bport_rule(TABLE, o, "b_web", "hv1", i)) == 0;
-		other_if += layout_rule_check(r, layout_bport_rule(TABLE, o, "b_web", "hv2", i)) == 0;
+		same_if +=
+			layout_rule_check(r, layout_bport_rule(TABLE, o, "b_web", "hv1", i)) == 0;
+		other_if +=
+			layout_rule_check(r, layout_bport_rule(TABLE, o, "b_web", "hv2", i)) == 0;
 		nftnl_rule_free(r);
 	}
 	ck_assert_uint_eq(same_if, layout_bport_nrules());
