@@ -53,6 +53,10 @@ elem_key_of(enum layout_set which, const struct nft_elem *e)
 	if (which == LAYOUT_SET_BPORTS)
 		return layout_bports_elem(
 			(uint16_t)((e->value & ~LAYOUT_MARK_VALID) >> LAYOUT_PORT_SHIFT), NULL);
+	if (which == LAYOUT_SET_PIN4)
+		return layout_pin_elem(e->ifname, RULES_FAMILY_IPV4, (const uint8_t *)&e->value);
+	if (which == LAYOUT_SET_PIN6)
+		return layout_pin_elem(e->ifname, RULES_FAMILY_IPV6, (const uint8_t *)e->tail);
 	return layout_ifname_elem(e->ifname);
 }
 
@@ -83,6 +87,8 @@ elem_keep(const struct plan *p, enum layout_set which, const struct nft_elem *e)
 		return false;
 	if (which == LAYOUT_SET_PORTS)
 		return !t->add_ports;
+	if (which >= LAYOUT_SET_PINNED)
+		return !t->add_pins;
 	if (t->op == OP_KEEP)
 		return true;
 	/* A rewritten container keeps its interface's entries when they
@@ -239,6 +245,8 @@ plan_targets(struct plan *p, const struct rules_set *want)
 		if (p->fresh || h == NULL)
 			t->op = OP_CREATE;
 		else if (t->have != NULL && t->have->fw.bridged == w->bridged &&
+			 nft_pins_equal(t->have->fw.addresses, t->have->fw.naddresses, w->addresses,
+					w->naddresses) &&
 			 (t->have->same == w ||
 			  (t->have->same == NULL && rules_container_equal(&t->have->fw, w))))
 			t->op = OP_KEEP;
@@ -274,6 +282,11 @@ plan_targets(struct plan *p, const struct rules_set *want)
 					      t->want->ifname, 0);
 		t->add_dispatch6 =
 			t->want6 && (e == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH6, e));
+		/* a new interface, or other addresses: the old pins go, these come */
+		t->add_pins = p->fresh || t->have == NULL ||
+			      strcmp(t->have->fw.ifname, t->want->ifname) != 0 ||
+			      !nft_pins_equal(t->have->fw.addresses, t->have->fw.naddresses,
+					      t->want->addresses, t->want->naddresses);
 	}
 	return r;
 }
@@ -483,7 +496,8 @@ build(struct plan *p)
 		static const char *const what[LAYOUT_SET_MAX] = {
 			"create set allow",  "create set deny",	    "create set attached",
 			"create map deftag", "create map dispatch", "create map dispatch6",
-			"create map ports",  "create map bports"};
+			"create map ports",  "create map bports",   "create set pinned",
+			"create set pin4",   "create set pin6"};
 
 		if (p->fresh || !h->set_present[i])
 			r = plan_put(p, OBJ_SET, layout_set(p->c->table, i), NFT_MSG_NEWSET,
@@ -575,6 +589,8 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	if (r < 0) {
 		reterr->err = r;
 		snprintf(reterr->what, sizeof(reterr->what), "build transaction");
+		if (r == -ENOSPC)
+			nft_port_ids_spent(reterr);
 		goto out;
 	}
 	st->persist = nft_batch_count(p.b) == 1 ? nft_state_table_persist(have) : !c->no_owner;

@@ -14,10 +14,15 @@
  *       0 iifname @ports: goto ours
  *       1 iifname "PREFIX*": drop, one per --container-ifprefix
  *       2 mark field := EXEMPT (a port that is not a container's)
+ *     set pinned, pin4, pin6: the ports with "addresses", and those
  *     chain ours:
  *       0 mark := iifname map @ports
- *       1-3 ARP, IPv4, IPv6: accept
- *       4 drop (VLAN tags and other ethertypes would pass the IP hooks by)
+ *       1-5 a pinned port claims nothing but its addresses: ARP sender
+ *         (0.0.0.0 for probes), IPv4 source, IPv6 source (link-local and
+ *         :: aside), neighbour advertisement target (link-local aside);
+ *         and it sends no router advertisement
+ *       6-8 ARP, IPv4, IPv6: accept
+ *       9 drop (VLAN tags and other ethertypes would pass the IP hooks by)
  *     chain fw (forward, priority -200, policy accept): the safety net
  *       0 no id: accept (not from a port, or the inet chain took it out)
  *       1 EXEMPT: clear the field, accept
@@ -117,10 +122,12 @@ layout_bchain_check(const struct nftnl_chain *ch, enum layout_bchain which)
 	return eq ? 0 : -EBADMSG;
 }
 
+#define OURS_PINS 5 /* rules 1-5 of ours */
+
 unsigned int
 layout_bchain_nrules(const struct nft_options *o, enum layout_bchain which)
 {
-	return which == LAYOUT_BR_PRE ? 2 + o->nifprefix : 5;
+	return which == LAYOUT_BR_PRE ? 2 + o->nifprefix : which == LAYOUT_BR_OURS ? 10 : 5;
 }
 
 /* The mark's field replaced by value (0: taken out). */
@@ -186,6 +193,86 @@ add_bpre(struct layout_rb *b, const struct nft_options *o, unsigned int i)
 	}
 }
 
+/* The port is pinned; then its name stays in register 1 for the pin sets. */
+static void
+add_pinned(struct layout_rb *b)
+{
+	layout_rb_add(b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+	layout_rb_add(b, expr_lookup(layout_set_names[LAYOUT_SET_PINNED], 0, false, 0));
+}
+
+/* The address at offset of base is not the port's: iifname . it not in set. */
+static void
+add_not_pinned(struct layout_rb *b, uint32_t base, uint32_t offset, uint32_t len,
+	       enum layout_set set)
+{
+	layout_rb_add(b, expr_payload_to(base, offset, len, NFT_REG_2));
+	layout_rb_add(b, expr_lookup(layout_set_names[set], 0, false, NFT_LOOKUP_F_INV));
+}
+
+/* The IPv6 address at offset of base is not link-local (fe80::/10). */
+static void
+add_not_link_local(struct layout_rb *b, uint32_t base, uint32_t offset)
+{
+	uint16_t mask = htons(0xffc0), ll = htons(0xfe80);
+
+	layout_rb_add(b, expr_payload(base, offset, 2));
+	layout_rb_add(b, expr_bitwise_and(&mask, sizeof(mask)));
+	layout_rb_add(b, expr_cmp(NFT_CMP_NEQ, &ll, sizeof(ll)));
+}
+
+static void
+add_icmpv6_type(struct layout_rb *b, uint8_t type)
+{
+	uint8_t icmpv6 = IPPROTO_ICMPV6;
+
+	add_ethertype(b, ETH_P_IPV6);
+	layout_rb_add(b, expr_meta(NFT_META_L4PROTO, NFT_REG_1));
+	layout_rb_add(b, expr_cmp(NFT_CMP_EQ, &icmpv6, 1));
+	layout_rb_add(b, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1));
+	layout_rb_add(b, expr_cmp(NFT_CMP_EQ, &type, 1));
+}
+
+/* Rule i of the pins (1-5 of ours); each drops. */
+static void
+add_pin(struct layout_rb *b, unsigned int i)
+{
+	static const uint8_t zero[16];
+
+	switch (i) {
+	case 1: /* ARP sender */
+		add_ethertype(b, ETH_P_ARP);
+		add_pinned(b);
+		add_not_pinned(b, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, LAYOUT_SET_PIN4);
+		layout_rb_add(b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 14, 4));
+		layout_rb_add(b, expr_cmp(NFT_CMP_NEQ, zero, 4));
+		break;
+	case 2: /* IPv4 source */
+		add_ethertype(b, ETH_P_IP);
+		add_pinned(b);
+		add_not_pinned(b, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, LAYOUT_SET_PIN4);
+		break;
+	case 3: /* IPv6 source, but for link-local and duplicate address detection's :: */
+		add_ethertype(b, ETH_P_IPV6);
+		add_not_link_local(b, NFT_PAYLOAD_NETWORK_HEADER, 8);
+		layout_rb_add(b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 16));
+		layout_rb_add(b, expr_cmp(NFT_CMP_NEQ, zero, 16));
+		add_pinned(b);
+		add_not_pinned(b, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, LAYOUT_SET_PIN6);
+		break;
+	case 4: /* the target a neighbour advertisement answers for */
+		add_icmpv6_type(b, 136);
+		add_not_link_local(b, NFT_PAYLOAD_TRANSPORT_HEADER, 8);
+		add_pinned(b);
+		add_not_pinned(b, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 16, LAYOUT_SET_PIN6);
+		break;
+	default: /* a router advertisement would make peers route through it */
+		add_icmpv6_type(b, 134);
+		add_pinned(b);
+	}
+	layout_rb_add(b, expr_verdict(NF_DROP));
+}
+
 static void
 add_bours(struct layout_rb *b, unsigned int i)
 {
@@ -196,8 +283,10 @@ add_bours(struct layout_rb *b, unsigned int i)
 		layout_rb_add(b,
 			      expr_lookup(layout_set_names[LAYOUT_SET_PORTS], NFT_REG_1, true, 0));
 		layout_rb_add(b, expr_meta_set_mark());
-	} else if (i <= 3) {
-		add_ethertype(b, types[i - 1]);
+	} else if (i <= OURS_PINS) {
+		add_pin(b, i);
+	} else if (i <= OURS_PINS + 3) {
+		add_ethertype(b, types[i - OURS_PINS - 1]);
 		layout_rb_add(b, expr_verdict(NF_ACCEPT));
 	} else {
 		layout_rb_add(b, expr_verdict(NF_DROP));
@@ -295,6 +384,24 @@ layout_ports_elem(const char *ifname, uint16_t port)
 	uint32_t mark = layout_port_mark(port);
 
 	if (e != NULL && nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, &mark, sizeof(mark)) < 0) {
+		nftnl_set_elem_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+struct nftnl_set_elem *
+layout_pin_elem(const char *ifname, uint8_t family, const uint8_t *addr)
+{
+	char key[IFNAMSIZ + 16] = {0};
+	size_t alen = family == RULES_FAMILY_IPV6 ? 16 : 4;
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (e == NULL)
+		return NULL;
+	strncpy(key, ifname, IFNAMSIZ - 1);
+	memcpy(key + IFNAMSIZ, addr, alen);
+	if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, IFNAMSIZ + alen) < 0) {
 		nftnl_set_elem_free(e);
 		return NULL;
 	}

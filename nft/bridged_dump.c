@@ -44,9 +44,14 @@ bdamage(struct dump *d, const char *what, const char *name)
 void
 bridged_set_seen(struct dump *d, const struct nftnl_set *s, const char *name)
 {
-	if (strcmp(name, layout_set_names[LAYOUT_SET_PORTS]) == 0 &&
-	    layout_set_check(s, d->table, LAYOUT_SET_PORTS) == 0)
-		d->st->set_present[LAYOUT_SET_PORTS] = true;
+	int i;
+
+	for (i = 0; i < LAYOUT_SET_MAX; i++)
+		if (layout_set_family(i) == NFPROTO_BRIDGE &&
+		    strcmp(name, layout_set_names[i]) == 0)
+			break;
+	if (i < LAYOUT_SET_MAX && layout_set_check(s, d->table, i) == 0)
+		d->st->set_present[i] = true;
 	else
 		bdamage(d, "set", name);
 }
@@ -86,8 +91,10 @@ bridged_judge_lists(struct dump *d)
 	for (w = 0; w < LAYOUT_BR_MAX; w++)
 		if (!d->bseen[w] && d->st->btable)
 			bdamage(d, "chain", layout_bchain_names[w]);
-	if (!d->st->set_present[LAYOUT_SET_PORTS] && d->st->btable)
-		bdamage(d, "set", layout_set_names[LAYOUT_SET_PORTS]);
+	for (w = 0; w < LAYOUT_SET_MAX; w++)
+		if (layout_set_family(w) == NFPROTO_BRIDGE && !d->st->set_present[w] &&
+		    d->st->btable)
+			bdamage(d, "set", layout_set_names[w]);
 }
 
 /* Keep the rules of one chain as read, to be compared once all are in. */

@@ -452,6 +452,96 @@ decode_port(const struct nft_state *st, struct nft_container *ct, const char **w
 }
 
 static int
+pin_cmp(const void *a, const void *b)
+{
+	const struct nft_elem *x = *(const struct nft_elem *const *)a;
+	const struct nft_elem *y = *(const struct nft_elem *const *)b;
+	int c = strncmp(x->ifname, y->ifname, sizeof(x->ifname));
+
+	if (c != 0)
+		return c;
+	return x->tail != NULL ? memcmp(x->tail, y->tail, x->tail_len)
+			       : memcmp(&x->value, &y->value, sizeof(x->value));
+}
+
+/* The pin elements by interface, for decode_pins(). 0 or -ENOMEM. */
+static int
+index_pins(struct dump *d)
+{
+	size_t f, i;
+
+	for (f = 0; f < 2; f++) {
+		const struct nft_elems *es = &d->st->elems[f ? LAYOUT_SET_PIN6 : LAYOUT_SET_PIN4];
+
+		d->pins[f] = calloc(es->n ? es->n : 1, sizeof(*d->pins[f]));
+		if (d->pins[f] == NULL)
+			return -ENOMEM;
+		for (i = 0; i < es->n; i++)
+			d->pins[f][i] = &es->v[i];
+		d->npins[f] = es->n;
+		qsort(d->pins[f], es->n, sizeof(*d->pins[f]), pin_cmp);
+	}
+	return 0;
+}
+
+/* The first of v[0, n) whose interface is not before ifname. */
+static size_t
+pins_from(const struct nft_elem *const *v, size_t n, const char *ifname)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strncmp(v[mid]->ifname, ifname, IFNAMSIZ) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * The addresses the container's port is pinned to: its pin4 and pin6
+ * elements, and its pinned element exactly when there are any.
+ */
+static int
+decode_pins(struct decoder *dec, struct nft_container *ct, const char **why)
+{
+	const struct dump *d = dec->d;
+	size_t f, i, first[2], last[2], n = 0;
+	bool pinned = nft_elems_find(&d->st->elems[LAYOUT_SET_PINNED], ct->fw.ifname, 0) != NULL;
+
+	for (f = 0; f < 2; f++) {
+		first[f] = last[f] = pins_from(d->pins[f], d->npins[f], ct->fw.ifname);
+		while (last[f] < d->npins[f] &&
+		       strncmp(d->pins[f][last[f]]->ifname, ct->fw.ifname, IFNAMSIZ) == 0)
+			last[f]++;
+		n += last[f] - first[f];
+	}
+	if (pinned != (n > 0) || n > RULES_ADDRESSES_MAX) {
+		*why = "its pinned addresses are not as the layout makes them";
+		return -EBADMSG;
+	}
+	ct->fw.naddresses = n;
+	if (n == 0)
+		return 0;
+	ct->fw.addresses = region_alloc(&dec->out, n * sizeof(*ct->fw.addresses));
+	if (ct->fw.addresses == NULL)
+		return -ENOMEM;
+	memset(ct->fw.addresses, 0, n * sizeof(*ct->fw.addresses));
+	for (n = 0, f = 0; f < 2; f++)
+		for (i = first[f]; i < last[f]; i++, n++) {
+			const struct nft_elem *e = d->pins[f][i];
+
+			ct->fw.addresses[n].family = f ? RULES_FAMILY_IPV6 : RULES_FAMILY_IPV4;
+			memcpy(ct->fw.addresses[n].addr, f ? (const void *)e->tail : &e->value,
+			       f ? 16 : 4);
+		}
+	return 0;
+}
+
+static int
 decode_some(struct decoder *dec)
 {
 	struct dump *d = dec->d;
@@ -476,7 +566,10 @@ decode_some(struct decoder *dec)
 			if (w != NULL && w->ifname[0] != '\0' && verify(dec, cont, w)) {
 				strcpy(ct->fw.ifname, w->ifname);
 				if (decode_port(st, ct, &why) == 0 &&
-				    ct->fw.bridged == w->bridged) {
+				    ct->fw.bridged == w->bridged &&
+				    decode_pins(dec, ct, &why) == 0 &&
+				    nft_pins_equal(ct->fw.addresses, ct->fw.naddresses,
+						   w->addresses, w->naddresses)) {
 					ct->fw.policy = w->policy;
 					ct->tag_base = c4->claims[c4->n - 1].range_lo;
 					ct->same = w;
@@ -484,10 +577,14 @@ decode_some(struct decoder *dec)
 				}
 				ct->port = 0;
 				ct->fw.bridged = false;
+				ct->fw.addresses = NULL;
+				ct->fw.naddresses = 0;
 			}
 			r = decode_container(dec, cont, ct, &why);
 			if (r == 0)
 				r = decode_port(st, ct, &why);
+			if (r == 0)
+				r = decode_pins(dec, ct, &why);
 			if (r == -EBADMSG) {
 				/* keep the id (and interface, if known) so apply can
 				 * rewrite or remove it; the rest is untrustworthy */
@@ -574,7 +671,7 @@ decode_containers(struct dump *d)
 			for (j = 0; j < st->elems[i].n; j++)
 				note_tag(st, st->elems[i].v[j].value);
 	}
-	if (group_chains(d) < 0)
+	if (group_chains(d) < 0 || index_pins(d) < 0)
 		return -ENOMEM;
 	st->containers = calloc(d->nconts ? d->nconts : 1, sizeof(*st->containers));
 	if (st->containers == NULL)

@@ -262,6 +262,8 @@ dump_free(struct dump *d)
 		free(d->bnames[i]);
 	free(d->bnames);
 	free(d->conts);
+	free(d->pins[0]);
+	free(d->pins[1]);
 	free(d->scratch);
 	free(d->mine);
 	region_free(&d->region);

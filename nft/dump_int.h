@@ -84,6 +84,8 @@ struct dump {
 	size_t nbnames;
 	struct nftnl_rule **rules; /* the rules of one fixed chain, as read */
 	size_t nrules;
+	const struct nft_elem **pins[2]; /* pin4's [0] and pin6's [1] elements, by interface */
+	size_t npins[2];
 	enum layout_set set;   /* the set whose elements are being dumped */
 	struct dchain *chain;  /* the chain whose rules are being dumped */
 	struct claim *scratch; /* its claims so far */

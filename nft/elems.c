@@ -54,6 +54,25 @@ decode_elem(struct dump *d, const struct raw_elem *re, struct nft_elem *e)
 		e->chain = strdup(re->chain);
 		return e->chain != NULL ? 0 : -ENOMEM;
 	}
+	if (d->set == LAYOUT_SET_PIN4 || d->set == LAYOUT_SET_PIN6) {
+		/* an interface and an address: IPv4 in value, IPv6 in tail */
+		size_t alen = d->set == LAYOUT_SET_PIN4 ? 4 : 16;
+
+		if (re->key_len != sizeof(e->ifname) + alen)
+			return -EBADMSG;
+		memcpy(e->ifname, re->key, sizeof(e->ifname));
+		e->ifname[sizeof(e->ifname) - 1] = '\0';
+		if (alen == 4) {
+			memcpy(&e->value, (const char *)re->key + sizeof(e->ifname), alen);
+			return 0;
+		}
+		e->tail = malloc(alen);
+		if (e->tail == NULL)
+			return -ENOMEM;
+		memcpy(e->tail, (const char *)re->key + sizeof(e->ifname), alen);
+		e->tail_len = alen;
+		return 0;
+	}
 	if (re->key_len != sizeof(e->ifname) + (tagged ? sizeof(uint32_t) : 0))
 		return -EBADMSG;
 	memcpy(e->ifname, re->key, sizeof(e->ifname));

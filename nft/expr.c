@@ -14,11 +14,17 @@
 struct nftnl_expr *
 expr_payload(uint32_t base, uint32_t offset, uint32_t len)
 {
+	return expr_payload_to(base, offset, len, NFT_REG_1);
+}
+
+struct nftnl_expr *
+expr_payload_to(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg)
+{
 	struct nftnl_expr *e = nftnl_expr_alloc("payload");
 
 	if (e == NULL)
 		return NULL;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);

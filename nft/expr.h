@@ -18,6 +18,8 @@
 
 /* Load len bytes at offset of the header base (NFT_PAYLOAD_*). */
 struct nftnl_expr *expr_payload(uint32_t base, uint32_t offset, uint32_t len);
+/* The same into register dreg. */
+struct nftnl_expr *expr_payload_to(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg);
 /* Compare the register with op (NFT_CMP_*) against len bytes of data. */
 struct nftnl_expr *expr_cmp(uint32_t op, const void *data, uint32_t len);
 /* The register's first byte equals v. */

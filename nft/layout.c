@@ -4,22 +4,29 @@
  * can check what a dump reads back against what we would have written.
  *
  *   chain pre (prerouting, priority filter, policy accept):
- *     0 ct direction reply: accept (answers to connections towards it;
- *       first, so that replies of every flow cost one comparison)
- *     1 iifname . ct mark @allow, not an expected connection: accept
- *     2 iifname not @attached: accept (not a container: not ours)
- *     3 iifname . ct mark @deny: drop
- *     4 IPv6 neighbour solicitation/advertisement to the host: accept
- *     5 the same to link-local multicast: accept
- *     6 expected connection: ct mark set 0 (forget the master's tag)
- *     7 IPv4: iifname vmap @dispatch (jump to the container chain c_<id>)
- *     8 IPv6: ct mark set iifname map @deftag (the default's tag), then
+ *     0 the mark holds a bridge port's id: goto bridged (bridged.c)
+ *     1 ct direction reply: accept (answers to connections towards it;
+ *       early, so that replies of every flow cost two comparisons)
+ *     2 iifname . ct mark @allow, not an expected connection: accept
+ *     3 in from a bridge without an id, not the host's own multicast
+ *       looped back: drop (the id was lost to a rewrite of the mark)
+ *     4 iifname not @attached: accept (not a container: not ours)
+ *     5 iifname . ct mark @deny: drop
+ *     6 IPv6 neighbour solicitation/advertisement to the host: accept
+ *     7 the same to link-local multicast: accept
+ *     8 expected connection: ct mark set 0 (forget the master's tag)
+ *     9 IPv4: iifname vmap @dispatch (jump to the container chain c_<id>)
+ *    10 IPv6: ct mark set iifname map @deftag (the default's tag), then
  *       iifname vmap @dispatch6 (jump to c6_<id>, which only containers
  *       with IPv6 rules have; without one the default stands)
- *     9 iifname . ct mark @allow: accept
- *    10 iifname . ct mark @deny: drop
- *    11 drop (a container packet nothing claimed, e.g. untracked)
- *   With --container-ifprefix, one rule per prefix after rule 1:
+ *    11 iifname . ct mark @allow: accept
+ *    12 iifname . ct mark @deny: drop
+ *    13 drop (a container packet nothing claimed, e.g. untracked)
+ *   A bridged container's chain b_<id> is rules 2, 5 and 8-13 with its
+ *   port's name for iifname, neighbour discovery to any address (its
+ *   peers are on the link), and every accept taking the id out of the
+ *   mark.
+ *   With --container-ifprefix, one rule per prefix after rule 3:
  *     iifname "PREFIX*" not @attached: drop (a container not registered)
  *   With the drop log, each drop above but the prefixes' is a goto to
  *
@@ -67,6 +74,8 @@ const char *const layout_set_names[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_ATTACHED] = "attached", [LAYOUT_SET_DEFTAG] = "deftag",
 	[LAYOUT_SET_DISPATCH] = "dispatch", [LAYOUT_SET_DISPATCH6] = "dispatch6",
 	[LAYOUT_SET_PORTS] = "ports",	    [LAYOUT_SET_BPORTS] = "bports",
+	[LAYOUT_SET_PINNED] = "pinned",	    [LAYOUT_SET_PIN4] = "pin4",
+	[LAYOUT_SET_PIN6] = "pin6",
 };
 
 /* nft's userdata type for a table's comment */
@@ -566,6 +575,12 @@ const struct layout_set_shape layout_set_shapes[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_BPORTS] =
 		{NFT_SET_MAP, NFT_TYPE_MARK, 4, NFT_DATA_VERDICT, VERDICT_DATA_LEN, false,
 		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+	[LAYOUT_SET_PINNED] = {0, NFT_TYPE_IFNAME, IFNAMSIZ, 0, 0, false,
+			       UDATA("\x00\x04\x01\x00\x00\x00")},
+	[LAYOUT_SET_PIN4] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_IPADDR, IFNAMSIZ + 4,
+			     0, 0, false, UDATA("\x00\x04\x01\x00\x00\x00")},
+	[LAYOUT_SET_PIN6] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_IP6ADDR,
+			     IFNAMSIZ + 16, 0, 0, false, UDATA("\x00\x04\x01\x00\x00\x00")},
 };
 
 struct nftnl_set *

@@ -37,6 +37,8 @@ struct raw_rule;
 #define LAYOUT_DROP_SNAPLEN 128	   /* enough for the IP and transport headers */
 
 /* nft's datatype ids, so that `nft list` shows our sets readably. */
+#define NFT_TYPE_IPADDR 7
+#define NFT_TYPE_IP6ADDR 8
 #define NFT_TYPE_MARK 19
 #define NFT_TYPE_IFNAME 41
 #define NFT_TYPE_BITS 6
@@ -50,6 +52,9 @@ enum layout_set {
 	LAYOUT_SET_DISPATCH6, /* ifname : verdict: jump to its IPv6 chain, if it has one */
 	LAYOUT_SET_PORTS,     /* bridge table, ifname : mark: every container's port id */
 	LAYOUT_SET_BPORTS,    /* mark : verdict: goto b_<id> of a container on a bridge */
+	LAYOUT_SET_PINNED,    /* bridge table, ifname: ports with "addresses" */
+	LAYOUT_SET_PIN4,      /* bridge table, ifname . ipv4_addr: what they may claim */
+	LAYOUT_SET_PIN6,      /* bridge table, ifname . ipv6_addr */
 	LAYOUT_SET_MAX,
 };
 
@@ -59,7 +64,8 @@ extern const char *const layout_set_names[LAYOUT_SET_MAX];
 static inline uint8_t
 layout_set_family(enum layout_set which)
 {
-	return which == LAYOUT_SET_PORTS ? 7 /* NFPROTO_BRIDGE */ : 1 /* NFPROTO_INET */;
+	return which == LAYOUT_SET_PORTS || which >= LAYOUT_SET_PINNED ? 7 /* NFPROTO_BRIDGE */
+								       : 1 /* NFPROTO_INET */;
 }
 
 /*
@@ -247,6 +253,8 @@ unsigned int layout_bport_nrules(void);
 struct nftnl_rule *layout_bport_rule(const char *table, const struct nft_options *o,
 				     const char *chain, const char *ifname, unsigned int i);
 struct nftnl_set_elem *layout_ports_elem(const char *ifname, uint16_t port);
+/* An element of pin4 or pin6 (as family): the interface and an address of its (4 or 16 bytes). */
+struct nftnl_set_elem *layout_pin_elem(const char *ifname, uint8_t family, const uint8_t *addr);
 struct nftnl_set_elem *layout_bports_elem(uint16_t port,
 					  const char *chain); /* chain NULL: key only */
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <search.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,14 @@ bool
 model_port_used(const struct nft_model *m, uint16_t port)
 {
 	return port == 0 || port > LAYOUT_PORT_MAX || (m->ports_used[port / 8] >> (port % 8)) & 1;
+}
+
+void
+nft_port_ids_spent(struct nft_error *reterr)
+{
+	snprintf(reterr->detail, sizeof(reterr->detail),
+		 "every port id is taken: at most %u containers can be attached at once",
+		 LAYOUT_PORT_MAX);
 }
 
 int
@@ -188,13 +197,20 @@ model_remove(struct nft_model *m, const char *id)
 int
 model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, uint16_t port)
 {
-	struct model_ct *ct = calloc(1, sizeof(*ct) + c->nrules * sizeof(ct->rules[0]));
+	size_t rules = c->nrules * sizeof(struct model_rule);
+	struct model_ct *ct =
+		calloc(1, sizeof(*ct) + rules + c->naddresses * sizeof(*c->addresses));
 	void **p;
 	size_t i;
 
 	model_remove(m, c->id);
 	if (ct == NULL)
 		goto fail;
+	ct->naddresses = c->naddresses;
+	if (c->naddresses > 0) {
+		ct->addresses = (struct rules_address *)((char *)ct->rules + rules);
+		memcpy(ct->addresses, c->addresses, c->naddresses * sizeof(*c->addresses));
+	}
 	strcpy(ct->id, c->id);
 	strcpy(ct->ifname, c->ifname);
 	ct->base = base;

@@ -291,6 +291,13 @@ nft_elems_find(const struct nft_elems *es, const char *ifname, uint32_t value)
 	return NULL;
 }
 
+/* Do two containers pin their ports to the same addresses (sorted, unique)? */
+static inline bool
+nft_pins_equal(const struct rules_address *a, size_t na, const struct rules_address *b, size_t nb)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
+}
+
 /* model.c: what this process last committed, per container. */
 struct model_rule {
 	uint64_t key;	/* model_rule_key(): counters follow a rule while it holds */
@@ -304,7 +311,9 @@ struct model_ct {
 	uint16_t port; /* its id in the packet mark, from a bridge port (ports, bports) */
 	bool bridged;  /* its interface is a bridge port: its chain b_<id> and bports element */
 	uint8_t policy;
-	bool has6; /* IPv6 rules: its chain c6_<id> and a dispatch6 element */
+	bool has6;			 /* IPv6 rules: its chain c6_<id> and a dispatch6 element */
+	struct rules_address *addresses; /* its pins, in the same allocation */
+	size_t naddresses;
 	uint32_t nrules;
 	struct model_rule rules[];
 };
@@ -324,6 +333,8 @@ uint64_t model_rule_key(const struct rules_rule *r);
 int model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, uint16_t port);
 /* Is port id taken (0 and ids past the last count as taken)? */
 bool model_port_used(const struct nft_model *m, uint16_t port);
+/* Why -ENOSPC: more containers attached than there are port ids. */
+void nft_port_ids_spent(struct nft_error *reterr);
 /* The lowest port id not taken: 0, or -ENOSPC. */
 int model_port_alloc(const struct nft_model *m, uint16_t *ret);
 void model_remove(struct nft_model *m, const char *id);

@@ -177,10 +177,12 @@ plan_elems_send(struct plan *p, struct elem_batch *eb, enum layout_set which)
 	static const char *const what[2][LAYOUT_SET_MAX] = {
 		{"add allow element", "add deny element", "add attached element",
 		 "add default-tag element", "add dispatch element", "add dispatch6 element",
-		 "add ports element", "add bports element"},
+		 "add ports element", "add bports element", "add pinned element",
+		 "add pin4 element", "add pin6 element"},
 		{"delete allow element", "delete deny element", "delete attached element",
 		 "delete default-tag element", "delete dispatch element",
-		 "delete dispatch6 element", "delete ports element", "delete bports element"},
+		 "delete dispatch6 element", "delete ports element", "delete bports element",
+		 "delete pinned element", "delete pin4 element", "delete pin6 element"},
 	};
 	struct nftnl_set_elems_iter *it;
 	size_t first = eb->sent;
@@ -315,9 +317,31 @@ add_container_elems(struct plan *p, const struct target *t)
 	if (r == 0 && t->add_ports)
 		r = plan_elem_add(p, &p->add[LAYOUT_SET_PORTS], LAYOUT_SET_PORTS,
 				  layout_ports_elem(w->ifname, t->port), w->id);
+	if (r == 0 && t->add_pins)
+		r = plan_pins(p, p->add, w->ifname, w->addresses, w->naddresses, w->id);
 	if (r == 0 && t->fill_b)
 		r = plan_elem_add(p, &p->add[LAYOUT_SET_BPORTS], LAYOUT_SET_BPORTS,
 				  layout_bports_elem(t->port, t->bchain), w->id);
+	return r;
+}
+
+int
+plan_pins(struct plan *p, struct elem_batch ebs[LAYOUT_SET_MAX], const char *ifname,
+	  const struct rules_address *a, size_t n, const char *owner)
+{
+	size_t i;
+	int r = 0;
+
+	if (n > 0)
+		r = plan_elem_add(p, &ebs[LAYOUT_SET_PINNED], LAYOUT_SET_PINNED,
+				  layout_ifname_elem(ifname), owner);
+	for (i = 0; i < n && r == 0; i++) {
+		enum layout_set which =
+			a[i].family == RULES_FAMILY_IPV6 ? LAYOUT_SET_PIN6 : LAYOUT_SET_PIN4;
+
+		r = plan_elem_add(p, &ebs[which], which,
+				  layout_pin_elem(ifname, a[i].family, a[i].addr), owner);
+	}
 	return r;
 }
 

@@ -36,6 +36,7 @@ struct target {
 	bool add_dispatch6;
 	uint16_t port;	/* its id in the packet mark (bridged.c) */
 	bool add_ports; /* its interface's element in the bridge table's ports */
+	bool add_pins;	/* write want's pinned, pin4 and pin6 elements (the old ones went) */
 	bool fill_b;	/* want is bridged: fill its chain b_<id>, and point bports there */
 	bool has_b;	/* ... which exists (emptied) */
 	char chain[LAYOUT_CHAIN_NAME_MAX + 1];
@@ -118,6 +119,12 @@ int plan_elems_send(struct plan *p, struct elem_batch *eb, enum layout_set which
 /* The same for each set's batch of ebs (p->add or p->del), in set order. */
 int plan_elems_send_all(struct plan *p, struct elem_batch ebs[LAYOUT_SET_MAX]);
 
+/*
+ * The elements that pin ifname to its n addresses a (pinned, pin4,
+ * pin6), into ebs (p->add or p->del), for owner. 0 or -ENOMEM.
+ */
+int plan_pins(struct plan *p, struct elem_batch ebs[LAYOUT_SET_MAX], const char *ifname,
+	      const struct rules_address *a, size_t n, const char *owner);
 /*
  * A container created or rewritten on t's tag block: the chains it
  * needs that t says are not there (id names them, should the kernel

@@ -100,7 +100,7 @@ read_counters(struct plan *p, const struct model_ct *old, struct nft_counter *ct
  */
 static int
 put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, bool keep6,
-	       bool keep_b)
+	       bool keep_b, bool keep_pins)
 {
 	uint32_t i;
 	int r = 0;
@@ -131,6 +131,8 @@ put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, boo
 	if (r == 0 && old->bridged && !keep_b)
 		r = plan_elem_add(p, &p->del[LAYOUT_SET_BPORTS], LAYOUT_SET_BPORTS,
 				  layout_bports_elem(old->port, NULL), old->id);
+	if (r == 0 && !keep_pins)
+		r = plan_pins(p, p->del, old->ifname, old->addresses, old->naddresses, old->id);
 	if (r == 0)
 		r = plan_elems_send_all(p, p->del);
 	return r;
@@ -148,6 +150,8 @@ put_port(const struct nft_model *m, struct target *t, bool same_if)
 
 	layout_bchain_name(t->want->id, t->bchain);
 	t->add_ports = !same_if;
+	t->add_pins = !same_if || !nft_pins_equal(old->addresses, old->naddresses,
+						  t->want->addresses, t->want->naddresses);
 	t->has_b = old != NULL && old->bridged;
 	t->fill_b = t->want->bridged && !(same_if && old->bridged);
 	if (same_if) {
@@ -174,7 +178,8 @@ put_build(struct plan *p, const struct nft_model *m, struct target *t, const cha
 
 	t->want6 = attach && layout_has_ipv6(t->want);
 	if (old != NULL && r == 0) {
-		r = put_unlink_old(p, old, same_if, same_if && t->want6, want_b && !t->fill_b);
+		r = put_unlink_old(p, old, same_if, same_if && t->want6, want_b && !t->fill_b,
+				   attach && !t->add_pins);
 		if (r == 0)
 			r = plan_chain_drop(p, t->chain, !attach, id);
 		if (r == 0 && old->has6)
@@ -251,6 +256,8 @@ put_end(struct put *u, struct nft_model *m, const char *id, int r, const char *w
 		reterr->err = r;
 		snprintf(reterr->container, sizeof(reterr->container), "%s", id);
 		snprintf(reterr->what, sizeof(reterr->what), "%s", what);
+		if (r == -ENOSPC)
+			nft_port_ids_spent(reterr);
 	}
 	if (r == 0)
 		r = plan_commit(p, &u->t0, reterr);
@@ -524,9 +531,11 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 	if (r < 0)
 		return r;
 	other = attach ? model_find_ifname(m, want->ifname) : NULL;
-	/* the whole table must be put right: the bridged path is mended with it */
-	if ((other != NULL && strcmp(other->id, id) != 0) || (attach && want->bridged) ||
-	    (u.t.old != NULL && u.t.old->bridged))
+	/* the whole table must be put right: the bridged path and the pins
+	 * are mended with it */
+	if ((other != NULL && strcmp(other->id, id) != 0) ||
+	    (attach && (want->bridged || want->naddresses > 0)) ||
+	    (u.t.old != NULL && (u.t.old->bridged || u.t.old->naddresses > 0)))
 		return -ERESTART;
 	same_if = attach && u.t.old != NULL && strcmp(u.t.old->ifname, want->ifname) == 0;
 	if (attach)

@@ -18,6 +18,10 @@ Run inside a namespace with `ip netns exec NS python3 probe.py ...`.
          repeat one probe until file F exists; log "START RC TEXT" per probe
   sendudp DST PORT [--src ADDR] [--dev IF] [--payload P] [--count N] [--interval S]
          fire and forget, from any source address (IP_TRANSPARENT)
+  claim  ADDR [--dev IF] [--count N]
+         claim ADDR for this interface's MAC on the link: a gratuitous ARP
+         reply (IPv4) or an unsolicited neighbour advertisement with the
+         override flag, to all nodes (IPv6); raw frames
   hold   DST PORT --log F [--interval S] [--duration S]
          Long-lived TCP client: sends "seq=N t=SENDTIME" every interval and
          logs "recv N SENDTIME RECVTIME" for every echo it gets back.
@@ -232,6 +236,43 @@ def cmd_send_udp(a):
             pass
         if a.interval > 0:
             time.sleep(a.interval)
+    return OK, "sent"
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def claim_frame(mac, addr):
+    """A frame that says addr is at mac, to everyone on the link."""
+    if family(addr) == socket.AF_INET:
+        ip = socket.inet_pton(socket.AF_INET, addr)
+        arp = (b"\x00\x01\x08\x00\x06\x04\x00\x02" + mac + ip + b"\xff" * 6 + ip)
+        return b"\xff" * 6 + mac + b"\x08\x06" + arp
+    target = socket.inet_pton(socket.AF_INET6, addr)
+    src = socket.inet_pton(socket.AF_INET6,
+                           "fe80::%02x%02x:%02xff:fe%02x:%02x%02x" %
+                           (mac[0] ^ 2, mac[1], mac[2], mac[3], mac[4], mac[5]))
+    dst = socket.inet_pton(socket.AF_INET6, "ff02::1")
+    # type 136, override flag, the target, its link-layer address option
+    na = bytearray(b"\x88\x00\x00\x00\x20\x00\x00\x00" + target + b"\x02\x01" + mac)
+    pseudo = src + dst + len(na).to_bytes(4, "big") + b"\x00\x00\x00\x3a"
+    na[2:4] = checksum(pseudo + bytes(na)).to_bytes(2, "big")
+    ip6 = (b"\x60\x00\x00\x00" + len(na).to_bytes(2, "big") + b"\x3a\xff" + src + dst)
+    return b"\x33\x33\x00\x00\x00\x01" + mac + b"\x86\xdd" + ip6 + bytes(na)
+
+
+def cmd_claim(a):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((a.dev, 0))
+    frame = claim_frame(s.getsockname()[4], a.addr)
+    for _ in range(a.count):
+        s.send(frame)
     return OK, "sent"
 
 
@@ -506,6 +547,10 @@ def main():
     p.add_argument("--count", type=int, default=5)
     p.add_argument("--interval", type=float, default=0.02)
     p.add_argument("--dev")
+    p = sub.add_parser("claim")
+    p.add_argument("addr")
+    p.add_argument("--dev", default="eth0")
+    p.add_argument("--count", type=int, default=3)
     p = sub.add_parser("serve")
     p.add_argument("--tag", required=True)
     p.add_argument("--addr", action="append", required=True)
@@ -531,7 +576,7 @@ def main():
     p.add_argument("--table", required=True)
     a = ap.parse_args()
     fn = {"tcp": cmd_tcp, "udp": cmd_udp, "icmp": cmd_icmp, "multi": cmd_multi, "loop": cmd_loop,
-          "sendudp": cmd_send_udp, "serve": cmd_serve, "hold": cmd_hold,
+          "sendudp": cmd_send_udp, "claim": cmd_claim, "serve": cmd_serve, "hold": cmd_hold,
           "holdstat": cmd_holdstat, "json": cmd_json, "statecmp": cmd_statecmp}[a.cmd]
     code, what = fn(a)
     if what is not None and a.cmd in ("tcp", "udp", "icmp"):
