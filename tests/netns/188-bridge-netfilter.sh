@@ -6,7 +6,8 @@
 # alone. Turned off by hand, or the bridge recreated, they come back on
 # from the link events; a whole-host PUT and a restart turn them on too.
 # Health and the audit list the bridges with their options and the
-# sysctls. Attaching a bridge itself is refused and changes nothing.
+# sysctls. Attaching a bridge itself is refused and changes nothing, as
+# is a port another container has (409).
 # With --bridge-netfilter=leave nothing is set; a bad value exits 2.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -110,6 +111,24 @@ expect_api "whole-host PUT naming br1 as an interface: refused" 400 PUT /api/v1/
 expect_nf "... br1 untouched" br1 0/0
 api GET $V/box-9/firewall
 check "... box-9 not created" test "$API_STATUS" = 404
+
+# --- a bridge port another container has is taken, as a routed veth is
+expect_api "attach box-2 to hb2" 201 PUT $V/box-2 '{"interface": "hb2"}'
+cat "$STATE/containers/"*.state >"$WORK/taken.before.state"
+dump "$WORK/taken.before.dump"
+expect_api "attach box-3 to hb1, box-1's port: refused" 409 PUT $V/box-3 '{"interface": "hb1"}'
+check "... code interface_in_use, field interface" \
+	test "$(api_field error.code)/$(api_field error.field)" = interface_in_use/interface
+expect_api "move box-2 to hb1, box-1's port: refused" 409 PUT $V/box-2 '{"interface": "hb1"}'
+cat "$STATE/containers/"*.state >"$WORK/taken.after.state"
+check "... the state file unchanged" cmp -s "$WORK/taken.before.state" "$WORK/taken.after.state"
+# counters ignored: the containers' own IPv6 chatter counts as drops
+expect_dump_is "... the kernel unchanged" "$WORK/taken.before.dump"
+api GET $V/box-3/firewall
+check "... box-3 not created" test "$API_STATUS" = 404
+expect_api "GET box-2" 200 GET $V/box-2/firewall
+check "... box-2 still on hb2" test "$(api_field data.interface)" = hb2
+expect_api "detach box-2" 200 PUT $V/box-2 '{"interface": null}'
 
 # --- a whole-host PUT attaching hb9 turns br1 on in the call
 expect_api "whole-host PUT: box-1 on hb1, box-9 on hb9" 200 PUT /api/v1/firewall \
