@@ -577,7 +577,7 @@ apply_once(struct nft_conn *c, const struct rules_set *want, const struct nft_st
 	}
 	/* the bridged path is built with the table, and mended only so */
 	p.fresh = !have->exists || have->base_unrepairable || !have->btable ||
-		  !have->bridged_chain_ok ||
+		  have->btable_damaged || !have->bridged_chain_ok ||
 		  (!c->no_owner && !(have->flags & NFT_TABLE_F_PERSIST)) ||
 		  (c->no_owner && (have->flags & (NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST)));
 	p.base_chain = p.fresh || !have->base_rules_ok || !nft_options_equal(&have->opts, &c->opts);

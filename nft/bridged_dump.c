@@ -38,7 +38,7 @@ static void
 bdamage(struct dump *d, const char *what, const char *name)
 {
 	state_base_damage(d->st, "the bridge table's %s %s is not ours", what, name);
-	d->st->btable = false;
+	d->st->btable_damaged = true;
 }
 
 void
@@ -78,7 +78,7 @@ bridged_read_table(struct nft_conn *c, struct dump *d)
 	d->family = NFPROTO_BRIDGE;
 	r = request_dump(c, d, NFT_MSG_GETTABLE, NULL, btable_cb);
 	d->family = 0;
-	if (r == -ENOENT)
+	if (r == -ENOENT && d->st->exists)
 		state_base_damage(d->st, "the bridge table is missing");
 	return r == -ENOENT ? 0 : r;
 }
@@ -141,6 +141,19 @@ struct expect {
 	int kind; /* 0: bridge table chain, 1: bridged, 2: b_<id> */
 };
 
+static unsigned int
+expected_n(const struct expect *x)
+{
+	switch (x->kind) {
+	case 0:
+		return layout_bchain_nrules(&x->d->st->opts, x->which);
+	case 1:
+		return LAYOUT_BRIDGED_NRULES;
+	default:
+		return layout_bport_nrules();
+	}
+}
+
 static struct nftnl_rule *
 expected(const struct expect *x, unsigned int i)
 {
@@ -148,15 +161,11 @@ expected(const struct expect *x, unsigned int i)
 
 	switch (x->kind) {
 	case 0:
-		return i < layout_bchain_nrules(o, x->which)
-			       ? layout_bchain_rule(x->d->table, o, x->which, i)
-			       : NULL;
+		return layout_bchain_rule(x->d->table, o, x->which, i);
 	case 1:
-		return i < LAYOUT_BRIDGED_NRULES ? layout_bridged_rule(x->d->table, i) : NULL;
+		return layout_bridged_rule(x->d->table, i);
 	default:
-		return i < layout_bport_nrules()
-			       ? layout_bport_rule(x->d->table, o, x->chain, x->ifname, i)
-			       : NULL;
+		return layout_bport_rule(x->d->table, o, x->chain, x->ifname, i);
 	}
 }
 
@@ -165,26 +174,21 @@ read_compare(struct nft_conn *c, const struct expect *x, uint8_t family, const c
 	     bool *ret_ok)
 {
 	struct dump *d = x->d;
-	struct nftnl_rule *last;
 	size_t i;
 	int r;
 
 	d->family = family;
 	r = request_dump(c, d, NFT_MSG_GETRULE, chain, keep_rule_cb);
 	d->family = 0;
-	*ret_ok = r == 0;
-	for (i = 0; r == 0 && *ret_ok && i < d->nrules; i++) {
+	/* as many as the layout makes, no more, no fewer (an apply that
+	 * appended them twice), and each the one it makes */
+	*ret_ok = r == 0 && d->nrules == expected_n(x);
+	for (i = 0; *ret_ok && i < d->nrules; i++) {
 		int e = layout_rule_check(d->rules[i], expected(x, (unsigned int)i));
 
-		if (e == -ENOMEM && i < d->nrules)
+		if (e == -ENOMEM)
 			r = e;
 		*ret_ok = e == 0;
-	}
-	/* as many as the layout makes: no more (above), no fewer */
-	last = r == 0 && *ret_ok ? expected(x, (unsigned int)d->nrules) : NULL;
-	if (last != NULL) {
-		*ret_ok = false;
-		nftnl_rule_free(last);
 	}
 	drop_rules(d);
 	return r == -ENOENT ? 0 : r;

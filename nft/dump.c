@@ -423,8 +423,10 @@ dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st
 	if (r < 0)
 		return r;
 	r = request_dump(c, &d, NFT_MSG_GETTABLE, NULL, table_cb);
+	/* no table: an empty state, but a bridge table left without it
+	 * must be known, to be replaced (or refused if not ours) */
 	if (r == -ENOENT)
-		return 0; /* no table: an empty state */
+		return bridged_read_table(c, &d);
 	if (r < 0)
 		goto out;
 	st->base_rules_ok = true;

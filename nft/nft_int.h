@@ -227,6 +227,7 @@ struct nft_state {
 	/* bridged containers (bridged.c): the bridge table, the chain bridged, each b_<id> */
 	bool btable;		    /* the bridge table exists, and is ours */
 	bool btable_foreign;	    /* one of that name exists that is not ours */
+	bool btable_damaged;	    /* ours, but not as the layout makes it: rebuilt */
 	bool bridged_chain_ok;	    /* the inet chain bridged holds its rules */
 	struct nft_bchain *bchains; /* sorted by container id */
 	size_t nbchains;

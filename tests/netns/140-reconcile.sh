@@ -5,7 +5,8 @@
 # of the change. Tampers that only deny more (a deleted rule, a flushed
 # chain or set) may let nothing through; those that open the table
 # (deleting it, an allow element for a denied tag or for every key) open
-# a window whose leaks are counted and reported. Then: another table's
+# a window whose leaks are counted and reported. A rebuild leaves the
+# bridge table whole, each rule once. Then: another table's
 # accept changes nothing; the timer reads nothing after a commit to another
 # table and the whole table after a repair; a change made while the
 # daemon was stopped is repaired at start.
@@ -98,7 +99,16 @@ tamper "allow-denied-tag" yes "${NFT[@]}" add element inet "$TABLE" allow \
 	"{ \"hc2\" . $(deftag hc2) }"
 # a catch-all element matches every key, and set counts leave it out
 tamper "allow-catch-all" yes "${NFT[@]}" add element inet "$TABLE" allow "{ * }"
+# whole: a reading of the table finds nothing damaged, the bridge table's
+# chains included (each rule once: a rebuild must not append them again)
+whole() {
+	dump "$WORK/whole.json"
+	! grep -q '"damage"' "$WORK/whole.json"
+}
 tamper "delete-table" yes "${NFT[@]}" delete table inet "$TABLE"
+check "delete-table: the bridge table left behind was rebuilt, not added to" whole
+tamper "bridge-rule" no "${NFT[@]}" insert rule bridge "$TABLE" ours accept
+check "bridge-rule: the bridge table whole again" whole
 tamper "flush-ruleset" yes "${NFT[@]}" flush ruleset
 
 # another table's accept does not matter: ours still drops
