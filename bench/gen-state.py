@@ -4,10 +4,11 @@ agentd's state directory (--state-dir: one file per container, in its format).
 
 Deterministic and realistic: a mix of protocols, single ports,
 ranges and lists, allows and denies, /32 and wider destinations. The
-container's last rule (allow tcp to --last-dst:--last-port) is what the
-data-path benchmark's flow matches. With --ipv6-share F, that share of
-the other rules has IPv6 destinations of the same kinds: hosts, whole-byte
-prefixes and prefixes that end inside a byte.
+container's last rules (allow --last-proto to --last-dst:--last-port,
+one rule for each --last-dst given) are what the data-path benchmark's
+flows match. With --ipv6-share F, that share of the other rules has IPv6
+destinations of the same kinds: hosts, whole-byte prefixes and prefixes
+that end inside a byte.
 """
 import argparse
 import json
@@ -22,7 +23,8 @@ p.add_argument("-n", "--containers", type=int, default=10000)
 p.add_argument("-r", "--rules", type=int, default=10)
 p.add_argument("--ifprefix", default="hb")
 p.add_argument("--first-interface", help="interface name of container 0")
-p.add_argument("--last-dst", default="203.0.113.10/32")
+p.add_argument("--last-dst", action="append",
+               help="destination of a last rule (repeatable; default 203.0.113.10/32)")
 p.add_argument("--last-port", default="5201")
 p.add_argument("--last-proto", default="tcp")
 p.add_argument("--variant", default="", help="appended to descriptions")
@@ -30,6 +32,7 @@ p.add_argument("--ipv6-share", type=float, default=0.0,
                help="the share of rules (but the last) with IPv6 destinations, 0 to 1")
 p.add_argument("--state-dir", help="write DIR/containers/<id>.state instead")
 a = p.parse_args()
+a.last_dst = a.last_dst or ["203.0.113.10/32"]
 
 
 def rule(i, j, six=False):
@@ -61,10 +64,12 @@ def ipv6(j):
 
 containers = {}
 for i in range(a.containers):
-    rules = [rule(i, j, ipv6(j)) for j in range(a.rules - 1)]
-    rules.append({"id": f"r{a.rules - 1}", "destination": a.last_dst,
-                  "destination_port": a.last_port, "protocol": a.last_proto, "action": "allow",
-                  "description": f"the flow under test{a.variant}"})
+    first = a.rules - len(a.last_dst)
+    rules = [rule(i, j, ipv6(j)) for j in range(first)]
+    rules += [{"id": f"r{first + k}", "destination": dst,
+               "destination_port": a.last_port, "protocol": a.last_proto, "action": "allow",
+               "description": f"the flow under test{a.variant}"}
+              for k, dst in enumerate(a.last_dst)]
     ifname = f"{a.ifprefix}{i}"
     if i == 0 and a.first_interface:
         ifname = a.first_interface
