@@ -20,6 +20,7 @@
 
 #include "agentd/daemon.h"
 #include "agentd/kernel_json.h"
+#include "agentd/links.h"
 #include "agentd/log.h"
 #include "nft/nft.h"
 #include "rules/rules.h"
@@ -207,6 +208,27 @@ check_attached(const char *path, const struct rules_set *s)
 }
 
 /*
+ * A container whose interface is a bridge port now is enforced on the
+ * bridged path, as the daemon would; --apply follows no later change.
+ */
+static int
+mark_bridged(struct rules_set *s)
+{
+	struct links *l;
+	size_t i;
+	int r = links_open(&l);
+
+	if (r < 0) {
+		log_warn(r, "read the host's interfaces");
+		return r;
+	}
+	for (i = 0; i < s->ncontainers; i++)
+		s->containers[i].bridged = links_presence(l, s->containers[i].ifname) == 2;
+	links_stop(l);
+	return 0;
+}
+
+/*
  * A large apply allocates several times its file's size in small pieces
  * (the JSON tree, then the netlink messages), and on a virtual machine
  * every first touch of a page is an expensive exit. Fault the heap in
@@ -279,6 +301,8 @@ do_apply(const char *path, const char *table, const struct nft_options *o)
 		return EXIT_FAILURE;
 	}
 	r = check_attached(path, want);
+	if (r == 0)
+		r = mark_bridged(want);
 	if (r == 0)
 		r = open_conn(table, &c);
 	if (r == 0)

@@ -7,6 +7,7 @@
 # before the agent has heard of it, nothing the rule does not allow gets
 # through. A port leaving its bridge is not taken for an interface that
 # went away. The drop log names a bridged container's drops by its port.
+# agentd --apply enforces a container on a bridge port on the bridged path.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -91,5 +92,12 @@ check "box-3 is enforced on the bridge again, with no call" \
 	poll_quiet 5 grep -q 'container box-3: interface hb3 is a bridge port now' "$WORK/agentd.log"
 check "... enforced" poll_quiet 5 enforcement_is box-3 enforced
 expect_locked "back on the bridge"
+
+# --- agentd --apply, with no daemon: a bridge port is enforced as one
+agentd_stop TERM
+apply_json '{"containers": {}}'
+apply_json '{"containers": {"box-3": {"interface": "hb3", "default_action": "deny", "rules": [
+  {"destination": "203.0.113.10/32", "destination_port": "443", "protocol": "tcp", "action": "allow"}]}}}'
+expect_locked "agentd --apply"
 
 finish
