@@ -11,18 +11,21 @@
  *   table bridge T:
  *     map ports: every attached container's interface : its id mark
  *     chain pre (prerouting, priority -200, policy accept):
- *       0 iifname @ports: goto ours
+ *       0 mark := iifname map @ports, goto ours (no element: next rule)
  *       1 iifname "PREFIX*": drop, one per --container-ifprefix
  *       2 mark field := EXEMPT (a port that is not a container's)
  *     set pinned, pin4, pin6: the ports with "addresses", and those
  *     chain ours:
- *       0 mark := iifname map @ports
- *       1-5 a pinned port claims nothing but its addresses: ARP sender
- *         (0.0.0.0 for probes), IPv4 source, IPv6 source (link-local and
- *         :: aside), neighbour advertisement target (link-local aside);
- *         and it sends no router advertisement
- *       6-8 ARP, IPv4, IPv6: accept
- *       9 drop (VLAN tags and other ethertypes would pass the IP hooks by)
+ *       0 iifname @pinned: jump pins
+ *       1-3 ARP, IPv4, IPv6: accept
+ *       4 drop (VLAN tags and other ethertypes would pass the IP hooks by)
+ *     chain pins: a pinned port claims nothing but its addresses
+ *       0-3 ARP sender (0.0.0.0 for probes), IPv4 source, IPv6 source
+ *         (link-local and :: aside), neighbour advertisement target
+ *         (link-local aside) not its own: drop
+ *       4 router advertisement: drop
+ *   Every frame of a container pays two lookups here, and one more per
+ *   packet in the IP hooks (bports); pins cost only pinned ports.
  *     chain fw (forward, priority -200, policy accept): the safety net
  *       0 no id: accept (not from a port, or the inet chain took it out)
  *       1 EXEMPT: clear the field, accept
@@ -35,8 +38,8 @@
  *     pre 0: mark has an id: goto bridged
  *     chain bridged:
  *       0 ct direction reply: clear, accept
- *       1 EXEMPT: clear, accept
- *       2 mark field vmap @bports (goto b_<id>)
+ *       1 mark field vmap @bports (goto b_<id>)
+ *       2 EXEMPT: clear, accept
  *       3 drop (an id no container has: not enforced yet, or gone)
  *
  * The id is replaced whole, not ORed: frames from a veth arrive with
@@ -61,6 +64,7 @@
 const char *const layout_bchain_names[LAYOUT_BR_MAX] = {
 	[LAYOUT_BR_PRE] = "pre",
 	[LAYOUT_BR_OURS] = "ours",
+	[LAYOUT_BR_PINS] = "pins",
 	[LAYOUT_BR_FW] = "fw",
 };
 
@@ -85,7 +89,7 @@ layout_bchain(const char *table, enum layout_bchain which)
 	if (nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, table) < 0 ||
 	    nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, layout_bchain_names[which]) < 0)
 		goto fail;
-	if (which == LAYOUT_BR_OURS)
+	if (which == LAYOUT_BR_OURS || which == LAYOUT_BR_PINS)
 		return ch;
 	/* before br_netfilter hands the frame to the IP hooks (priority 0) */
 	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM,
@@ -122,12 +126,10 @@ layout_bchain_check(const struct nftnl_chain *ch, enum layout_bchain which)
 	return eq ? 0 : -EBADMSG;
 }
 
-#define OURS_PINS 5 /* rules 1-5 of ours */
-
 unsigned int
 layout_bchain_nrules(const struct nft_options *o, enum layout_bchain which)
 {
-	return which == LAYOUT_BR_PRE ? 2 + o->nifprefix : which == LAYOUT_BR_OURS ? 10 : 5;
+	return which == LAYOUT_BR_PRE ? 2 + o->nifprefix : 5;
 }
 
 /* The mark's field replaced by value (0: taken out). */
@@ -178,8 +180,10 @@ add_bpre(struct layout_rb *b, const struct nft_options *o, unsigned int i)
 	const char *ports = layout_set_names[LAYOUT_SET_PORTS];
 
 	if (i == 0) {
+		/* one lookup: the id, and whether it is a container's port */
 		layout_rb_add(b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-		layout_rb_add(b, expr_lookup(ports, 0, false, 0));
+		layout_rb_add(b, expr_lookup(ports, NFT_REG_1, true, 0));
+		layout_rb_add(b, expr_meta_set_mark());
 		layout_rb_add(b, expr_goto(layout_bchain_names[LAYOUT_BR_OURS]));
 	} else if (i <= o->nifprefix) {
 		const char *prefix = o->ifprefix[i - 1];
@@ -193,19 +197,12 @@ add_bpre(struct layout_rb *b, const struct nft_options *o, unsigned int i)
 	}
 }
 
-/* The port is pinned; then its name stays in register 1 for the pin sets. */
-static void
-add_pinned(struct layout_rb *b)
-{
-	layout_rb_add(b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-	layout_rb_add(b, expr_lookup(layout_set_names[LAYOUT_SET_PINNED], 0, false, 0));
-}
-
 /* The address at offset of base is not the port's: iifname . it not in set. */
 static void
 add_not_pinned(struct layout_rb *b, uint32_t base, uint32_t offset, uint32_t len,
 	       enum layout_set set)
 {
+	layout_rb_add(b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
 	layout_rb_add(b, expr_payload_to(base, offset, len, NFT_REG_2));
 	layout_rb_add(b, expr_lookup(layout_set_names[set], 0, false, NFT_LOOKUP_F_INV));
 }
@@ -233,42 +230,37 @@ add_icmpv6_type(struct layout_rb *b, uint8_t type)
 	layout_rb_add(b, expr_cmp(NFT_CMP_EQ, &type, 1));
 }
 
-/* Rule i of the pins (1-5 of ours); each drops. */
+/* Rule i of pins, where only pinned ports go; each drops. */
 static void
 add_pin(struct layout_rb *b, unsigned int i)
 {
 	static const uint8_t zero[16];
 
 	switch (i) {
-	case 1: /* ARP sender */
+	case 0: /* ARP sender */
 		add_ethertype(b, ETH_P_ARP);
-		add_pinned(b);
 		add_not_pinned(b, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, LAYOUT_SET_PIN4);
 		layout_rb_add(b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 14, 4));
 		layout_rb_add(b, expr_cmp(NFT_CMP_NEQ, zero, 4));
 		break;
-	case 2: /* IPv4 source */
+	case 1: /* IPv4 source */
 		add_ethertype(b, ETH_P_IP);
-		add_pinned(b);
 		add_not_pinned(b, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, LAYOUT_SET_PIN4);
 		break;
-	case 3: /* IPv6 source, but for link-local and duplicate address detection's :: */
+	case 2: /* IPv6 source, but for link-local and duplicate address detection's :: */
 		add_ethertype(b, ETH_P_IPV6);
 		add_not_link_local(b, NFT_PAYLOAD_NETWORK_HEADER, 8);
 		layout_rb_add(b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 8, 16));
 		layout_rb_add(b, expr_cmp(NFT_CMP_NEQ, zero, 16));
-		add_pinned(b);
 		add_not_pinned(b, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, LAYOUT_SET_PIN6);
 		break;
-	case 4: /* the target a neighbour advertisement answers for */
+	case 3: /* the target a neighbour advertisement answers for */
 		add_icmpv6_type(b, 136);
 		add_not_link_local(b, NFT_PAYLOAD_TRANSPORT_HEADER, 8);
-		add_pinned(b);
 		add_not_pinned(b, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 16, LAYOUT_SET_PIN6);
 		break;
 	default: /* a router advertisement would make peers route through it */
 		add_icmpv6_type(b, 134);
-		add_pinned(b);
 	}
 	layout_rb_add(b, expr_verdict(NF_DROP));
 }
@@ -279,14 +271,12 @@ add_bours(struct layout_rb *b, unsigned int i)
 	static const uint16_t types[3] = {ETH_P_ARP, ETH_P_IP, ETH_P_IPV6};
 
 	if (i == 0) {
+		/* unpinned ports, nearly all, pay one lookup for the pins */
 		layout_rb_add(b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-		layout_rb_add(b,
-			      expr_lookup(layout_set_names[LAYOUT_SET_PORTS], NFT_REG_1, true, 0));
-		layout_rb_add(b, expr_meta_set_mark());
-	} else if (i <= OURS_PINS) {
-		add_pin(b, i);
-	} else if (i <= OURS_PINS + 3) {
-		add_ethertype(b, types[i - OURS_PINS - 1]);
+		layout_rb_add(b, expr_lookup(layout_set_names[LAYOUT_SET_PINNED], 0, false, 0));
+		layout_rb_add(b, expr_jump(layout_bchain_names[LAYOUT_BR_PINS]));
+	} else if (i <= 3) {
+		add_ethertype(b, types[i - 1]);
 		layout_rb_add(b, expr_verdict(NF_ACCEPT));
 	} else {
 		layout_rb_add(b, expr_verdict(NF_DROP));
@@ -335,6 +325,8 @@ layout_bchain_rule(const char *table, const struct nft_options *o, enum layout_b
 		add_bpre(&b, o, i);
 	else if (which == LAYOUT_BR_OURS)
 		add_bours(&b, i);
+	else if (which == LAYOUT_BR_PINS)
+		add_pin(&b, i);
 	else
 		add_bfw(&b, i);
 	return layout_rb_done(&b);
@@ -357,15 +349,16 @@ layout_bridged_rule(const char *table, unsigned int i)
 		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		break;
 	case 1:
-		add_field_is(&b, LAYOUT_MARK_FIELD, LAYOUT_MARK_EXEMPT);
-		add_field_set(&b, 0);
-		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
-		break;
-	case 2:
+		/* containers first: EXEMPT has no element */
 		layout_rb_add(&b, expr_meta(NFT_META_MARK, NFT_REG_1));
 		layout_rb_add(&b, expr_bitwise_and(&field, sizeof(field)));
 		layout_rb_add(&b, expr_lookup(layout_set_names[LAYOUT_SET_BPORTS], NFT_REG_VERDICT,
 					      true, 0));
+		break;
+	case 2:
+		add_field_is(&b, LAYOUT_MARK_FIELD, LAYOUT_MARK_EXEMPT);
+		add_field_set(&b, 0);
+		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		break;
 	case 3:
 		layout_rb_add(&b, expr_verdict(NF_DROP));

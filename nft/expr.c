@@ -221,16 +221,28 @@ expr_fib_saddr_type(void)
 	return fib_type(NFTA_FIB_F_SADDR);
 }
 
-struct nftnl_expr *
-expr_goto(const char *chain)
+static struct nftnl_expr *
+chain_verdict(int code, const char *chain)
 {
-	struct nftnl_expr *e = expr_verdict(NFT_GOTO);
+	struct nftnl_expr *e = expr_verdict(code);
 
 	if (e != NULL && nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain) < 0) {
 		nftnl_expr_free(e);
 		return NULL;
 	}
 	return e;
+}
+
+struct nftnl_expr *
+expr_goto(const char *chain)
+{
+	return chain_verdict(NFT_GOTO, chain);
+}
+
+struct nftnl_expr *
+expr_jump(const char *chain)
+{
+	return chain_verdict(NFT_JUMP, chain);
 }
 
 struct nftnl_expr *

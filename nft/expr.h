@@ -48,6 +48,7 @@ struct nftnl_expr *expr_imm_data(const void *data, uint32_t len);
 struct nftnl_expr *expr_verdict(int verdict);
 /* Goto chain. */
 struct nftnl_expr *expr_goto(const char *chain);
+struct nftnl_expr *expr_jump(const char *chain);
 /* The routing type of the destination address into the register. */
 struct nftnl_expr *expr_fib_daddr_type(void);
 /* The same of the source address. */

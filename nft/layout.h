@@ -95,7 +95,8 @@ layout_port_mark(uint16_t port)
 /* The chains of the bridge table. */
 enum layout_bchain {
 	LAYOUT_BR_PRE = 0, /* prerouting: which port, which id */
-	LAYOUT_BR_OURS,	   /* a container's port: its id, and only ARP, IPv4, IPv6 */
+	LAYOUT_BR_OURS,	   /* a container's port: only ARP, IPv4, IPv6 */
+	LAYOUT_BR_PINS,	   /* a pinned port: only its own addresses */
 	LAYOUT_BR_FW,	   /* forward: bridged IP of ours the IP hooks never saw */
 	LAYOUT_BR_MAX,
 };
