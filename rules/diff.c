@@ -41,7 +41,7 @@ find_rule(const struct rules_container *c, const char *id)
 static void
 rule_fields(const struct rules_rule *a, const struct rules_rule *b, char *buf, size_t size)
 {
-	const char *d[5];
+	const char *d[6];
 	size_t n = 0, i;
 
 	if (!rules_dest_equal(a, b))
@@ -55,6 +55,8 @@ rule_fields(const struct rules_rule *a, const struct rules_rule *b, char *buf, s
 	if ((a->desc == NULL) != (b->desc == NULL) ||
 	    (a->desc != NULL && strcmp(a->desc, b->desc) != 0))
 		d[n++] = "description";
+	if (a->expires_at != b->expires_at)
+		d[n++] = "expires_at";
 	buf[0] = '\0';
 	for (i = 0; i < n; i++)
 		snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? ", " : "", d[i]);
@@ -92,7 +94,7 @@ size_t
 rules_container_diff(const struct rules_container *want, const struct rules_container *have,
 		     rules_diff_cb cb, void *data)
 {
-	char fields[64];
+	char fields[96];
 	size_t i, n = 0;
 
 	if (strcmp(want->ifname, have->ifname) != 0)

@@ -23,6 +23,8 @@ enum rule_field {
 	RULE_FIELD_PROTOCOL,
 	RULE_FIELD_ACTION,
 	RULE_FIELD_DESCRIPTION,
+	RULE_FIELD_EXPIRES_AT,
+	RULE_FIELD_TTL,
 	RULE_FIELD_MAX,
 };
 
@@ -212,6 +214,8 @@ rules_rule_parse(const struct cJSON *obj, unsigned index, struct rules_rule *ret
 		[RULE_FIELD_PROTOCOL] = {"protocol", NULL},
 		[RULE_FIELD_ACTION] = {"action", NULL},
 		[RULE_FIELD_DESCRIPTION] = {"description", NULL},
+		[RULE_FIELD_EXPIRES_AT] = {"expires_at", NULL},
+		[RULE_FIELD_TTL] = {"ttl", NULL},
 	};
 	struct rules_rule r;
 	int rc;
@@ -241,6 +245,11 @@ rules_rule_parse(const struct cJSON *obj, unsigned index, struct rules_rule *ret
 	if (rc < 0)
 		goto out;
 	rc = parse_action(f[RULE_FIELD_ACTION].item, &r, reterr);
+	if (rc < 0)
+		goto out;
+	rc = rules_expiry_parse(
+		absent(f[RULE_FIELD_EXPIRES_AT].item) ? NULL : f[RULE_FIELD_EXPIRES_AT].item,
+		absent(f[RULE_FIELD_TTL].item) ? NULL : f[RULE_FIELD_TTL].item, &r, reterr);
 	if (rc < 0)
 		goto out;
 	rc = parse_description(f[RULE_FIELD_DESCRIPTION].item, &r, reterr);
@@ -337,7 +346,8 @@ rules_rule_same_match(const struct rules_rule *a, const struct rules_rule *b)
 bool
 rules_rule_equal(const struct rules_rule *a, const struct rules_rule *b)
 {
-	if (!rules_rule_same_match(a, b) || strcmp(a->id, b->id) != 0)
+	if (!rules_rule_same_match(a, b) || strcmp(a->id, b->id) != 0 ||
+	    a->expires_at != b->expires_at || a->ttl != b->ttl)
 		return false;
 	if (a->desc == NULL || b->desc == NULL)
 		return a->desc == b->desc;

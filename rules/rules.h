@@ -60,6 +60,10 @@ struct rules_rule {
 	/* sorted ascending, disjoint and not adjacent (merged) */
 	struct rules_port_range ports[RULES_PORTS_MAX];
 	char *desc; /* owned, NUL-terminated UTF-8; NULL when empty */
+	/* When the rule stops matching: seconds since the epoch (UTC); 0 never. */
+	int64_t expires_at;
+	/* "ttl" as a call gave it, until rules_rule_expiry_resolve() makes it expires_at */
+	uint32_t ttl;
 };
 
 /* An address a container's port may claim as its own ("addresses"). */
@@ -276,6 +280,25 @@ void rules_set_free(struct rules_set *s);
 typedef void (*rules_diff_cb)(const char *difference, void *data);
 size_t rules_container_diff(const struct rules_container *want, const struct rules_container *have,
 			    rules_diff_cb cb, void *data);
+
+/*
+ * Rules that expire. "expires_at" (RFC 3339 UTC to the second) and,
+ * in calls, "ttl" (seconds) are parsed with the rest of a rule; the
+ * caller then resolves them against its clock: a ttl becomes
+ * expires_at = now + ttl, and a time that has passed or lies more than
+ * RULES_EXPIRY_MAX ahead is refused ("invalid_expiry", -EINVAL).
+ */
+#define RULES_EXPIRY_MAX (365u * 86400u)
+#define RULES_TIME_STRLEN 48
+int rules_rule_expiry_resolve(struct rules_rule *r, int64_t now, struct rules_error *reterr);
+int rules_container_expiry_resolve(struct rules_container *c, int64_t now,
+				   struct rules_error *reterr);
+/* Remove the rules whose time is at or before now; returns how many. */
+size_t rules_container_drop_expired(struct rules_container *c, int64_t now);
+/* The earliest expires_at of c's rules, or 0 when none expires. */
+int64_t rules_container_next_expiry(const struct rules_container *c);
+/* t as "2026-12-31T18:00:00Z"; returns buf. */
+const char *rules_time_format(int64_t t, char buf[RULES_TIME_STRLEN]);
 
 /* Binary search by id; NULL when absent. */
 const struct rules_container *rules_set_find(const struct rules_set *s, const char *id);

@@ -119,4 +119,13 @@ int rules_ports_parse(const char *s, struct rules_port_range ret_ports[RULES_POR
  */
 int rules_text_check(const char *s, size_t len, size_t *ret_off, const char **ret_why);
 
+/*
+ * expiry.c: a rule's "expires_at" and "ttl" (either may be NULL, absent)
+ * into r->expires_at or r->ttl. -EINVAL with "invalid_expiry".
+ */
+int rules_expiry_parse(const struct cJSON *expires_at, const struct cJSON *ttl,
+		       struct rules_rule *r, struct rules_error *reterr);
+/* RFC 3339 UTC to the second into *ret: NULL, or why not. */
+const char *rules_time_read(const char *s, int64_t *ret);
+
 #endif

@@ -19,14 +19,17 @@ typedef bool (*member_fn)(void *out, const char *key, const char *value);
 static bool
 rule_members(const struct rules_rule *r, member_fn member, void *out)
 {
-	char dest[RULES_DEST_STRLEN], ports[RULES_PORTS_STRLEN];
+	char dest[RULES_DEST_STRLEN], ports[RULES_PORTS_STRLEN], t[RULES_TIME_STRLEN];
 
+	/* "expires_at" only on rules that expire, so that others read as they always did */
 	return member(out, "id", r->id) && member(out, "destination", rules_dest_format(r, dest)) &&
 	       member(out, "destination_port",
 		      r->nports ? rules_ports_format(r, ports, sizeof(ports)) : NULL) &&
 	       member(out, "protocol", rules_proto_name(r->proto)) &&
 	       member(out, "action", rules_action_name(r->action)) &&
-	       member(out, "description", r->desc != NULL ? r->desc : "");
+	       member(out, "description", r->desc != NULL ? r->desc : "") &&
+	       (r->expires_at == 0 ||
+		member(out, "expires_at", rules_time_format(r->expires_at, t)));
 }
 
 static bool
