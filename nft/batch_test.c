@@ -80,7 +80,7 @@ START_TEST(element_errors_name_their_container)
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, "t");
 	nftnl_set_set_str(s, NFTNL_SET_NAME, "allow");
 	for (i = 0; i < 3; i++)
-		nftnl_set_elem_add(s, layout_tag_elem(ifnames[i], 10 + i, NULL, "tail", 4));
+		nftnl_set_elem_add(s, layout_tag_elem(ifnames[i], 10 + i, NULL, "tail", 4, 0));
 	add_rule_msg(b, "before", NULL);
 	buf = nft_batch_reserve(b, NULL, NULL, "add allow element", &seq);
 	nlh = nftnl_set_elem_nlmsg_build_hdr(buf, NFT_MSG_NEWSETELEM, NFPROTO_INET, 0, seq);

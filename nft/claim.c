@@ -2,8 +2,9 @@
  * The claims of container chains (see struct claim, layout.h): a
  * container compiled into claims, in tag order, and each claim built as
  * a rule of its family's chain, c_<id> or c6_<id>. These rules carry no
- * verdict and use no expression with a validate hook, so changing them
- * does not make the kernel re-validate the whole table on commit.
+ * verdict and, but for rules that expire, use no expression with a
+ * validate hook, so changing them does not make the kernel re-validate
+ * the whole table on commit.
  */
 
 #include <stdlib.h>
@@ -55,10 +56,28 @@ add_claim_tail(struct layout_rb *b, uint32_t lo, uint32_t hi, uint32_t tag)
 	uint32_t lo_be = htonl(lo), hi_be = htonl(hi);
 
 	layout_rb_add(b, expr_ct_load(NFT_CT_MARK, NFT_REG_1));
-	layout_rb_add(b, expr_hton32());
+	layout_rb_add(b, expr_hton(sizeof(uint32_t)));
 	layout_rb_add(b, expr_range(NFT_RANGE_NEQ, &lo_be, &hi_be, sizeof(lo_be)));
 	layout_rb_add(b, expr_const(tag));
 	layout_rb_add(b, expr_ct_set_mark());
+}
+
+/*
+ * A rule that expires claims only while the clock is before its time,
+ * so that it stops matching in the kernel whether or not the agent
+ * runs. The time is host-endian nanoseconds, made big-endian for the
+ * comparison as the tail's mark is. meta has a validate hook: a commit
+ * that adds such a claim makes the kernel validate the table, as an
+ * attach does; claims of rules that never expire stay without one.
+ */
+static void
+add_expiry(struct layout_rb *b, int64_t expires_at)
+{
+	uint64_t ns = htobe64((uint64_t)expires_at * 1000000000u);
+
+	layout_rb_add(b, expr_meta(NFT_META_TIME_NS, NFT_REG_1));
+	layout_rb_add(b, expr_hton(sizeof(ns)));
+	layout_rb_add(b, expr_cmp(NFT_CMP_LT, &ns, sizeof(ns)));
 }
 
 static bool
@@ -162,6 +181,8 @@ layout_claim_rule(const char *table, const char *chain, const struct claim *cl)
 			else
 				layout_rb_add(&b, expr_range(NFT_RANGE_EQ, &lo, &hi, sizeof(lo)));
 		}
+		if (cl->expires_at != 0)
+			add_expiry(&b, cl->expires_at);
 		add_claim_tail(&b, cl->range_lo, cl->range_hi, cl->tag);
 		if (!b.failed && !put_claim_udata(b.r, cl))
 			b.failed = true;
@@ -233,6 +254,7 @@ layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim 
 			cl->range_hi =
 				tag_base + (r->action == RULES_ACTION_DENY ? ndeny : c->nrules) - 1;
 			cl->tag = tag_base + i;
+			cl->expires_at = r->expires_at;
 			cl->id = r->id;
 			cl->id_len = strlen(r->id);
 			if (j == 0) {

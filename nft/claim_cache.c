@@ -20,7 +20,8 @@
  * where values go, and every other attribute of a dumped claim must be
  * byte for byte the template's. Templates are made as shapes are met:
  * an IPv6 network's shape is its length in bytes, and whether it ends
- * inside one.
+ * inside one. A rule that expires has each shape once more, with the
+ * time.
  */
 #define ADDR4_SHAPES 3	/* any, host, net */
 #define ADDR6_SHAPES 33 /* any, 1 to 16 whole bytes, 1 to 16 bytes with a mask */
@@ -28,7 +29,8 @@
 enum {
 	SHAPE_DEFAULT = 0,
 	SHAPE_IPV6 = 1 + ADDR4_SHAPES * MATCH_SHAPES,
-	SHAPE_MAX = SHAPE_IPV6 + ADDR6_SHAPES * MATCH_SHAPES,
+	SHAPE_PLAIN = SHAPE_IPV6 + ADDR6_SHAPES * MATCH_SHAPES,
+	SHAPE_MAX = 2 * SHAPE_PLAIN, /* then those of rules that expire */
 };
 
 struct template
@@ -174,13 +176,15 @@ shape_of(const struct claim *cl)
 	unsigned int port = !cl->has_port ? 0 : cl->port_lo == cl->port_hi ? 1 : 2;
 	unsigned int match = (cl->proto != RULES_PROTO_ANY) * 3 + port;
 
+	unsigned int expires = cl->expires_at != 0 ? SHAPE_PLAIN : 0;
+
 	if (cl->kind == CLAIM_DEFAULT)
 		return SHAPE_DEFAULT;
 	if (cl->family == RULES_FAMILY_IPV6) {
 		addr = cl->plen == 0 ? 0 : (cl->plen + 7u) / 8 + (cl->plen % 8 != 0 ? 16 : 0);
-		return SHAPE_IPV6 + addr * MATCH_SHAPES + match;
+		return expires + SHAPE_IPV6 + addr * MATCH_SHAPES + match;
 	}
-	return 1 + addr * MATCH_SHAPES + match;
+	return expires + 1 + addr * MATCH_SHAPES + match;
 }
 
 /* An IPv6 network of the address shape addr, one of two variants. */
@@ -203,11 +207,17 @@ sample6(unsigned int addr, int v, struct claim *cl)
 static void
 sample(unsigned int shape, int v, struct claim *cl)
 {
-	bool six = shape >= SHAPE_IPV6;
-	unsigned int x = shape - (six ? SHAPE_IPV6 : 1), addr = x / MATCH_SHAPES;
-	unsigned int proto = (x / 3) % 2, port = x % 3;
+	bool expires = shape >= SHAPE_PLAIN, six;
+	unsigned int x, addr, proto, port;
 
+	shape %= SHAPE_PLAIN;
+	six = shape >= SHAPE_IPV6;
+	x = shape - (six ? SHAPE_IPV6 : 1);
+	addr = x / MATCH_SHAPES;
+	proto = (x / 3) % 2;
+	port = x % 3;
 	memset(cl, 0, sizeof(*cl));
+	cl->expires_at = !expires ? 0 : v ? 2000000000 : 1900000000;
 	cl->kind = shape == SHAPE_DEFAULT ? CLAIM_DEFAULT : CLAIM_MATCH;
 	cl->range_lo = v ? 200 : 100;
 	cl->range_hi = v ? 207 : 105;

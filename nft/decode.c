@@ -45,7 +45,13 @@ decode_rule(const struct nft_state *st, const struct claim *cl, size_t first, si
 	memcpy(r->daddr6, c0->daddr6, sizeof(r->daddr6));
 	r->plen = c0->plen;
 	r->proto = c0->proto;
+	r->expires_at = c0->expires_at;
 	r->action = ea ? RULES_ACTION_ALLOW : RULES_ACTION_DENY;
+	/* the kernel drops an element whose time is up: one that expires must say so */
+	if (e->has_timeout != (c0->expires_at != 0)) {
+		*why = "a rule's element does not expire with it";
+		return -EBADMSG;
+	}
 	for (i = first; i < last; i++) {
 		const struct claim *c = &cl[i];
 
@@ -53,7 +59,7 @@ decode_rule(const struct nft_state *st, const struct claim *cl, size_t first, si
 		    c->family != c0->family || c->daddr != c0->daddr ||
 		    memcmp(c->daddr6, c0->daddr6, sizeof(c->daddr6)) != 0 || c->plen != c0->plen ||
 		    c->proto != c0->proto || c->has_port != c0->has_port ||
-		    (i > first && c->desc_len > 0)) {
+		    c->expires_at != c0->expires_at || (i > first && c->desc_len > 0)) {
 			*why = "the items of a rule disagree";
 			return -EBADMSG;
 		}
@@ -339,8 +345,8 @@ claim_equal(const struct claim *a, const struct claim *b)
 	       a->proto == b->proto && a->has_port == b->has_port && a->daddr == b->daddr &&
 	       memcmp(a->daddr6, b->daddr6, sizeof(a->daddr6)) == 0 && a->port_lo == b->port_lo &&
 	       a->port_hi == b->port_hi && a->range_lo == b->range_lo &&
-	       a->range_hi == b->range_hi && a->tag == b->tag && a->id_len == b->id_len &&
-	       (a->id_len == 0 || memcmp(a->id, b->id, a->id_len) == 0) &&
+	       a->range_hi == b->range_hi && a->tag == b->tag && a->expires_at == b->expires_at &&
+	       a->id_len == b->id_len && (a->id_len == 0 || memcmp(a->id, b->id, a->id_len) == 0) &&
 	       a->desc_len == b->desc_len &&
 	       (a->desc_len == 0 || memcmp(a->desc, b->desc, a->desc_len) == 0);
 }
@@ -399,6 +405,7 @@ verify(struct decoder *dec, const struct dcont *cont, const struct rules_contain
 
 		e = verdict_elem(st, ifname, base + (uint32_t)i, ru->action);
 		if (e == NULL || e->tail_len != dlen - head ||
+		    e->has_timeout != (ru->expires_at != 0) ||
 		    (e->tail_len > 0 && memcmp(e->tail, ru->desc + head, e->tail_len) != 0))
 			return false;
 	}

@@ -81,6 +81,7 @@ decode_elem(struct dump *d, const struct raw_elem *re, struct nft_elem *e)
 		memcpy(&e->value, (const char *)re->key + sizeof(e->ifname), sizeof(e->value));
 		if (!re->has_counter)
 			return -EBADMSG;
+		e->has_timeout = re->has_timeout;
 		e->ctr.packets = re->packets;
 		e->ctr.bytes = re->bytes;
 		if (re->udata != NULL &&

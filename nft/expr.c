@@ -303,7 +303,7 @@ expr_log(uint16_t group, uint32_t snaplen)
 }
 
 struct nftnl_expr *
-expr_hton32(void)
+expr_hton(uint32_t size)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("byteorder");
 
@@ -312,7 +312,7 @@ expr_hton32(void)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, sizeof(uint32_t));
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, sizeof(uint32_t));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, size);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, size);
 	return e;
 }

@@ -53,8 +53,8 @@ struct nftnl_expr *expr_jump(const char *chain);
 struct nftnl_expr *expr_fib_daddr_type(void);
 /* The same of the source address. */
 struct nftnl_expr *expr_fib_saddr_type(void);
-/* The 32-bit register from host to network byte order. */
-struct nftnl_expr *expr_hton32(void);
+/* The register from host to network byte order, as one value of size (4 or 8) bytes. */
+struct nftnl_expr *expr_hton(uint32_t size);
 /* At most rate packets per second, bursts of as many. */
 struct nftnl_expr *expr_limit(uint64_t rate);
 /* update @set { register limit rate per second }: one bucket per key. */

@@ -56,6 +56,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <libnftnl/udata.h>
@@ -554,10 +555,11 @@ layout_table(const char *table, uint32_t flags)
 #define CONCAT_UDATA "\x00\x04\x00\x00\x00\x00\x03\x08\x00\x04\x0d\x00\x00\x00\x01\x00"
 
 const struct layout_set_shape layout_set_shapes[LAYOUT_SET_MAX] = {
-	[LAYOUT_SET_ALLOW] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_MARK, IFNAMSIZ + 4,
-			      0, 0, true, UDATA(CONCAT_UDATA)},
-	[LAYOUT_SET_DENY] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_MARK, IFNAMSIZ + 4, 0,
-			     0, true, UDATA(CONCAT_UDATA)},
+	/* timeout: the elements of rules that expire go when they do */
+	[LAYOUT_SET_ALLOW] = {NFT_SET_TIMEOUT, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_MARK,
+			      IFNAMSIZ + 4, 0, 0, true, UDATA(CONCAT_UDATA)},
+	[LAYOUT_SET_DENY] = {NFT_SET_TIMEOUT, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_MARK,
+			     IFNAMSIZ + 4, 0, 0, true, UDATA(CONCAT_UDATA)},
 	[LAYOUT_SET_ATTACHED] = {0, NFT_TYPE_IFNAME, IFNAMSIZ, 0, 0, false,
 				 UDATA("\x00\x04\x01\x00\x00\x00")},
 	[LAYOUT_SET_DEFTAG] =
@@ -718,7 +720,7 @@ layout_tag_key(const char *ifname, uint32_t tag)
 
 struct nftnl_set_elem *
 layout_tag_elem(const char *ifname, uint32_t tag, const struct nft_counter *ctr,
-		const char *desc_tail, size_t tail_len)
+		const char *desc_tail, size_t tail_len, int64_t expires_at)
 {
 	struct nftnl_set_elem *e = layout_tag_key(ifname, tag);
 	struct nftnl_expr *c;
@@ -732,6 +734,8 @@ layout_tag_elem(const char *ifname, uint32_t tag, const struct nft_counter *ctr,
 	nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_PACKETS, ctr ? ctr->packets : 0);
 	nftnl_expr_set_u64(c, NFTNL_EXPR_CTR_BYTES, ctr ? ctr->bytes : 0);
 	nftnl_set_elem_add_expr(e, c); /* takes c */
+	if (expires_at != 0)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, layout_timeout_ms(expires_at));
 	if (tail_len > 0) {
 		struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(LAYOUT_ELEM_UDATA_MAX);
 		bool ok = u != NULL && nftnl_udata_put(u, LAYOUT_UDATA_DESC, tail_len, desc_tail) &&
@@ -747,6 +751,17 @@ layout_tag_elem(const char *ifname, uint32_t tag, const struct nft_counter *ctr,
 fail:
 	nftnl_set_elem_free(e);
 	return NULL;
+}
+
+uint64_t
+layout_timeout_ms(int64_t expires_at)
+{
+	struct timespec now;
+	int64_t ms;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ms = expires_at * 1000 - (now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	return ms > 0 ? (uint64_t)ms : 1;
 }
 
 struct nftnl_set_elem *

@@ -146,6 +146,7 @@ struct claim {
 	uint32_t range_lo;
 	uint32_t range_hi;
 	uint32_t tag;
+	int64_t expires_at; /* CLAIM_MATCH: its rule's, in seconds since the epoch; 0 never */
 	uint8_t id_len;
 	const char *id;	  /* CLAIM_MATCH: the user rule's id, not NUL-terminated; not owned */
 	const char *desc; /* head of the description; not owned */
@@ -264,9 +265,12 @@ struct nftnl_set_elem *layout_bports_elem(uint16_t port,
  * IFNAMSIZ, followed by the tag for the allow and deny sets.
  */
 struct nftnl_set_elem *layout_tag_key(const char *ifname, uint32_t tag); /* key only */
+/* expires_at (seconds since the epoch, 0 never): the element goes then. */
 struct nftnl_set_elem *layout_tag_elem(const char *ifname, uint32_t tag,
 				       const struct nft_counter *ctr, const char *desc_tail,
-				       size_t tail_len);
+				       size_t tail_len, int64_t expires_at);
+/* From now until expires_at, in milliseconds; at least 1, as 0 would mean never. */
+uint64_t layout_timeout_ms(int64_t expires_at);
 struct nftnl_set_elem *layout_ifname_elem(const char *ifname);
 struct nftnl_set_elem *layout_deftag_elem(const char *ifname, uint32_t tag);
 struct nftnl_set_elem *layout_dispatch_elem(const char *ifname, const char *chain);
@@ -320,6 +324,7 @@ enum {
 	SRC_RANGE_LO,
 	SRC_RANGE_HI,
 	SRC_TAG,
+	SRC_EXPIRES, /* big-endian nanoseconds since the epoch */
 	SRC_MAX,
 };
 

@@ -104,6 +104,14 @@ static const char *const containers[] = {
 	/* a rule for everything: no match expressions, like the default */
 	"{\"interface\": \"hc1\", \"default_action\": \"allow\", \"rules\": ["
 	"{\"destination\": \"0.0.0.0/0\", \"action\": \"deny\"}]}",
+	/* rules that expire: the clock test, alone or after the match */
+	"{\"interface\": \"hc1\", \"default_action\": \"allow\", \"rules\": ["
+	"{\"destination\": \"0.0.0.0/0\", \"action\": \"deny\", "
+	"\"expires_at\": \"2027-06-01T12:00:00Z\"},"
+	"{\"destination\": \"10.0.0.0/8\", \"destination_port\": \"80,443\", "
+	"\"protocol\": \"tcp\", \"action\": \"allow\", \"expires_at\": \"2027-01-01T00:00:00Z\"},"
+	"{\"destination\": \"10.0.0.0/8\", \"destination_port\": \"80,443\", "
+	"\"protocol\": \"udp\", \"action\": \"allow\"}]}",
 };
 
 /* The values alike, byte for byte, and the id and description they point to. */

@@ -168,6 +168,7 @@ struct raw_elem {
 	const void *udata;
 	uint16_t udata_len;
 	bool has_counter;
+	bool has_timeout; /* the kernel drops it when its time is up */
 	uint64_t packets;
 	uint64_t bytes;
 };
@@ -193,6 +194,7 @@ struct nft_elem {
 	struct nft_counter ctr;
 	char *tail; /* allow, deny: description tail (owned) */
 	size_t tail_len;
+	bool has_timeout; /* allow, deny: the element of a rule that expires */
 };
 
 struct nft_elems {

@@ -291,7 +291,8 @@ add_container_elems(struct plan *p, const struct target *t)
 
 		r = plan_elem_add(p, &p->add[which], which,
 				  layout_tag_elem(w->ifname, t->base + i, carried_counter(t, i),
-						  ru->desc ? ru->desc + head : NULL, dlen - head),
+						  ru->desc ? ru->desc + head : NULL, dlen - head,
+						  ru->expires_at),
 				  w->id);
 	}
 	if (r == 0) {
@@ -299,7 +300,7 @@ add_container_elems(struct plan *p, const struct target *t)
 			w->policy == RULES_ACTION_ALLOW ? LAYOUT_SET_ALLOW : LAYOUT_SET_DENY;
 
 		r = plan_elem_add(p, &p->add[which], which,
-				  layout_tag_elem(w->ifname, dtag, carried_default(t), NULL, 0),
+				  layout_tag_elem(w->ifname, dtag, carried_default(t), NULL, 0, 0),
 				  w->id);
 	}
 	if (r == 0)

@@ -226,6 +226,9 @@ parse_elem(const struct nlattr *elem, struct raw_elem *e)
 				}
 			}
 			break;
+		case NFTA_SET_ELEM_TIMEOUT:
+			e->has_timeout = true;
+			break;
 		case NFTA_SET_ELEM_USERDATA:
 			e->udata = mnl_attr_get_payload(a);
 			e->udata_len = mnl_attr_get_payload_len(a);

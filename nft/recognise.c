@@ -393,6 +393,13 @@ layout_claim_src(const struct raw_rule *r, uint8_t family, struct claim_src *s)
 			return -EBADMSG;
 		e = next(r, &i);
 	}
+	if (raw_expr_is(e, "meta") && raw_expr_u32(e, NFTA_META_KEY) == NFT_META_TIME_NS) {
+		s->match = true;
+		if (!raw_expr_is(next(r, &i), "byteorder") ||
+		    !take(s, SRC_EXPIRES, next(r, &i), "cmp", NFTA_CMP_DATA, sizeof(uint64_t)))
+			return -EBADMSG;
+		e = next(r, &i);
+	}
 	/* the claim tail: ct mark, byteorder, range, hash, ct set */
 	if (!raw_expr_is(e, "ct") || !raw_expr_is(next(r, &i), "byteorder"))
 		return -EBADMSG;
@@ -494,6 +501,16 @@ layout_claim_from_src(const struct raw_rule *r, uint8_t family, const struct cla
 		if (cl->proto == RULES_PROTO_ANY || cl->proto == RULES_PROTO_ICMP ||
 		    cl->port_lo == 0 || cl->port_lo > cl->port_hi)
 			return -EBADMSG;
+	}
+	if (s->v[SRC_EXPIRES] != NULL) {
+		uint64_t ns;
+
+		memcpy(&ns, s->v[SRC_EXPIRES], sizeof(ns));
+		ns = be64toh(ns);
+		/* whole seconds, within what rules/ accepts */
+		if (ns == 0 || ns % 1000000000u != 0 || ns / 1000000000u > INT32_MAX * 4ull)
+			return -EBADMSG;
+		cl->expires_at = (int64_t)(ns / 1000000000u);
 	}
 	cl->range_lo = get32(s->v[SRC_RANGE_LO]);
 	cl->range_hi = get32(s->v[SRC_RANGE_HI]);
