@@ -27,6 +27,7 @@
 #include "agentd/daemon.h"
 #include "agentd/drops.h"
 #include "agentd/engine.h"
+#include "agentd/expiry.h"
 #include "agentd/firewall.h"
 #include "agentd/host.h"
 #include "agentd/links.h"
@@ -154,6 +155,7 @@ daemon_run(const struct daemon_options *o)
 		.nft = &o->nft,
 	};
 	struct reconciler *rc = NULL;
+	struct expiry *expiry = NULL;
 	struct bridges *bridges = NULL;
 	struct calls calls;
 	struct drops *drops = NULL;
@@ -220,6 +222,11 @@ daemon_run(const struct daemon_options *o)
 			log_warn(r, "starting the reconciler");
 	}
 	if (r == 0) {
+		r = expiry_start(e, &expiry);
+		if (r < 0)
+			log_warn(r, "starting the expiry of rules");
+	}
+	if (r == 0) {
 		r = bridges_new(e, o->bridge_netfilter_leave, &bridges);
 		if (r < 0)
 			log_warn(r, "bridges");
@@ -254,6 +261,7 @@ daemon_run(const struct daemon_options *o)
 	drops_stop(drops);
 	links_stop(links);
 	bridges_free(bridges);
+	expiry_stop(expiry);
 	reconcile_stop(rc);
 	engine_stop(e);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sys/timerfd.h>
 
 #include <cjson/cJSON.h>
 
@@ -83,6 +86,39 @@ nop_free(void *p)
 	(void)p;
 }
 
+void
+engine_expiry_at(struct engine *e, int64_t t)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = t}};
+
+	if (t <= 0 || e->expiry_fd < 0 || (e->expiry_armed != 0 && e->expiry_armed <= t))
+		return;
+	/* a clock that is set wakes the thread too: what was due may be now */
+	if (timerfd_settime(e->expiry_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) <
+	    0)
+		log_warn(-errno, "expiry: setting the timer");
+	else
+		e->expiry_armed = t;
+}
+
+void
+engine_expiry_note(struct engine *e, const struct rules_container *fw)
+{
+	engine_expiry_at(e, rules_container_next_expiry(fw));
+}
+
+void
+engine_expiry_reset(struct engine *e)
+{
+	e->expiry_armed = 0;
+}
+
+int
+engine_expiry_fd(const struct engine *e)
+{
+	return e->expiry_fd;
+}
+
 int
 engine_ct_replace(struct engine *e, struct engine_ct *old, struct engine_ct *next)
 {
@@ -102,6 +138,7 @@ engine_ct_replace(struct engine *e, struct engine_ct *old, struct engine_ct *nex
 		goto fail;
 	}
 	e->n++;
+	engine_expiry_note(e, &next->fw);
 	return 0;
 fail:
 	engine_ct_free(next);
@@ -671,6 +708,12 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	if (e == NULL)
 		return -ENOMEM;
 	pthread_rwlock_init(&e->lock, NULL);
+	e->expiry_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (e->expiry_fd < 0) {
+		r = -errno;
+		log_warn(r, "expiry: timer");
+		goto fail;
+	}
 	if (o->nft != NULL)
 		e->opts = *o->nft;
 	e->links = o->links;
@@ -741,6 +784,8 @@ engine_stop(struct engine *e)
 	/* closing the socket orphans the table; persist keeps it in force */
 	nft_conn_close(e->nc);
 	store_close(e->store);
+	if (e->expiry_fd >= 0)
+		close(e->expiry_fd);
 	pthread_rwlock_destroy(&e->lock);
 	free(e);
 }

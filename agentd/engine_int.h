@@ -46,10 +46,24 @@ struct engine {
 	struct links *links;	 /* see engine_options */
 	uint32_t genid_in_sync;	 /* the generation last seen to hold the desired state */
 	bool persist;
-	uint64_t passes;  /* reconciler passes that read the kernel */
-	uint64_t repairs; /* passes that had to change it */
+	int expiry_fd;	      /* timerfd: the earliest expires_at of a rule (expiry.c) */
+	int64_t expiry_armed; /* what it is set to; 0: not set */
+	uint64_t passes;      /* reconciler passes that read the kernel */
+	uint64_t repairs;     /* passes that had to change it */
 	time_t last_repair;
 };
+
+/*
+ * The expiry timer (expiry.c), under the lock for writing. note sets it
+ * to fw's earliest expires_at when that comes before the time it is set
+ * to (every container the engine takes is noted); at sets it to t if
+ * earlier; reset forgets the time set, for a pass that notes every
+ * container again.
+ */
+void engine_expiry_note(struct engine *e, const struct rules_container *fw);
+void engine_expiry_at(struct engine *e, int64_t t);
+void engine_expiry_reset(struct engine *e);
+int engine_expiry_fd(const struct engine *e);
 
 /* Every container in id order: pointers into the trees (free only v). */
 struct engine_ct_list {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -199,6 +200,27 @@ rule_slot(const struct rules_container *fw, uint8_t action)
 	return i;
 }
 
+/*
+ * The same rule again with another expiry (or none): its time is
+ * changed, so that a rule is kept open by posting it again.
+ */
+static void
+renew(const struct calls *calls, struct engine_ct *old, size_t i, int64_t expires_at,
+      struct api_result *res)
+{
+	struct engine_ct *next = ct_new(old->fw.id, old, res);
+
+	if (next == NULL)
+		return;
+	next->fw.rules[i].expires_at = expires_at;
+	if (commit(calls->engine, old->fw.id, old, next, res)) {
+		log_info("container %s: rule %s now %s (revision %llu)", next->fw.id,
+			 next->fw.rules[i].id, expires_at ? "expires" : "never expires",
+			 (unsigned long long)next->revision);
+		api_result_answer(res, API_STATUS_OK, rule_json(calls, &next->fw.rules[i], next));
+	}
+}
+
 void
 firewall_rule_add(void *ctx, const char *id, const struct cJSON *body, struct api_result *res)
 {
@@ -212,8 +234,10 @@ firewall_rule_add(void *ctx, const char *id, const struct cJSON *body, struct ap
 
 	if (!calls_id_ok(id, res))
 		return;
-	if (rules_rule_parse(body, 0, &rule, &re) < 0) {
+	if (rules_rule_parse(body, 0, &rule, &re) < 0 ||
+	    rules_rule_expiry_resolve(&rule, time(NULL), &re) < 0) {
 		api_result_rules_error(res, &re);
+		rules_rule_clear(&rule);
 		return;
 	}
 	pthread_rwlock_wrlock(&e->lock);
@@ -228,6 +252,10 @@ firewall_rule_add(void *ctx, const char *id, const struct cJSON *body, struct ap
 
 		if (same && desc_equal(h->desc, rule.desc) &&
 		    (rule.id[0] == '\0' || strcmp(h->id, rule.id) == 0)) {
+			if (h->expires_at != rule.expires_at) {
+				renew(calls, old, i, rule.expires_at, res);
+				goto out;
+			}
 			api_result_answer(res, API_STATUS_OK, rule_json(calls, h, old));
 			goto out;
 		}
@@ -398,9 +426,10 @@ firewall_put(void *ctx, const char *id, const struct cJSON *body, struct api_res
 		api_result_nomem(res);
 		return;
 	}
-	if (rules_container_parse(body, id, &next->fw, &re) < 0) {
+	if (rules_container_parse(body, id, &next->fw, &re) < 0 ||
+	    rules_container_expiry_resolve(&next->fw, time(NULL), &re) < 0) {
 		api_result_rules_error(res, &re);
-		free(next);
+		engine_ct_free(next);
 		return;
 	}
 	pthread_rwlock_wrlock(&e->lock);
@@ -528,9 +557,11 @@ attach_parse(const struct calls *calls, const char *id, const struct cJSON *body
 
 	if (target == NULL)
 		return false;
-	if (strcmp(target->string, "interface") == 0)
+	if (strcmp(target->string, "interface") == 0) {
 		r = rules_container_parse(body, id, ret, &re);
-	else
+		if (r == 0)
+			r = rules_container_expiry_resolve(ret, time(NULL), &re);
+	} else
 		r = rules_addresses_parse(cJSON_GetObjectItemCaseSensitive(body, "addresses"), ret,
 					  &re);
 	if (r < 0) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -251,6 +252,12 @@ host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 		api_result_rules_error(res, &re);
 		return;
 	}
+	for (i = 0; i < want->ncontainers; i++)
+		if (rules_container_expiry_resolve(&want->containers[i], time(NULL), &re) < 0) {
+			api_result_rules_error(res, &re);
+			rules_set_free(want);
+			return;
+		}
 	for (i = 0; i < want->ncontainers; i++)
 		if (!calls_interface_ok(calls, want->containers[i].id, want->containers[i].ifname,
 					res)) {

@@ -189,13 +189,26 @@ open_conn(const char *table, struct nft_conn **ret)
 	return r;
 }
 
-/* Every container --apply enforces needs its interface. */
+/*
+ * Every container --apply enforces needs its interface. Rules whose
+ * time has passed are left out (the kernel would not match them), and
+ * a "ttl" counts from now.
+ */
 static int
-check_attached(const char *path, const struct rules_set *s)
+check_attached(const char *path, struct rules_set *s)
 {
+	struct rules_error re = {0};
+	time_t now = time(NULL);
 	size_t i;
 
 	for (i = 0; i < s->ncontainers; i++) {
+		if (rules_container_drop_expired(&s->containers[i], now) > 0)
+			log_info("%s: container \"%s\": rules whose time has passed are left out",
+				 path, s->containers[i].id);
+		if (rules_container_expiry_resolve(&s->containers[i], now, &re) < 0) {
+			print_rules_error(path, &re);
+			return -EINVAL;
+		}
 		if (s->containers[i].ifname[0] != '\0')
 			continue;
 		fprintf(stderr,

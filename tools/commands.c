@@ -89,6 +89,36 @@ body_empty(const struct cli_ctx *x, char **ret_body, size_t *ret_len)
 	return r;
 }
 
+/* A number of seconds, or of minutes, hours or days with m, h or d after it. */
+static int
+duration_parse(const char *s, double *ret)
+{
+	static const struct {
+		char unit;
+		double secs;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	unsigned long long v;
+	char *end;
+	size_t i;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || v > 1000000000ull)
+		return -EINVAL;
+	if (*end == '\0') {
+		*ret = (double)v;
+		return 0;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (end[0] == units[i].unit && end[1] == '\0') {
+			*ret = (double)v * units[i].secs;
+			return 0;
+		}
+	return -EINVAL;
+}
+
 /* Only the fields given: agentd applies its defaults and checks them all. */
 static int
 body_rule(const struct cli_ctx *x, char **ret_body, size_t *ret_len)
@@ -103,17 +133,34 @@ body_rule(const struct cli_ctx *x, char **ret_body, size_t *ret_len)
 		{CLI_OPT_PROTOCOL, "protocol"},
 		{CLI_OPT_ACTION, "action"},
 		{CLI_OPT_DESCRIPTION, "description"},
+		{CLI_OPT_EXPIRES_AT, "expires_at"},
 	};
+	const char *ttl = x->val[CLI_OPT_TTL];
 	cJSON *o = cJSON_CreateObject();
+	double secs = 0;
 	size_t i;
 	int r;
 
+	if (ttl != NULL && duration_parse(ttl, &secs) < 0) {
+		fprintf(stderr,
+			"hoody firewall egress create: --ttl %s: expected a duration such as 90, "
+			"90s, "
+			"10m, 2h or 7d\n",
+			ttl);
+		cJSON_Delete(o);
+		return EXIT_FAILURE;
+	}
 	for (i = 0; o != NULL && i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (x->val[fields[i].opt] != NULL &&
 		    cJSON_AddStringToObject(o, fields[i].key, x->val[fields[i].opt]) == NULL) {
 			cJSON_Delete(o);
 			o = NULL;
 		}
+	/* agentd checks the range, and that --expires-at is not given too */
+	if (o != NULL && ttl != NULL && cJSON_AddNumberToObject(o, "ttl", secs) == NULL) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
 	r = json_body(o, ret_body, ret_len);
 	cJSON_Delete(o);
 	return r;
@@ -233,10 +280,12 @@ static const struct cli_cmd cmd_egress_create = {
 		"ADDR[/LEN]\n"
 		"           [--protocol tcp|udp|icmp|any] [--destination-port PORTS]\n"
 		"           [--description TEXT] [--id RULE_ID]\n"
+		"           [--ttl DURATION | --expires-at TIME]\n"
 		"\n"
 		"Add an egress rule to a container's firewall (reset or set the firewall\n"
-		"first). Adding the same rule again changes nothing. agentd checks every\n"
-		"value; options left out are left out of the request.\n"
+		"first). Adding the same rule again changes nothing, but for its expiry,\n"
+		"which it sets anew. agentd checks every value; options left out are\n"
+		"left out of the request.\n"
 		"\n" CONTAINER_HELP "  --action allow|deny  what to do with matching packets\n"
 		"  --destination ADDR[/LEN]\n"
 		"                       an IPv4 or IPv6 address or network, e.g.\n"
@@ -248,11 +297,16 @@ static const struct cli_cmd cmd_egress_create = {
 		"                       a port, range or list: 443, 8000-9000, 80,443\n"
 		"                       (tcp or udp; every port when left out)\n"
 		"  --description TEXT   a note kept with the rule\n"
-		"  --id RULE_ID         the rule's id (derived from the rule when left out)\n",
+		"  --id RULE_ID         the rule's id (derived from the rule when left out)\n"
+		"  --ttl DURATION       the rule stops matching this long from now: 90 or\n"
+		"                       90s, 10m, 2h, 7d (at most 365 days)\n"
+		"  --expires-at TIME    the rule stops matching then, in RFC 3339 UTC:\n"
+		"                       2026-12-31T18:00:00Z\n",
 	.opts = CLI_OPT_BIT(CLI_OPT_CONTAINER) | CLI_OPT_BIT(CLI_OPT_ACTION) |
 		CLI_OPT_BIT(CLI_OPT_PROTOCOL) | CLI_OPT_BIT(CLI_OPT_PORT) |
 		CLI_OPT_BIT(CLI_OPT_DESTINATION) | CLI_OPT_BIT(CLI_OPT_DESCRIPTION) |
-		CLI_OPT_BIT(CLI_OPT_RULE_ID),
+		CLI_OPT_BIT(CLI_OPT_RULE_ID) | CLI_OPT_BIT(CLI_OPT_TTL) |
+		CLI_OPT_BIT(CLI_OPT_EXPIRES_AT),
 	.required = CLI_OPT_BIT(CLI_OPT_CONTAINER) | CLI_OPT_BIT(CLI_OPT_ACTION) |
 		    CLI_OPT_BIT(CLI_OPT_DESTINATION),
 	.method = "POST",

@@ -55,6 +55,8 @@ static const struct optdef optdefs[CLI_OPT_MAX] = {
 	[CLI_OPT_NETNS] = {"netns", required_argument, 0},
 	[CLI_OPT_PID] = {"pid", required_argument, 0},
 	[CLI_OPT_ADDRESS] = {"address", required_argument, 0},
+	[CLI_OPT_TTL] = {"ttl", required_argument, 0},
+	[CLI_OPT_EXPIRES_AT] = {"expires-at", required_argument, 0},
 };
 
 static void usage_error(const struct cli_cmd *c, const char *fmt, ...)

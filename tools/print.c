@@ -254,6 +254,7 @@ static const struct column rule_columns[] = {
 	{"PROTOCOL", "protocol", NULL, NULL, NULL, NULL},
 	{"DESTINATION", "destination", NULL, NULL, NULL, NULL},
 	{"PORTS", "destination_port", "*", NULL, NULL, NULL}, /* null: every port */
+	{"EXPIRES", "expires_at", "never", NULL, NULL, NULL},
 	{"DESCRIPTION", "description", "", NULL, NULL, NULL},
 };
 
