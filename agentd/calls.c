@@ -48,6 +48,27 @@ calls_interface_ok(const struct calls *calls, const char *id, const char *ifname
 	return false;
 }
 
+bool
+calls_rules_supported(const struct rules_container *c, const struct rules_rule *r,
+		      struct api_result *res)
+{
+	size_t i, n = c != NULL ? c->nrules : 1;
+
+	for (i = 0; i < n; i++) {
+		const struct rules_rule *x = c != NULL ? &c->rules[i] : r;
+
+		if (x->dname == NULL)
+			continue;
+		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_destination", "destination",
+				"destination \"%s\"%s%s: rules by name need agentd's DNS resolver, "
+				"which this version does not run yet; give addresses",
+				x->dname, c != NULL ? " of container " : "",
+				c != NULL ? c->id : "");
+		return false;
+	}
+	return true;
+}
+
 void
 calls_fail_not_found(struct api_result *res, const char *id)
 {

@@ -22,6 +22,8 @@ struct engine;
 struct engine_ct;
 struct links;
 struct nft_error;
+struct rules_container;
+struct rules_rule;
 
 /* What the calls work on: set before the API starts, fixed after. */
 struct calls {
@@ -40,6 +42,13 @@ bool calls_id_ok(const char *id, struct api_result *res);
  */
 bool calls_interface_ok(const struct calls *calls, const char *id, const char *ifname,
 			struct api_result *res);
+/*
+ * True when the agent can enforce every rule of c (r alone, when c is
+ * NULL); false, with res failed, for a rule by name: those need the
+ * DNS resolver, which this agent does not run yet.
+ */
+bool calls_rules_supported(const struct rules_container *c, const struct rules_rule *r,
+			   struct api_result *res);
 /* Fail res: container id has no firewall, and how to give it one. */
 void calls_fail_not_found(struct api_result *res, const char *id);
 /* Fail res: the kernel refused a change with r, as err details; nothing changed. */

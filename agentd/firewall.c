@@ -240,6 +240,10 @@ firewall_rule_add(void *ctx, const char *id, const struct cJSON *body, struct ap
 		rules_rule_clear(&rule);
 		return;
 	}
+	if (!calls_rules_supported(NULL, &rule, res)) {
+		rules_rule_clear(&rule);
+		return;
+	}
 	pthread_rwlock_wrlock(&e->lock);
 	old = engine_ct_find(e, id);
 	if (old == NULL) {
@@ -432,6 +436,10 @@ firewall_put(void *ctx, const char *id, const struct cJSON *body, struct api_res
 		engine_ct_free(next);
 		return;
 	}
+	if (!calls_rules_supported(&next->fw, NULL, res)) {
+		engine_ct_free(next);
+		return;
+	}
 	pthread_rwlock_wrlock(&e->lock);
 	old = engine_ct_find(e, id);
 	if (old != NULL) {
@@ -568,6 +576,8 @@ attach_parse(const struct calls *calls, const char *id, const struct cJSON *body
 		api_result_rules_error(res, &re);
 		return false;
 	}
+	if (!calls_rules_supported(ret, NULL, res))
+		return false;
 	if (strcmp(target->string, "interface") != 0 && !resolve_peer(target, ret->ifname, res))
 		return false;
 	if (ret->ifname[0] == '\0' && ret->naddresses > 0) {

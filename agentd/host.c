@@ -253,8 +253,10 @@ host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 		return;
 	}
 	for (i = 0; i < want->ncontainers; i++)
-		if (rules_container_expiry_resolve(&want->containers[i], time(NULL), &re) < 0) {
-			api_result_rules_error(res, &re);
+		if (rules_container_expiry_resolve(&want->containers[i], time(NULL), &re) < 0 ||
+		    !calls_rules_supported(&want->containers[i], NULL, res)) {
+			if (re.code != NULL)
+				api_result_rules_error(res, &re);
 			rules_set_free(want);
 			return;
 		}

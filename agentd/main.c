@@ -209,6 +209,14 @@ check_attached(const char *path, struct rules_set *s)
 			print_rules_error(path, &re);
 			return -EINVAL;
 		}
+		if (rules_container_has_names(&s->containers[i])) {
+			fprintf(stderr,
+				"agentd: %s: container \"%s\": rules by name need the DNS "
+				"resolver of the daemon, which this version does not run yet; give "
+				"addresses\n",
+				path, s->containers[i].id);
+			return -EINVAL;
+		}
 		if (s->containers[i].ifname[0] != '\0')
 			continue;
 		fprintf(stderr,

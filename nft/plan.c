@@ -374,6 +374,11 @@ add_container_rules(struct plan *p, const struct target *t)
 
 	if (cl == NULL)
 		return -ENOMEM;
+	/* a name has no claim yet: compiled, it would read as every IPv4 address */
+	if (rules_container_has_names(t->want)) {
+		free(cl);
+		return -EOPNOTSUPP;
+	}
 	n = layout_compile(t->want, t->base, cl);
 	for (i = 0; i < n && r == 0; i++) {
 		/* a claim's tag is its rule's index above the base */

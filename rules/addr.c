@@ -17,7 +17,7 @@ const struct rules_addr_use rules_dest_use = {
 	.field = "destination",
 	.label = "destination",
 	.hint = "expected an IPv4 or IPv6 address or network such as \"203.0.113.10\", "
-		"\"10.0.0.0/8\" or \"2001:db8::/32\"",
+		"\"10.0.0.0/8\" or \"2001:db8::/32\", or a host name such as \"api.stripe.com\"",
 	.port = "a port is not part of the destination; give it in destination_port",
 	.zone = ": a rule names a destination, not an interface",
 	.mapped = ": IPv4 packets are matched by IPv4 destinations",
@@ -168,6 +168,9 @@ refuse_one_colon(const struct rules_addr_use *u, struct rules_error *reterr, con
 
 	if (read_quad(s, n, &addr) == QUAD_OK)
 		return rules_addr_refuse(u, reterr, q, u->port);
+	if (has_letter(s, n) && u->prefix)
+		return rules_addr_refuse(
+			u, reterr, q, "a port is not part of a name; give it in destination_port");
 	if (has_letter(s, n))
 		return rules_addr_refuse(u, reterr, q,
 					 "hostnames are not accepted; resolve it first, the "
@@ -228,9 +231,35 @@ rules_addr_parse(const char *s, const struct rules_addr_use *u, struct rules_rul
 	return 0;
 }
 
+/*
+ * A name has a letter, or a "*" or "_" to refuse in a name's words;
+ * never a colon (IPv6, or a port) or an octet spelt in hexadecimal,
+ * which the address parser explains better.
+ */
+static bool
+name_like(const char *s)
+{
+	size_t n = strcspn(s, "/"), i;
+	enum quad q;
+	uint32_t addr;
+
+	if (strchr(s, ':') != NULL || has_hex(s, n))
+		return false;
+	/* "10.0.0.1x" is an address with junk after it, not a name */
+	q = read_quad(s, n, &addr);
+	if (q == QUAD_OK || q == QUAD_TRAILING)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] == '*' || s[i] == '_' || (unsigned char)s[i] >= 0x80)
+			return true;
+	return has_letter(s, n);
+}
+
 int
 rules_dest_parse(const char *s, struct rules_rule *ret, struct rules_error *reterr)
 {
+	if (name_like(s))
+		return rules_dname_parse(s, ret, reterr);
 	return rules_addr_parse(s, &rules_dest_use, ret, reterr);
 }
 
@@ -245,9 +274,11 @@ rules_cidr_format(uint32_t daddr, uint8_t plen, char buf[19])
 	return buf;
 }
 
-char *
+const char *
 rules_dest_format(const struct rules_rule *r, char buf[RULES_DEST_STRLEN])
 {
+	if (r->dname != NULL)
+		return r->dname;
 	if (r->family == RULES_FAMILY_IPV6)
 		return rules_cidr6_format(r->daddr6, r->plen, buf);
 	return rules_cidr_format(r->daddr, r->plen, buf);
@@ -269,6 +300,8 @@ rules_address_format(const struct rules_address *a, char buf[RULES_DEST_STRLEN])
 bool
 rules_dest_equal(const struct rules_rule *a, const struct rules_rule *b)
 {
+	if (a->dname != NULL || b->dname != NULL)
+		return a->dname != NULL && b->dname != NULL && strcmp(a->dname, b->dname) == 0;
 	return a->family == b->family && a->plen == b->plen && a->daddr == b->daddr &&
 	       memcmp(a->daddr6, b->daddr6, sizeof(a->daddr6)) == 0;
 }

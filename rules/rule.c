@@ -159,7 +159,6 @@ parse_action(const struct cJSON *item, struct rules_rule *r, struct rules_error 
 	return 0;
 }
 
-/* Last: the only field that allocates. */
 static int
 parse_description(const struct cJSON *item, struct rules_rule *r, struct rules_error *reterr)
 {
@@ -258,6 +257,7 @@ rules_rule_parse(const struct cJSON *obj, unsigned index, struct rules_rule *ret
 	*ret = r;
 	return 0;
 out:
+	rules_rule_clear(&r);
 	name_rule(obj, index, reterr);
 	return rc;
 }
@@ -278,18 +278,27 @@ fnv1a(const uint8_t *p, size_t n)
 /*
  * Hash exactly what rules_rule_same_match() compares, in a fixed
  * big-endian encoding, so the id survives a restart or another host.
- * IPv6 destinations lead with a 6; IPv4 ones are encoded as they
- * always were, so that their ids stay.
+ * IPv6 destinations lead with a 6 and names with an "n" and their
+ * length; IPv4 ones are encoded as they always were, so that their ids
+ * stay.
  */
 static uint32_t
 match_hash(const struct rules_rule *r)
 {
-	uint8_t b[1 + 16 + 4 + 4 * RULES_PORTS_MAX];
+	uint8_t b[2 + RULES_DNAME_MAX + 4 + 4 * RULES_PORTS_MAX];
 	size_t n = 0;
 	uint8_t i;
 
 	assert(r->nports <= RULES_PORTS_MAX);
-	if (r->family == RULES_FAMILY_IPV6) {
+	if (r->dname != NULL) {
+		size_t len = strlen(r->dname);
+
+		assert(len <= RULES_DNAME_MAX);
+		b[n++] = 'n';
+		b[n++] = (uint8_t)len;
+		memcpy(b + n, r->dname, len);
+		n += len;
+	} else if (r->family == RULES_FAMILY_IPV6) {
 		b[n++] = 6;
 		memcpy(b + n, r->daddr6, sizeof(r->daddr6));
 		n += sizeof(r->daddr6);
@@ -357,21 +366,23 @@ rules_rule_equal(const struct rules_rule *a, const struct rules_rule *b)
 int
 rules_rule_copy(struct rules_rule *dst, const struct rules_rule *src)
 {
-	char *desc = NULL;
+	char *desc = NULL, *dname = NULL;
 
-	if (src->desc != NULL) {
-		desc = strdup(src->desc);
-		if (desc == NULL)
-			return -ENOMEM;
+	if ((src->desc != NULL && (desc = strdup(src->desc)) == NULL) ||
+	    (src->dname != NULL && (dname = strdup(src->dname)) == NULL)) {
+		free(desc);
+		return -ENOMEM;
 	}
 	*dst = *src;
 	dst->desc = desc;
+	dst->dname = dname;
 	return 0;
 }
 
 void
 rules_rule_clear(struct rules_rule *r)
 {
+	free(r->dname);
 	free(r->desc);
 	memset(r, 0, sizeof(*r));
 }

@@ -20,6 +20,8 @@ struct cJSON; /* the JSON entry points take cJSON trees; callers include cJSON.h
 #define RULES_DESC_MAX 256  /* description, in bytes of UTF-8 */
 #define RULES_PER_CONTAINER_MAX 1024
 #define RULES_ADDRESSES_MAX 16
+#define RULES_DNAME_MAX 253 /* a host name, without the trailing dot */
+#define RULES_LABEL_MAX 63
 
 enum rules_proto {
 	RULES_PROTO_ANY = 0,
@@ -60,6 +62,12 @@ struct rules_rule {
 	/* sorted ascending, disjoint and not adjacent (merged) */
 	struct rules_port_range ports[RULES_PORTS_MAX];
 	char *desc; /* owned, NUL-terminated UTF-8; NULL when empty */
+	/*
+	 * A destination by name (owned): lower case, no trailing dot,
+	 * "*.example.com" for the names under example.com. NULL for an
+	 * address; with a name, family, daddr, daddr6 and plen are zero.
+	 */
+	char *dname;
 	/* When the rule stops matching: seconds since the epoch (UTC); 0 never. */
 	int64_t expires_at;
 	/* "ttl" as a call gave it, until rules_rule_expiry_resolve() makes it expires_at */
@@ -257,8 +265,14 @@ char *rules_cidr_format(uint32_t daddr, uint8_t plen, char buf[19]);
 char *rules_cidr6_format(const uint8_t daddr6[16], uint8_t plen, char buf[RULES_DEST_STRLEN]);
 /* One address, without a prefix length: "10.0.3.7", "fd42::7". */
 char *rules_address_format(const struct rules_address *a, char buf[RULES_DEST_STRLEN]);
-/* A rule's destination, as rules_rule_to_json() shows it. */
-char *rules_dest_format(const struct rules_rule *r, char buf[RULES_DEST_STRLEN]);
+/* A rule's destination, as rules_rule_to_json() shows it: in buf, or its name. */
+const char *rules_dest_format(const struct rules_rule *r, char buf[RULES_DEST_STRLEN]);
+/*
+ * Does a query for name (lower case, no trailing dot) match a name
+ * rule's pattern: the same name, or for "*.example.com" any name that
+ * ends in ".example.com" with a label or more before it?
+ */
+bool rules_dname_match(const char *pattern, const char *name);
 char *rules_ports_format(const struct rules_rule *r, char *buf, size_t size);
 const char *rules_proto_name(uint8_t proto);
 const char *rules_action_name(uint8_t action);
@@ -299,6 +313,9 @@ size_t rules_container_drop_expired(struct rules_container *c, int64_t now);
 int64_t rules_container_next_expiry(const struct rules_container *c);
 /* t as "2026-12-31T18:00:00Z"; returns buf. */
 const char *rules_time_format(int64_t t, char buf[RULES_TIME_STRLEN]);
+
+/* Does c have a rule whose destination is a name? */
+bool rules_container_has_names(const struct rules_container *c);
 
 /* Binary search by id; NULL when absent. */
 const struct rules_container *rules_set_find(const struct rules_set *s, const char *id);

@@ -84,8 +84,10 @@ extern const struct rules_addr_use rules_dest_use;
  */
 int rules_addr_parse(const char *s, const struct rules_addr_use *u, struct rules_rule *r,
 		     struct rules_error *reterr);
-/* A "destination": rules_addr_parse() with rules_dest_use. */
+/* A "destination": a name (dname.c), else rules_addr_parse() with rules_dest_use. */
 int rules_dest_parse(const char *s, struct rules_rule *r, struct rules_error *reterr);
+/* dname.c: a host name, or a wildcard, into r->dname (which it replaces). */
+int rules_dname_parse(const char *s, struct rules_rule *r, struct rules_error *reterr);
 
 /* addr.c, for addr6.c: the four octets of len bytes at s, or false. */
 bool rules_quad_read(const char *s, size_t len, uint32_t *ret_addr);
