@@ -205,6 +205,69 @@ plan_ports(struct plan *p)
 	return 0;
 }
 
+/*
+ * The ids of a changed container's rules by name: a rule keeps its own
+ * (and what its sets learned) while its name and port stay; new ones
+ * take numbers that no set of the port has in the kernel.
+ */
+static int
+target_names(struct plan *p, struct target *t)
+{
+	const struct nft_container *h = t->have;
+	size_t nhave = h != NULL && h->name_ids != NULL ? h->fw.nrules : 0, nused = 0, i;
+	uint64_t *keys = calloc(nhave ? nhave : 1, sizeof(*keys));
+	uint32_t *used = calloc(p->have->ndsets ? p->have->ndsets : 1, sizeof(*used));
+	int r = -ENOMEM;
+
+	if (keys != NULL && used != NULL) {
+		for (i = 0; i < nhave; i++)
+			if (h->fw.rules[i].dname != NULL)
+				keys[i] = plan_dname_key(h->fw.rules[i].id, h->fw.rules[i].dname);
+		for (i = 0; i < p->have->ndsets; i++)
+			if (p->have->dsets[i].name_id >> 16 == t->port)
+				used[nused++] = p->have->dsets[i].name_id;
+		r = plan_name_ids(t, keys, nhave ? h->name_ids : NULL, nhave, used, nused);
+	}
+	free(keys);
+	free(used);
+	return r;
+}
+
+/* Is name_id that of a rule of a container that the table keeps or gets? */
+static bool
+name_id_wanted(const struct plan *p, uint32_t name_id)
+{
+	const struct target *t =
+		(name_id >> 16) <= LAYOUT_PORT_MAX ? p->by_port[name_id >> 16] : NULL;
+	const uint32_t *ids;
+	size_t i, n;
+
+	if (t == NULL)
+		return false;
+	ids = t->op == OP_KEEP && t->have != NULL ? t->have->name_ids : t->name_ids;
+	n = t->want->nrules;
+	for (i = 0; ids != NULL && i < n; i++)
+		if (ids[i] == name_id)
+			return true;
+	return false;
+}
+
+/* The sets of rules by name that no rule wants any longer, once their rules are gone. */
+static int
+remove_stale_dsets(struct plan *p)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < p->have->ndsets && r == 0; i++) {
+		const struct nft_dset *d = &p->have->dsets[i];
+
+		if (!name_id_wanted(p, d->name_id))
+			r = plan_dset_drop(p, d->name_id, d->family, NULL);
+	}
+	return r;
+}
+
 static int
 plan_targets(struct plan *p, const struct rules_set *want)
 {
@@ -271,6 +334,9 @@ plan_targets(struct plan *p, const struct rules_set *want)
 
 		if (t->op == OP_KEEP)
 			continue;
+		r = target_names(p, t);
+		if (r < 0)
+			break;
 		t->add_attached = p->fresh || nft_elems_find(&p->have->elems[LAYOUT_SET_ATTACHED],
 							     t->want->ifname, 0) == NULL;
 		e = p->fresh ? NULL
@@ -491,6 +557,8 @@ build(struct plan *p)
 			r = remove_drop_log(p);
 		if (r == 0)
 			r = remove_stale(p);
+		if (r == 0)
+			r = remove_stale_dsets(p);
 	}
 	for (i = 0; i < LAYOUT_SET_MAX && r == 0; i++) {
 		static const char *const what[LAYOUT_SET_MAX] = {
@@ -535,7 +603,8 @@ model_rebuild(struct nft_model *m, const struct plan *p)
 	for (i = 0; i < p->nt && r == 0; i++) {
 		const struct target *t = &p->t[i];
 
-		r = model_set(m, t->want, t->op == OP_KEEP ? t->have->tag_base : t->base, t->port);
+		r = model_set(m, t->want, t->op == OP_KEEP ? t->have->tag_base : t->base, t->port,
+			      t->op == OP_KEEP ? t->have->name_ids : t->name_ids);
 	}
 	m->tag_next = p->tag_next;
 	m->valid = r == 0;

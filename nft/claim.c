@@ -159,6 +159,20 @@ add_match6(struct layout_rb *b, const struct claim *cl)
 	}
 }
 
+/* A rule by name: the destination is one of the addresses its set holds. */
+static void
+add_dname(struct layout_rb *b, const struct claim *cl)
+{
+	char set[LAYOUT_DSET_NAME_MAX];
+
+	layout_dset_name(cl->family, cl->name_id, set);
+	if (cl->family == RULES_FAMILY_IPV6)
+		layout_rb_add(b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 24, 16));
+	else
+		layout_rb_add(b, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4));
+	layout_rb_add(b, expr_lookup(set, 0, false, 0));
+}
+
 struct nftnl_rule *
 layout_claim_rule(const char *table, const char *chain, const struct claim *cl)
 {
@@ -183,6 +197,8 @@ layout_claim_rule(const char *table, const char *chain, const struct claim *cl)
 		}
 		if (cl->expires_at != 0)
 			add_expiry(&b, cl->expires_at);
+		if (cl->name_id != 0)
+			add_dname(&b, cl);
 		add_claim_tail(&b, cl->range_lo, cl->range_hi, cl->tag);
 		if (!b.failed && !put_claim_udata(b.r, cl))
 			b.failed = true;
@@ -202,7 +218,7 @@ layout_has_ipv6(const struct rules_container *c)
 	size_t i;
 
 	for (i = 0; i < c->nrules; i++)
-		if (c->rules[i].family == RULES_FAMILY_IPV6)
+		if (c->rules[i].family == RULES_FAMILY_IPV6 || c->rules[i].dname != NULL)
 			return true;
 	return false;
 }
@@ -213,7 +229,8 @@ layout_nclaims(const struct rules_container *c)
 	size_t i, n = 1; /* the default */
 
 	for (i = 0; i < c->nrules; i++)
-		n += c->rules[i].nports ? c->rules[i].nports : 1;
+		n += (c->rules[i].nports ? c->rules[i].nports : 1) *
+		     (c->rules[i].dname != NULL ? RULES_FAMILY_MAX : 1);
 	return n;
 }
 
@@ -224,7 +241,8 @@ layout_nclaims(const struct rules_container *c)
  * any matching deny wins over every allow.
  */
 size_t
-layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim *out)
+layout_compile(const struct rules_container *c, uint32_t tag_base, const uint32_t *name_ids,
+	       struct claim *out)
 {
 	size_t i, j, n = 0, ndeny = 0;
 
@@ -235,20 +253,27 @@ layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim 
 		size_t items = r->nports ? r->nports : 1;
 		size_t dlen = r->desc ? strlen(r->desc) : 0;
 
+		/* a name's items twice: each family's chain matches its own set */
+		if (r->dname != NULL)
+			items *= RULES_FAMILY_MAX;
 		for (j = 0; j < items; j++) {
 			struct claim *cl = &out[n++];
+			size_t k = r->nports ? j % r->nports : 0;
 
 			memset(cl, 0, sizeof(*cl));
 			cl->kind = CLAIM_MATCH;
-			cl->family = r->family;
+			cl->family = r->dname == NULL		    ? r->family
+				     : j < items / RULES_FAMILY_MAX ? RULES_FAMILY_IPV4
+								    : RULES_FAMILY_IPV6;
+			cl->name_id = r->dname != NULL && name_ids != NULL ? name_ids[i] : 0;
 			cl->daddr = r->daddr;
 			memcpy(cl->daddr6, r->daddr6, sizeof(cl->daddr6));
 			cl->plen = r->plen;
 			cl->proto = r->proto;
 			cl->has_port = r->nports > 0;
 			if (cl->has_port) {
-				cl->port_lo = r->ports[j].lo;
-				cl->port_hi = r->ports[j].hi;
+				cl->port_lo = r->ports[k].lo;
+				cl->port_hi = r->ports[k].hi;
 			}
 			cl->range_lo = tag_base;
 			cl->range_hi =

@@ -29,7 +29,8 @@
 enum {
 	SHAPE_DEFAULT = 0,
 	SHAPE_IPV6 = 1 + ADDR4_SHAPES * MATCH_SHAPES,
-	SHAPE_PLAIN = SHAPE_IPV6 + ADDR6_SHAPES * MATCH_SHAPES,
+	SHAPE_NAME = SHAPE_IPV6 + ADDR6_SHAPES * MATCH_SHAPES, /* by family */
+	SHAPE_PLAIN = SHAPE_NAME + RULES_FAMILY_MAX * MATCH_SHAPES,
 	SHAPE_MAX = 2 * SHAPE_PLAIN, /* then those of rules that expire */
 };
 
@@ -180,6 +181,8 @@ shape_of(const struct claim *cl)
 
 	if (cl->kind == CLAIM_DEFAULT)
 		return SHAPE_DEFAULT;
+	if (cl->name_id != 0)
+		return expires + SHAPE_NAME + cl->family * MATCH_SHAPES + match;
 	if (cl->family == RULES_FAMILY_IPV6) {
 		addr = cl->plen == 0 ? 0 : (cl->plen + 7u) / 8 + (cl->plen % 8 != 0 ? 16 : 0);
 		return expires + SHAPE_IPV6 + addr * MATCH_SHAPES + match;
@@ -211,12 +214,21 @@ sample(unsigned int shape, int v, struct claim *cl)
 	unsigned int x, addr, proto, port;
 
 	shape %= SHAPE_PLAIN;
-	six = shape >= SHAPE_IPV6;
-	x = shape - (six ? SHAPE_IPV6 : 1);
-	addr = x / MATCH_SHAPES;
+	memset(cl, 0, sizeof(*cl));
+	if (shape >= SHAPE_NAME) {
+		/* a rule by name: no address of its own, the set's id instead */
+		x = shape - SHAPE_NAME;
+		cl->name_id = v ? layout_name_id(2, 3) : layout_name_id(1, 1);
+		six = x / MATCH_SHAPES == RULES_FAMILY_IPV6;
+		x %= MATCH_SHAPES;
+		addr = 0;
+	} else {
+		six = shape >= SHAPE_IPV6;
+		x = shape - (six ? SHAPE_IPV6 : 1);
+		addr = x / MATCH_SHAPES;
+	}
 	proto = (x / 3) % 2;
 	port = x % 3;
-	memset(cl, 0, sizeof(*cl));
 	cl->expires_at = !expires ? 0 : v ? 2000000000 : 1900000000;
 	cl->kind = shape == SHAPE_DEFAULT ? CLAIM_DEFAULT : CLAIM_MATCH;
 	cl->range_lo = v ? 200 : 100;

@@ -21,11 +21,54 @@ note_tag(struct nft_state *st, uint32_t tag)
 		st->tag_max = tag;
 }
 
+/*
+ * A rule by name has its items in both chains: cl[first, last) holds
+ * its IPv4 claims, then as many IPv6 claims that match the same. Its
+ * name is its sets', which must both be there. The IPv6 half goes;
+ * the name goes to r, the id to *ret_id.
+ */
+static int
+decode_name(const struct nft_state *st, const struct claim *cl, size_t first, size_t *last,
+	    struct region *out, struct rules_rule *r, uint32_t *ret_id, const char **why)
+{
+	size_t half = (*last - first) / 2, i;
+	const struct nft_dset *d4, *d6;
+	const struct claim *a, *b;
+
+	for (i = first; i < first + half; i++) {
+		a = &cl[i];
+		b = &cl[i + half];
+		if ((*last - first) % 2 != 0 || a->family != RULES_FAMILY_IPV4 ||
+		    b->family != RULES_FAMILY_IPV6 || a->name_id != cl[first].name_id ||
+		    b->name_id != a->name_id || b->proto != a->proto ||
+		    b->has_port != a->has_port || b->port_lo != a->port_lo ||
+		    b->port_hi != a->port_hi || b->expires_at != a->expires_at ||
+		    b->id_len != a->id_len || memcmp(b->id, a->id, a->id_len) != 0 ||
+		    b->desc_len != 0) {
+			*why = "the claims of a rule by name differ between its chains";
+			return -EBADMSG;
+		}
+	}
+	d4 = state_dset(st, cl[first].name_id, RULES_FAMILY_IPV4);
+	d6 = state_dset(st, cl[first].name_id, RULES_FAMILY_IPV6);
+	if (half == 0 || d4 == NULL || d6 == NULL || strcmp(d4->dname, d6->dname) != 0) {
+		*why = "a rule by name lacks its sets";
+		return -EBADMSG;
+	}
+	r->dname = region_alloc(out, strlen(d4->dname) + 1);
+	if (r->dname == NULL)
+		return -ENOMEM;
+	strcpy(r->dname, d4->dname);
+	*ret_id = cl[first].name_id;
+	*last = first + half;
+	return 0;
+}
+
 /* Rebuild one user rule from its claims cl[first, last). */
 static int
 decode_rule(const struct nft_state *st, const struct claim *cl, size_t first, size_t last,
 	    const char *ifname, struct region *out, struct rules_rule *r, struct nft_counter *ctr,
-	    const char **why)
+	    uint32_t *ret_name_id, const char **why)
 {
 	const struct claim *c0 = &cl[first];
 	const struct nft_elem *ea = nft_elems_find(&st->elems[LAYOUT_SET_ALLOW], ifname, c0->tag);
@@ -38,6 +81,13 @@ decode_rule(const struct nft_state *st, const struct claim *cl, size_t first, si
 		return -EBADMSG;
 	}
 	memset(r, 0, sizeof(*r));
+	*ret_name_id = 0;
+	if (c0->name_id != 0) {
+		int e2 = decode_name(st, cl, first, &last, out, r, ret_name_id, why);
+
+		if (e2 < 0)
+			return e2;
+	}
 	memcpy(r->id, c0->id, c0->id_len);
 	r->id[c0->id_len] = '\0';
 	r->family = c0->family;
@@ -215,7 +265,7 @@ decode_container(struct decoder *dec, const struct dcont *cont, struct nft_conta
 	const struct claim *dflt, *cl;
 	const struct nft_elem *e;
 	const char *ifname;
-	uint32_t base, ndeny = 0;
+	uint32_t base, ndeny = 0, name_id;
 	size_t i, first, nrules, n;
 	int r;
 
@@ -265,9 +315,17 @@ decode_container(struct decoder *dec, const struct dcont *cont, struct nft_conta
 			return -EBADMSG;
 		}
 		r = decode_rule(st, cl, first, i, ifname, &dec->out, &ct->fw.rules[ct->fw.nrules],
-				&ct->counters[ct->fw.nrules], why);
+				&ct->counters[ct->fw.nrules], &name_id, why);
 		if (r < 0)
 			return r;
+		if (name_id != 0 && ct->name_ids == NULL) {
+			ct->name_ids = region_alloc(&dec->out, nrules * sizeof(*ct->name_ids));
+			if (ct->name_ids == NULL)
+				return -ENOMEM;
+			memset(ct->name_ids, 0, nrules * sizeof(*ct->name_ids));
+		}
+		if (name_id != 0)
+			ct->name_ids[ct->fw.nrules] = name_id;
 		ct->fw.nrules++;
 	}
 	if (i != n) {
@@ -361,7 +419,7 @@ verify_claims(struct decoder *dec, const struct dchain *c4, const struct dchain 
 
 	if (!claims_room(&dec->want, &dec->want_cap, n))
 		return false; /* decoded instead */
-	layout_compile(w, base, dec->want);
+	layout_compile(w, base, NULL, dec->want);
 	for (i = 0; i < n; i++) {
 		uint8_t f = dec->want[i].family;
 
@@ -389,8 +447,9 @@ verify(struct decoder *dec, const struct dcont *cont, const struct rules_contain
 	uint32_t base;
 	size_t i;
 
+	/* the ids of its rules by name are the kernel's: decoded, not compared */
 	if (c4 == NULL || c4->n == 0 || c4->bad[0] != '\0' || (c6 != NULL && c6->bad[0] != '\0') ||
-	    layout_has_ipv6(w) != (c6 != NULL))
+	    layout_has_ipv6(w) != (c6 != NULL) || rules_container_has_names(w))
 		return false;
 	ifname = chains_ifname(st, dec->d->ix, c4, c6, &why);
 	if (ifname == NULL || strncmp(ifname, w->ifname, IFNAMSIZ) != 0)
@@ -455,6 +514,26 @@ decode_port(const struct nft_state *st, struct nft_container *ct, const char **w
 		return -EBADMSG;
 	}
 	ct->fw.bridged = true;
+	return 0;
+}
+
+/* The ids of a container's rules by name are of its port, and each its own. */
+static int
+decode_names(const struct nft_container *ct, const char **why)
+{
+	size_t i, j;
+
+	for (i = 0; ct->name_ids != NULL && i < ct->fw.nrules; i++) {
+		if (ct->name_ids[i] == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (ct->name_ids[j] == ct->name_ids[i])
+				break;
+		if (ct->name_ids[i] >> 16 != ct->port || j < i) {
+			*why = "a rule by name's sets are not its container's";
+			return -EBADMSG;
+		}
+	}
 	return 0;
 }
 
@@ -590,6 +669,8 @@ decode_some(struct decoder *dec)
 			r = decode_container(dec, cont, ct, &why);
 			if (r == 0)
 				r = decode_port(st, ct, &why);
+			if (r == 0)
+				r = decode_names(ct, &why);
 			if (r == 0)
 				r = decode_pins(dec, ct, &why);
 			if (r == -EBADMSG) {

@@ -52,6 +52,27 @@ out:
 	return MNL_CB_OK;
 }
 
+/*
+ * A set of a rule by name, as the layout makes it: recorded, and true.
+ * One of another shape is foreign: removed, and the rule's container,
+ * which then does not decode, rewritten with a new one.
+ */
+static bool
+dset_seen(struct dump *d, const struct nftnl_set *s, const char *name)
+{
+	char dname[RULES_DNAME_MAX + 1];
+	uint32_t id;
+	uint8_t f;
+	int r;
+
+	if (!layout_dset_parse(name, &f, &id) || layout_dset_check(s, f, dname) < 0)
+		return false;
+	r = state_dset_add(d->st, id, f, dname);
+	if (r < 0)
+		d->err = r;
+	return true;
+}
+
 static int
 set_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -83,6 +104,8 @@ set_cb(const struct nlmsghdr *nlh, void *data)
 	for (i = 0; i < LAYOUT_SET_MAX; i++)
 		if (strcmp(name, layout_set_names[i]) == 0)
 			break;
+	if (i == LAYOUT_SET_MAX && dset_seen(d, s, name))
+		goto out;
 	if (i < LAYOUT_SET_MAX) {
 		const struct nlattr *a;
 
@@ -279,6 +302,7 @@ read_lists(struct nft_conn *c, struct dump *d)
 		r = request_dump(c, d, NFT_MSG_GETCHAIN, NULL, chain_cb);
 	if (r == 0)
 		qsort(d->chains, d->nchains, sizeof(*d->chains), dchain_cmp);
+	state_dsets_sort(d->st);
 	/* the bridge table's, as far as it is ours */
 	if (r == 0)
 		r = bridged_read_table(c, d);

@@ -54,6 +54,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -619,6 +620,107 @@ layout_set(const char *table, enum layout_set which)
 fail:
 	nftnl_set_free(s);
 	return NULL;
+}
+
+void
+layout_dset_name(uint8_t family, uint32_t name_id, char buf[LAYOUT_DSET_NAME_MAX])
+{
+	snprintf(buf, LAYOUT_DSET_NAME_MAX, "d%c_%08x", family == RULES_FAMILY_IPV6 ? '6' : '4',
+		 name_id);
+}
+
+bool
+layout_dset_parse(const char *name, uint8_t *ret_family, uint32_t *ret_name_id)
+{
+	char canon[LAYOUT_DSET_NAME_MAX];
+	unsigned int id;
+	uint8_t family;
+
+	if (strlen(name) != LAYOUT_DSET_NAME_MAX - 1 || name[0] != 'd' ||
+	    (name[1] != '4' && name[1] != '6') || sscanf(name + 3, "%8x", &id) != 1)
+		return false;
+	family = name[1] == '6' ? RULES_FAMILY_IPV6 : RULES_FAMILY_IPV4;
+	/* one spelling only: lower-case hex, all eight digits */
+	layout_dset_name(family, id, canon);
+	if (strcmp(canon, name) != 0 || (id & 0xffff) == 0 || (id >> 16) == 0 ||
+	    (id >> 16) > LAYOUT_PORT_MAX)
+		return false;
+	*ret_family = family;
+	*ret_name_id = id;
+	return true;
+}
+
+struct nftnl_set *
+layout_dset(const char *table, uint8_t family, uint32_t name_id, const char *dname)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(LAYOUT_RULE_UDATA_MAX);
+	struct nftnl_set *s = nftnl_set_alloc();
+	char name[LAYOUT_DSET_NAME_MAX];
+	bool ok;
+
+	layout_dset_name(family, name_id, name);
+	ok = u != NULL && s != NULL &&
+	     /* nft lists it as the set's comment, which it takes NUL-terminated */
+	     nftnl_udata_put(u, NFTNL_UDATA_SET_COMMENT, strlen(dname) + 1, dname) &&
+	     nftnl_set_set_str(s, NFTNL_SET_TABLE, table) == 0 &&
+	     nftnl_set_set_str(s, NFTNL_SET_NAME, name) == 0 &&
+	     nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
+				nftnl_udata_buf_len(u)) == 0;
+	if (u != NULL)
+		nftnl_udata_buf_free(u);
+	if (!ok) {
+		if (s != NULL)
+			nftnl_set_free(s);
+		return NULL;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	/* ids of their own within a transaction: name ids are above the layout's */
+	nftnl_set_set_u32(s, NFTNL_SET_ID,
+			  family == RULES_FAMILY_IPV6 ? name_id | 0x80000000u : name_id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+			  family == RULES_FAMILY_IPV6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, family == RULES_FAMILY_IPV6 ? 16 : 4);
+	return s;
+}
+
+struct dset_udata {
+	char *dname;
+	bool ok;
+	unsigned int n;
+};
+
+static int
+dset_udata_cb(const struct nftnl_udata *attr, void *data)
+{
+	struct dset_udata *v = data;
+	uint8_t len = nftnl_udata_len(attr);
+
+	if (v->n++ > 0 || nftnl_udata_type(attr) != NFTNL_UDATA_SET_COMMENT || len < 2 ||
+	    len > RULES_DNAME_MAX + 1)
+		return 0;
+	memcpy(v->dname, nftnl_udata_get(attr), len);
+	v->ok = v->dname[len - 1] == '\0' && strlen(v->dname) == len - 1u;
+	return 0;
+}
+
+int
+layout_dset_check(const struct nftnl_set *s, uint8_t family, char dname[RULES_DNAME_MAX + 1])
+{
+	struct dset_udata v = {.dname = dname};
+	const void *u;
+	uint32_t ulen = 0;
+
+	if (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) != NFT_SET_TIMEOUT ||
+	    nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) !=
+		    (family == RULES_FAMILY_IPV6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR) ||
+	    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != (family == RULES_FAMILY_IPV6 ? 16u : 4u) ||
+	    nftnl_set_is_set(s, NFTNL_SET_TIMEOUT))
+		return -EBADMSG;
+	u = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &ulen);
+	if (u == NULL || nftnl_udata_parse(u, ulen, dset_udata_cb, &v) < 0 || v.n != 1 || !v.ok)
+		return -EBADMSG;
+	return 0;
 }
 
 /* Per container token buckets of the drop log, made by the kernel. */

@@ -60,6 +60,37 @@ enum layout_set {
 
 extern const char *const layout_set_names[LAYOUT_SET_MAX];
 
+/*
+ * Rules by name. Each has a set per family, d4_<id> (ipv4_addr) and
+ * d6_<id> (ipv6_addr), of the addresses the container's lookups of a
+ * matching name returned, each element timing out with its answer; its
+ * claims match the destination against them. The id is the container's
+ * port id and a number unique in the container, so that it stays with
+ * the rule while the container is rewritten (and the learned addresses
+ * with it) and names no other container's sets. The set's comment
+ * holds the rule's name.
+ */
+#define LAYOUT_DSET_NAME_MAX 12 /* "d4_" + 8 hex digits + NUL */
+#define LAYOUT_DNUM_MAX 0xffffu /* numbers 1 to this in a container */
+
+static inline uint32_t
+layout_name_id(uint16_t port, uint16_t num)
+{
+	return (uint32_t)port << 16 | num;
+}
+
+void layout_dset_name(uint8_t family, uint32_t name_id, char buf[LAYOUT_DSET_NAME_MAX]);
+/* Is name that of a set of a rule by name? Its family and id, then. */
+bool layout_dset_parse(const char *name, uint8_t *ret_family, uint32_t *ret_name_id);
+/* The set of family for the rule by name dname with name_id. */
+struct nftnl_set *layout_dset(const char *table, uint8_t family, uint32_t name_id,
+			      const char *dname);
+/*
+ * 0 when a dumped set is one layout_dset() makes for family, with the
+ * rule's name copied to dname; else -EBADMSG.
+ */
+int layout_dset_check(const struct nftnl_set *s, uint8_t family, char dname[RULES_DNAME_MAX + 1]);
+
 /* The family of the table a set is in: ports is the bridge table's. */
 static inline uint8_t
 layout_set_family(enum layout_set which)
@@ -146,6 +177,7 @@ struct claim {
 	uint32_t range_lo;
 	uint32_t range_hi;
 	uint32_t tag;
+	uint32_t name_id;   /* a rule by name: its sets d4_/d6_ (layout_dset_name()); 0 none */
 	int64_t expires_at; /* CLAIM_MATCH: its rule's, in seconds since the epoch; 0 never */
 	uint8_t id_len;
 	const char *id;	  /* CLAIM_MATCH: the user rule's id, not NUL-terminated; not owned */
@@ -282,9 +314,14 @@ struct nftnl_set_elem *layout_dispatch_elem(const char *ifname, const char *chai
  * chain of its family, in this order; the default goes to c_<id>.
  */
 size_t layout_nclaims(const struct rules_container *c);
-/* Does c have IPv6 rules, and so a chain c6_<id> and a dispatch6 element? */
+/* Does c have IPv6 rules (or rules by name), and so a chain c6_<id> and a dispatch6 element? */
 bool layout_has_ipv6(const struct rules_container *c);
-size_t layout_compile(const struct rules_container *c, uint32_t tag_base, struct claim *out);
+/*
+ * A rule by name i has claims in both chains, with name_ids[i] (NULL
+ * when c has none): its IPv4 items, then its IPv6 items.
+ */
+size_t layout_compile(const struct rules_container *c, uint32_t tag_base, const uint32_t *name_ids,
+		      struct claim *out);
 
 /*
  * recognise.c: 0 when a dumped object is exactly what the builders
@@ -325,6 +362,7 @@ enum {
 	SRC_RANGE_HI,
 	SRC_TAG,
 	SRC_EXPIRES, /* big-endian nanoseconds since the epoch */
+	SRC_DSET,    /* the name of a rule by name's set, NUL-terminated */
 	SRC_MAX,
 };
 

@@ -37,6 +37,19 @@ serialise(struct nftnl_rule *r)
 	return nlh;
 }
 
+/* Serialise set s (taken) into msgbuf. */
+static struct nlmsghdr *
+serialise_set(struct nftnl_set *s)
+{
+	struct nlmsghdr *nlh;
+
+	memset(msgbuf, 0, sizeof(msgbuf));
+	nlh = nftnl_set_nlmsg_build_hdr(msgbuf, NFT_MSG_NEWSET, NFPROTO_INET, 0, 1);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	return nlh;
+}
+
 /* Serialise r and parse it back, the way a dump hands rules to us. */
 static struct nftnl_rule *
 round_trip(struct nftnl_rule *r)
@@ -140,7 +153,7 @@ START_TEST(claims_round_trip)
 	container_from(containers[_i], &c);
 	cl = calloc(layout_nclaims(&c), sizeof(*cl));
 	ck_assert_ptr_nonnull(cl);
-	n = layout_compile(&c, 1000, cl);
+	n = layout_compile(&c, 1000, NULL, cl);
 	ck_assert_uint_eq(n, layout_nclaims(&c));
 	ck_assert_int_eq(cl[n - 1].kind, CLAIM_DEFAULT);
 	ck_assert_uint_eq(cl[n - 1].tag, 1000 + c.nrules);
@@ -164,7 +177,7 @@ START_TEST(claims_give_deny_precedence)
 
 	container_from(containers[3], &c);
 	ck_assert_uint_le(layout_nclaims(&c), 16);
-	n = layout_compile(&c, 50, cl);
+	n = layout_compile(&c, 50, NULL, cl);
 	for (i = 0; i + 1 < n; i++) {
 		const struct rules_rule *r = &c.rules[cl[i].tag - 50];
 
@@ -237,7 +250,7 @@ START_TEST(altered_claims_refused)
 	size_t i, n;
 
 	container_from(containers[3], &c);
-	n = layout_compile(&c, 7, cl);
+	n = layout_compile(&c, 7, NULL, cl);
 	for (i = 0; i < n && !mu.done; i++) {
 		struct nftnl_rule *r = layout_claim_rule(TABLE, CHAIN, &cl[i]);
 		int got_r;
@@ -262,7 +275,7 @@ START_TEST(extended_claim_refused)
 	struct nftnl_expr *e;
 
 	container_from(containers[2], &c);
-	layout_compile(&c, 1, cl);
+	layout_compile(&c, 1, NULL, cl);
 	r = layout_claim_rule(TABLE, CHAIN, &cl[0]);
 	e = nftnl_expr_alloc("immediate");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
@@ -299,7 +312,7 @@ START_TEST(non_prefix_mask_refused)
 	int seen = 0;
 
 	container_from(containers[3], &c);
-	layout_compile(&c, 1, cl);
+	layout_compile(&c, 1, NULL, cl);
 	ck_assert_uint_eq(cl[0].plen, 32); /* the deny of 10.1.2.3 comes first */
 	r = layout_claim_rule(TABLE, CHAIN, &cl[3]);
 	ck_assert_uint_eq(cl[3].plen, 8);
@@ -355,7 +368,7 @@ START_TEST(span_gaps_refused)
 	struct nftnl_rule *r;
 
 	container_from(containers[3], &c);
-	layout_compile(&c, 1, cl);
+	layout_compile(&c, 1, NULL, cl);
 	ck_assert_uint_eq(cl[3].plen, 8);
 	ck_assert_uint_eq(cl[3].proto, RULES_PROTO_TCP);
 	/* the second time round, an intact claim of the shape was seen first */
@@ -445,6 +458,97 @@ container6(struct rules_container *c)
 	c->nrules = n;
 }
 
+/*
+ * Rules by name: each item once per family, each claim round-trips in
+ * its family's chain (the second time by the learned bytes), and a
+ * claim naming a set of the other family, or none, is refused.
+ */
+START_TEST(claims_by_name_round_trip)
+{
+	static const char json[] =
+		"{\"interface\": \"hc1\", \"rules\": ["
+		"{\"id\": \"gh\", \"destination\": \"*.github.com\", \"action\": \"deny\"},"
+		"{\"id\": \"s\", \"destination\": \"api.stripe.com\", \"protocol\": \"tcp\", "
+		"\"destination_port\": \"443,8443-8444\", \"action\": \"allow\", "
+		"\"description\": \"Stripe\"},"
+		"{\"destination\": \"10.0.0.0/8\", \"action\": \"allow\"},"
+		"{\"id\": \"t\", \"destination\": \"time.example\", \"protocol\": \"udp\", "
+		"\"destination_port\": 123, \"action\": \"allow\", "
+		"\"expires_at\": \"2027-01-01T00:00:00Z\"}]}";
+	const uint32_t ids[] = {layout_name_id(7, 2), layout_name_id(7, 1), 0,
+				layout_name_id(7, 9)};
+	struct rules_container c;
+	struct claim cl[32], got;
+	size_t i, n, n6 = 0;
+	int pass;
+
+	container_from(json, &c);
+	ck_assert(layout_has_ipv6(&c));
+	n = layout_nclaims(&c);
+	ck_assert_uint_eq(n, 2 + 4 + 1 + 2 + 1);
+	ck_assert_uint_eq(layout_compile(&c, 500, ids, cl), n);
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i + 1 < n; i++) {
+			uint8_t f = cl[i].family;
+
+			n6 += pass == 0 && f == RULES_FAMILY_IPV6;
+			ck_assert_msg(
+				claim_of6(layout_claim_rule(TABLE, f ? CHAIN6 : CHAIN, &cl[i]), f,
+					  &got) == 0,
+				"claim %zu (pass %d) not recognised", i, pass);
+			expect_same_claim(&got, &cl[i]);
+			if (cl[i].name_id != 0)
+				ck_assert_int_eq(claim_of6(layout_claim_rule(TABLE, CHAIN, &cl[i]),
+							   !f, &got),
+						 -EBADMSG);
+		}
+	ck_assert_uint_eq(n6, 1 + 2 + 1);
+	/* the IPv4 items of a rule come before its IPv6 ones, with the same tag */
+	ck_assert_uint_eq(cl[2].family, RULES_FAMILY_IPV4);
+	ck_assert_uint_eq(cl[4].family, RULES_FAMILY_IPV6);
+	ck_assert_uint_eq(cl[2].tag, cl[5].tag);
+	ck_assert_uint_eq(cl[2].port_lo, cl[4].port_lo);
+	ck_assert_uint_eq(cl[5].port_hi, 8444);
+	ck_assert_uint_eq(cl[2].name_id, layout_name_id(7, 1));
+	ck_assert_uint_eq(cl[6].name_id, 0);
+	rules_container_clear(&c);
+}
+END_TEST
+
+/* The sets of a rule by name: named by family and id, and read back with the name. */
+START_TEST(dsets_recognised)
+{
+	char name[LAYOUT_DSET_NAME_MAX], dname[RULES_DNAME_MAX + 1];
+	struct nftnl_set *s, *back;
+	uint32_t id;
+	uint8_t f;
+
+	layout_dset_name(RULES_FAMILY_IPV6, layout_name_id(0x7fff, 0xffff), name);
+	ck_assert_str_eq(name, "d6_7fffffff");
+	ck_assert(layout_dset_parse(name, &f, &id));
+	ck_assert_uint_eq(f, RULES_FAMILY_IPV6);
+	ck_assert_uint_eq(id, 0x7fffffff);
+	ck_assert(!layout_dset_parse("d4_0001000A", &f, &id));
+	ck_assert(!layout_dset_parse("d4_00010000", &f, &id));
+	ck_assert(!layout_dset_parse("d4_00000001", &f, &id));
+	ck_assert(!layout_dset_parse("d5_00010001", &f, &id));
+	ck_assert(!layout_dset_parse("d4_000100011", &f, &id));
+	for (f = 0; f < RULES_FAMILY_MAX; f++) {
+		s = layout_dset(TABLE, f, layout_name_id(3, 4), "*.github.com");
+		ck_assert_ptr_nonnull(s);
+		back = nftnl_set_alloc();
+		ck_assert_ptr_nonnull(back);
+		ck_assert_int_eq(nftnl_set_nlmsg_parse(serialise_set(s), back), 0);
+		ck_assert_int_eq(layout_dset_check(back, f, dname), 0);
+		ck_assert_str_eq(dname, "*.github.com");
+		ck_assert_int_eq(layout_dset_check(back, !f, dname), -EBADMSG);
+		nftnl_set_set_u32(back, NFTNL_SET_FLAGS, 0);
+		ck_assert_int_eq(layout_dset_check(back, f, dname), -EBADMSG);
+		nftnl_set_free(back);
+	}
+}
+END_TEST
+
 /* A container of both families: each claim round-trips in its family's chain. */
 START_TEST(claims6_round_trip)
 {
@@ -455,7 +559,7 @@ START_TEST(claims6_round_trip)
 	container6(&c);
 	ck_assert(layout_has_ipv6(&c));
 	ck_assert_uint_le(layout_nclaims(&c), 32);
-	n = layout_compile(&c, 4000, cl);
+	n = layout_compile(&c, 4000, NULL, cl);
 	for (i = 0; i < n; i++) {
 		uint8_t f = cl[i].family;
 		struct claim got;
@@ -681,20 +785,15 @@ END_TEST
 START_TEST(sets_recognised)
 {
 	struct nftnl_set *s = layout_set(TABLE, _i), *back = nftnl_set_alloc();
-	struct nlmsghdr *nlh;
 
 	ck_assert_ptr_nonnull(s);
-	memset(msgbuf, 0, sizeof(msgbuf));
-	nlh = nftnl_set_nlmsg_build_hdr(msgbuf, NFT_MSG_NEWSET, NFPROTO_INET, 0, 1);
-	nftnl_set_nlmsg_build_payload(nlh, s);
-	ck_assert_int_eq(nftnl_set_nlmsg_parse(nlh, back), 0);
+	ck_assert_int_eq(nftnl_set_nlmsg_parse(serialise_set(s), back), 0);
 	/* the kernel reports a verdict map's data length; we do not send it */
 	if (_i == LAYOUT_SET_DISPATCH || _i == LAYOUT_SET_DISPATCH6 || _i == LAYOUT_SET_BPORTS)
 		nftnl_set_set_u32(back, NFTNL_SET_DATA_LEN, 16);
 	ck_assert_int_eq(layout_set_check(back, TABLE, _i), 0);
 	/* allow and deny share a shape: compare with a set two along */
 	ck_assert_int_eq(layout_set_check(back, TABLE, (_i + 2) % LAYOUT_SET_MAX), -EBADMSG);
-	nftnl_set_free(s);
 	nftnl_set_free(back);
 }
 END_TEST
@@ -737,6 +836,8 @@ layout_suite(void)
 	tcase_add_test(tc, non_prefix_mask_refused);
 	tcase_add_loop_test(tc, span_gaps_refused, 0, 6);
 	tcase_add_test(tc, claims6_round_trip);
+	tcase_add_test(tc, claims_by_name_round_trip);
+	tcase_add_test(tc, dsets_recognised);
 	tcase_add_loop_test(tc, claims6_every_prefix, 0, 129);
 	tcase_add_loop_test(tc, altered_claims6_refused, 0,
 			    sizeof(mutations6) / sizeof(mutations6[0]));

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nft/nft_int.h"
+#include "nft/plan.h"
 
 static int
 by_id_cmp(const void *a, const void *b)
@@ -172,6 +172,8 @@ model_rule_key(const struct rules_rule *r)
 	MIX(&r->action, 1);
 	MIX(&r->nports, 1);
 	MIX(r->ports, r->nports * sizeof(r->ports[0]));
+	if (r->dname != NULL)
+		MIX(r->dname, strlen(r->dname) + 1);
 #undef MIX
 	return h;
 }
@@ -195,7 +197,8 @@ model_remove(struct nft_model *m, const char *id)
  * model no longer knows the kernel: it is marked invalid.
  */
 int
-model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, uint16_t port)
+model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, uint16_t port,
+	  const uint32_t *name_ids)
 {
 	size_t rules = c->nrules * sizeof(struct model_rule);
 	struct model_ct *ct =
@@ -218,10 +221,15 @@ model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, u
 	ct->bridged = c->bridged;
 	ct->policy = c->policy;
 	ct->has6 = layout_has_ipv6(c);
+	ct->has_names = rules_container_has_names(c);
 	ct->nrules = c->nrules;
 	for (i = 0; i < c->nrules; i++) {
 		ct->rules[i].key = model_rule_key(&c->rules[i]);
 		ct->rules[i].action = c->rules[i].action;
+		if (name_ids != NULL && name_ids[i] != 0) {
+			ct->rules[i].name_id = name_ids[i];
+			ct->rules[i].dkey = plan_dname_key(c->rules[i].id, c->rules[i].dname);
+		}
 	}
 	if (tsearch(ct, &m->by_id, by_id_cmp) == NULL)
 		goto fail;

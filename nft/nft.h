@@ -52,7 +52,9 @@ struct nft_container {
 	uint32_t tag_base;	      /* first conntrack-mark tag of its block */
 	bool chain4, chain6;	      /* its chains the table holds: c_<id>, c6_<id> */
 	uint16_t port;		      /* its id in the packet mark (0: none found) */
-	char damage[160];	      /* "" when the kernel objects are sound */
+	/* per rule: a rule by name's id (layout_name_id()), else 0; NULL without such rules */
+	uint32_t *name_ids;
+	char damage[160]; /* "" when the kernel objects are sound */
 	/* nft_dump() with want: the container of want that the kernel holds
 	 * exactly; then fw has only id, interface and default action, and
 	 * there are no counters. NULL: decoded in full. */

@@ -233,11 +233,27 @@ struct nft_state {
 	bool bridged_chain_ok;	    /* the inet chain bridged holds its rules */
 	struct nft_bchain *bchains; /* sorted by container id */
 	size_t nbchains;
+	struct nft_dset *dsets; /* the sets of rules by name, by id then family */
+	size_t ndsets;
+	size_t dsets_cap;
 	struct nft_container *containers; /* sorted by id */
 	size_t ncontainers;
 	struct region arena; /* what the containers point to, freed whole */
 	uint32_t tag_max;    /* the highest tag anything in the table uses */
 };
+
+/* A set of a rule by name as dumped: exactly what layout_dset() makes. */
+struct nft_dset {
+	uint32_t name_id;
+	uint8_t family;
+	char *dname; /* owned */
+};
+
+/* state.c: the set of family for name_id in the state, or NULL. */
+const struct nft_dset *state_dset(const struct nft_state *st, uint32_t name_id, uint8_t family);
+/* Record a dumped set (dname copied); 0 or -ENOMEM. Sorted by state_dsets_sort(). */
+int state_dset_add(struct nft_state *st, uint32_t name_id, uint8_t family, const char *dname);
+void state_dsets_sort(struct nft_state *st);
 
 /* A chain b_<id> as dumped: is it exactly what the layout makes for its container? */
 struct nft_bchain {
@@ -305,6 +321,9 @@ nft_pins_equal(const struct rules_address *a, size_t na, const struct rules_addr
 struct model_rule {
 	uint64_t key;	/* model_rule_key(): counters follow a rule while it holds */
 	uint8_t action; /* which set its tag's element is in */
+	/* a rule by name: plan_dname_key() and its sets' id (0 for others) */
+	uint64_t dkey;
+	uint32_t name_id;
 };
 
 struct model_ct {
@@ -315,6 +334,7 @@ struct model_ct {
 	bool bridged;  /* its interface is a bridge port: its chain b_<id> and bports element */
 	uint8_t policy;
 	bool has6;			 /* IPv6 rules: its chain c6_<id> and a dispatch6 element */
+	bool has_names;			 /* rules by name, with their sets */
 	struct rules_address *addresses; /* its pins, in the same allocation */
 	size_t naddresses;
 	uint32_t nrules;
@@ -333,7 +353,9 @@ struct nft_model {
 const struct model_ct *model_find(const struct nft_model *m, const char *id);
 const struct model_ct *model_find_ifname(const struct nft_model *m, const char *ifname);
 uint64_t model_rule_key(const struct rules_rule *r);
-int model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, uint16_t port);
+/* c as committed on tag block base and port, with name_ids (NULL: none) of its rules by name. */
+int model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, uint16_t port,
+	      const uint32_t *name_ids);
 /* Is port id taken (0 and ids past the last count as taken)? */
 bool model_port_used(const struct nft_model *m, uint16_t port);
 /* Why -ENOSPC: more containers attached than there are port ids. */

@@ -374,12 +374,12 @@ add_container_rules(struct plan *p, const struct target *t)
 
 	if (cl == NULL)
 		return -ENOMEM;
-	/* a name has no claim yet: compiled, it would read as every IPv4 address */
-	if (rules_container_has_names(t->want)) {
+	/* a name without its id would match nothing, or its sets would be another's */
+	if (t->name_ids == NULL && rules_container_has_names(t->want)) {
 		free(cl);
-		return -EOPNOTSUPP;
+		return -EINVAL;
 	}
-	n = layout_compile(t->want, t->base, cl);
+	n = layout_compile(t->want, t->base, t->name_ids, cl);
 	for (i = 0; i < n && r == 0; i++) {
 		/* a claim's tag is its rule's index above the base */
 		const char *rid =
@@ -403,12 +403,110 @@ plan_chain_drop(struct plan *p, const char *chain, bool del, const char *id)
 	return r;
 }
 
+uint64_t
+plan_dname_key(const char *rule_id, const char *dname)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *s;
+
+	for (s = rule_id; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	h = (h ^ '/') * 0x100000001b3ULL;
+	for (s = dname; *s != '\0'; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h | 1; /* never 0, which is "no name" */
+}
+
+static bool
+id_in(uint32_t id, const uint32_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+int
+plan_name_ids(struct target *t, const uint64_t *have_keys, const uint32_t *have_ids, size_t nhave,
+	      const uint32_t *used, size_t nused)
+{
+	const struct rules_container *w = t->want;
+	uint32_t num = 1, id;
+	size_t i, j;
+
+	free(t->name_ids);
+	t->name_ids = NULL;
+	if (!rules_container_has_names(w))
+		return 0;
+	t->name_ids = calloc(w->nrules, sizeof(*t->name_ids));
+	if (t->name_ids == NULL)
+		return -ENOMEM;
+	/* first the rules that keep theirs: the same rule, name and port */
+	for (i = 0; i < w->nrules; i++) {
+		uint64_t key;
+
+		if (w->rules[i].dname == NULL)
+			continue;
+		key = plan_dname_key(w->rules[i].id, w->rules[i].dname);
+		for (j = 0; j < nhave; j++)
+			if (have_keys[j] == key && have_ids[j] >> 16 == t->port &&
+			    !id_in(have_ids[j], t->name_ids, i))
+				t->name_ids[i] = have_ids[j];
+	}
+	/* then new ones, on numbers no set of the port has, kept or not */
+	for (i = 0; i < w->nrules; i++) {
+		if (w->rules[i].dname == NULL || t->name_ids[i] != 0)
+			continue;
+		for (;; num++) {
+			if (num > LAYOUT_DNUM_MAX)
+				return -ENOSPC;
+			id = layout_name_id(t->port, (uint16_t)num);
+			if (!id_in(id, used, nused) && !id_in(id, have_ids, nhave) &&
+			    !id_in(id, t->name_ids, w->nrules))
+				break;
+		}
+		t->name_ids[i] = id;
+	}
+	return 0;
+}
+
+/* The sets of its rules by name: made when new, left be (with what they learned) when not. */
+static int
+add_dsets(struct plan *p, const struct target *t)
+{
+	size_t i;
+	uint8_t f;
+	int r = 0;
+
+	for (i = 0; t->name_ids != NULL && i < t->want->nrules && r == 0; i++)
+		for (f = 0; f < RULES_FAMILY_MAX && t->name_ids[i] != 0 && r == 0; f++)
+			r = plan_put(p, OBJ_SET,
+				     layout_dset(p->c->table, f, t->name_ids[i],
+						 t->want->rules[i].dname),
+				     NFT_MSG_NEWSET, NLM_F_CREATE, t->want->id,
+				     t->want->rules[i].id, "create set of a rule by name");
+	return r;
+}
+
+int
+plan_dset_drop(struct plan *p, uint32_t name_id, uint8_t family, const char *owner)
+{
+	struct nftnl_set *s = layout_dset(p->c->table, family, name_id, "-");
+
+	if (s != NULL)
+		nftnl_set_unset(s, NFTNL_SET_ID);
+	return plan_put(p, OBJ_SET, s, NFT_MSG_DELSET, 0, owner, NULL,
+			"delete set of a rule by name");
+}
+
 int
 plan_container(struct plan *p, const struct target *t, const char *id)
 {
-	int r = 0;
+	int r = add_dsets(p, t);
 
-	if (!t->has4)
+	if (r == 0 && !t->has4)
 		r = plan_put(p, OBJ_CHAIN, layout_container_chain(p->c->table, t->chain),
 			     NFT_MSG_NEWCHAIN, NLM_F_CREATE, id, NULL, "create chain");
 	if (r == 0 && t->want6 && !t->has6)
@@ -469,6 +567,8 @@ plan_free(struct plan *p)
 		eb_free(&p->del[i]);
 	}
 	nft_batch_free(p->b);
+	for (i = 0; i < p->nt; i++)
+		free(p->t[i].name_ids);
 	free(p->t);
 	free(p->by_ifname);
 	free(p->by_port);

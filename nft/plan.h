@@ -34,7 +34,9 @@ struct target {
 	bool add_attached; /* the interface's attached, dispatch and dispatch6 elements */
 	bool add_dispatch;
 	bool add_dispatch6;
-	uint16_t port;	/* its id in the packet mark (bridged.c) */
+	uint16_t port; /* its id in the packet mark (bridged.c) */
+	/* per rule of want, a rule by name's id (layout_name_id()), else 0; NULL without names */
+	uint32_t *name_ids;
 	bool add_ports; /* its interface's element in the bridge table's ports */
 	bool add_pins;	/* write want's pinned, pin4 and pin6 elements (the old ones went) */
 	bool fill_b;	/* want is bridged: fill its chain b_<id>, and point bports there */
@@ -133,6 +135,20 @@ int plan_pins(struct plan *p, struct elem_batch ebs[LAYOUT_SET_MAX], const char 
  * t->old. 0 or -ENOMEM.
  */
 int plan_container(struct plan *p, const struct target *t, const char *id);
+/*
+ * Rules by name (layout_dset_name()). t->name_ids gets an id for each
+ * rule by name of t->want, on t->port: the one it had when have_keys
+ * (plan_dname_key() of each rule the container had, 0 for others)
+ * names the same rule and name, else a new one that neither have_ids
+ * nor used holds. t->name_ids is freed by plan_free() for the targets
+ * of p->t, by the caller for its own. 0, -ENOMEM or -ENOSPC.
+ */
+int plan_name_ids(struct target *t, const uint64_t *have_keys, const uint32_t *have_ids,
+		  size_t nhave, const uint32_t *used, size_t nused);
+/* What stays the same while a rule keeps its id and name. */
+uint64_t plan_dname_key(const char *rule_id, const char *dname);
+/* Delete the set of family of name_id (after the rules that use it). 0 or -ENOMEM. */
+int plan_dset_drop(struct plan *p, uint32_t name_id, uint8_t family, const char *owner);
 /* Flush chain, and delete it when del; for container id. 0 or -ENOMEM. */
 int plan_chain_drop(struct plan *p, const char *chain, bool del, const char *id);
 /* Take a block of n tags from *next into *ret_base; -ERANGE past the last tag. */

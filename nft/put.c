@@ -162,6 +162,51 @@ put_port(const struct nft_model *m, struct target *t, bool same_if)
 }
 
 /*
+ * The ids of its rules by name: kept from the old container while rule,
+ * name and port stay. The old ids that go have their sets deleted once
+ * the chains that use them are flushed (drop_names).
+ */
+static int
+put_names(struct target *t)
+{
+	const struct model_ct *old = t->old;
+	size_t n = old != NULL ? old->nrules : 0, i;
+	uint64_t *keys = calloc(n ? n : 1, sizeof(*keys));
+	uint32_t *ids = calloc(n ? n : 1, sizeof(*ids));
+	int r = -ENOMEM;
+
+	if (keys != NULL && ids != NULL) {
+		for (i = 0; i < n; i++) {
+			keys[i] = old->rules[i].dkey;
+			ids[i] = old->rules[i].name_id;
+		}
+		r = plan_name_ids(t, keys, ids, n, NULL, 0);
+	}
+	free(keys);
+	free(ids);
+	return r;
+}
+
+static int
+drop_names(struct plan *p, const struct target *t, const char *id)
+{
+	const struct model_ct *old = t->old;
+	size_t i, j, n = t->name_ids != NULL ? t->want->nrules : 0;
+	uint8_t f;
+	int r = 0;
+
+	for (i = 0; old != NULL && i < old->nrules && r == 0; i++) {
+		if (old->rules[i].name_id == 0)
+			continue;
+		for (j = 0; j < n && t->name_ids[j] != old->rules[i].name_id; j++)
+			;
+		for (f = 0; j == n && f < RULES_FAMILY_MAX && r == 0; f++)
+			r = plan_dset_drop(p, old->rules[i].name_id, f, id);
+	}
+	return r;
+}
+
+/*
  * A container's IPv6 chain and its dispatch6 element come with its
  * first IPv6 rule and go with its last: a new jump element makes the
  * kernel validate the table, as an attach does, so they stay while the
@@ -176,6 +221,8 @@ put_build(struct plan *p, const struct nft_model *m, struct target *t, const cha
 	bool want_b = attach && t->want->bridged;
 	int r = attach ? put_port(m, t, same_if) : 0;
 
+	if (r == 0 && attach)
+		r = put_names(t);
 	t->want6 = attach && layout_has_ipv6(t->want);
 	if (old != NULL && r == 0) {
 		r = put_unlink_old(p, old, same_if, same_if && t->want6, want_b && !t->fill_b,
@@ -184,6 +231,8 @@ put_build(struct plan *p, const struct nft_model *m, struct target *t, const cha
 			r = plan_chain_drop(p, t->chain, !attach, id);
 		if (r == 0 && old->has6)
 			r = plan_chain_drop(p, t->chain6, !t->want6, id);
+		if (r == 0)
+			r = drop_names(p, t, id);
 		if (r == 0 && old->bridged && (t->fill_b || !want_b))
 			r = plan_chain_drop(p, t->bchain, !want_b, id);
 	}
@@ -264,7 +313,7 @@ put_end(struct put *u, struct nft_model *m, const char *id, int r, const char *w
 	if (r == 0) {
 		m->tag_next = p->tag_next;
 		if (t->want != NULL && t->want->ifname[0] != '\0') {
-			r = model_set(m, t->want, t->base, t->port);
+			r = model_set(m, t->want, t->base, t->port, t->name_ids);
 			p->st->created = t->old == NULL;
 			p->st->updated = t->old != NULL;
 		} else {
@@ -278,6 +327,7 @@ put_end(struct put *u, struct nft_model *m, const char *id, int r, const char *w
 	}
 	if (r == 0)
 		*ret_stats = u->st;
+	free(u->t.name_ids);
 	plan_free(p);
 	return r;
 }
@@ -534,8 +584,10 @@ nft_repair(struct nft_conn *c, struct nft_model *m, const char *id,
 	/* the whole table must be put right: the bridged path and the pins
 	 * are mended with it */
 	if ((other != NULL && strcmp(other->id, id) != 0) ||
-	    (attach && (want->bridged || want->naddresses > 0)) ||
-	    (u.t.old != NULL && (u.t.old->bridged || u.t.old->naddresses > 0)))
+	    (attach &&
+	     (want->bridged || want->naddresses > 0 || rules_container_has_names(want))) ||
+	    (u.t.old != NULL &&
+	     (u.t.old->bridged || u.t.old->naddresses > 0 || u.t.old->has_names)))
 		return -ERESTART;
 	same_if = attach && u.t.old != NULL && strcmp(u.t.old->ifname, want->ifname) == 0;
 	if (attach)

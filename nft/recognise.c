@@ -280,6 +280,13 @@ next(const struct raw_rule *r, unsigned int *i)
 	return ++*i < r->nexprs ? &r->e[*i] : NULL;
 }
 
+/* Is expression i a load for the lookup of a rule by name's set? */
+static bool
+before_lookup(const struct raw_rule *r, unsigned int i)
+{
+	return i + 1 < r->nexprs && raw_expr_is(&r->e[i + 1], "lookup");
+}
+
 /* After the load of len bytes of the address: a mask maybe, then the network. */
 static const struct raw_expr *
 src_net(const struct raw_rule *r, unsigned int *i, struct claim_src *s, uint16_t len)
@@ -312,7 +319,7 @@ src_match6(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
 
 	if (raw_expr_is(e, "payload") &&
 	    raw_expr_u32(e, NFTA_PAYLOAD_BASE) == NFT_PAYLOAD_NETWORK_HEADER &&
-	    raw_expr_u32(e, NFTA_PAYLOAD_OFFSET) == 24) {
+	    raw_expr_u32(e, NFTA_PAYLOAD_OFFSET) == 24 && !before_lookup(r, *i)) {
 		len = raw_expr_u32(e, NFTA_PAYLOAD_LEN);
 		if (len == 0 || len > 16)
 			return NULL;
@@ -360,7 +367,7 @@ src_match4(const struct raw_rule *r, unsigned int *i, struct claim_src *s)
 
 	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, LAYOUT_SPAN4_OFF, LAYOUT_SPAN4_LEN))
 		return src_span4(r, i, s);
-	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4))
+	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 16, 4) && !before_lookup(r, *i))
 		e = src_net(r, i, s, 4);
 	if (is_payload(e, NFT_PAYLOAD_NETWORK_HEADER, 9, 1))
 		e = src_proto(r, i, s);
@@ -398,6 +405,20 @@ layout_claim_src(const struct raw_rule *r, uint8_t family, struct claim_src *s)
 		if (!raw_expr_is(next(r, &i), "byteorder") ||
 		    !take(s, SRC_EXPIRES, next(r, &i), "cmp", NFTA_CMP_DATA, sizeof(uint64_t)))
 			return -EBADMSG;
+		e = next(r, &i);
+	}
+	/* a rule by name: the destination in its set */
+	if (raw_expr_is(e, "payload") && before_lookup(r, i)) {
+		if (!is_payload(e, NFT_PAYLOAD_NETWORK_HEADER,
+				family == RULES_FAMILY_IPV6 ? 24 : 16,
+				family == RULES_FAMILY_IPV6 ? 16 : 4))
+			return -EBADMSG;
+		a = raw_expr_attr(next(r, &i), NFTA_LOOKUP_SET);
+		if (a == NULL || a->len != LAYOUT_DSET_NAME_MAX)
+			return -EBADMSG;
+		s->v[SRC_DSET] = a->data;
+		s->len[SRC_DSET] = LAYOUT_DSET_NAME_MAX;
+		s->match = true;
 		e = next(r, &i);
 	}
 	/* the claim tail: ct mark, byteorder, range, hash, ct set */
@@ -511,6 +532,15 @@ layout_claim_from_src(const struct raw_rule *r, uint8_t family, const struct cla
 		if (ns == 0 || ns % 1000000000u != 0 || ns / 1000000000u > INT32_MAX * 4ull)
 			return -EBADMSG;
 		cl->expires_at = (int64_t)(ns / 1000000000u);
+	}
+	if (s->v[SRC_DSET] != NULL) {
+		char set[LAYOUT_DSET_NAME_MAX];
+		uint8_t f;
+
+		memcpy(set, s->v[SRC_DSET], sizeof(set));
+		if (set[sizeof(set) - 1] != '\0' || !layout_dset_parse(set, &f, &cl->name_id) ||
+		    f != family || cl->kind != CLAIM_MATCH)
+			return -EBADMSG;
 	}
 	cl->range_lo = get32(s->v[SRC_RANGE_LO]);
 	cl->range_hi = get32(s->v[SRC_RANGE_HI]);

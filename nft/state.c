@@ -93,9 +93,56 @@ nft_state_free(struct nft_state *s)
 	for (i = 0; i < s->nbchains; i++)
 		free(s->bchains[i].id);
 	free(s->bchains);
+	for (i = 0; i < s->ndsets; i++)
+		free(s->dsets[i].dname);
+	free(s->dsets);
 	free(s->containers); /* and what they point to: */
 	region_free(&s->arena);
 	free(s);
+}
+
+static int
+dset_cmp(const void *a, const void *b)
+{
+	const struct nft_dset *x = a, *y = b;
+
+	if (x->name_id != y->name_id)
+		return x->name_id < y->name_id ? -1 : 1;
+	return (x->family > y->family) - (x->family < y->family);
+}
+
+int
+state_dset_add(struct nft_state *st, uint32_t name_id, uint8_t family, const char *dname)
+{
+	struct nft_dset *v = nft_grow(st->dsets, st->ndsets, &st->dsets_cap, sizeof(*v), 16);
+	char *copy = strdup(dname);
+
+	if (v == NULL || copy == NULL) {
+		if (v != NULL)
+			st->dsets = v;
+		free(copy);
+		return -ENOMEM;
+	}
+	st->dsets = v;
+	v[st->ndsets++] = (struct nft_dset){.name_id = name_id, .family = family, .dname = copy};
+	return 0;
+}
+
+void
+state_dsets_sort(struct nft_state *st)
+{
+	if (st->ndsets > 1)
+		qsort(st->dsets, st->ndsets, sizeof(*st->dsets), dset_cmp);
+}
+
+const struct nft_dset *
+state_dset(const struct nft_state *st, uint32_t name_id, uint8_t family)
+{
+	struct nft_dset key = {.name_id = name_id, .family = family};
+
+	if (st->ndsets == 0)
+		return NULL;
+	return bsearch(&key, st->dsets, st->ndsets, sizeof(key), dset_cmp);
 }
 
 bool
