@@ -57,11 +57,12 @@ calls_rules_supported(const struct rules_container *c, const struct rules_rule *
 	for (i = 0; i < n; i++) {
 		const struct rules_rule *x = c != NULL ? &c->rules[i] : r;
 
-		if (x->dname == NULL)
+		if (x->dname == NULL || x->action == RULES_ACTION_ALLOW)
 			continue;
 		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_destination", "destination",
-				"destination \"%s\"%s%s: rules by name need agentd's DNS resolver, "
-				"which this version does not run yet; give addresses",
+				"destination \"%s\"%s%s: a deny rule by name makes the name "
+				"unresolvable through agentd's DNS resolver, which this version "
+				"does not run yet; deny addresses instead",
 				x->dname, c != NULL ? " of container " : "",
 				c != NULL ? c->id : "");
 		return false;
@@ -228,6 +229,22 @@ calls_warn(cJSON *warnings, const char *code, const char *fmt, ...)
 		cJSON_Delete(w);
 		return false;
 	}
+	return true;
+}
+
+bool
+calls_warn_names(cJSON *warnings, const struct engine_ct *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->fw.nrules; i++)
+		if (c->fw.rules[i].dname != NULL)
+			return calls_warn(
+				warnings, "names_unresolved",
+				"rules by name open only the addresses that the container's own "
+				"lookups through agentd's DNS resolver return, and this version "
+				"runs none yet: rule %s (%s) opens nothing",
+				c->fw.rules[i].id, c->fw.rules[i].dname);
 	return true;
 }
 

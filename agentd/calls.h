@@ -44,7 +44,7 @@ bool calls_interface_ok(const struct calls *calls, const char *id, const char *i
 			struct api_result *res);
 /*
  * True when the agent can enforce every rule of c (r alone, when c is
- * NULL); false, with res failed, for a rule by name: those need the
+ * NULL); false, with res failed, for a deny rule by name: it needs the
  * DNS resolver, which this agent does not run yet.
  */
 bool calls_rules_supported(const struct rules_container *c, const struct rules_rule *r,
@@ -90,6 +90,8 @@ struct cJSON *calls_warnings(struct cJSON *o);
 bool calls_warn(struct cJSON *warnings, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* When c is not enforced, say why (the code is its enforcement's name). */
+/* Warn that c's rules by name open nothing yet (the first one named). */
+bool calls_warn_names(struct cJSON *warnings, const struct engine_ct *c);
 bool calls_warn_enforcement(const struct calls *calls, struct cJSON *warnings,
 			    const struct engine_ct *c);
 /*

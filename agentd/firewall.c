@@ -69,6 +69,7 @@ add_warnings(const struct calls *calls, cJSON *o, const struct engine_ct *c, boo
 	cJSON *w = o != NULL ? calls_warnings(o) : NULL;
 
 	if (w == NULL || (warn_enforcement && !calls_warn_enforcement(calls, w, c)) ||
+	    !calls_warn_names(w, c) ||
 	    (released[0] != '\0' && !calls_warn_released(calls, w, released, c->fw.id))) {
 		cJSON_Delete(o);
 		return NULL;

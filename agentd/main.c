@@ -211,9 +211,9 @@ check_attached(const char *path, struct rules_set *s)
 		}
 		if (rules_container_has_names(&s->containers[i])) {
 			fprintf(stderr,
-				"agentd: %s: container \"%s\": rules by name need the DNS "
-				"resolver of the daemon, which this version does not run yet; give "
-				"addresses\n",
+				"agentd: %s: container \"%s\": rules by name open what lookups "
+				"through the daemon's DNS resolver return; --apply runs none, "
+				"give addresses\n",
 				path, s->containers[i].id);
 			return -EINVAL;
 		}

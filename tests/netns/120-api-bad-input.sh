@@ -61,9 +61,9 @@ refuse "action a boolean" 400 invalid_action POST $E '{"destination": "203.0.113
 refuse "missing destination" 400 missing_field POST $E '{"action": "allow"}'
 refuse "missing action" 400 missing_field POST $E '{"destination": "203.0.113.1"}'
 refuse "a typo: destintion" 400 unknown_field POST $E '{"destintion": "203.0.113.1", "action": "allow"}'
-# a valid name: refused until the agent runs a resolver that can enforce it
-refuse "destination by name, no resolver yet" 400 invalid_destination POST $E \
-	'{"destination": "api.stripe.com", "protocol": "tcp", "destination_port": 443, "action": "allow"}'
+# a deny rule by name: refused until the agent runs a resolver that can enforce it
+refuse "deny by name, no resolver yet" 400 invalid_destination POST $E \
+	'{"destination": "api.stripe.com", "protocol": "tcp", "destination_port": 443, "action": "deny"}'
 refuse "... also in a whole firewall" 400 invalid_destination PUT /api/v1/containers/c1/firewall \
 	'{"rules": [{"destination": "*.github.com", "action": "deny"}]}'
 for d in '*.com' 10.0.0.0/33 256.1.1.1 010.0.0.1 0x0a.0.0.1 10.1 10.0.0.1/8 " 10.0.0.1" ""; do
