@@ -5,6 +5,7 @@
 #   make check      install dependencies, run every test (needs root)
 #   make check-man  lint the man pages, compare them with --help
 #   make bench      benchmarks; figures go to bench/RESULTS.md
+#   make fuzz       the resolver's fuzz target, FUZZ_SECONDS long (clang)
 #   make SAN=1 ...  AddressSanitizer + UBSan build (in build/san)
 
 BUILD	?= build
@@ -37,19 +38,23 @@ CFLAGS	+= -std=gnu11 -Wall -Wextra $(WERROR) -Wshadow -Wformat=2 \
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANFLAGS)
 
 RULES_SRC := $(filter-out %_test.c,$(wildcard rules/*.c))
+RESOLVER_SRC := $(filter-out %_test.c resolver/fuzz_%.c,$(wildcard resolver/*.c))
 NFT_SRC	  := $(filter-out %_test.c,$(wildcard nft/*.c))
 AGENTD_SRC := $(filter-out %_test.c,$(wildcard agentd/*.c api/*.c))
 CLI_SRC	  := tools/hoody.c tools/commands.c tools/http.c tools/print.c
-TEST_SRC  := $(wildcard rules/*_test.c nft/*_test.c agentd/*_test.c)
+TEST_SRC  := $(wildcard rules/*_test.c nft/*_test.c agentd/*_test.c resolver/*_test.c)
+# ldns's pkg-config names no flags but the library, and may not be there before deps
+RESOLVER_LIBS := -lldns
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 RULES_OBJ := $(call obj,$(RULES_SRC))
+RESOLVER_OBJ := $(call obj,$(RESOLVER_SRC))
 NFT_OBJ	  := $(call obj,$(NFT_SRC))
 AGENTD_OBJ := $(call obj,$(AGENTD_SRC))
 CLI_OBJ	  := $(call obj,$(CLI_SRC))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
-.PHONY: all deps unit check check-unit check-san check-man check-netns bench run install \
+.PHONY: all deps unit check check-unit check-san check-man check-netns bench fuzz run install \
 	format format-check clean
 
 all: $(BUILD)/agentd $(BUILD)/hoody
@@ -75,6 +80,24 @@ $(BUILD)/tests/%_test: $(BUILD)/obj/nft/%_test.o $(NFT_OBJ) $(RULES_OBJ)
 $(BUILD)/tests/%_test: $(BUILD)/obj/agentd/%_test.o $(BUILD)/obj/agentd/%.o $(RULES_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+$(BUILD)/tests/%_test: $(BUILD)/obj/resolver/%_test.o $(RESOLVER_OBJ) $(RULES_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RESOLVER_LIBS) $(PKG_LIBS) $(CHECK_LIBS)
+
+# The resolver reads what containers and upstream servers send: libFuzzer
+# feeds its message code, with ASan and UBSan, from the seeds in
+# resolver/corpus (new finds go to build/fuzz/corpus, not the tree).
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-D_GNU_SOURCE -I. -isystem /usr/include/cjson
+$(BUILD)/fuzz/fuzz_message: resolver/fuzz_message.c $(RESOLVER_SRC) $(RULES_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(RESOLVER_LIBS) -lcjson
+
+fuzz: deps $(BUILD)/fuzz/fuzz_message
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_message -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
+		-print_final_stats=1 $(BUILD)/fuzz/corpus resolver/corpus
 
 unit: $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do echo "unit: $$t"; CK_FORK=no $$t; done
@@ -87,6 +110,7 @@ check: deps
 	$(MAKE) all unit
 	$(MAKE) SAN=1 unit
 	$(MAKE) check-man
+	$(MAKE) FUZZ_SECONDS=30 fuzz
 	$(MAKE) check-netns
 
 # The man pages: mandoc's lint, and their options against --help.
@@ -116,7 +140,8 @@ install: all
 	install -D -m 0644 docs/man/hoody-agentd.8 $(DESTDIR)$(MANDIR)/man8/hoody-agentd.8
 	install -D -m 0644 docs/man/hoody.1 $(DESTDIR)$(MANDIR)/man1/hoody.1
 
-FORMAT_SRC := $(wildcard agentd/*.[ch] nft/*.[ch] rules/*.[ch] api/*.[ch] tools/*.[ch] bench/*.[ch])
+FORMAT_SRC := $(wildcard agentd/*.[ch] nft/*.[ch] rules/*.[ch] resolver/*.[ch] api/*.[ch] \
+	tools/*.[ch] bench/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_SRC)
