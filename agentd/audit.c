@@ -148,7 +148,7 @@ write_difference(const char *difference, void *data)
 }
 
 static void
-write_entry(struct rules_jw *w, const struct entry *en)
+write_entry(struct rules_jw *w, const struct nft_state *have, const struct entry *en)
 {
 	rules_jw_open(w, '{');
 	rules_jw_key(w, "container_id");
@@ -159,7 +159,7 @@ write_entry(struct rules_jw *w, const struct entry *en)
 	rules_jw_str(w, enforcement_name(en->enforcement));
 	/* the kernel's side first, as the dump shows it */
 	if (en->kc != NULL)
-		kernel_json_write_container(w, en->kc);
+		kernel_json_write_container(w, have, en->kc);
 	/* the interface the kernel names, else the desired one */
 	kernel_json_write_presence(w, en->presence);
 	rules_jw_key(w, "differences");
@@ -335,7 +335,7 @@ audit_text(const char *table, const struct nft_state *have, const struct rules_s
 	rules_jw_key(&w, "containers");
 	rules_jw_open(&w, '[');
 	for (i = 0; ok && i < n; i++)
-		write_entry(&w, &v[i]);
+		write_entry(&w, have, &v[i]);
 	rules_jw_close(&w, ']');
 	rules_jw_close(&w, '}');
 	EVP_MD_CTX_free(host[0]);

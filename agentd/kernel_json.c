@@ -31,17 +31,54 @@ write_counter(struct rules_jw *w, const char *name, const struct nft_counter *c)
 	rules_jw_close(w, '}');
 }
 
-static void
-rule_counters(struct rules_jw *w, size_t i, const void *data)
-{
-	const struct nft_container *ct = data;
+struct rule_extra {
+	const struct nft_state *st;
+	const struct nft_container *ct;
+};
 
-	write_counters(w, &ct->counters[i]);
+/* What a rule by name holds open: each address and the seconds it has left. */
+static void
+write_learned(struct rules_jw *w, const struct nft_state *st, uint32_t name_id)
+{
+	char buf[RULES_DEST_STRLEN];
+	uint8_t f;
+	size_t i, n;
+
+	rules_jw_key(w, "learned");
+	rules_jw_open(w, '[');
+	for (f = 0; f < RULES_FAMILY_MAX; f++) {
+		const struct nft_learned *l = nft_state_learned(st, name_id, f, &n);
+
+		for (i = 0; i < n; i++) {
+			struct rules_address a = {.family = l[i].family};
+
+			memcpy(a.addr, l[i].addr, sizeof(a.addr));
+			rules_jw_open(w, '{');
+			rules_jw_key(w, "address");
+			rules_jw_str(w, rules_address_format(&a, buf));
+			rules_jw_key(w, "expires_in");
+			rules_jw_u64(w, (l[i].ms_left + 999) / 1000);
+			rules_jw_close(w, '}');
+		}
+	}
+	rules_jw_close(w, ']');
+}
+
+static void
+rule_extra(struct rules_jw *w, size_t i, const void *data)
+{
+	const struct rule_extra *x = data;
+
+	write_counters(w, &x->ct->counters[i]);
+	if (x->ct->name_ids != NULL && x->ct->name_ids[i] != 0)
+		write_learned(w, x->st, x->ct->name_ids[i]);
 }
 
 void
-kernel_json_write_container(struct rules_jw *w, const struct nft_container *ct)
+kernel_json_write_container(struct rules_jw *w, const struct nft_state *st,
+			    const struct nft_container *ct)
 {
+	const struct rule_extra x = {st, ct};
 	static const struct nft_counter zero;
 
 	if (ct->damage[0] != '\0') {
@@ -51,7 +88,7 @@ kernel_json_write_container(struct rules_jw *w, const struct nft_container *ct)
 		rules_jw_str(w, ct->damage);
 		return;
 	}
-	rules_container_write(w, &ct->fw, rule_counters, ct);
+	rules_container_write(w, &ct->fw, rule_extra, &x);
 	/* the default action's hits: drops when it is deny */
 	write_counter(w, "dropped", ct->fw.policy == RULES_ACTION_DENY ? &ct->dflt : &zero);
 	if (ct->fw.policy == RULES_ACTION_ALLOW)
@@ -98,7 +135,7 @@ kernel_json_write_state(FILE *f, const char *table, const struct nft_state *st)
 
 		rules_jw_key(&w, ct->fw.id);
 		rules_jw_open(&w, '{');
-		kernel_json_write_container(&w, ct);
+		kernel_json_write_container(&w, st, ct);
 		rules_jw_close(&w, '}');
 		if (w.len >= 65536)
 			r = flush(f, &w);

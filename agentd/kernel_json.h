@@ -23,7 +23,8 @@ struct cJSON;
  */
 int kernel_json_write_state(FILE *f, const char *table, const struct nft_state *st);
 /* The members of one container of it, into the object w has open. */
-void kernel_json_write_container(struct rules_jw *w, const struct nft_container *ct);
+void kernel_json_write_container(struct rules_jw *w, const struct nft_state *st,
+				 const struct nft_container *ct);
 /*
  * "interface_present" from presence as links_presence() gives it: true
  * when the interface exists, null when that cannot be told. Added to o

@@ -389,6 +389,65 @@ read_verdict_sets(struct nft_conn *c, struct dump *d)
 	return r;
 }
 
+static int
+learned_cb(const struct raw_elem *re, void *data)
+{
+	struct nft_dset *ds = data;
+	size_t len = ds->family == RULES_FAMILY_IPV6 ? 16 : 4;
+	struct nft_learned *v;
+
+	/* an element we could not have written is left for the agent to ignore */
+	if (re == NULL || re->key_len != len || !re->has_timeout)
+		return 0;
+	v = nft_grow(ds->learned, ds->nlearned, &ds->learned_cap, sizeof(*v), 8);
+	if (v == NULL)
+		return -ENOMEM;
+	ds->learned = v;
+	memset(&v[ds->nlearned], 0, sizeof(*v));
+	v[ds->nlearned].family = ds->family;
+	memcpy(v[ds->nlearned].addr, re->key, len);
+	v[ds->nlearned].ms_left = re->expiration;
+	ds->nlearned++;
+	return 0;
+}
+
+struct learned_read {
+	struct nft_dset *ds;
+	int err;
+};
+
+static int
+learned_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct learned_read *lr = data;
+	int r = raw_elems_foreach(nlh, learned_cb, lr->ds);
+
+	if (r < 0)
+		lr->err = r;
+	return MNL_CB_OK;
+}
+
+/* What the sets of rules by name hold, and for how long yet. */
+static int
+read_learned(struct nft_conn *c, struct nft_state *st)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < st->ndsets && r == 0; i++) {
+		NFT_MSG_ALIGNED char buf[NFT_REQ_BUF] = {0};
+		struct learned_read lr = {.ds = &st->dsets[i]};
+		char name[LAYOUT_DSET_NAME_MAX];
+
+		layout_dset_name(lr.ds->family, lr.ds->name_id, name);
+		r = nft_conn_dump(c, request_set_elems(c, buf, NFPROTO_INET, name, NLM_F_DUMP),
+				  learned_msg_cb, &lr);
+		if (r == 0)
+			r = lr.err;
+	}
+	return r;
+}
+
 /* Say what is wrong with the table's own objects, now that all are read. */
 static void
 judge_base(const struct dump *d)
@@ -483,6 +542,10 @@ dump_once(struct nft_conn *c, const struct rules_set *want, struct nft_state *st
 		r = r2;
 	if (r == 0 && d.fetch)
 		r = fetch_settle(c, &d, &fetched);
+	if (r < 0)
+		goto out;
+	if (want == NULL)
+		r = read_learned(c, st);
 	if (r < 0)
 		goto out;
 	judge_base(&d);

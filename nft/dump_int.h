@@ -128,6 +128,9 @@ dump_threaded(size_t nchains)
  */
 int request_dump(struct nft_conn *c, struct dump *d, uint16_t type, const char *chain, mnl_cb_t cb);
 /* Build in buf the head of a request about set which's elements. */
+/* The same for the set named set of the table of family. */
+struct nlmsghdr *request_set_elems(struct nft_conn *c, char *buf, uint8_t family, const char *set,
+				   uint16_t flags);
 struct nlmsghdr *request_elems(struct nft_conn *c, char *buf, enum layout_set which,
 			       uint16_t flags);
 

@@ -138,6 +138,21 @@ const struct nft_container *nft_state_get(const struct nft_state *s, size_t i); 
 const struct nft_container *nft_state_find(const struct nft_state *s, const char *id);
 /* "" when the table's own objects (base chain, sets) are sound */
 const char *nft_state_base_damage(const struct nft_state *s);
+
+/* An address a rule by name opened, and for how long yet. */
+struct nft_learned {
+	uint8_t family;	  /* enum rules_family */
+	uint8_t addr[16]; /* network byte order; IPv4 in the first 4 */
+	uint64_t ms_left;
+};
+
+/*
+ * The addresses of family that the rule by name with name_id (see
+ * nft_container.name_ids) holds open, in *ret_n: read only by a dump
+ * without want (the audit, agentd --dump, the start).
+ */
+const struct nft_learned *nft_state_learned(const struct nft_state *st, uint32_t name_id,
+					    uint8_t family, size_t *ret_n);
 /* What the table was built with, as its base chain says. */
 const struct nft_options *nft_state_options(const struct nft_state *s);
 

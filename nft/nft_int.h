@@ -168,7 +168,8 @@ struct raw_elem {
 	const void *udata;
 	uint16_t udata_len;
 	bool has_counter;
-	bool has_timeout; /* the kernel drops it when its time is up */
+	bool has_timeout;    /* the kernel drops it when its time is up */
+	uint64_t expiration; /* then: milliseconds left */
 	uint64_t packets;
 	uint64_t bytes;
 };
@@ -247,6 +248,10 @@ struct nft_dset {
 	uint32_t name_id;
 	uint8_t family;
 	char *dname; /* owned */
+	/* what it holds, when the state was read without want (owned) */
+	struct nft_learned *learned;
+	size_t nlearned;
+	size_t learned_cap;
 };
 
 /* state.c: the set of family for name_id in the state, or NULL. */

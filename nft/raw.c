@@ -229,6 +229,10 @@ parse_elem(const struct nlattr *elem, struct raw_elem *e)
 		case NFTA_SET_ELEM_TIMEOUT:
 			e->has_timeout = true;
 			break;
+		case NFTA_SET_ELEM_EXPIRATION:
+			if (mnl_attr_validate(a, MNL_TYPE_U64) == 0)
+				e->expiration = be64toh(mnl_attr_get_u64(a));
+			break;
 		case NFTA_SET_ELEM_USERDATA:
 			e->udata = mnl_attr_get_payload(a);
 			e->udata_len = mnl_attr_get_payload_len(a);

@@ -10,16 +10,22 @@
 
 #include "nft/dump_int.h"
 
+struct nlmsghdr *
+request_set_elems(struct nft_conn *c, char *buf, uint8_t family, const char *set, uint16_t flags)
+{
+	struct nlmsghdr *nlh =
+		nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, family, flags, nft_conn_seq(c));
+
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, c->table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	return nlh;
+}
+
 /* The head of a request about set which's elements. */
 struct nlmsghdr *
 request_elems(struct nft_conn *c, char *buf, enum layout_set which, uint16_t flags)
 {
-	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(
-		buf, NFT_MSG_GETSETELEM, layout_set_family(which), flags, nft_conn_seq(c));
-
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, c->table);
-	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, layout_set_names[which]);
-	return nlh;
+	return request_set_elems(c, buf, layout_set_family(which), layout_set_names[which], flags);
 }
 
 /*

@@ -93,8 +93,10 @@ nft_state_free(struct nft_state *s)
 	for (i = 0; i < s->nbchains; i++)
 		free(s->bchains[i].id);
 	free(s->bchains);
-	for (i = 0; i < s->ndsets; i++)
+	for (i = 0; i < s->ndsets; i++) {
 		free(s->dsets[i].dname);
+		free(s->dsets[i].learned);
+	}
 	free(s->dsets);
 	free(s->containers); /* and what they point to: */
 	region_free(&s->arena);
@@ -143,6 +145,15 @@ state_dset(const struct nft_state *st, uint32_t name_id, uint8_t family)
 	if (st->ndsets == 0)
 		return NULL;
 	return bsearch(&key, st->dsets, st->ndsets, sizeof(key), dset_cmp);
+}
+
+const struct nft_learned *
+nft_state_learned(const struct nft_state *st, uint32_t name_id, uint8_t family, size_t *ret_n)
+{
+	const struct nft_dset *d = state_dset(st, name_id, family);
+
+	*ret_n = d != NULL ? d->nlearned : 0;
+	return d != NULL ? d->learned : NULL;
 }
 
 bool

@@ -551,6 +551,36 @@ sum_packets(const cJSON *rules)
 	return n;
 }
 
+/* "ID: rule R (NAME): ADDR (N s), ..." for each rule by name of container c. */
+static void
+learned_print(FILE *f, const cJSON *c)
+{
+	const cJSON *r, *l;
+
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(c, "rules"))
+	{
+		const cJSON *learned = cJSON_GetObjectItemCaseSensitive(r, "learned");
+		char n[NUMBER_SIZE];
+		bool first = true;
+
+		if (!cJSON_IsArray(learned))
+			continue;
+		fprintf(f, "%s: rule ", str(c, "container_id"));
+		cli_print_clean(f, str(r, "id"));
+		fputs(" (", f);
+		cli_print_clean(f, str(r, "destination"));
+		fputs("):", f);
+		cJSON_ArrayForEach(l, learned)
+		{
+			fprintf(f, "%s ", first ? "" : ",");
+			cli_print_clean(f, str(l, "address"));
+			fprintf(f, " (%s s)", num(l, "expires_in", n, sizeof(n)) ?: "?");
+			first = false;
+		}
+		fputs(first ? " nothing open\n" : "\n", f);
+	}
+}
+
 void
 cli_print_audit(FILE *f, const cJSON *audit)
 {
@@ -606,6 +636,7 @@ cli_print_audit(FILE *f, const cJSON *audit)
 			cli_print_clean(f, d->valuestring);
 			fputc('\n', f);
 		}
+		learned_print(f, c);
 	}
 	cJSON_Delete(list);
 }

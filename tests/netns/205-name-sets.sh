@@ -84,6 +84,21 @@ expect_api "the audit" 200 GET $V/c1/firewall/audit
 check "the audit decodes the rule by name from the kernel" \
 	grep -q '"destination":"api.example.com"' "$WORK/api.out"
 check "... and finds the kernel in sync" test "$(api_field data.in_sync)" = true
+learned_of() { "$PYTHON" -c '
+import json, sys
+for c in json.load(open(sys.argv[1]))["data"]["containers"]:
+    for r in c.get("rules", []):
+        for l in r.get("learned", []):
+            print(r["id"], l["address"], l["expires_in"])' "$WORK/api.out"; }
+learned_of >"$WORK/learned"
+check "the audit shows what rule api holds open [$(tr '\n' ';' <"$WORK/learned")]" \
+	sh -c "grep -q '^api 203.0.113.10 ' $WORK/learned && grep -q '^api 2001:db8::10 ' $WORK/learned"
+check "... with the seconds each has left (1-60)" \
+	awk '$3 < 1 || $3 > 60 { bad = 1 } END { exit bad || NR != 2 }' "$WORK/learned"
+HOODY=${HOODY:-$HFW_ROOT/build/hoody}
+HOODY_FIREWALL_SOCKET=$SOCK "$HOODY" firewall audit -c c1 >"$WORK/cli.audit" 2>&1 || true
+check "hoody firewall audit prints them" \
+	grep -q 'c1: rule api (api.example.com): 203.0.113.10 ([0-9]* s), 2001:db8::10' "$WORK/cli.audit"
 
 # --- an address whose time is up: new connections refused, established ones go on
 learn "$D4" 203.0.113.20 3s
