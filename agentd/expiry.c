@@ -77,10 +77,12 @@ on_timer(void *data)
 		for (i = 0; i < l.n; i++) {
 			int64_t t = rules_container_next_expiry(&l.v[i]->fw);
 
-			if (t != 0 && t <= now && expire_one(e, l.v[i], now))
-				continue; /* the commit noted what remains */
-			failed |= t != 0 && t <= now;
-			engine_expiry_note(e, &l.v[i]->fw);
+			/* a commit notes what remains; a failed one is tried
+			 * again later, not at once (its time has passed) */
+			if (t != 0 && t <= now)
+				failed |= !expire_one(e, l.v[i], now);
+			else
+				engine_expiry_note(e, &l.v[i]->fw);
 		}
 		free(l.v);
 	}
