@@ -72,6 +72,10 @@ expect_api "c1: allow tcp 443 to 203.0.113.20 for good" 201 POST $V/c1/firewall/
 	"$(rule_body 203.0.113.20 443 tcp allow stays)"
 expect_api "c2: deny tcp 80 to 198.51.100.2 until the same time" 201 POST $V/c2/firewall/egress \
 	"{\"destination\": \"198.51.100.2\", \"protocol\": \"tcp\", \"destination_port\": 80, \"action\": \"deny\", \"expires_at\": \"$exp\"}"
+# in a default-allow container an allow rule that expires: its flows stop
+# at the time (their tag has no verdict) until the agent takes it out
+expect_api "c2: allow tcp 443 to 203.0.113.10 until the same time" 201 POST $V/c2/firewall/egress \
+	"{$r, \"expires_at\": \"$exp\"}"
 expect_api "c1's rules" 200 GET $V/c1/firewall/egress
 check "the rule lists its expiry" grep -qF "\"expires_at\":\"$exp\"" "$WORK/api.out"
 "$HOODY" firewall egress list -c c1 >"$WORK/cli.list" 2>&1 || true
@@ -82,6 +86,7 @@ check "the kernel's claim tests the clock" \
 
 hold web "$C1" 203.0.113.10 443
 hold keep "$C1" 203.0.113.20 443
+hold c2web "$C2" 203.0.113.10 443
 expect_flowing web "before its time: the connection of rule web delivers"
 expect_flowing keep "the connection of rule stays delivers"
 batch_begin
@@ -98,6 +103,7 @@ t_after=$(now)
 sleep 1.5
 expect_stopped web "$t_after" "after its time, no agent: the connection of rule web stops"
 expect_still_flowing keep "$t_after" "after its time: the connection of rule stays goes on"
+expect_stopped c2web "$t_after" "after its time, no agent: c2's connection by the expired allow rule stops (closed, though c2's default allows)"
 batch_begin
 expect_blocked "after its time, no agent: a new connection to 203.0.113.10:443" tcp "$C1" 203.0.113.10 443
 expect_ok "after its time, no agent: rule stays still opens 203.0.113.20:443" tcp "$C1" 203.0.113.20 443
@@ -110,7 +116,10 @@ check "the expired rule is gone from c1's desired state" \
 	sh -c "! grep -q '\"id\":\"web\"' $WORK/api.out"
 check "... and rule stays is there" grep -q '"description":"stays"' "$WORK/api.out"
 expect_api "c2's firewall after the restart" 200 GET $V/c2/firewall/egress
-check "c2's expired deny rule is gone" test "$(json_len "$WORK/api.out" data.rules)" -eq 0
+check "c2's expired rules are gone" test "$(json_len "$WORK/api.out" data.rules)" -eq 0
+t_back=$(now)
+sleep 1.5
+expect_still_flowing c2web "$t_back" "the rule taken out: c2's default allows that connection again"
 check "the agent logged the expiry" grep -q "rule web expired" "$WORK/agentd.log"
 json_get "$STATE/containers/c1.state" firewall.rules >"$WORK/c1.rules"
 check "c1's state file no longer holds it" sh -c "! grep -q '\"web\"' $WORK/c1.rules"
