@@ -1,58 +1,21 @@
 /*
  * Rules that expire: "expires_at" as RFC 3339 UTC text, "ttl" turned
  * into it, and the rules whose time has come. The clock is the
- * caller's: every function that needs the time takes it.
+ * caller's: every function that needs the time takes it (timegm() and
+ * gmtime_r() only do the calendar).
  */
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "rules/rules_int.h"
 
 #define TIME_HINT "expected RFC 3339 UTC to the second, such as \"2026-12-31T18:00:00Z\""
-
-/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar. */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void
-civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-static bool
-leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
 
 /* n decimal digits at s, or -1. */
 static int
@@ -71,41 +34,46 @@ digits(const char *s, unsigned n)
 const char *
 rules_time_read(const char *s, int64_t *ret)
 {
-	static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec;
-	size_t n = strlen(s);
+	struct tm tm = {0}, back;
+	time_t t;
 
-	if (n < 20)
+	if (strlen(s) < 20)
 		return "too short";
-	y = digits(s, 4);
-	mo = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	h = digits(s + 11, 2);
-	mi = digits(s + 14, 2);
-	sec = digits(s + 17, 2);
-	if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || s[4] != '-' || s[7] != '-' ||
-	    s[10] != 'T' || s[13] != ':' || s[16] != ':')
+	tm.tm_year = digits(s, 4) - 1900;
+	tm.tm_mon = digits(s + 5, 2) - 1;
+	tm.tm_mday = digits(s + 8, 2);
+	tm.tm_hour = digits(s + 11, 2);
+	tm.tm_min = digits(s + 14, 2);
+	tm.tm_sec = digits(s + 17, 2);
+	if (tm.tm_year < -1900 || tm.tm_mon < -1 || tm.tm_mday < 0 || tm.tm_hour < 0 ||
+	    tm.tm_min < 0 || tm.tm_sec < 0 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':')
 		return "not of the form YYYY-MM-DDTHH:MM:SSZ";
 	if (s[19] == '.')
 		return "fractions of a second are not accepted";
 	if (strcmp(s + 19, "Z") != 0 && strcmp(s + 19, "+00:00") != 0)
 		return "not UTC (end it with Z)";
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)) ||
-	    h > 23 || mi > 59 || sec > 59)
+	/* timegm() carries an out-of-range field over: a date that does not
+	 * exist comes back as another one */
+	back = tm;
+	t = timegm(&back);
+	if (tm.tm_year < 70 || gmtime_r(&t, &back) == NULL || back.tm_year != tm.tm_year ||
+	    back.tm_mon != tm.tm_mon || back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour ||
+	    back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
 		return "no such date or time";
-	*ret = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
+	*ret = t;
 	return NULL;
 }
 
 const char *
 rules_time_format(int64_t t, char buf[RULES_TIME_STRLEN])
 {
-	int64_t days = t / 86400, y;
-	unsigned m, d, s = (unsigned)(t % 86400);
+	time_t tt = (time_t)t;
+	struct tm tm;
 
-	civil_from_days(days, &y, &m, &d);
-	snprintf(buf, RULES_TIME_STRLEN, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02uZ", y, m, d,
-		 s / 3600, s / 60 % 60, s % 60);
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, RULES_TIME_STRLEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, RULES_TIME_STRLEN, "@%lld", (long long)t);
 	return buf;
 }
 
