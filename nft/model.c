@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nft/plan.h"
+#include "nft/nft_int.h"
 
 static int
 by_id_cmp(const void *a, const void *b)
@@ -151,31 +151,46 @@ model_find_ifname(const struct nft_model *m, const char *ifname)
 }
 
 /* FNV-1a over what decides which packets a rule's tag stands for. */
+/* 64-bit FNV-1a of len bytes at p, on from h. */
+static uint64_t
+fnv64(uint64_t h, const void *ptr, size_t len)
+{
+	const uint8_t *p = ptr;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define FNV64_BASIS 0xcbf29ce484222325ULL
+
 uint64_t
 model_rule_key(const struct rules_rule *r)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const uint8_t *p;
-	size_t i;
+	uint64_t h = fnv64(FNV64_BASIS, r->id, strlen(r->id) + 1);
 
-#define MIX(ptr, len)                                                                              \
-	for (p = (const uint8_t *)(ptr), i = 0; i < (len); i++) {                                  \
-		h ^= p[i];                                                                         \
-		h *= 0x100000001b3ULL;                                                             \
-	}
-	MIX(r->id, strlen(r->id) + 1);
-	MIX(&r->family, 1);
-	MIX(&r->daddr, sizeof(r->daddr));
-	MIX(r->daddr6, sizeof(r->daddr6));
-	MIX(&r->plen, 1);
-	MIX(&r->proto, 1);
-	MIX(&r->action, 1);
-	MIX(&r->nports, 1);
-	MIX(r->ports, r->nports * sizeof(r->ports[0]));
+	h = fnv64(h, &r->family, 1);
+	h = fnv64(h, &r->daddr, sizeof(r->daddr));
+	h = fnv64(h, r->daddr6, sizeof(r->daddr6));
+	h = fnv64(h, &r->plen, 1);
+	h = fnv64(h, &r->proto, 1);
+	h = fnv64(h, &r->action, 1);
+	h = fnv64(h, &r->nports, 1);
+	h = fnv64(h, r->ports, r->nports * sizeof(r->ports[0]));
 	if (r->dname != NULL)
-		MIX(r->dname, strlen(r->dname) + 1);
-#undef MIX
+		h = fnv64(h, r->dname, strlen(r->dname) + 1);
 	return h;
+}
+
+uint64_t
+model_dname_key(const char *rule_id, const char *dname)
+{
+	uint64_t h = fnv64(FNV64_BASIS, rule_id, strlen(rule_id) + 1);
+
+	return fnv64(h, dname, strlen(dname) + 1) | 1; /* never 0, which is "no name" */
 }
 
 void
@@ -228,7 +243,7 @@ model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, u
 		ct->rules[i].action = c->rules[i].action;
 		if (name_ids != NULL && name_ids[i] != 0) {
 			ct->rules[i].name_id = name_ids[i];
-			ct->rules[i].dkey = plan_dname_key(c->rules[i].id, c->rules[i].dname);
+			ct->rules[i].dkey = model_dname_key(c->rules[i].id, c->rules[i].dname);
 		}
 	}
 	if (tsearch(ct, &m->by_id, by_id_cmp) == NULL)

@@ -259,6 +259,9 @@ const struct nft_dset *state_dset(const struct nft_state *st, uint32_t name_id, 
 /* Record a dumped set (dname copied); 0 or -ENOMEM. Sorted by state_dsets_sort(). */
 int state_dset_add(struct nft_state *st, uint32_t name_id, uint8_t family, const char *dname);
 void state_dsets_sort(struct nft_state *st);
+/* The sets of the rules by name of port (ids sort by port): the first, and *ret_n. */
+const struct nft_dset *state_dsets_of_port(const struct nft_state *st, uint16_t port,
+					   size_t *ret_n);
 
 /* A chain b_<id> as dumped: is it exactly what the layout makes for its container? */
 struct nft_bchain {
@@ -326,7 +329,7 @@ nft_pins_equal(const struct rules_address *a, size_t na, const struct rules_addr
 struct model_rule {
 	uint64_t key;	/* model_rule_key(): counters follow a rule while it holds */
 	uint8_t action; /* which set its tag's element is in */
-	/* a rule by name: plan_dname_key() and its sets' id (0 for others) */
+	/* a rule by name: model_dname_key() and its sets' id (0 for others) */
 	uint64_t dkey;
 	uint32_t name_id;
 };
@@ -358,6 +361,8 @@ struct nft_model {
 const struct model_ct *model_find(const struct nft_model *m, const char *id);
 const struct model_ct *model_find_ifname(const struct nft_model *m, const char *ifname);
 uint64_t model_rule_key(const struct rules_rule *r);
+/* What stays the same while a rule by name keeps its id and name; never 0. */
+uint64_t model_dname_key(const char *rule_id, const char *dname);
 /* c as committed on tag block base and port, with name_ids (NULL: none) of its rules by name. */
 int model_set(struct nft_model *m, const struct rules_container *c, uint32_t base, uint16_t port,
 	      const uint32_t *name_ids);

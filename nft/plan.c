@@ -403,20 +403,6 @@ plan_chain_drop(struct plan *p, const char *chain, bool del, const char *id)
 	return r;
 }
 
-uint64_t
-plan_dname_key(const char *rule_id, const char *dname)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const char *s;
-
-	for (s = rule_id; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-	h = (h ^ '/') * 0x100000001b3ULL;
-	for (s = dname; *s != '\0'; s++)
-		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
-	return h | 1; /* never 0, which is "no name" */
-}
-
 static bool
 id_in(uint32_t id, const uint32_t *v, size_t n)
 {
@@ -449,7 +435,7 @@ plan_name_ids(struct target *t, const uint64_t *have_keys, const uint32_t *have_
 
 		if (w->rules[i].dname == NULL)
 			continue;
-		key = plan_dname_key(w->rules[i].id, w->rules[i].dname);
+		key = model_dname_key(w->rules[i].id, w->rules[i].dname);
 		for (j = 0; j < nhave; j++)
 			if (have_keys[j] == key && have_ids[j] >> 16 == t->port &&
 			    !id_in(have_ids[j], t->name_ids, i))

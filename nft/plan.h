@@ -138,15 +138,13 @@ int plan_container(struct plan *p, const struct target *t, const char *id);
 /*
  * Rules by name (layout_dset_name()). t->name_ids gets an id for each
  * rule by name of t->want, on t->port: the one it had when have_keys
- * (plan_dname_key() of each rule the container had, 0 for others)
+ * (model_dname_key() of each rule the container had, 0 for others)
  * names the same rule and name, else a new one that neither have_ids
  * nor used holds. t->name_ids is freed by plan_free() for the targets
  * of p->t, by the caller for its own. 0, -ENOMEM or -ENOSPC.
  */
 int plan_name_ids(struct target *t, const uint64_t *have_keys, const uint32_t *have_ids,
 		  size_t nhave, const uint32_t *used, size_t nused);
-/* What stays the same while a rule keeps its id and name. */
-uint64_t plan_dname_key(const char *rule_id, const char *dname);
 /* Delete the set of family of name_id (after the rules that use it). 0 or -ENOMEM. */
 int plan_dset_drop(struct plan *p, uint32_t name_id, uint8_t family, const char *owner);
 /* Flush chain, and delete it when del; for container id. 0 or -ENOMEM. */
