@@ -214,19 +214,20 @@ static int
 target_names(struct plan *p, struct target *t)
 {
 	const struct nft_container *h = t->have;
-	size_t nhave = h != NULL && h->name_ids != NULL ? h->fw.nrules : 0, nused = 0, i;
+	size_t nhave = h != NULL && h->name_ids != NULL ? h->fw.nrules : 0, nports, i;
+	/* only the port's own sets: a scan of all would cost every container all */
+	const struct nft_dset *d = state_dsets_of_port(p->have, t->port, &nports);
 	uint64_t *keys = calloc(nhave ? nhave : 1, sizeof(*keys));
-	uint32_t *used = calloc(p->have->ndsets ? p->have->ndsets : 1, sizeof(*used));
+	uint32_t *used = calloc(nports ? nports : 1, sizeof(*used));
 	int r = -ENOMEM;
 
 	if (keys != NULL && used != NULL) {
 		for (i = 0; i < nhave; i++)
 			if (h->fw.rules[i].dname != NULL)
-				keys[i] = plan_dname_key(h->fw.rules[i].id, h->fw.rules[i].dname);
-		for (i = 0; i < p->have->ndsets; i++)
-			if (p->have->dsets[i].name_id >> 16 == t->port)
-				used[nused++] = p->have->dsets[i].name_id;
-		r = plan_name_ids(t, keys, nhave ? h->name_ids : NULL, nhave, used, nused);
+				keys[i] = model_dname_key(h->fw.rules[i].id, h->fw.rules[i].dname);
+		for (i = 0; i < nports; i++)
+			used[i] = d[i].name_id;
+		r = plan_name_ids(t, keys, nhave ? h->name_ids : NULL, nhave, used, nports);
 	}
 	free(keys);
 	free(used);

@@ -156,6 +156,26 @@ nft_state_learned(const struct nft_state *st, uint32_t name_id, uint8_t family, 
 	return d != NULL ? d->learned : NULL;
 }
 
+const struct nft_dset *
+state_dsets_of_port(const struct nft_state *st, uint16_t port, size_t *ret_n)
+{
+	uint32_t first = layout_name_id(port, 0);
+	size_t lo = 0, hi = st->ndsets, n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->dsets[mid].name_id < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + n < st->ndsets && st->dsets[lo + n].name_id >> 16 == port)
+		n++;
+	*ret_n = n;
+	return n > 0 ? &st->dsets[lo] : NULL;
+}
+
 bool
 nft_state_table_exists(const struct nft_state *s)
 {
