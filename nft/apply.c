@@ -100,6 +100,8 @@ elem_keep(const struct plan *p, enum layout_set which, const struct nft_elem *e)
 		return e->chain != NULL && strcmp(e->chain, t->chain) == 0;
 	if (which == LAYOUT_SET_DISPATCH6)
 		return t->want6 && e->chain != NULL && strcmp(e->chain, t->chain6) == 0;
+	if (which == LAYOUT_SET_DNS)
+		return rules_container_has_names(t->want);
 	return false;
 }
 
@@ -349,6 +351,9 @@ plan_targets(struct plan *p, const struct rules_set *want)
 					      t->want->ifname, 0);
 		t->add_dispatch6 =
 			t->want6 && (e == NULL || !elem_keep(p, LAYOUT_SET_DISPATCH6, e));
+		t->add_dns = rules_container_has_names(t->want) &&
+			     (p->fresh || nft_elems_find(&p->have->elems[LAYOUT_SET_DNS],
+							 t->want->ifname, 0) == NULL);
 		/* a new interface, or other addresses: the old pins go, these come */
 		t->add_pins = p->fresh || t->have == NULL ||
 			      strcmp(t->have->fw.ifname, t->want->ifname) != 0 ||
@@ -437,6 +442,21 @@ add_drop_log(struct plan *p)
 			     NFT_MSG_NEWCHAIN, NLM_F_CREATE, NULL, NULL, "create drop log chain");
 	for (i = 0; p->base_chain && i < LAYOUT_DROP_NRULES && r == 0; i++)
 		r = plan_rule(p, layout_drop_rule(p->c->table, &p->c->opts, i), NULL, NULL);
+	return r;
+}
+
+/* The resolver's redirect (chain dns), whose rules follow the base chain's. */
+static int
+add_dns_redirect(struct plan *p)
+{
+	unsigned int i;
+	int r = 0;
+
+	if (p->fresh || !p->have->dns_chain_present)
+		r = plan_put(p, OBJ_CHAIN, layout_dns_chain(p->c->table), NFT_MSG_NEWCHAIN,
+			     NLM_F_CREATE, NULL, NULL, "create resolver chain");
+	for (i = 0; p->base_chain && i < LAYOUT_DNS_NRULES && r == 0; i++)
+		r = plan_rule(p, layout_dns_rule(p->c->table, &p->c->opts, i), NULL, NULL);
 	return r;
 }
 
@@ -554,6 +574,12 @@ build(struct plan *p)
 			r = plan_flush(p, LAYOUT_BASE_CHAIN, NULL);
 		if (r == 0 && p->base_chain && h->drop_chain_present)
 			r = plan_flush(p, LAYOUT_DROP_CHAIN, NULL);
+		if (r == 0 && p->base_chain && h->dns_chain_present)
+			r = plan_flush(p, LAYOUT_DNS_CHAIN, NULL);
+		if (r == 0 && p->c->opts.dns_port == 0 && h->dns_chain_present)
+			r = plan_put(p, OBJ_CHAIN,
+				     layout_container_chain(p->c->table, LAYOUT_DNS_CHAIN),
+				     NFT_MSG_DELCHAIN, 0, NULL, NULL, "delete resolver chain");
 		if (r == 0 && p->c->opts.log_rate == 0)
 			r = remove_drop_log(p);
 		if (r == 0)
@@ -565,8 +591,8 @@ build(struct plan *p)
 		static const char *const what[LAYOUT_SET_MAX] = {
 			"create set allow",  "create set deny",	    "create set attached",
 			"create map deftag", "create map dispatch", "create map dispatch6",
-			"create map ports",  "create map bports",   "create set pinned",
-			"create set pin4",   "create set pin6"};
+			"create set dns",    "create map ports",    "create map bports",
+			"create set pinned", "create set pin4",	    "create set pin6"};
 
 		if (p->fresh || !h->set_present[i])
 			r = plan_put(p, OBJ_SET, layout_set(p->c->table, i), NFT_MSG_NEWSET,
@@ -574,6 +600,8 @@ build(struct plan *p)
 	}
 	if (r == 0 && p->c->opts.log_rate > 0)
 		r = add_drop_log(p);
+	if (r == 0 && p->c->opts.dns_port != 0)
+		r = add_dns_redirect(p);
 	if (r == 0)
 		r = add_bridged(p);
 	if (r == 0 && (p->fresh || !h->base_chain_present))

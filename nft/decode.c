@@ -374,6 +374,11 @@ decode_container(struct decoder *dec, const struct dcont *cont, struct nft_conta
 		*why = "the interface is missing from the attached set";
 		return -EBADMSG;
 	}
+	if ((nft_elems_find(&st->elems[LAYOUT_SET_DNS], ifname, 0) != NULL) !=
+	    rules_container_has_names(&ct->fw)) {
+		*why = "the interface's place in the dns set does not match its rules by name";
+		return -EBADMSG;
+	}
 	/* a map holds one element per interface: this one, or a wrong one */
 	if (nft_elems_find(&st->elems[LAYOUT_SET_DEFTAG], ifname, dflt->tag) == NULL) {
 		*why = "the interface's default tag is wrong";

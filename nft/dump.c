@@ -185,6 +185,15 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 		}
 		goto out;
 	}
+	if (strcmp(name, LAYOUT_DNS_CHAIN) == 0) {
+		if (layout_dns_chain_check(ch) == 0)
+			d->st->dns_chain_present = true;
+		else {
+			state_base_damage(d->st, "chain %s is not hooked as it should be", name);
+			d->st->base_unrepairable = true;
+		}
+		goto out;
+	}
 	if (strcmp(name, LAYOUT_BASE_CHAIN) == 0) {
 		if (layout_base_chain_check(ch) == 0)
 			d->st->base_chain_present = true;
@@ -252,6 +261,7 @@ fixed_rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump *d = data;
 	struct nftnl_rule *r = nftnl_rule_alloc();
+	const char *chain;
 	unsigned int *seen;
 	bool drop;
 
@@ -259,7 +269,14 @@ fixed_rule_cb(const struct nlmsghdr *nlh, void *data)
 		d->err = -ENOMEM;
 		goto out;
 	}
-	drop = strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), LAYOUT_DROP_CHAIN) == 0;
+	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+	if (strcmp(chain, LAYOUT_DNS_CHAIN) == 0) {
+		if (layout_rule_check(
+			    r, layout_dns_rule(d->table, &d->st->opts, d->dns_rules_seen++)) != 0)
+			d->st->base_rules_ok = false;
+		goto out;
+	}
+	drop = strcmp(chain, LAYOUT_DROP_CHAIN) == 0;
 	seen = drop ? &d->drop_rules_seen : &d->base_rules_seen;
 	if (!drop && *seen == 0 && layout_base_options(r, &d->st->opts) < 0)
 		d->st->base_rules_ok = false;
@@ -371,6 +388,8 @@ read_fixed_rules(struct nft_conn *c, struct dump *d)
 		r = request_dump(c, d, NFT_MSG_GETRULE, LAYOUT_BASE_CHAIN, fixed_rule_cb);
 	if (r == 0 && st->opts.log_rate > 0 && st->drop_chain_present)
 		r = request_dump(c, d, NFT_MSG_GETRULE, LAYOUT_DROP_CHAIN, fixed_rule_cb);
+	if (r == 0 && st->opts.dns_port != 0 && st->dns_chain_present)
+		r = request_dump(c, d, NFT_MSG_GETRULE, LAYOUT_DNS_CHAIN, fixed_rule_cb);
 	return r;
 }
 
@@ -461,6 +480,12 @@ judge_base(const struct dump *d)
 				      d->drop_rules_seen != LAYOUT_DROP_NRULES)) {
 		state_base_damage(st, "the drop log is %s",
 				  st->drop_chain_present ? "altered" : "missing");
+		st->base_rules_ok = false;
+	}
+	if (st->opts.dns_port != 0 &&
+	    (!st->dns_chain_present || d->dns_rules_seen != LAYOUT_DNS_NRULES)) {
+		state_base_damage(st, "the resolver's redirect is %s",
+				  st->dns_chain_present ? "altered" : "missing");
 		st->base_rules_ok = false;
 	}
 	if (st->base_damage[0] == '\0' && !st->base_rules_ok)

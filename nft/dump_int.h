@@ -78,6 +78,7 @@ struct dump {
 	size_t nconts;
 	unsigned int base_rules_seen;
 	unsigned int drop_rules_seen;
+	unsigned int dns_rules_seen;
 	uint8_t family;		   /* of the table read: 0 (inet) or NFPROTO_BRIDGE */
 	bool bseen[LAYOUT_BR_MAX]; /* the bridge table's chains found */
 	char **bnames;		   /* the chains b_<id> found */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include "nft/expr.h"
@@ -116,6 +117,30 @@ expr_ct_load(uint32_t key, uint32_t dreg)
 		return NULL;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	return e;
+}
+
+struct nftnl_expr *
+expr_ct_load_dir(uint32_t key, uint8_t dir, uint32_t dreg)
+{
+	struct nftnl_expr *e = expr_ct_load(key, dreg);
+
+	if (e != NULL)
+		nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, dir);
+	return e;
+}
+
+struct nftnl_expr *
+expr_redir(void)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("redir");
+
+	if (e == NULL)
+		return NULL;
+	/* as the kernel reports it: a range of one port, from the register */
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MAX, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
 	return e;
 }
 

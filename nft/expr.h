@@ -34,6 +34,10 @@ struct nftnl_expr *expr_bitwise_mask_xor(uint32_t mask, uint32_t xor);
 struct nftnl_expr *expr_meta(uint32_t key, uint32_t dreg);
 /* Conntrack key (NFT_CT_*) into register dreg. */
 struct nftnl_expr *expr_ct_load(uint32_t key, uint32_t dreg);
+/* The same of the connection's dir (IP_CT_DIR_*) tuple (NFT_CT_PROTO_SRC, ...). */
+struct nftnl_expr *expr_ct_load_dir(uint32_t key, uint8_t dir, uint32_t dreg);
+/* Redirect to the local port in the register (network byte order). */
+struct nftnl_expr *expr_redir(void);
 /* The register into the conntrack mark. */
 struct nftnl_expr *expr_ct_set_mark(void);
 /* The register into the packet mark. */

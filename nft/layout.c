@@ -28,6 +28,13 @@
  *   mark.
  *   With --container-ifprefix, one rule per prefix after rule 3:
  *     iifname "PREFIX*" not @attached: drop (a container not registered)
+ *   With a resolver, after rule 4: a connection the dns chain redirected
+ *     (ct status dnat, original port 53, reply from the resolver's port)
+ *     from an interface of @dns: accept. Only the resolver answers it.
+ *
+ *   chain dns (nat prerouting, priority -101), with a resolver: UDP and
+ *     TCP port 53 from an interface of @dns (a container with rules by
+ *     name): redirect to the resolver's port, whatever the destination.
  *   With the drop log, each drop above but the prefixes' is a goto to
  *
  *   chain drops: update @droprate { iifname limit rate N/second },
@@ -75,9 +82,9 @@ const char *const layout_set_names[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_ALLOW] = "allow",	    [LAYOUT_SET_DENY] = "deny",
 	[LAYOUT_SET_ATTACHED] = "attached", [LAYOUT_SET_DEFTAG] = "deftag",
 	[LAYOUT_SET_DISPATCH] = "dispatch", [LAYOUT_SET_DISPATCH6] = "dispatch6",
-	[LAYOUT_SET_PORTS] = "ports",	    [LAYOUT_SET_BPORTS] = "bports",
-	[LAYOUT_SET_PINNED] = "pinned",	    [LAYOUT_SET_PIN4] = "pin4",
-	[LAYOUT_SET_PIN6] = "pin6",
+	[LAYOUT_SET_DNS] = "dns",	    [LAYOUT_SET_PORTS] = "ports",
+	[LAYOUT_SET_BPORTS] = "bports",	    [LAYOUT_SET_PINNED] = "pinned",
+	[LAYOUT_SET_PIN4] = "pin4",	    [LAYOUT_SET_PIN6] = "pin6",
 };
 
 /* nft's userdata type for a table's comment */
@@ -235,6 +242,7 @@ enum base_kind {
 	BASE_NO_ID,
 	BASE_PREFIX,
 	BASE_FOREIGN,
+	BASE_DNS,
 	BASE_DENY,
 	BASE_ND_LOCAL,
 	BASE_ND_MCAST,
@@ -246,7 +254,8 @@ enum base_kind {
 	BASE_DROP,
 	BASE_ND_ANY, /* b_<id> only: its peers are on the link */
 };
-#define BASE_FIXED BASE_DROP /* the number of kinds of the base chain but BASE_PREFIX */
+/* the number of kinds of the base chain but BASE_PREFIX and BASE_DNS */
+#define BASE_FIXED (BASE_DROP - 1)
 
 /* The rules of a bridged container's chain b_<id>: the base chain's, for one port. */
 static const enum base_kind bport_kinds[] = {
@@ -257,7 +266,7 @@ static const enum base_kind bport_kinds[] = {
 unsigned int
 layout_base_nrules(const struct nft_options *o)
 {
-	return BASE_FIXED + o->nifprefix;
+	return BASE_FIXED + o->nifprefix + (o->dns_port != 0);
 }
 
 static enum base_kind
@@ -269,7 +278,9 @@ base_kind(const struct nft_options *o, unsigned int i, unsigned int *prefix)
 		*prefix = i - BASE_PREFIX;
 		return BASE_PREFIX;
 	}
-	return i - o->nifprefix + 1;
+	i = i - o->nifprefix + 1;
+	/* the resolver's rule only with a resolver */
+	return i < BASE_DNS || o->dns_port != 0 ? i : i + 1;
 }
 
 /* A packet the table drops: through the drop log when there is one. */
@@ -291,12 +302,14 @@ put_options_udata(struct nftnl_rule *r, const struct nft_options *o)
 	unsigned int i;
 	bool ok;
 
-	if (o->nifprefix == 0 && o->log_rate == 0)
+	if (o->nifprefix == 0 && o->log_rate == 0 && o->dns_port == 0)
 		return true;
 	u = nftnl_udata_buf_alloc(LAYOUT_RULE_UDATA_MAX);
 	if (u == NULL)
 		return false;
 	ok = o->log_rate == 0 || nftnl_udata_put(u, LAYOUT_UDATA_DROPLOG, sizeof(log), log);
+	ok = ok && (o->dns_port == 0 ||
+		    nftnl_udata_put(u, LAYOUT_UDATA_DNS, sizeof(o->dns_port), &o->dns_port));
 	for (i = 0; ok && i < o->nifprefix; i++)
 		ok = nftnl_udata_put(u, LAYOUT_UDATA_IFPREFIX, strlen(o->ifprefix[i]),
 				     o->ifprefix[i]);
@@ -312,7 +325,7 @@ nft_options_equal(const struct nft_options *a, const struct nft_options *b)
 	unsigned int i;
 
 	if (a->nifprefix != b->nifprefix || a->log_rate != b->log_rate ||
-	    (a->log_rate > 0 && a->log_group != b->log_group))
+	    (a->log_rate > 0 && a->log_group != b->log_group) || a->dns_port != b->dns_port)
 		return false;
 	for (i = 0; i < a->nifprefix; i++)
 		if (strcmp(a->ifprefix[i], b->ifprefix[i]) != 0)
@@ -391,6 +404,25 @@ add_kind(struct layout_rb *rb, const struct nft_options *o, enum base_kind k, un
 			      expr_lookup(sets[LAYOUT_SET_ATTACHED], 0, false, NFT_LOOKUP_F_INV));
 		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		break;
+	case BASE_DNS: {
+		/* A container's query the dns chain redirected to the
+		 * resolver: neither its rules nor its default decide it. */
+		uint32_t dnat = IPS_DST_NAT;
+		uint16_t dport = htons(53), port = htons(o->dns_port);
+
+		layout_rb_add(&b, expr_ct_load(NFT_CT_STATUS, NFT_REG_1));
+		layout_rb_add(&b, expr_bitwise_and(&dnat, sizeof(dnat)));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &dnat, sizeof(dnat)));
+		layout_rb_add(&b,
+			      expr_ct_load_dir(NFT_CT_PROTO_DST, IP_CT_DIR_ORIGINAL, NFT_REG_1));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &dport, sizeof(dport)));
+		layout_rb_add(&b, expr_ct_load_dir(NFT_CT_PROTO_SRC, IP_CT_DIR_REPLY, NFT_REG_1));
+		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &port, sizeof(port)));
+		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_DNS], 0, false, 0));
+		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
+		break;
+	}
 	case BASE_DENY:
 	case BASE_DENY_AGAIN:
 		add_ifname_mark(&b, ifname);
@@ -572,6 +604,8 @@ const struct layout_set_shape layout_set_shapes[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_DISPATCH6] =
 		{NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_DATA_VERDICT, VERDICT_DATA_LEN, false,
 		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+	[LAYOUT_SET_DNS] = {0, NFT_TYPE_IFNAME, IFNAMSIZ, 0, 0, false,
+			    UDATA("\x00\x04\x01\x00\x00\x00")},
 	[LAYOUT_SET_PORTS] =
 		{NFT_SET_MAP, NFT_TYPE_IFNAME, IFNAMSIZ, NFT_TYPE_MARK, 4, false,
 		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x01\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
@@ -721,6 +755,49 @@ layout_dset_check(const struct nftnl_set *s, uint8_t family, char dname[RULES_DN
 	if (u == NULL || nftnl_udata_parse(u, ulen, dset_udata_cb, &v) < 0 || v.n != 1 || !v.ok)
 		return -EBADMSG;
 	return 0;
+}
+
+struct nftnl_chain *
+layout_dns_chain(const char *table)
+{
+	struct nftnl_chain *ch = layout_container_chain(table, LAYOUT_DNS_CHAIN);
+
+	if (ch == NULL)
+		return NULL;
+	/* Before the host's own DNAT (-100): the resolver's redirect is
+	 * the one binding a container's query gets. */
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
+	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, LAYOUT_DNS_PRIO);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	if (nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "nat") < 0) {
+		nftnl_chain_free(ch);
+		return NULL;
+	}
+	return ch;
+}
+
+/* Rule i of chain dns: UDP, then TCP, port 53 to the resolver's port. */
+struct nftnl_rule *
+layout_dns_rule(const char *table, const struct nft_options *o, unsigned int i)
+{
+	struct layout_rb b = {.r = layout_rb_new(table, LAYOUT_DNS_CHAIN)};
+	uint16_t dport = htons(53), port = htons(o->dns_port);
+
+	if (b.r == NULL)
+		return NULL;
+	if (i >= LAYOUT_DNS_NRULES) {
+		nftnl_rule_free(b.r);
+		return NULL;
+	}
+	layout_rb_add(&b, expr_meta(NFT_META_L4PROTO, NFT_REG_1));
+	layout_rb_add(&b, expr_cmp_u8(i == 0 ? IPPROTO_UDP : IPPROTO_TCP));
+	layout_rb_add(&b, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
+	layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &dport, sizeof(dport)));
+	layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+	layout_rb_add(&b, expr_lookup(layout_set_names[LAYOUT_SET_DNS], 0, false, 0));
+	layout_rb_add(&b, expr_imm_data(&port, sizeof(port)));
+	layout_rb_add(&b, expr_redir());
+	return layout_rb_done(&b);
 }
 
 /* Per container token buckets of the drop log, made by the kernel. */

@@ -50,6 +50,7 @@ enum layout_set {
 	LAYOUT_SET_DEFTAG,    /* ifname : mark: the default tag, for IPv6 */
 	LAYOUT_SET_DISPATCH,  /* ifname : verdict: jump to the container chain */
 	LAYOUT_SET_DISPATCH6, /* ifname : verdict: jump to its IPv6 chain, if it has one */
+	LAYOUT_SET_DNS,	      /* ifname: containers with rules by name, their DNS to the resolver */
 	LAYOUT_SET_PORTS,     /* bridge table, ifname : mark: every container's port id */
 	LAYOUT_SET_BPORTS,    /* mark : verdict: goto b_<id> of a container on a bridge */
 	LAYOUT_SET_PINNED,    /* bridge table, ifname: ports with "addresses" */
@@ -123,6 +124,18 @@ layout_port_mark(uint16_t port)
 	return LAYOUT_MARK_VALID | (uint32_t)port << LAYOUT_PORT_SHIFT;
 }
 
+/*
+ * With a resolver (nft_options.dns_port), the chain dns hooks nat
+ * prerouting just before the host's own DNAT and redirects port 53 of
+ * the interfaces of set dns to the resolver's port on the host.
+ */
+#define LAYOUT_DNS_CHAIN "dns"
+#define LAYOUT_DNS_PRIO (-101)
+#define LAYOUT_DNS_NRULES 2
+struct nftnl_chain *layout_dns_chain(const char *table);
+struct nftnl_rule *layout_dns_rule(const char *table, const struct nft_options *o, unsigned int i);
+int layout_dns_chain_check(const struct nftnl_chain *ch);
+
 /* The chains of the bridge table. */
 enum layout_bchain {
 	LAYOUT_BR_PRE = 0, /* prerouting: which port, which id */
@@ -191,6 +204,7 @@ enum {
 	LAYOUT_UDATA_DESC = 17,
 	LAYOUT_UDATA_IFPREFIX = 18, /* base rule 0: the options, see nft_options */
 	LAYOUT_UDATA_DROPLOG = 19,
+	LAYOUT_UDATA_DNS = 20,
 };
 
 /* Rule userdata: the head of a description; element userdata: the rest. */

@@ -699,14 +699,17 @@ static const struct nft_options base_options[] = {
 	{.ifprefix = {"hc", "veth"}, .nifprefix = 2},
 	{.log_rate = 10, .log_group = 7},
 	{.ifprefix = {"x"}, .nifprefix = 1, .log_rate = 1, .log_group = 65535},
+	{.dns_port = 5353},
+	{.ifprefix = {"hc"}, .nifprefix = 1, .log_rate = 10, .log_group = 7, .dns_port = 1},
 };
+#define NBASE_OPTIONS (sizeof(base_options) / sizeof(base_options[0]))
 
 /* Base rules recognise themselves and only themselves, and rule 0 says
  * which options made them. */
 START_TEST(base_rules_recognised)
 {
 	const struct nft_options *o = &base_options[_i];
-	unsigned int i, j, n = layout_base_nrules(o), deny = 5 + o->nifprefix;
+	unsigned int i, j, n = layout_base_nrules(o), deny = 5 + o->nifprefix + (o->dns_port != 0);
 	struct nft_options got;
 
 	for (i = 0; i < n; i++) {
@@ -725,11 +728,31 @@ START_TEST(base_rules_recognised)
 			ck_assert_int_eq(layout_base_options(r, &got), 0);
 			ck_assert(nft_options_equal(&got, o));
 			/* other options: rule 0 alone already tells */
-			ck_assert(!nft_options_equal(&got, &base_options[(_i + 1) % 4]));
+			ck_assert(
+				!nft_options_equal(&got, &base_options[(_i + 1) % NBASE_OPTIONS]));
 		}
 		nftnl_rule_free(r);
 	}
 	ck_assert_ptr_null(layout_base_rule(TABLE, o, n));
+}
+END_TEST
+
+/* The resolver's redirects recognise themselves, and the port they name. */
+START_TEST(dns_rules_recognised)
+{
+	struct nft_options o = {.dns_port = 5353}, other = {.dns_port = 5354};
+	unsigned int i, j;
+
+	for (i = 0; i < LAYOUT_DNS_NRULES; i++) {
+		struct nftnl_rule *r = round_trip(layout_dns_rule(TABLE, &o, i));
+
+		for (j = 0; j < LAYOUT_DNS_NRULES; j++)
+			ck_assert_int_eq(layout_rule_check(r, layout_dns_rule(TABLE, &o, j)),
+					 i == j ? 0 : -EBADMSG);
+		ck_assert_int_eq(layout_rule_check(r, layout_dns_rule(TABLE, &other, i)), -EBADMSG);
+		nftnl_rule_free(r);
+	}
+	ck_assert_ptr_null(layout_dns_rule(TABLE, &o, LAYOUT_DNS_NRULES));
 }
 END_TEST
 
@@ -842,9 +865,10 @@ layout_suite(void)
 	tcase_add_loop_test(tc, altered_claims6_refused, 0,
 			    sizeof(mutations6) / sizeof(mutations6[0]));
 	tcase_add_test(tc, bad_masks6_refused);
-	tcase_add_loop_test(tc, base_rules_recognised, 0, 4);
+	tcase_add_loop_test(tc, base_rules_recognised, 0, NBASE_OPTIONS);
+	tcase_add_test(tc, dns_rules_recognised);
 	tcase_add_loop_test(tc, sets_recognised, 0, LAYOUT_SET_MAX);
-	tcase_add_loop_test(tc, bridged_rules_recognised, 0, 4);
+	tcase_add_loop_test(tc, bridged_rules_recognised, 0, NBASE_OPTIONS);
 	tcase_add_test(tc, chain_names);
 	suite_add_tcase(s, tc);
 	return s;

@@ -35,6 +35,9 @@ struct nft_options {
 	unsigned int nifprefix;
 	uint32_t log_rate;  /* drop log entries per container per second; 0: no drop log */
 	uint16_t log_group; /* its NFLOG group */
+	/* the resolver's port: containers with rules by name have their DNS
+	 * queries redirected there; 0: no resolver */
+	uint16_t dns_port;
 };
 
 bool nft_options_equal(const struct nft_options *a, const struct nft_options *b);
@@ -153,6 +156,26 @@ struct nft_learned {
  */
 const struct nft_learned *nft_state_learned(const struct nft_state *st, uint32_t name_id,
 					    uint8_t family, size_t *ret_n);
+/*
+ * An address a container's lookup returned, to open for timeout_ms in
+ * the sets of the rule by name with name_id (learn.c).
+ */
+struct nft_learn {
+	const char *container; /* for errors; not owned */
+	const char *rule;
+	uint32_t name_id;
+	uint8_t family;	  /* enum rules_family */
+	uint8_t addr[16]; /* network byte order; IPv4 in the first 4 */
+	uint64_t timeout_ms;
+};
+
+/*
+ * Open v[0..n) in one transaction; an address open already stays open
+ * for timeout_ms from now. Returns 0 or a negative errno with *reterr
+ * naming the container and rule (-ENOENT: a set is gone with its rule).
+ */
+int nft_learn(struct nft_conn *c, const struct nft_learn *v, size_t n, struct nft_error *reterr);
+
 /* What the table was built with, as its base chain says. */
 const struct nft_options *nft_state_options(const struct nft_state *s);
 

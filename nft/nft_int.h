@@ -221,6 +221,7 @@ struct nft_state {
 	bool base_rules_ok;	 /* the base chain and, with a drop log, the drop chain */
 	struct nft_options opts; /* what the base chain was built with */
 	bool drop_chain_present;
+	bool dns_chain_present; /* hooked as layout_dns_chain() makes it */
 	bool drop_set_present;
 	struct nft_elems elems[LAYOUT_SET_MAX];
 	char **foreign_chains; /* chains that are neither the base nor a container's */

@@ -177,12 +177,13 @@ plan_elems_send(struct plan *p, struct elem_batch *eb, enum layout_set which)
 	static const char *const what[2][LAYOUT_SET_MAX] = {
 		{"add allow element", "add deny element", "add attached element",
 		 "add default-tag element", "add dispatch element", "add dispatch6 element",
-		 "add ports element", "add bports element", "add pinned element",
+		 "add dns element", "add ports element", "add bports element", "add pinned element",
 		 "add pin4 element", "add pin6 element"},
 		{"delete allow element", "delete deny element", "delete attached element",
 		 "delete default-tag element", "delete dispatch element",
-		 "delete dispatch6 element", "delete ports element", "delete bports element",
-		 "delete pinned element", "delete pin4 element", "delete pin6 element"},
+		 "delete dispatch6 element", "delete dns element", "delete ports element",
+		 "delete bports element", "delete pinned element", "delete pin4 element",
+		 "delete pin6 element"},
 	};
 	struct nftnl_set_elems_iter *it;
 	size_t first = eb->sent;
@@ -315,6 +316,9 @@ add_container_elems(struct plan *p, const struct target *t)
 	if (r == 0 && t->add_dispatch6)
 		r = plan_elem_add(p, &p->add[LAYOUT_SET_DISPATCH6], LAYOUT_SET_DISPATCH6,
 				  layout_dispatch_elem(w->ifname, t->chain6), w->id);
+	if (r == 0 && t->add_dns)
+		r = plan_elem_add(p, &p->add[LAYOUT_SET_DNS], LAYOUT_SET_DNS,
+				  layout_ifname_elem(w->ifname), w->id);
 	if (r == 0 && t->add_ports)
 		r = plan_elem_add(p, &p->add[LAYOUT_SET_PORTS], LAYOUT_SET_PORTS,
 				  layout_ports_elem(w->ifname, t->port), w->id);

@@ -95,12 +95,12 @@ read_counters(struct plan *p, const struct model_ct *old, struct nft_counter *ct
 /*
  * Delete everything the old container put in the kernel but its chains:
  * its interface's dispatch, attached and ports elements unless
- * keep_ifname, its dispatch6 element unless keep6, its bports element
- * unless keep_b.
+ * keep_ifname, its dispatch6 element unless keep6, its dns element
+ * unless keep_dns, its bports element unless keep_b.
  */
 static int
 put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, bool keep6,
-	       bool keep_b, bool keep_pins)
+	       bool keep_dns, bool keep_b, bool keep_pins)
 {
 	uint32_t i;
 	int r = 0;
@@ -124,6 +124,9 @@ put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, boo
 				  layout_ifname_elem(old->ifname), old->id);
 	if (r == 0 && old->has6 && !keep6)
 		r = plan_elem_add(p, &p->del[LAYOUT_SET_DISPATCH6], LAYOUT_SET_DISPATCH6,
+				  layout_ifname_elem(old->ifname), old->id);
+	if (r == 0 && old->has_names && !keep_dns)
+		r = plan_elem_add(p, &p->del[LAYOUT_SET_DNS], LAYOUT_SET_DNS,
 				  layout_ifname_elem(old->ifname), old->id);
 	if (r == 0 && !keep_ifname)
 		r = plan_elem_add(p, &p->del[LAYOUT_SET_PORTS], LAYOUT_SET_PORTS,
@@ -219,14 +222,15 @@ put_build(struct plan *p, const struct nft_model *m, struct target *t, const cha
 	bool attach = t->want != NULL && t->want->ifname[0] != '\0';
 	bool same_if = attach && old != NULL && strcmp(old->ifname, t->want->ifname) == 0;
 	bool want_b = attach && t->want->bridged;
+	bool names = attach && rules_container_has_names(t->want);
 	int r = attach ? put_port(m, t, same_if) : 0;
 
 	if (r == 0 && attach)
 		r = put_names(t);
 	t->want6 = attach && layout_has_ipv6(t->want);
 	if (old != NULL && r == 0) {
-		r = put_unlink_old(p, old, same_if, same_if && t->want6, want_b && !t->fill_b,
-				   attach && !t->add_pins);
+		r = put_unlink_old(p, old, same_if, same_if && t->want6, same_if && names,
+				   want_b && !t->fill_b, attach && !t->add_pins);
 		if (r == 0)
 			r = plan_chain_drop(p, t->chain, !attach, id);
 		if (r == 0 && old->has6)
@@ -242,6 +246,7 @@ put_build(struct plan *p, const struct nft_model *m, struct target *t, const cha
 	t->has6 = old != NULL && old->has6;
 	t->add_attached = t->add_dispatch = !same_if;
 	t->add_dispatch6 = t->want6 && !(same_if && old->has6);
+	t->add_dns = names && !(same_if && old->has_names);
 	r = plan_tag_block(&p->tag_next, t->want->nrules + 1, &t->base);
 	if (r == 0)
 		r = plan_container(p, t, id);
@@ -507,9 +512,10 @@ repair_unlink_old(struct plan *p, struct target *t, const char *id, bool keep_if
 	}
 	if (old != NULL && r == 0)
 		r = repair_unlink(p, LAYOUT_SET_DEFTAG, mk_ifname_key, old->ifname, id, &pr);
-	for (k = 0; old != NULL && !keep_ifname && k < 4 && r == 0; k++) {
-		static const enum layout_set sets[4] = {LAYOUT_SET_DISPATCH, LAYOUT_SET_ATTACHED,
-							LAYOUT_SET_DISPATCH6, LAYOUT_SET_PORTS};
+	for (k = 0; old != NULL && !keep_ifname && k < 5 && r == 0; k++) {
+		static const enum layout_set sets[5] = {LAYOUT_SET_DISPATCH, LAYOUT_SET_ATTACHED,
+							LAYOUT_SET_DISPATCH6, LAYOUT_SET_DNS,
+							LAYOUT_SET_PORTS};
 
 		r = repair_unlink(p, sets[k], mk_ifname_key, old->ifname, id, &pr);
 	}
@@ -555,6 +561,9 @@ repair_ifname(struct plan *p, struct target *t, const char *id, bool same_if)
 	if (r == 0)
 		r = repair_jump(p, LAYOUT_SET_DISPATCH6, ifname, t->want6 ? t->chain6 : NULL, id,
 				&t->add_dispatch6);
+	/* a container with rules by name takes the full pass: this one has none */
+	if (r == 0)
+		r = repair_unlink(p, LAYOUT_SET_DNS, mk_ifname_key, ifname, id, &pr);
 	if (r == 0)
 		r = probe_elem(p, LAYOUT_SET_ATTACHED, layout_ifname_elem(ifname), &pr);
 	t->add_attached = !pr.present;

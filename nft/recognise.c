@@ -35,6 +35,11 @@ options_cb(const struct nftnl_udata *attr, void *data)
 		o->log_rate = log[0];
 		o->log_group = log[1];
 		return log[0] > 0 && log[1] <= UINT16_MAX ? 0 : -1;
+	case LAYOUT_UDATA_DNS:
+		if (len != sizeof(o->dns_port))
+			return -1;
+		memcpy(&o->dns_port, nftnl_udata_get(attr), len);
+		return o->dns_port != 0 ? 0 : -1;
 	case LAYOUT_UDATA_IFPREFIX:
 		if (len == 0 || len >= sizeof(o->ifprefix[0]) || o->nifprefix == NFT_IFPREFIX_MAX)
 			return -1;
@@ -584,16 +589,29 @@ layout_drop_set_check(const struct nftnl_set *s)
 		       : -EBADMSG;
 }
 
-int
-layout_base_chain_check(const struct nftnl_chain *ch)
+/* A chain hooked at prerouting with priority prio, of type, policy accept. */
+static int
+hooked_check(const struct nftnl_chain *ch, int32_t prio, const char *want_type)
 {
 	const char *type = nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE);
 
 	if (!nftnl_chain_is_set(ch, NFTNL_CHAIN_HOOKNUM) ||
 	    nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM) != NF_INET_PRE_ROUTING ||
-	    nftnl_chain_get_s32(ch, NFTNL_CHAIN_PRIO) != 0 ||
+	    nftnl_chain_get_s32(ch, NFTNL_CHAIN_PRIO) != prio ||
 	    nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) != NF_ACCEPT || type == NULL ||
-	    strcmp(type, "filter") != 0)
+	    strcmp(type, want_type) != 0)
 		return -EBADMSG;
 	return 0;
+}
+
+int
+layout_base_chain_check(const struct nftnl_chain *ch)
+{
+	return hooked_check(ch, 0, "filter");
+}
+
+int
+layout_dns_chain_check(const struct nftnl_chain *ch)
+{
+	return hooked_check(ch, LAYOUT_DNS_PRIO, "nat");
 }
