@@ -30,7 +30,7 @@ PKG_LIBS := $(shell pkg-config --libs $(LIBS_CORE)) -pthread
 CHECK_LIBS := $(shell pkg-config --libs check)
 CLI_LIBS := $(shell pkg-config --libs libcurl libcjson)
 
-CPPFLAGS += -D_GNU_SOURCE $(FORTIFY) -I.
+CPPFLAGS += -D_GNU_SOURCE $(FORTIFY) -I. -DLIBEXECDIR='"$(PREFIX)/libexec/hoody-firewall"'
 CFLAGS	+= -std=gnu11 -Wall -Wextra $(WERROR) -Wshadow -Wformat=2 \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
 	   -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef -Wvla \
@@ -41,6 +41,7 @@ RULES_SRC := $(filter-out %_test.c,$(wildcard rules/*.c))
 RESOLVER_SRC := $(filter-out %_test.c resolver/fuzz_%.c,$(wildcard resolver/*.c))
 NFT_SRC	  := $(filter-out %_test.c,$(wildcard nft/*.c))
 AGENTD_SRC := $(filter-out %_test.c,$(wildcard agentd/*.c api/*.c))
+RESOLVERD_SRC := $(wildcard resolverd/*.c)
 CLI_SRC	  := tools/hoody.c tools/commands.c tools/http.c tools/print.c
 TEST_SRC  := $(wildcard rules/*_test.c nft/*_test.c agentd/*_test.c resolver/*_test.c)
 # ldns's pkg-config names no flags but the library, and may not be there before deps
@@ -51,13 +52,14 @@ RULES_OBJ := $(call obj,$(RULES_SRC))
 RESOLVER_OBJ := $(call obj,$(RESOLVER_SRC))
 NFT_OBJ	  := $(call obj,$(NFT_SRC))
 AGENTD_OBJ := $(call obj,$(AGENTD_SRC))
+RESOLVERD_OBJ := $(call obj,$(RESOLVERD_SRC))
 CLI_OBJ	  := $(call obj,$(CLI_SRC))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
 .PHONY: all deps unit check check-unit check-san check-man check-netns bench fuzz run install \
 	format format-check clean
 
-all: $(BUILD)/agentd $(BUILD)/hoody
+all: $(BUILD)/agentd $(BUILD)/hoody $(BUILD)/hoody-resolver
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -65,6 +67,10 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/agentd: $(AGENTD_OBJ) $(NFT_OBJ) $(RULES_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The resolver parses what containers send: no netlink, no privileges.
+$(BUILD)/hoody-resolver: $(RESOLVERD_OBJ) $(RESOLVER_OBJ) $(RULES_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(RESOLVER_LIBS) -lcjson
 
 # The CLI speaks only HTTP: no netlink, no rules/.
 $(BUILD)/hoody: $(CLI_OBJ)
@@ -134,13 +140,15 @@ run: deps all
 install: all
 	install -D -m 0755 $(BUILD)/agentd $(DESTDIR)$(PREFIX)/sbin/hoody-agentd
 	install -D -m 0755 $(BUILD)/hoody $(DESTDIR)$(PREFIX)/bin/hoody
+	install -D -m 0755 $(BUILD)/hoody-resolver \
+		$(DESTDIR)$(PREFIX)/libexec/hoody-firewall/hoody-resolver
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|@PREFIX@|$(PREFIX)|g' tools/systemd/hoody-firewall.service \
 		>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/hoody-firewall.service
 	install -D -m 0644 docs/man/hoody-agentd.8 $(DESTDIR)$(MANDIR)/man8/hoody-agentd.8
 	install -D -m 0644 docs/man/hoody.1 $(DESTDIR)$(MANDIR)/man1/hoody.1
 
-FORMAT_SRC := $(wildcard agentd/*.[ch] nft/*.[ch] rules/*.[ch] resolver/*.[ch] api/*.[ch] \
+FORMAT_SRC := $(wildcard agentd/*.[ch] nft/*.[ch] rules/*.[ch] resolver/*.[ch] resolverd/*.[ch] api/*.[ch] \
 	tools/*.[ch] bench/*.[ch])
 
 format:

@@ -49,11 +49,13 @@ calls_interface_ok(const struct calls *calls, const char *id, const char *ifname
 }
 
 bool
-calls_rules_supported(const struct rules_container *c, const struct rules_rule *r,
-		      struct api_result *res)
+calls_rules_supported(const struct calls *calls, const struct rules_container *c,
+		      const struct rules_rule *r, struct api_result *res)
 {
 	size_t i, n = c != NULL ? c->nrules : 1;
 
+	if (calls->resolver)
+		return true;
 	for (i = 0; i < n; i++) {
 		const struct rules_rule *x = c != NULL ? &c->rules[i] : r;
 
@@ -61,8 +63,8 @@ calls_rules_supported(const struct rules_container *c, const struct rules_rule *
 			continue;
 		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_destination", "destination",
 				"destination \"%s\"%s%s: a deny rule by name makes the name "
-				"unresolvable through agentd's DNS resolver, which this version "
-				"does not run yet; deny addresses instead",
+				"unresolvable through agentd's DNS resolver, which this agent "
+				"does not run (--dns-port 0); deny addresses instead",
 				x->dname, c != NULL ? " of container " : "",
 				c != NULL ? c->id : "");
 		return false;
@@ -233,17 +235,24 @@ calls_warn(cJSON *warnings, const char *code, const char *fmt, ...)
 }
 
 bool
-calls_warn_names(cJSON *warnings, const struct engine_ct *c)
+calls_warn_names(const struct calls *calls, cJSON *warnings, const struct engine_ct *c)
 {
+	bool bridged = c->fw.ifname[0] != '\0' && engine_bridged(calls->engine, c->fw.ifname);
 	size_t i;
 
+	if (calls->resolver && !bridged)
+		return true;
 	for (i = 0; i < c->fw.nrules; i++)
 		if (c->fw.rules[i].dname != NULL)
 			return calls_warn(
 				warnings, "names_unresolved",
 				"rules by name open only the addresses that the container's own "
-				"lookups through agentd's DNS resolver return, and this version "
-				"runs none yet: rule %s (%s) opens nothing",
+				"lookups through agentd's DNS resolver return, and %s: rule %s "
+				"(%s) "
+				"opens nothing",
+				calls->resolver ? "the queries of a container on a bridge do not "
+						  "reach it yet"
+						: "this agent runs none (--dns-port 0)",
 				c->fw.rules[i].id, c->fw.rules[i].dname);
 	return true;
 }

@@ -31,6 +31,7 @@ struct calls {
 	struct links *links; /* NULL: interfaces not followed */
 	struct drops *drops; /* NULL: no drop log */
 	struct bridges *bridges;
+	bool resolver; /* agentd runs the resolver: rules by name work */
 };
 
 /* True when id is a valid container id; otherwise false, with res failed. */
@@ -44,11 +45,11 @@ bool calls_interface_ok(const struct calls *calls, const char *id, const char *i
 			struct api_result *res);
 /*
  * True when the agent can enforce every rule of c (r alone, when c is
- * NULL); false, with res failed, for a deny rule by name: it needs the
- * DNS resolver, which this agent does not run yet.
+ * NULL); false, with res failed, for a deny rule by name when the agent
+ * runs no resolver (only the resolver makes a name unresolvable).
  */
-bool calls_rules_supported(const struct rules_container *c, const struct rules_rule *r,
-			   struct api_result *res);
+bool calls_rules_supported(const struct calls *calls, const struct rules_container *c,
+			   const struct rules_rule *r, struct api_result *res);
 /* Fail res: container id has no firewall, and how to give it one. */
 void calls_fail_not_found(struct api_result *res, const char *id);
 /* Fail res: the kernel refused a change with r, as err details; nothing changed. */
@@ -89,9 +90,13 @@ size_t calls_not_enforced(const size_t count[ENFORCEMENT_MAX]);
 struct cJSON *calls_warnings(struct cJSON *o);
 bool calls_warn(struct cJSON *warnings, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * Warn when c's rules by name open nothing (the first one named): the
+ * agent runs no resolver, or c is on a bridge, whose queries it does
+ * not see yet.
+ */
+bool calls_warn_names(const struct calls *calls, struct cJSON *warnings, const struct engine_ct *c);
 /* When c is not enforced, say why (the code is its enforcement's name). */
-/* Warn that c's rules by name open nothing yet (the first one named). */
-bool calls_warn_names(struct cJSON *warnings, const struct engine_ct *c);
 bool calls_warn_enforcement(const struct calls *calls, struct cJSON *warnings,
 			    const struct engine_ct *c);
 /*

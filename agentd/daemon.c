@@ -159,6 +159,7 @@ daemon_run(const struct daemon_options *o)
 	struct bridges *bridges = NULL;
 	struct calls calls;
 	struct drops *drops = NULL;
+	struct dns *dns = NULL;
 	struct links *links = NULL;
 	struct api_options ao = {
 		.socket_path = o->socket_path,
@@ -211,6 +212,9 @@ daemon_run(const struct daemon_options *o)
 		explicit_bzero(token, strlen(token));
 		free(token);
 	}
+	/* the resolver is started as another user: before the privileges go */
+	if (r == 0 && o->nft.dns_port != 0)
+		r = dns_prepare(&o->dns, &dns);
 	if (r == 0) {
 		r = drop_privileges();
 		if (r < 0)
@@ -246,7 +250,16 @@ daemon_run(const struct daemon_options *o)
 	/* the drop log only informs: enforcement goes on without it */
 	if (r == 0 && o->nft.log_rate > 0)
 		drops_start(e, o->nft.log_group, &drops);
-	calls = (struct calls){.engine = e, .links = links, .drops = drops, .bridges = bridges};
+	if (r == 0 && dns != NULL) {
+		r = dns_start(dns, e, drops);
+		if (r < 0)
+			log_warn(r, "starting the resolver's link");
+	}
+	calls = (struct calls){.engine = e,
+			       .links = links,
+			       .drops = drops,
+			       .bridges = bridges,
+			       .resolver = dns != NULL};
 	if (r == 0)
 		r = api_serve(a);
 	if (r == 0) {
@@ -258,6 +271,7 @@ daemon_run(const struct daemon_options *o)
 			 o->table);
 	}
 	api_stop(a);
+	dns_stop(dns);
 	drops_stop(drops);
 	links_stop(links);
 	bridges_free(bridges);

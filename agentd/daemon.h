@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "agentd/dns.h"
 #include "nft/nft.h"
 
 #define DROP_LOG_RATE_DEFAULT 10
@@ -23,7 +24,8 @@ struct daemon_options {
 	unsigned int monitor_buffer;	   /* bytes for change announcements */
 	bool no_table_owner;
 	bool bridge_netfilter_leave; /* never set a bridge's br_netfilter options */
-	struct nft_options nft;	     /* table options */
+	struct nft_options nft;	     /* table options (nft.dns_port: the resolver's) */
+	struct dns_options dns;	     /* the resolver, when nft.dns_port is not 0 */
 };
 
 /* Returns the process's exit status. */

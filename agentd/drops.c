@@ -27,6 +27,10 @@ struct drop {
 	struct nft_drop d;
 	char container[RULES_ID_MAX + 1];
 	char rule[RULES_ID_MAX + 1];
+	/* a query the resolver refused: the name asked (cut at 255 bytes), its type */
+	bool dns;
+	uint16_t qtype;
+	char name[256];
 };
 
 struct drops {
@@ -92,6 +96,15 @@ drop_names(struct engine *e, const char *ifname, uint32_t tag, char *ret_contain
 	return r;
 }
 
+static void
+ring_add(struct drops *d, const struct drop *x)
+{
+	pthread_mutex_lock(&d->lock);
+	d->ring[d->n % DROPS_RING] = *x;
+	d->n++;
+	pthread_mutex_unlock(&d->lock);
+}
+
 static int
 on_drop(const struct nft_drop *nd, void *data)
 {
@@ -106,11 +119,23 @@ on_drop(const struct nft_drop *nd, void *data)
 	addr_text(nd, nd->daddr, dst);
 	log_info("drop: container %s rule %s: %s %s:%u -> %s:%u on %s", x.container, x.rule,
 		 proto_name(nd->proto, pb), src, nd->sport, dst, nd->dport, nd->ifname);
-	pthread_mutex_lock(&d->lock);
-	d->ring[d->n % DROPS_RING] = x;
-	d->n++;
-	pthread_mutex_unlock(&d->lock);
+	ring_add(d, &x);
 	return 0;
+}
+
+void
+drops_dns(struct drops *d, const char *container, const char *ifname, const char *name,
+	  uint16_t qtype)
+{
+	struct drop x = {.dns = true, .qtype = qtype};
+
+	clock_gettime(CLOCK_REALTIME, &x.d.when);
+	snprintf(x.container, sizeof(x.container), "%s", container);
+	snprintf(x.d.ifname, sizeof(x.d.ifname), "%s", ifname);
+	snprintf(x.name, sizeof(x.name), "%s", name);
+	log_info("drop: container %s dns: query for %s (type %u) refused on %s", container, x.name,
+		 qtype, ifname);
+	ring_add(d, &x);
 }
 
 static void
@@ -188,9 +213,21 @@ drop_json(const struct drop *x)
 	strftime(when, 24, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03dZ",
 		 (int)(x->d.when.tv_nsec / 1000000) % 1000);
+	if (x->dns) {
+		if (!cJSON_AddStringToObject(o, "time", when) ||
+		    !cJSON_AddStringToObject(o, "kind", "dns") ||
+		    !cJSON_AddStringToObject(o, "name", x->name) ||
+		    !cJSON_AddNumberToObject(o, "query_type", x->qtype) ||
+		    !cJSON_AddStringToObject(o, "interface", x->d.ifname)) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		return o;
+	}
 	addr_text(&x->d, x->d.saddr, src);
 	addr_text(&x->d, x->d.daddr, dst);
 	if (!cJSON_AddStringToObject(o, "time", when) ||
+	    !cJSON_AddStringToObject(o, "kind", "packet") ||
 	    !cJSON_AddStringToObject(o, "rule_id", x->rule) ||
 	    !cJSON_AddStringToObject(o, "protocol", proto_name(x->d.proto, pb)) ||
 	    !cJSON_AddStringToObject(o, "source", src) ||

@@ -18,6 +18,9 @@ struct engine;
 
 /* Bind the NFLOG group and start reading. Returns 0 or a negative errno. */
 int drops_start(struct engine *e, uint16_t group, struct drops **ret);
+/* A DNS query for name (of type qtype) the resolver refused to container on ifname. */
+void drops_dns(struct drops *d, const char *container, const char *ifname, const char *name,
+	       uint16_t qtype);
 /* Stop the thread and free d (which may be NULL). */
 void drops_stop(struct drops *d);
 /*

@@ -122,6 +122,8 @@ engine_expiry_fd(const struct engine *e)
 int
 engine_ct_replace(struct engine *e, struct engine_ct *old, struct engine_ct *next)
 {
+	if (e->observer != NULL)
+		e->observer(e->observer_data, old, next);
 	if (old != NULL) {
 		if (old->fw.ifname[0] != '\0')
 			tdelete(old, &e->by_ifname, by_ifname_cmp);

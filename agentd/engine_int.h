@@ -48,8 +48,11 @@ struct engine {
 	bool persist;
 	int expiry_fd;	      /* timerfd: the earliest expires_at of a rule (expiry.c) */
 	int64_t expiry_armed; /* what it is set to; 0: not set */
-	uint64_t passes;      /* reconciler passes that read the kernel */
-	uint64_t repairs;     /* passes that had to change it */
+	/* told of every change to the desired state, under the write lock (dns.c) */
+	void (*observer)(void *data, const struct engine_ct *old, const struct engine_ct *next);
+	void *observer_data;
+	uint64_t passes;  /* reconciler passes that read the kernel */
+	uint64_t repairs; /* passes that had to change it */
 	time_t last_repair;
 };
 

@@ -69,7 +69,7 @@ add_warnings(const struct calls *calls, cJSON *o, const struct engine_ct *c, boo
 	cJSON *w = o != NULL ? calls_warnings(o) : NULL;
 
 	if (w == NULL || (warn_enforcement && !calls_warn_enforcement(calls, w, c)) ||
-	    !calls_warn_names(w, c) ||
+	    !calls_warn_names(calls, w, c) ||
 	    (released[0] != '\0' && !calls_warn_released(calls, w, released, c->fw.id))) {
 		cJSON_Delete(o);
 		return NULL;
@@ -241,7 +241,7 @@ firewall_rule_add(void *ctx, const char *id, const struct cJSON *body, struct ap
 		rules_rule_clear(&rule);
 		return;
 	}
-	if (!calls_rules_supported(NULL, &rule, res)) {
+	if (!calls_rules_supported(calls, NULL, &rule, res)) {
 		rules_rule_clear(&rule);
 		return;
 	}
@@ -437,7 +437,7 @@ firewall_put(void *ctx, const char *id, const struct cJSON *body, struct api_res
 		engine_ct_free(next);
 		return;
 	}
-	if (!calls_rules_supported(&next->fw, NULL, res)) {
+	if (!calls_rules_supported(calls, &next->fw, NULL, res)) {
 		engine_ct_free(next);
 		return;
 	}
@@ -577,7 +577,7 @@ attach_parse(const struct calls *calls, const char *id, const struct cJSON *body
 		api_result_rules_error(res, &re);
 		return false;
 	}
-	if (!calls_rules_supported(ret, NULL, res))
+	if (!calls_rules_supported(calls, ret, NULL, res))
 		return false;
 	if (strcmp(target->string, "interface") != 0 && !resolve_peer(target, ret->ifname, res))
 		return false;

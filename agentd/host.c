@@ -254,7 +254,7 @@ host_put(void *ctx, const struct cJSON *body, struct api_result *res)
 	}
 	for (i = 0; i < want->ncontainers; i++)
 		if (rules_container_expiry_resolve(&want->containers[i], time(NULL), &re) < 0 ||
-		    !calls_rules_supported(&want->containers[i], NULL, res)) {
+		    !calls_rules_supported(calls, &want->containers[i], NULL, res)) {
 			if (re.code != NULL)
 				api_result_rules_error(res, &re);
 			rules_set_free(want);

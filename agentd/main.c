@@ -32,6 +32,30 @@
 #define STATE_FILE_MAX (256u << 20)
 /* Another writer may commit between our dump and our transaction. */
 #define APPLY_TRIES 5
+#ifndef LIBEXECDIR
+#define LIBEXECDIR "/usr/local/libexec/hoody-firewall"
+#endif
+#define RESOLVER_INSTALLED LIBEXECDIR "/hoody-resolver"
+
+/* hoody-resolver beside this program (a build tree), else where it is installed. */
+static const char *
+resolver_default(void)
+{
+	static char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 32);
+	char *slash;
+
+	if (n > 0) {
+		path[n] = '\0';
+		slash = strrchr(path, '/');
+		if (slash != NULL) {
+			strcpy(slash + 1, "hoody-resolver");
+			if (access(path, X_OK) == 0)
+				return path;
+		}
+	}
+	return RESOLVER_INSTALLED;
+}
 
 static void
 usage(FILE *f)
@@ -42,7 +66,10 @@ usage(FILE *f)
 		"              [--reconcile-interval SECONDS] [--monitor-buffer BYTES]\n"
 		"              [--no-table-owner] [--bridge-netfilter on|leave]\n"
 		"              [--container-ifprefix PREFIX]... [--drop-log-rate N]\n"
-		"              [--drop-log-group N]\n"
+		"              [--drop-log-group N] [--dns-port N] [--dns-upstream "
+		"ADDR[:PORT]]...\n"
+		"              [--dns-min-ttl S] [--dns-max-ttl S] [--dns-rate N]\n"
+		"              [--dns-user USER] [--resolver PATH]\n"
 		"       agentd --apply FILE [--table NAME] [table options]\n"
 		"       agentd --dump [--table NAME]\n"
 		"\n"
@@ -75,11 +102,28 @@ usage(FILE *f)
 		"  --drop-log-rate N  report at most N dropped packets per second per\n"
 		"                     container (default %d; 0: no drop log)\n"
 		"  --drop-log-group N the NFLOG group the drops go through (default %d)\n"
+		"  --dns-port N       the port on the host that containers with rules by name\n"
+		"                     have their DNS queries (port 53, any address) redirected\n"
+		"                     to, where agentd's resolver answers (default %d; 0: no\n"
+		"                     resolver, and rules by name open nothing)\n"
+		"  --dns-upstream ADDR[:PORT]\n"
+		"                     the server the resolver asks (repeatable, up to %d;\n"
+		"                     default: the nameservers of /etc/resolv.conf)\n"
+		"  --dns-min-ttl S, --dns-max-ttl S\n"
+		"                     an answer's addresses stay open for its TTL, at least\n"
+		"                     S (default %d) and at most S (default %d) seconds\n"
+		"  --dns-rate N       queries per second one container may send (default %d)\n"
+		"  --dns-user USER    the resolver runs as USER, without capabilities\n"
+		"                     (default nobody)\n"
+		"  --resolver PATH    the resolver program (default: hoody-resolver beside\n"
+		"                     agentd, else %s)\n"
 		"  --log-format F     text (default) or json: one JSON object per line\n"
 		"  --debug            log more\n"
 		"  --help             show this\n",
 		SOCKET_DEFAULT, STATE_DIR_DEFAULT, NFT_TABLE_DEFAULT, NFT_MONITOR_RCVBUF_DEFAULT,
-		NFT_IFPREFIX_MAX, DROP_LOG_RATE_DEFAULT, DROP_LOG_GROUP_DEFAULT);
+		NFT_IFPREFIX_MAX, DROP_LOG_RATE_DEFAULT, DROP_LOG_GROUP_DEFAULT, DNS_PORT_DEFAULT,
+		DNS_UPSTREAM_MAX, DNS_MIN_TTL_DEFAULT, DNS_MAX_TTL_DEFAULT, DNS_RATE_DEFAULT,
+		RESOLVER_INSTALLED);
 }
 
 static int
@@ -413,6 +457,13 @@ main(int argc, char *argv[])
 		{"container-ifprefix", required_argument, NULL, 'P'},
 		{"drop-log-rate", required_argument, NULL, 'L'},
 		{"drop-log-group", required_argument, NULL, 'G'},
+		{"dns-port", required_argument, NULL, 'p'},
+		{"dns-upstream", required_argument, NULL, 'u'},
+		{"dns-min-ttl", required_argument, NULL, 'm'},
+		{"dns-max-ttl", required_argument, NULL, 'x'},
+		{"dns-rate", required_argument, NULL, 'r'},
+		{"dns-user", required_argument, NULL, 'U'},
+		{"resolver", required_argument, NULL, 'X'},
 		{"debug", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -426,7 +477,13 @@ main(int argc, char *argv[])
 		.timeout_s = 10,
 		.reconcile_interval_s = 30,
 		.monitor_buffer = NFT_MONITOR_RCVBUF_DEFAULT,
-		.nft = {.log_rate = DROP_LOG_RATE_DEFAULT, .log_group = DROP_LOG_GROUP_DEFAULT},
+		.nft = {.log_rate = DROP_LOG_RATE_DEFAULT,
+			.log_group = DROP_LOG_GROUP_DEFAULT,
+			.dns_port = DNS_PORT_DEFAULT},
+		.dns = {.user = "nobody",
+			.min_ttl = DNS_MIN_TTL_DEFAULT,
+			.max_ttl = DNS_MAX_TTL_DEFAULT,
+			.rate = DNS_RATE_DEFAULT},
 	};
 	unsigned int v;
 	enum log_format fmt = LOG_FORMAT_TEXT;
@@ -509,6 +566,51 @@ main(int argc, char *argv[])
 				return EXIT_USAGE;
 			dopt.nft.log_group = (uint16_t)v;
 			break;
+		case 'p':
+			if (parse_uint("--dns-port", optarg, 0, UINT16_MAX,
+				       "a port, 0 (no resolver) to 65535", &v) < 0)
+				return EXIT_USAGE;
+			dopt.nft.dns_port = (uint16_t)v;
+			daemon_opt = true;
+			break;
+		case 'u':
+			if (dopt.dns.nupstream == DNS_UPSTREAM_MAX ||
+			    dns_upstream_parse(optarg, &dopt.dns.upstream[dopt.dns.nupstream]) <
+				    0) {
+				fprintf(stderr,
+					"agentd: --dns-upstream \"%s\": expected an IPv4 or IPv6 "
+					"address, with :PORT after it (IPv6 in brackets) if not "
+					"53, "
+					"at most %d times\n",
+					optarg, DNS_UPSTREAM_MAX);
+				return EXIT_USAGE;
+			}
+			dopt.dns.nupstream++;
+			daemon_opt = true;
+			break;
+		case 'm':
+		case 'x':
+			if (parse_uint(ch == 'm' ? "--dns-min-ttl" : "--dns-max-ttl", optarg, 1,
+				       86400, "seconds, 1 to 86400", &v) < 0)
+				return EXIT_USAGE;
+			*(ch == 'm' ? &dopt.dns.min_ttl : &dopt.dns.max_ttl) = v;
+			daemon_opt = true;
+			break;
+		case 'r':
+			if (parse_uint("--dns-rate", optarg, 1, 100000,
+				       "queries per second, 1 to 100000", &v) < 0)
+				return EXIT_USAGE;
+			dopt.dns.rate = v;
+			daemon_opt = true;
+			break;
+		case 'U':
+			dopt.dns.user = optarg;
+			daemon_opt = true;
+			break;
+		case 'X':
+			dopt.dns.resolver = optarg;
+			daemon_opt = true;
+			break;
 		case 'O':
 			dopt.no_table_owner = true;
 			daemon_opt = true;
@@ -556,8 +658,23 @@ main(int argc, char *argv[])
 				"over TCP without a bearer token\n");
 		return EXIT_USAGE;
 	}
-	if (apply != NULL)
+	if (dopt.dns.min_ttl > dopt.dns.max_ttl) {
+		fprintf(stderr, "agentd: --dns-min-ttl %u is above --dns-max-ttl %u\n",
+			dopt.dns.min_ttl, dopt.dns.max_ttl);
+		return EXIT_USAGE;
+	}
+	dopt.dns.port = dopt.nft.dns_port;
+	dopt.dns.state_dir = dopt.state_dir;
+	if (dopt.dns.resolver == NULL)
+		dopt.dns.resolver = resolver_default();
+	if (dopt.dns.nupstream == 0)
+		dopt.dns.nupstream =
+			dns_upstream_resolv_conf("/etc/resolv.conf", dopt.dns.upstream);
+	/* --apply runs no resolver: its table redirects nothing */
+	if (apply != NULL) {
+		dopt.nft.dns_port = 0;
 		return do_apply(apply, dopt.table, &dopt.nft);
+	}
 	if (dump)
 		return do_dump(dopt.table);
 	return daemon_run(&dopt);

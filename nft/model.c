@@ -263,6 +263,18 @@ fail:
 	return -ENOMEM;
 }
 
+uint32_t
+nft_model_name_id(const struct nft_model *m, const char *id, size_t index, const char *rule_id,
+		  const char *dname)
+{
+	const struct model_ct *ct = model_find(m, id);
+
+	if (ct == NULL || index >= ct->nrules ||
+	    ct->rules[index].dkey != model_dname_key(rule_id, dname))
+		return 0;
+	return ct->rules[index].name_id;
+}
+
 int
 nft_model_tag(const struct nft_model *m, const char *ifname, uint32_t tag, const char **ret_id,
 	      size_t *ret_index)

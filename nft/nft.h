@@ -340,5 +340,11 @@ int nft_droplog_read(struct nft_droplog *l, nft_droplog_cb cb, void *data);
  */
 int nft_model_tag(const struct nft_model *m, const char *ifname, uint32_t tag, const char **ret_id,
 		  size_t *ret_index);
+/*
+ * The sets' id (layout_name_id()) of rule index of container id as
+ * last put, when that rule is by name with rule_id and dname; else 0.
+ */
+uint32_t nft_model_name_id(const struct nft_model *m, const char *id, size_t index,
+			   const char *rule_id, const char *dname);
 
 #endif

@@ -19,8 +19,9 @@ command -v curl >/dev/null || skip "curl missing"
 command -v nft >/dev/null || skip "nft missing"
 topo_up
 servers_up
-# a plain table, so that nft can put in the sets what the resolver would
-agentd_start --no-table-owner
+# a plain table, so that nft can put in the sets what the resolver would;
+# no resolver: the answers say rules by name open nothing
+agentd_start --no-table-owner --dns-port 0
 
 V=/api/v1/containers
 NAME_RULE='{"id": "api", "destination": "API.example.com", "protocol": "tcp", "destination_port": "443,444", "action": "allow", "description": "by name"}'
@@ -33,6 +34,8 @@ check "the answer warns that nothing resolves names yet" grep -q names_unresolve
 expect_api "c2: the same rule" 201 POST $V/c2/firewall/egress "$NAME_RULE"
 expect_api "a deny rule by name is refused (no resolver)" 400 POST $V/c1/firewall/egress \
 	'{"destination": "*.example.com", "action": "deny"}'
+expect_api "... also in a whole firewall" 400 PUT $V/c2/firewall \
+	'{"rules": [{"destination": "*.github.com", "action": "deny"}]}'
 
 sets() { nsx "$HOST" nft -j list sets inet | "$PYTHON" -c '
 import json, sys
@@ -74,7 +77,7 @@ expect_api "c1: another rule (the container is rewritten)" 201 POST $V/c1/firewa
 check "the rule keeps its sets" sh -c "ip netns exec $HOST nft list chain inet $TABLE c_c1 | grep -q $D4"
 expect_ok "after the rewrite: 203.0.113.10:443 still connects" tcp "$C1" 203.0.113.10 443
 agentd_stop KILL
-agentd_start --no-table-owner
+agentd_start --no-table-owner --dns-port 0
 poll 10 "the kernel in sync after the restart" in_sync
 pass "the restarted agent finds the kernel as it left it"
 check "the restart kept the sets" sh -c "ip netns exec $HOST nft list set inet $TABLE $D4 | grep -q 203.0.113.10"
