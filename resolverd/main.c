@@ -11,6 +11,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -77,6 +78,15 @@ fd_arg(const char *opt, const char *arg)
 		exit(2);
 	}
 	return (int)v;
+}
+
+/* Never to block on a socket that had something ready a moment ago. */
+static int
+nonblocking(int fd)
+{
+	int fl = fd >= 0 ? fcntl(fd, F_GETFL) : 0;
+
+	return fl < 0 || (fd >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) ? -errno : 0;
 }
 
 /* Ask for the ingress of every datagram: it says which container asked. */
@@ -196,7 +206,9 @@ main(int argc, char *argv[])
 	for (i = 0; i < RD_TCP_MAX; i++)
 		rd.tcp[i].fd = -1;
 	rd.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (rd.ep < 0 || setup_udp(rd.udp4, IPPROTO_IP, IP_PKTINFO) < 0 ||
+	if (rd.ep < 0 || nonblocking(rd.ctl_listen) < 0 || nonblocking(rd.udp4) < 0 ||
+	    nonblocking(rd.udp6) < 0 || nonblocking(rd.tcp4) < 0 || nonblocking(rd.tcp6) < 0 ||
+	    setup_udp(rd.udp4, IPPROTO_IP, IP_PKTINFO) < 0 ||
 	    setup_udp(rd.udp6, IPPROTO_IPV6, IPV6_RECVPKTINFO) < 0 ||
 	    rd_watch(&rd, rd.ctl_listen, RD_TAG_CTL_LISTEN, 0) < 0 ||
 	    (rd.udp4 >= 0 && rd_watch(&rd, rd.udp4, RD_TAG_UDP4, 0) < 0) ||

@@ -675,6 +675,14 @@ cli_print_drops(FILE *f, const cJSON *drops)
 
 	cJSON_ArrayForEach(d, list)
 	{
+		/* a query the resolver refused: the name it asked for */
+		if (strcmp(str(d, "kind"), "dns") == 0) {
+			cJSON_AddStringToObject(d, "rule_id", "(dns)");
+			cJSON_AddStringToObject(d, "protocol", "dns");
+			cJSON_AddStringToObject(d, "src", "");
+			cJSON_AddStringToObject(d, "dst", str(d, "name"));
+			continue;
+		}
 		add_endpoint(d, "src", "source", "source_port");
 		add_endpoint(d, "dst", "destination", "destination_port");
 	}

