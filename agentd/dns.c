@@ -32,6 +32,7 @@
 #include "agentd/dns.h"
 #include "agentd/drops.h"
 #include "agentd/engine_int.h"
+#include "agentd/learned.h"
 #include "agentd/log.h"
 
 #define DNS_SOCKET "resolver.sock"
@@ -39,6 +40,12 @@
 #define DNS_BATCH_MAX 256     /* requests opened in one commit */
 #define DNS_SEND_TIMEOUT_S 2  /* a resolver that does not read is restarted */
 #define DNS_HOST_REPORTS 1000 /* refused queries written to the drop log per second, host-wide */
+/*
+ * An address stays open this much past the TTL its container was told,
+ * so that repeated lookups within it need no commit (the element's own
+ * timeout is not to be refreshed for every answer).
+ */
+#define DNS_SLACK_MS 1000
 
 struct dns {
 	struct engine *e;
@@ -53,7 +60,8 @@ struct dns {
 	bool synced;	      /* the resolver has the whole policy: send changes */
 	char *in;
 	size_t inlen, incap;
-	time_t report_sec; /* the host-wide limit of refused queries logged */
+	struct learned *learned; /* under the engine's write lock */
+	time_t report_sec;	 /* the host-wide limit of refused queries logged */
 	unsigned int reports;
 };
 
@@ -61,6 +69,12 @@ struct open_req {
 	uint64_t req;
 	bool ok;
 	size_t first, n; /* its entries in the batch's learn vector */
+};
+
+/* What one batch of requests makes of the account (learned.h). */
+struct batch_count {
+	size_t kept;	/* open long enough already */
+	size_t evicted; /* closed early: their containers at the bound */
 };
 
 int
@@ -218,6 +232,9 @@ on_change(void *data, const struct engine_ct *old, const struct engine_ct *next)
 {
 	struct dns *d = data;
 
+	/* its sets may have gone with its rules: the account starts again */
+	if (old != NULL && d->learned != NULL && rules_container_has_names(&old->fw))
+		learned_forget(d->learned, old->fw.id);
 	pthread_mutex_lock(&d->lock);
 	if (d->synced) {
 		if (old != NULL && redirected(&old->fw) &&
@@ -471,19 +488,51 @@ rule_index(const struct rules_container *fw, const char *id)
 	return -1;
 }
 
+static int64_t
+realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Room for one more entry in *v. */
+static struct nft_learn *
+learn_push(struct nft_learn **v, size_t *n, size_t *cap)
+{
+	struct nft_learn *l;
+
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+
+		l = reallocarray(*v, c, sizeof(*l));
+		if (l == NULL)
+			return NULL;
+		*v = l;
+		*cap = c;
+	}
+	l = &(*v)[(*n)++];
+	memset(l, 0, sizeof(*l));
+	return l;
+}
+
 /*
  * Check an open request against the desired state (engine lock held)
  * and add what it opens to *v: the container exists, is attached, and
  * every rule named is one of its allow rules by name matching the name
  * asked; every address is an address, every lifetime within the clamp.
+ * What is open long enough already is left out (the account).
  */
 static int
-check_open(struct dns *d, const cJSON *m, struct nft_learn **v, size_t *n, size_t *cap)
+check_open(struct dns *d, const cJSON *m, struct nft_learn **v, size_t *n, size_t *cap,
+	   struct batch_count *bc)
 {
 	const char *id = str_of(m, "id"), *name = str_of(m, "name");
 	const cJSON *rules = cJSON_GetObjectItemCaseSensitive(m, "rules");
 	const cJSON *addrs = cJSON_GetObjectItemCaseSensitive(m, "addrs"), *ru, *a;
 	const struct engine_ct *c = id ? engine_ct_find(d->e, id) : NULL;
+	int64_t now = realtime_ms();
 
 	if (c == NULL || name == NULL || !redirected(&c->fw) || !cJSON_IsArray(rules) ||
 	    !cJSON_IsArray(addrs) || cJSON_GetArraySize(rules) == 0)
@@ -504,31 +553,51 @@ check_open(struct dns *d, const cJSON *m, struct nft_learn **v, size_t *n, size_
 		{
 			const char *text = str_of(a, "addr");
 			const cJSON *ttl = cJSON_GetObjectItemCaseSensitive(a, "ttl");
+			struct learned_key k = {.name_id = name_id}, ev;
 			struct nft_learn *l;
+			int64_t need;
+			bool evicted;
+			int verdict;
 
-			if (*n == *cap) {
-				l = reallocarray(*v, *cap ? *cap * 2 : 64, sizeof(*l));
-				if (l == NULL)
-					return -ENOMEM;
-				*v = l;
-				*cap = *cap ? *cap * 2 : 64;
-			}
-			l = &(*v)[*n];
-			memset(l, 0, sizeof(*l));
 			if (text == NULL || !cJSON_IsNumber(ttl) || ttl->valuedouble < 1 ||
 			    ttl->valuedouble > d->o.max_ttl)
 				return -EINVAL;
-			if (inet_pton(AF_INET, text, l->addr) == 1)
-				l->family = RULES_FAMILY_IPV4;
-			else if (inet_pton(AF_INET6, text, l->addr) == 1)
-				l->family = RULES_FAMILY_IPV6;
+			if (inet_pton(AF_INET, text, k.addr) == 1)
+				k.family = RULES_FAMILY_IPV4;
+			else if (inet_pton(AF_INET6, text, k.addr) == 1)
+				k.family = RULES_FAMILY_IPV6;
 			else
 				return -EINVAL;
-			l->container = c->fw.id;
-			l->rule = r->id;
-			l->name_id = name_id;
-			l->timeout_ms = (uint64_t)ttl->valuedouble * 1000;
-			(*n)++;
+			need = now + (int64_t)ttl->valuedouble * 1000;
+			verdict = learned_note(d->learned, c->fw.id, &k, need, need + DNS_SLACK_MS,
+					       now, &ev, &evicted);
+			if (verdict < 0)
+				return verdict;
+			if (evicted) {
+				/* at the bound: the first to close goes now */
+				if ((l = learn_push(v, n, cap)) == NULL)
+					return -ENOMEM;
+				*l = (struct nft_learn){.container = c->fw.id,
+							.rule = "(bound)",
+							.name_id = ev.name_id,
+							.family = ev.family,
+							.timeout_ms = 1};
+				memcpy(l->addr, ev.addr, sizeof(l->addr));
+				bc->evicted++;
+			}
+			if (verdict == LEARNED_KEEP) {
+				bc->kept++;
+				continue;
+			}
+			if ((l = learn_push(v, n, cap)) == NULL)
+				return -ENOMEM;
+			*l = (struct nft_learn){.container = c->fw.id,
+						.rule = r->id,
+						.name_id = name_id,
+						.family = k.family,
+						.timeout_ms =
+							(uint64_t)(need + DNS_SLACK_MS - now)};
+			memcpy(l->addr, k.addr, sizeof(l->addr));
 		}
 	}
 	return 0;
@@ -572,46 +641,74 @@ on_refused(struct dns *d, const cJSON *m)
 		drops_dns(d->drops, id, ifname, name, (uint16_t)qt->valuedouble);
 }
 
+/* Forget the account of the containers of msgs: what it says may not hold. */
+static void
+forget_all(struct dns *d, cJSON **msgs, size_t nmsgs)
+{
+	size_t i;
+
+	for (i = 0; i < nmsgs; i++)
+		if (str_of(msgs[i], "id") != NULL)
+			learned_forget(d->learned, str_of(msgs[i], "id"));
+}
+
 /* Open what the requests ask, in one commit; each that fails alone on its own. */
 static void
 open_batch(struct dns *d, cJSON **msgs, size_t nmsgs)
 {
 	struct open_req reqs[DNS_BATCH_MAX];
+	struct batch_count bc = {0};
 	struct nft_learn *v = NULL;
 	struct nft_error err;
+	struct timespec t0, t1;
 	size_t i, n = 0, cap = 0;
 	int r = 0;
 
 	pthread_rwlock_wrlock(&d->e->lock);
 	for (i = 0; i < nmsgs; i++) {
 		const cJSON *req = cJSON_GetObjectItemCaseSensitive(msgs[i], "req");
+		const char *id = str_of(msgs[i], "id"), *name = str_of(msgs[i], "name");
 
 		reqs[i].req = cJSON_IsNumber(req) ? (uint64_t)req->valuedouble : 0;
 		reqs[i].first = n;
-		r = check_open(d, msgs[i], &v, &n, &cap);
+		r = check_open(d, msgs[i], &v, &n, &cap, &bc);
 		reqs[i].ok = r == 0;
 		if (r < 0) {
 			n = reqs[i].first; /* none of it */
+			if (id != NULL)
+				learned_forget(d->learned, id);
 			log_warn(r,
 				 "dns: refused to open what the resolver asked for container %s "
 				 "(%s)",
-				 str_of(msgs[i], "id") ? str_of(msgs[i], "id") : "?",
-				 str_of(msgs[i], "name") ? str_of(msgs[i], "name") : "?");
+				 id ? id : "?", name ? name : "?");
 		}
 		reqs[i].n = n - reqs[i].first;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = nft_learn(d->e->nc, v, n, &err);
-	if (r < 0 && nmsgs > 1) {
-		for (i = 0; i < nmsgs; i++)
-			if (reqs[i].ok)
-				reqs[i].ok = nft_learn(d->e->nc, v + reqs[i].first, reqs[i].n,
-						       &err) == 0;
-	} else if (r < 0) {
-		reqs[0].ok = false;
-	}
-	if (r < 0)
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r < 0) {
 		log_warn(err.err ? err.err : r, "dns: opening learned addresses: %s %s", err.what,
 			 err.detail);
+		forget_all(d, msgs, nmsgs);
+		for (i = 0; i < nmsgs; i++)
+			if (reqs[i].ok)
+				reqs[i].ok = nmsgs > 1 && nft_learn(d->e->nc, v + reqs[i].first,
+								    reqs[i].n, &err) == 0;
+	}
+	if (bc.evicted > 0)
+		log_info("dns: %zu learned addresses closed early: their containers hold "
+			 "--dns-max-learned "
+			 "(%u) already, and these were the first to close",
+			 bc.evicted, d->o.max_learned);
+	if (n > 0)
+		log_debug("dns: %zu answers: %zu addresses opened in one commit of %.2f ms, %zu "
+			  "open already",
+			  nmsgs, n, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+			  bc.kept);
+	else
+		log_debug("dns: %zu answers: their %zu addresses open already, no commit", nmsgs,
+			  bc.kept);
 	pthread_rwlock_unlock(&d->e->lock);
 	free(v);
 	for (i = 0; i < nmsgs; i++)
@@ -721,19 +818,23 @@ dns_prepare(const struct dns_options *o, struct dns **ret)
 		return -ENAMETOOLONG;
 	}
 	pthread_mutex_init(&d->lock, NULL);
+	d->learned = learned_new(o->max_learned);
 	d->stop = eventfd(0, EFD_CLOEXEC);
-	d->ctl = connect_resolver(d);
-	if (d->ctl >= 0)
-		log_info("dns: the resolver a previous agentd started is there");
-	else if ((r = spawn(d)) == 0)
-		d->ctl = connect_resolver(d);
-	else
-		d->ctl = r;
-	if (d->stop < 0 || d->ctl < 0) {
-		r = d->stop < 0 ? -errno : d->ctl;
+	if (d->learned == NULL || d->stop < 0) {
+		r = d->stop < 0 ? -errno : -ENOMEM;
 		dns_stop(d);
 		return r;
 	}
+	r = connect_resolver(d);
+	if (r >= 0)
+		log_info("dns: the resolver a previous agentd started is there");
+	else if ((r = spawn(d)) == 0)
+		r = connect_resolver(d);
+	if (r < 0) {
+		dns_stop(d);
+		return r;
+	}
+	d->ctl = r;
 	*ret = d;
 	return 0;
 }
@@ -780,6 +881,7 @@ dns_stop(struct dns *d)
 	if (d->stop >= 0)
 		close(d->stop);
 	pthread_mutex_destroy(&d->lock);
+	learned_free(d->learned);
 	free(d->in);
 	free(d);
 }

@@ -23,7 +23,8 @@ struct dns;
 #define DNS_UPSTREAM_MAX 4
 #define DNS_MIN_TTL_DEFAULT 30
 #define DNS_MAX_TTL_DEFAULT 3600
-#define DNS_RATE_DEFAULT 100 /* queries per second per container */
+#define DNS_RATE_DEFAULT 100	     /* queries per second per container */
+#define DNS_MAX_LEARNED_DEFAULT 4096 /* addresses open per container */
 
 struct dns_upstream {
 	char addr[46]; /* IPv4 or IPv6 text */
@@ -39,7 +40,8 @@ struct dns_options {
 	unsigned int nupstream; /* 0: the host's resolv.conf */
 	unsigned int min_ttl, max_ttl;
 	unsigned int rate;
-	unsigned int log_rate; /* refused queries reported per second per container */
+	unsigned int max_learned; /* addresses open per container: then the first to close goes */
+	unsigned int log_rate;	  /* refused queries reported per second per container */
 };
 
 /*

@@ -69,6 +69,7 @@ usage(FILE *f)
 		"              [--drop-log-group N] [--dns-port N] [--dns-upstream "
 		"ADDR[:PORT]]...\n"
 		"              [--dns-min-ttl S] [--dns-max-ttl S] [--dns-rate N]\n"
+		"              [--dns-max-learned N]\n"
 		"              [--dns-user USER] [--resolver PATH]\n"
 		"       agentd --apply FILE [--table NAME] [table options]\n"
 		"       agentd --dump [--table NAME]\n"
@@ -113,6 +114,9 @@ usage(FILE *f)
 		"                     an answer's addresses stay open for its TTL, at least\n"
 		"                     S (default %d) and at most S (default %d) seconds\n"
 		"  --dns-rate N       queries per second one container may send (default %d)\n"
+		"  --dns-max-learned N\n"
+		"                     addresses one container's lookups hold open; past it\n"
+		"                     the first to close goes (default %d)\n"
 		"  --dns-user USER    the resolver runs as USER, without capabilities\n"
 		"                     (default nobody)\n"
 		"  --resolver PATH    the resolver program (default: hoody-resolver beside\n"
@@ -123,7 +127,7 @@ usage(FILE *f)
 		SOCKET_DEFAULT, STATE_DIR_DEFAULT, NFT_TABLE_DEFAULT, NFT_MONITOR_RCVBUF_DEFAULT,
 		NFT_IFPREFIX_MAX, DROP_LOG_RATE_DEFAULT, DROP_LOG_GROUP_DEFAULT, DNS_PORT_DEFAULT,
 		DNS_UPSTREAM_MAX, DNS_MIN_TTL_DEFAULT, DNS_MAX_TTL_DEFAULT, DNS_RATE_DEFAULT,
-		RESOLVER_INSTALLED);
+		DNS_MAX_LEARNED_DEFAULT, RESOLVER_INSTALLED);
 }
 
 static int
@@ -462,6 +466,7 @@ main(int argc, char *argv[])
 		{"dns-min-ttl", required_argument, NULL, 'm'},
 		{"dns-max-ttl", required_argument, NULL, 'x'},
 		{"dns-rate", required_argument, NULL, 'r'},
+		{"dns-max-learned", required_argument, NULL, 'N'},
 		{"dns-user", required_argument, NULL, 'U'},
 		{"resolver", required_argument, NULL, 'X'},
 		{"debug", no_argument, NULL, 'D'},
@@ -483,7 +488,8 @@ main(int argc, char *argv[])
 		.dns = {.user = "nobody",
 			.min_ttl = DNS_MIN_TTL_DEFAULT,
 			.max_ttl = DNS_MAX_TTL_DEFAULT,
-			.rate = DNS_RATE_DEFAULT},
+			.rate = DNS_RATE_DEFAULT,
+			.max_learned = DNS_MAX_LEARNED_DEFAULT},
 	};
 	unsigned int v;
 	enum log_format fmt = LOG_FORMAT_TEXT;
@@ -601,6 +607,13 @@ main(int argc, char *argv[])
 				       "queries per second, 1 to 100000", &v) < 0)
 				return EXIT_USAGE;
 			dopt.dns.rate = v;
+			daemon_opt = true;
+			break;
+		case 'N':
+			if (parse_uint("--dns-max-learned", optarg, 1, 1000000,
+				       "addresses, 1 to 1000000", &v) < 0)
+				return EXIT_USAGE;
+			dopt.dns.max_learned = v;
 			daemon_opt = true;
 			break;
 		case 'U':

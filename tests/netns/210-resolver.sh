@@ -207,4 +207,23 @@ check "SIGKILL and restart during a query loop: $ok answered, $lost lost" test "
 check "the restarted agent linked to the running resolver" \
 	grep -q 'the resolver a previous agentd started is there' "$WORK/agentd.log"
 
+# --- the bound on what a container holds open, and lookups that open nothing new
+agentd_stop TERM
+agentd_start --dns-upstream "$DNS" --dns-min-ttl 2 --dns-max-ttl 6 --dns-max-learned 1 --debug
+lookup "$C1" +short @"$DNS" api.example.test >/dev/null
+expect_ok "with --dns-max-learned 1: api.example.test's 203.0.113.20 open" tcp "$C1" 203.0.113.20 443
+lookup "$C1" +short @"$DNS" a.github.test >/dev/null
+check "the next lookup closes it early, and the log says so" \
+	grep -q '1 learned addresses closed early' "$WORK/agentd.log"
+batch_begin
+expect_blocked "203.0.113.20:443 refused now" tcp "$C1" 203.0.113.20 443
+expect_ok "a.github.test's 192.0.2.10:443 open" tcp "$C1" 192.0.2.10 443
+batch_end
+before=$(grep -c 'their 1 addresses open already, no commit' "$WORK/agentd.log" || true)
+lookup "$C1" +short @"$DNS" a.github.test >/dev/null
+lookup "$C1" +short @"$DNS" a.github.test >/dev/null
+after=$(grep -c 'their 1 addresses open already, no commit' "$WORK/agentd.log" || true)
+check "repeated lookups within the slack open nothing anew ($before -> $after)" \
+	test "$after" -ge $((before + 1))
+
 finish
