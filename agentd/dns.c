@@ -715,14 +715,43 @@ open_batch(struct dns *d, cJSON **msgs, size_t nmsgs)
 		send_opened(d, reqs[i].req, reqs[i].ok);
 }
 
-/* Read what the resolver sent; false when the link is gone. */
+/*
+ * Take the complete lines read: refusals are logged, requests to open
+ * go to opens, at most DNS_BATCH_MAX of them. Returns how many.
+ */
+static size_t
+take_lines(struct dns *d, cJSON **opens)
+{
+	size_t off = 0, nopens = 0;
+	char *nl;
+
+	while (nopens < DNS_BATCH_MAX && (nl = memchr(d->in + off, '\n', d->inlen - off)) != NULL) {
+		cJSON *m;
+		const char *t;
+
+		*nl = '\0';
+		m = cJSON_Parse(d->in + off);
+		t = m ? str_of(m, "t") : NULL;
+		if (t != NULL && strcmp(t, "open") == 0) {
+			opens[nopens++] = m;
+			m = NULL;
+		} else if (t != NULL && strcmp(t, "refused") == 0) {
+			on_refused(d, m);
+		}
+		cJSON_Delete(m);
+		off = (size_t)(nl - d->in) + 1;
+	}
+	memmove(d->in, d->in + off, d->inlen - off);
+	d->inlen -= off;
+	return nopens;
+}
+
+/* Read what the resolver sent, and serve every line of it; false when the link is gone. */
 static bool
 read_lines(struct dns *d)
 {
 	cJSON *opens[DNS_BATCH_MAX];
-	size_t nopens = 0, i;
-	bool alive = true;
-	char *nl;
+	size_t nopens, i;
 	ssize_t n;
 
 	for (;;) {
@@ -732,46 +761,26 @@ read_lines(struct dns *d)
 
 			if (p == NULL) {
 				log_warnx("dns: a line from the resolver is too long");
-				alive = false;
-				break;
+				return false;
 			}
 			d->in = p;
 			d->incap = cap;
 		}
-		n = recv(d->ctl, d->in + d->inlen, d->incap - d->inlen - 1, MSG_DONTWAIT);
+		n = recv(d->ctl, d->in + d->inlen, d->incap - d->inlen, MSG_DONTWAIT);
 		if (n < 0 && errno == EAGAIN)
-			break;
-		if (n <= 0) {
-			alive = false;
-			break;
-		}
+			return true;
+		if (n <= 0)
+			return false;
 		d->inlen += n;
-		while ((nl = memchr(d->in, '\n', d->inlen)) != NULL && nopens < DNS_BATCH_MAX) {
-			size_t used = nl - d->in + 1;
-			cJSON *m;
-			const char *t;
-
-			*nl = '\0';
-			m = cJSON_Parse(d->in);
-			t = m ? str_of(m, "t") : NULL;
-			if (t != NULL && strcmp(t, "open") == 0) {
-				opens[nopens++] = m;
-				m = NULL;
-			} else if (t != NULL && strcmp(t, "refused") == 0) {
-				on_refused(d, m);
-			}
-			cJSON_Delete(m);
-			memmove(d->in, d->in + used, d->inlen - used);
-			d->inlen -= used;
-		}
-		if (nopens == DNS_BATCH_MAX)
-			break;
+		/* a burst of requests takes several commits, none left waiting */
+		do {
+			nopens = take_lines(d, opens);
+			if (nopens > 0)
+				open_batch(d, opens, nopens);
+			for (i = 0; i < nopens; i++)
+				cJSON_Delete(opens[i]);
+		} while (nopens == DNS_BATCH_MAX);
 	}
-	if (nopens > 0)
-		open_batch(d, opens, nopens);
-	for (i = 0; i < nopens; i++)
-		cJSON_Delete(opens[i]);
-	return alive;
 }
 
 static void *

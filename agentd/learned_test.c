@@ -105,6 +105,37 @@ START_TEST(bound_evicts_the_first_to_close)
 }
 END_TEST
 
+/* Many addresses: each found again after the index grew, and the bound holds. */
+START_TEST(many)
+{
+	struct learned *l = learned_new(5000);
+	struct learned_key k, ev;
+	bool evicted;
+	uint32_t i;
+
+	for (i = 0; i < 5000; i++) {
+		k = key4(1 << 16 | (i % 7 + 1), (uint8_t)i);
+		k.addr[2] = (uint8_t)(i >> 8);
+		ck_assert_int_eq(learned_note(l, "c1", &k, 10000 + i, 10000 + i, 0, &ev, &evicted),
+				 LEARNED_OPEN);
+		ck_assert(!evicted);
+	}
+	for (i = 0; i < 5000; i++) {
+		k = key4(1 << 16 | (i % 7 + 1), (uint8_t)i);
+		k.addr[2] = (uint8_t)(i >> 8);
+		ck_assert_int_eq(learned_note(l, "c1", &k, 10000, 10000, 0, &ev, &evicted),
+				 LEARNED_KEEP);
+	}
+	/* at the bound, with half past their time: swept, nothing evicted */
+	k = key4(2 << 16 | 1, 1);
+	ck_assert_int_eq(learned_note(l, "c1", &k, 20000, 20000, 12500, &ev, &evicted),
+			 LEARNED_OPEN);
+	ck_assert(!evicted);
+	ck_assert_uint_eq(learned_count(l, "c1"), 2500);
+	learned_free(l);
+}
+END_TEST
+
 static Suite *
 learned_suite(void)
 {
@@ -114,6 +145,7 @@ learned_suite(void)
 	tcase_add_test(tc, longer_opens_shorter_keeps);
 	tcase_add_test(tc, past_entries_go);
 	tcase_add_test(tc, bound_evicts_the_first_to_close);
+	tcase_add_test(tc, many);
 	suite_add_tcase(s, tc);
 	return s;
 }
