@@ -52,35 +52,39 @@ def lat(server, names, pause=0.0):
 
 
 def flood(server, seconds, inflight, name):
+    """Until SECONDS pass, or SIGINT (how the bench ends a flood)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setblocking(False)
     sent = {}
     got = 0
     qid = 0
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        now = time.monotonic()
-        # a query unanswered for 1 s (dropped over a rate) frees its place
-        for k in [k for k, t in sent.items() if now - t > 1]:
-            del sent[k]
-        while len(sent) < inflight:
-            qid = (qid + 1) & 0xFFFF
-            n = name if name != "*" else os.urandom(8).hex() + ".refused.bench.test"
-            try:
-                s.sendto(query(qid, n), (server, 53))
-            except BlockingIOError:
-                break
-            sent[qid] = now
-        r, _, _ = select.select([s], [], [], 0.05)
-        while r:
-            try:
-                a = s.recv(65536)
-            except BlockingIOError:
-                break
-            k = struct.unpack(">H", a[:2])[0]
-            if sent.pop(k, None) is not None:
-                got += 1
-    print(f"{got / seconds:.0f}")
+    start = time.monotonic()
+    end = start + seconds
+    try:
+        while time.monotonic() < end:
+            now = time.monotonic()
+            # a query unanswered for 1 s (dropped over a rate) frees its place
+            for k in [k for k, t in sent.items() if now - t > 1]:
+                del sent[k]
+            while len(sent) < inflight:
+                qid = (qid + 1) & 0xFFFF
+                n = name if name != "*" else os.urandom(8).hex() + ".refused.bench.test"
+                try:
+                    s.sendto(query(qid, n), (server, 53))
+                except BlockingIOError:
+                    break
+                sent[qid] = now
+            r, _, _ = select.select([s], [], [], 0.05)
+            while r:
+                try:
+                    a = s.recv(65536)
+                except BlockingIOError:
+                    break
+                if sent.pop(struct.unpack(">H", a[:2])[0], None) is not None:
+                    got += 1
+    except KeyboardInterrupt:
+        pass
+    print(f"{got / (time.monotonic() - start):.0f}")
 
 
 def main():

@@ -62,6 +62,13 @@ expect_blocked "... not port 80" tcp "$C1" 203.0.113.10 80
 expect_blocked "its sibling 203.0.113.11 refused" tcp "$C1" 203.0.113.11 443
 expect_blocked "c1's lookup opens nothing for c2" tcp "$C2" 203.0.113.10 443
 batch_end
+expect_api "c2: the same rule by name" 201 POST $V/c2/firewall/egress \
+	'{"id": "api", "destination": "api.example.test", "protocol": "tcp", "destination_port": "443", "action": "allow"}'
+expect_blocked "c1's lookup opens nothing for c2, which has the same rule" tcp "$C2" 203.0.113.10 443
+lookup "$C2" +short @"$DNS" api.example.test A >"$WORK/a1c2"
+check "c2 resolves it itself" grep -qx 203.0.113.10 "$WORK/a1c2"
+expect_ok "... and then connects" tcp "$C2" 203.0.113.10 443
+expect_api "c2: the rule goes" 200 DELETE $V/c2/firewall/egress/api
 
 # --- any address, UDP and TCP, IPv4 and IPv6: the resolver answers
 for srv in 192.0.2.99 10.10.1.1 203.0.113.10; do
