@@ -320,8 +320,9 @@ engine_kernel_sync(struct engine *e, const struct rules_set *want, const struct 
 		}
 		nft_state_free(fresh);
 		/* a large commit is made unheard (see nft_monitor_open()):
-		 * a generation past its own means someone else committed */
-		if (r == 0 && st.messages > 0 && nft_genid(e->nc, &genid) == 0 &&
+		 * a generation past its own means someone else committed,
+		 * to this table only if it is not the agent's own now */
+		if (r == 0 && st.messages > 0 && !st.persist && nft_genid(e->nc, &genid) == 0 &&
 		    genid != st.genid) {
 			log_warnx("%s: the table changed while it was being written; reading it "
 				  "again",
