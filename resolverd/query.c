@@ -209,10 +209,8 @@ ct_take(struct rd *rd, struct rd_ct *ct)
 	if (ct->tokens > 2.0 * rd->rate)
 		ct->tokens = 2.0 * rd->rate;
 	ct->refill_ms = now;
-	if (ct->tokens < 1 || ct->queries >= RD_QUERIES_PER_CT) {
-		ct->dropped++;
+	if (ct->tokens < 1 || ct->queries >= RD_QUERIES_PER_CT)
 		return false;
-	}
 	ct->tokens -= 1;
 	return true;
 }

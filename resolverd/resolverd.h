@@ -44,7 +44,6 @@ struct rd_ct {
 	double tokens;		   /* queries it may send now */
 	int64_t refill_ms;
 	unsigned int queries; /* under way */
-	uint64_t dropped;     /* over its rate, since the last report */
 };
 
 enum rd_client {
