@@ -233,4 +233,16 @@ after=$(grep -c 'their 1 addresses open already, no commit' "$WORK/agentd.log" |
 check "repeated lookups within the slack open nothing anew ($before -> $after)" \
 	test "$after" -ge $((before + 1))
 
+# --- a second agent wanting the same port does not start; a resolver that dies stops the agent
+rc=0
+ip netns exec "$HOST" timeout 20 "$AGENTD" --table "${TABLE}b" --socket "$WORK/b.sock" \
+	--state-dir "$WORK/bstate" >"$WORK/b.log" 2>&1 || rc=$?
+check "a second agent on the taken --dns-port exits with an error (status $rc)" \
+	sh -c "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'binding port 1053' $WORK/b.log"
+RPID=$(ip netns pids "$HOST" | while read -r p; do [ "$(cat /proc/$p/comm 2>/dev/null)" != hoody-resolver ] || echo "$p"; done)
+kill -9 $RPID
+agent_gone() { ! kill -0 "$AGENTD_PID" 2>/dev/null; }
+check "the resolver killed: the agent stops, to be started with a new one" poll_quiet 10 agent_gone
+check "... saying why" grep -q 'the resolver is gone; stopping' "$WORK/agentd.log"
+
 finish
