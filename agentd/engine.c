@@ -369,6 +369,15 @@ engine_genid_next(uint32_t g)
 }
 
 bool
+engine_known_in_sync(struct engine *e, uint32_t *ret_genid)
+{
+	*ret_genid = 0;
+	if (e->genid_in_sync == 0)
+		return false;
+	return e->persist || (nft_genid(e->nc, ret_genid) == 0 && *ret_genid == e->genid_in_sync);
+}
+
+bool
 engine_bridged(const struct engine *e, const char *ifname)
 {
 	return ifname[0] != '\0' && links_presence(e->links, ifname) == 2;
@@ -438,18 +447,16 @@ kernel_put(struct engine *e, const char *id, const struct rules_container *fw,
 	   struct nft_error *reterr)
 {
 	struct nft_apply_stats st = {0};
-	/* with owner and persist the table is this socket's: no other commit
-	 * can change it, so commits around ours do not matter */
+	/* owned: commits around ours do not matter (engine_known_in_sync) */
 	bool owned = e->persist;
-	uint32_t g0 = 0, g1 = 0;
+	uint32_t g0, g1 = 0;
 	bool in_sync;
 	int r;
 
 	/* in sync before, and our commit the only one since: in sync after */
 	struct rules_container w;
 
-	in_sync = e->genid_in_sync != 0 &&
-		  (owned || (nft_genid(e->nc, &g0) == 0 && g0 == e->genid_in_sync));
+	in_sync = engine_known_in_sync(e, &g0);
 	e->genid_in_sync = 0;
 	if (fw != NULL) {
 		w = *fw;
@@ -570,10 +577,7 @@ engine_kernel_in_sync(struct engine *e, bool *ret)
 	uint32_t genid;
 	int r;
 
-	r = nft_genid(e->nc, &genid);
-	if (r < 0)
-		return r;
-	if (genid != 0 && genid == e->genid_in_sync) {
+	if (engine_known_in_sync(e, &genid)) {
 		*ret = true;
 		return 0;
 	}

@@ -142,6 +142,13 @@ int engine_kernel_in_sync(struct engine *e, bool *ret);
 /* The generation after g: a commit advances it by one, skipping 0. */
 uint32_t engine_genid_next(uint32_t g);
 /*
+ * Is the kernel known to still hold the desired state, without reading
+ * it? Yes when it did at genid_in_sync and either the table is this
+ * socket's own (owner and persist: no other commit can touch it) or no
+ * commit came since. *ret_genid: the generation read (0 when owned).
+ */
+bool engine_known_in_sync(struct engine *e, uint32_t *ret_genid);
+/*
  * What a reading of the kernel says of each container: set out_of_sync
  * on every attached one the kernel does not hold exactly as desired (or
  * whose table's own objects are damaged), clear it on the others.

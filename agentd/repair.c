@@ -37,11 +37,11 @@ reconcile_locked(struct engine *e, const char *why, bool force)
 	int r;
 
 	/* the generation moves with every commit: unmoved, or moved only by
-	 * commits announced as touching other tables, nothing changed */
-	if (!force && e->genid_in_sync != 0 && nft_genid(e->nc, &genid) == 0 &&
-	    genid == e->genid_in_sync) {
+	 * commits announced as touching other tables, nothing changed; nor
+	 * can anything change a table that is the agent's own */
+	if (!force && engine_known_in_sync(e, &genid)) {
 		log_debug("%s: generation %u still holds the desired state; nothing read", why,
-			  genid);
+			  e->genid_in_sync);
 		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
