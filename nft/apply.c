@@ -50,7 +50,7 @@ elem_key_of(enum layout_set which, const struct nft_elem *e)
 {
 	if (which == LAYOUT_SET_ALLOW || which == LAYOUT_SET_DENY)
 		return layout_tag_key(e->ifname, e->value);
-	if (which == LAYOUT_SET_BPORTS)
+	if (which == LAYOUT_SET_BPORTS || which == LAYOUT_SET_DNSB)
 		return layout_bports_elem(
 			(uint16_t)((e->value & ~LAYOUT_MARK_VALID) >> LAYOUT_PORT_SHIFT), NULL);
 	if (which == LAYOUT_SET_PIN4)
@@ -81,6 +81,10 @@ elem_keep(const struct plan *p, enum layout_set which, const struct nft_elem *e)
 		t = bports_owner(p, e);
 		return t != NULL && t->want->bridged && !t->fill_b && e->chain != NULL &&
 		       strcmp(e->chain, t->bchain) == 0;
+	}
+	if (which == LAYOUT_SET_DNSB) {
+		t = bports_owner(p, e);
+		return t != NULL && t->want->bridged && rules_container_has_names(t->want);
 	}
 	t = owner_of(p, e->ifname);
 	if (t == NULL)
@@ -118,8 +122,9 @@ delete_elems(struct plan *p, enum layout_set which)
 
 		if (elem_keep(p, which, &es->v[i]))
 			continue;
-		t = which == LAYOUT_SET_BPORTS ? bports_owner(p, &es->v[i])
-					       : owner_of(p, es->v[i].ifname);
+		t = which == LAYOUT_SET_BPORTS || which == LAYOUT_SET_DNSB
+			    ? bports_owner(p, &es->v[i])
+			    : owner_of(p, es->v[i].ifname);
 		r = plan_elem_add(p, &p->del[which], which, elem_key_of(which, &es->v[i]),
 				  t ? t->want->id : NULL);
 	}
@@ -354,6 +359,10 @@ plan_targets(struct plan *p, const struct rules_set *want)
 		t->add_dns = rules_container_has_names(t->want) &&
 			     (p->fresh || nft_elems_find(&p->have->elems[LAYOUT_SET_DNS],
 							 t->want->ifname, 0) == NULL);
+		t->add_dnsb = t->want->bridged && rules_container_has_names(t->want) &&
+			      (p->fresh ||
+			       nft_elems_find(&p->have->elems[LAYOUT_SET_DNSB], "",
+					      layout_port_mark(t->port)) == NULL);
 		/* a new interface, or other addresses: the old pins go, these come */
 		t->add_pins = p->fresh || t->have == NULL ||
 			      strcmp(t->have->fw.ifname, t->want->ifname) != 0 ||

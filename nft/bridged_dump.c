@@ -150,7 +150,7 @@ expected_n(const struct expect *x)
 	case 1:
 		return LAYOUT_BRIDGED_NRULES;
 	default:
-		return layout_bport_nrules();
+		return layout_bport_nrules(&x->d->st->opts);
 	}
 }
 

@@ -494,28 +494,34 @@ note_claims(struct decoder *dec, const struct dchain *dc)
 /*
  * The container's port id in the bridge table, and whether it is
  * bridged: its bports element goes to its chain b_<id>, which is exactly
- * what the layout makes for its interface. Either both or neither.
+ * what the layout makes for its interface. Either both or neither; and
+ * bridged with rules by name (names), its port is in dnsb.
  */
 static int
-decode_port(const struct nft_state *st, struct nft_container *ct, const char **why)
+decode_port(const struct nft_state *st, struct nft_container *ct, bool names, const char **why)
 {
 	const struct nft_elem *e = nft_elems_find(&st->elems[LAYOUT_SET_PORTS], ct->fw.ifname, 0);
 	char chain[LAYOUT_CHAIN_NAME_MAX + 1];
 	uint16_t port = e ? (uint16_t)((e->data & ~LAYOUT_MARK_VALID) >> LAYOUT_PORT_SHIFT) : 0;
-	bool has_chain, ok;
+	bool has_chain, ok, dnsb;
 
 	if (e == NULL || port == 0 || e->data != layout_port_mark(port)) {
 		*why = "the interface has no port id in the bridge table";
 		return -EBADMSG;
 	}
 	ct->port = port;
+	dnsb = nft_elems_find(&st->elems[LAYOUT_SET_DNSB], "", e->data) != NULL;
 	e = nft_elems_find(&st->elems[LAYOUT_SET_BPORTS], "", e->data);
 	has_chain = state_bchain(st, ct->fw.id, &ok);
-	if (e == NULL && !has_chain)
+	if (e == NULL && !has_chain && !dnsb)
 		return 0;
 	layout_bchain_name(ct->fw.id, chain);
 	if (e == NULL || !ok || strcmp(e->chain, chain) != 0) {
 		*why = "its bridged chain is altered, or not reached from its port";
+		return -EBADMSG;
+	}
+	if (dnsb != names) {
+		*why = "its port's place in the dnsb set does not match its rules by name";
 		return -EBADMSG;
 	}
 	ct->fw.bridged = true;
@@ -656,7 +662,7 @@ decode_some(struct decoder *dec)
 			w = d->want ? rules_set_find(d->want, ct->fw.id) : NULL;
 			if (w != NULL && w->ifname[0] != '\0' && verify(dec, cont, w)) {
 				strcpy(ct->fw.ifname, w->ifname);
-				if (decode_port(st, ct, &why) == 0 &&
+				if (decode_port(st, ct, rules_container_has_names(w), &why) == 0 &&
 				    ct->fw.bridged == w->bridged &&
 				    decode_pins(dec, ct, &why) == 0 &&
 				    nft_pins_equal(ct->fw.addresses, ct->fw.naddresses,
@@ -673,7 +679,7 @@ decode_some(struct decoder *dec)
 			}
 			r = decode_container(dec, cont, ct, &why);
 			if (r == 0)
-				r = decode_port(st, ct, &why);
+				r = decode_port(st, ct, rules_container_has_names(&ct->fw), &why);
 			if (r == 0)
 				r = decode_names(ct, &why);
 			if (r == 0)

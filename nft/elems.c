@@ -46,11 +46,15 @@ decode_elem(struct dump *d, const struct raw_elem *re, struct nft_elem *e)
 	bool tagged = d->set == LAYOUT_SET_ALLOW || d->set == LAYOUT_SET_DENY;
 
 	memset(e, 0, sizeof(*e));
-	if (d->set == LAYOUT_SET_BPORTS) {
+	if (d->set == LAYOUT_SET_BPORTS || d->set == LAYOUT_SET_DNSB) {
 		/* keyed by a port's id: "" and the id mark in the key */
-		if (re->key_len != sizeof(e->value) || re->verdict != NFT_GOTO || re->chain == NULL)
+		if (re->key_len != sizeof(e->value))
 			return -EBADMSG;
 		memcpy(&e->value, re->key, sizeof(e->value));
+		if (d->set == LAYOUT_SET_DNSB)
+			return 0;
+		if (re->verdict != NFT_GOTO || re->chain == NULL)
+			return -EBADMSG;
 		e->chain = strdup(re->chain);
 		return e->chain != NULL ? 0 : -ENOMEM;
 	}

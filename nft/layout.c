@@ -25,7 +25,8 @@
  *   A bridged container's chain b_<id> is rules 2, 5 and 8-13 with its
  *   port's name for iifname, neighbour discovery to any address (its
  *   peers are on the link), and every accept taking the id out of the
- *   mark.
+ *   mark; with a resolver, the resolver's rule after rule 2, which keeps
+ *   it there for the resolver to read.
  *   With --container-ifprefix, one rule per prefix after rule 3:
  *     iifname "PREFIX*" not @attached: drop (a container not registered)
  *   With a resolver, after rule 4: a connection the dns chain redirected
@@ -34,7 +35,9 @@
  *
  *   chain dns (nat prerouting, priority -101), with a resolver: UDP and
  *     TCP port 53 from an interface of @dns (a container with rules by
- *     name): redirect to the resolver's port, whatever the destination.
+ *     name), or with a port id of @dnsb in the mark (such a container on
+ *     a bridge): redirect to the resolver's port, whatever the
+ *     destination.
  *   With the drop log, each drop above but the prefixes' is a goto to
  *
  *   chain drops: update @droprate { iifname limit rate N/second },
@@ -83,7 +86,8 @@ const char *const layout_set_names[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_ATTACHED] = "attached", [LAYOUT_SET_DEFTAG] = "deftag",
 	[LAYOUT_SET_DISPATCH] = "dispatch", [LAYOUT_SET_DISPATCH6] = "dispatch6",
 	[LAYOUT_SET_DNS] = "dns",	    [LAYOUT_SET_PORTS] = "ports",
-	[LAYOUT_SET_BPORTS] = "bports",	    [LAYOUT_SET_PINNED] = "pinned",
+	[LAYOUT_SET_BPORTS] = "bports",	    [LAYOUT_SET_DNSB] = "dnsb",
+	[LAYOUT_SET_PINNED] = "pinned",
 	[LAYOUT_SET_PIN4] = "pin4",	    [LAYOUT_SET_PIN6] = "pin6",
 };
 
@@ -257,10 +261,11 @@ enum base_kind {
 /* the number of kinds of the base chain but BASE_PREFIX and BASE_DNS */
 #define BASE_FIXED (BASE_DROP - 1)
 
-/* The rules of a bridged container's chain b_<id>: the base chain's, for one port. */
+/* The rules of a bridged container's chain b_<id>: the base chain's, for
+ * one port; BASE_DNS only with a resolver. */
 static const enum base_kind bport_kinds[] = {
-	BASE_ALLOW_FAST, BASE_DENY,  BASE_ND_ANY,     BASE_EXPECTED, BASE_DISPATCH,
-	BASE_DEFTAG6,	 BASE_ALLOW, BASE_DENY_AGAIN, BASE_DROP,
+	BASE_ALLOW_FAST, BASE_DNS,   BASE_DENY,	      BASE_ND_ANY, BASE_EXPECTED,
+	BASE_DISPATCH,	 BASE_DEFTAG6, BASE_ALLOW, BASE_DENY_AGAIN, BASE_DROP,
 };
 
 unsigned int
@@ -406,7 +411,9 @@ add_kind(struct layout_rb *rb, const struct nft_options *o, enum base_kind k, un
 		break;
 	case BASE_DNS: {
 		/* A container's query the dns chain redirected to the
-		 * resolver: neither its rules nor its default decide it. */
+		 * resolver: neither its rules nor its default decide it. A
+		 * bridged one keeps its port's id in the mark: that is how the
+		 * resolver tells who asked (SO_RCVMARK). */
 		uint32_t dnat = IPS_DST_NAT;
 		uint16_t dport = htons(53), port = htons(o->dns_port);
 
@@ -418,7 +425,7 @@ add_kind(struct layout_rb *rb, const struct nft_options *o, enum base_kind k, un
 		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &dport, sizeof(dport)));
 		layout_rb_add(&b, expr_ct_load_dir(NFT_CT_PROTO_SRC, IP_CT_DIR_REPLY, NFT_REG_1));
 		layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &port, sizeof(port)));
-		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		add_ifname(&b, ifname);
 		layout_rb_add(&b, expr_lookup(sets[LAYOUT_SET_DNS], 0, false, 0));
 		layout_rb_add(&b, expr_verdict(NF_ACCEPT));
 		break;
@@ -507,9 +514,9 @@ layout_base_rule(const char *table, const struct nft_options *o, unsigned int i)
 }
 
 unsigned int
-layout_bport_nrules(void)
+layout_bport_nrules(const struct nft_options *o)
 {
-	return sizeof(bport_kinds) / sizeof(bport_kinds[0]);
+	return sizeof(bport_kinds) / sizeof(bport_kinds[0]) - (o->dns_port == 0);
 }
 
 struct nftnl_rule *
@@ -520,11 +527,12 @@ layout_bport_rule(const char *table, const struct nft_options *o, const char *ch
 
 	if (b.r == NULL)
 		return NULL;
-	if (i >= layout_bport_nrules()) {
+	if (i >= layout_bport_nrules(o)) {
 		nftnl_rule_free(b.r);
 		return NULL;
 	}
-	add_kind(&b, o, bport_kinds[i], 0, ifname);
+	/* without a resolver, BASE_DNS (second) is left out */
+	add_kind(&b, o, bport_kinds[i == 0 || o->dns_port != 0 ? i : i + 1], 0, ifname);
 	return layout_rb_done(&b);
 }
 
@@ -612,6 +620,7 @@ const struct layout_set_shape layout_set_shapes[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_BPORTS] =
 		{NFT_SET_MAP, NFT_TYPE_MARK, 4, NFT_DATA_VERDICT, VERDICT_DATA_LEN, false,
 		 UDATA("\x00\x04\x01\x00\x00\x00\x01\x04\x00\x00\x00\x00\x06\x04\x00\x00\x00\x00")},
+	[LAYOUT_SET_DNSB] = {0, NFT_TYPE_MARK, 4, 0, 0, false, UDATA("\x00\x04\x01\x00\x00\x00")},
 	[LAYOUT_SET_PINNED] = {0, NFT_TYPE_IFNAME, IFNAMSIZ, 0, 0, false,
 			       UDATA("\x00\x04\x01\x00\x00\x00")},
 	[LAYOUT_SET_PIN4] = {0, (NFT_TYPE_IFNAME << NFT_TYPE_BITS) | NFT_TYPE_IPADDR, IFNAMSIZ + 4,
@@ -776,7 +785,11 @@ layout_dns_chain(const char *table)
 	return ch;
 }
 
-/* Rule i of chain dns: UDP, then TCP, port 53 to the resolver's port. */
+/*
+ * Rule i of chain dns: UDP, then TCP, port 53 to the resolver's port;
+ * from an interface of @dns (0, 1), then from a port of @dnsb (2, 3),
+ * which the IP hooks see as the bridge's.
+ */
 struct nftnl_rule *
 layout_dns_rule(const char *table, const struct nft_options *o, unsigned int i)
 {
@@ -790,11 +803,19 @@ layout_dns_rule(const char *table, const struct nft_options *o, unsigned int i)
 		return NULL;
 	}
 	layout_rb_add(&b, expr_meta(NFT_META_L4PROTO, NFT_REG_1));
-	layout_rb_add(&b, expr_cmp_u8(i == 0 ? IPPROTO_UDP : IPPROTO_TCP));
+	layout_rb_add(&b, expr_cmp_u8(i % 2 == 0 ? IPPROTO_UDP : IPPROTO_TCP));
 	layout_rb_add(&b, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
 	layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &dport, sizeof(dport)));
-	layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
-	layout_rb_add(&b, expr_lookup(layout_set_names[LAYOUT_SET_DNS], 0, false, 0));
+	if (i < 2) {
+		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
+		layout_rb_add(&b, expr_lookup(layout_set_names[LAYOUT_SET_DNS], 0, false, 0));
+	} else {
+		uint32_t field = LAYOUT_MARK_FIELD;
+
+		layout_rb_add(&b, expr_meta(NFT_META_MARK, NFT_REG_1));
+		layout_rb_add(&b, expr_bitwise_and(&field, sizeof(field)));
+		layout_rb_add(&b, expr_lookup(layout_set_names[LAYOUT_SET_DNSB], 0, false, 0));
+	}
 	layout_rb_add(&b, expr_imm_data(&port, sizeof(port)));
 	layout_rb_add(&b, expr_redir());
 	return layout_rb_done(&b);

@@ -53,6 +53,7 @@ enum layout_set {
 	LAYOUT_SET_DNS,	      /* ifname: containers with rules by name, their DNS to the resolver */
 	LAYOUT_SET_PORTS,     /* bridge table, ifname : mark: every container's port id */
 	LAYOUT_SET_BPORTS,    /* mark : verdict: goto b_<id> of a container on a bridge */
+	LAYOUT_SET_DNSB,      /* mark: bridged containers with rules by name (set dns's kin) */
 	LAYOUT_SET_PINNED,    /* bridge table, ifname: ports with "addresses" */
 	LAYOUT_SET_PIN4,      /* bridge table, ifname . ipv4_addr: what they may claim */
 	LAYOUT_SET_PIN6,      /* bridge table, ifname . ipv6_addr */
@@ -131,7 +132,7 @@ layout_port_mark(uint16_t port)
  */
 #define LAYOUT_DNS_CHAIN "dns"
 #define LAYOUT_DNS_PRIO (-101)
-#define LAYOUT_DNS_NRULES 2
+#define LAYOUT_DNS_NRULES 4
 struct nftnl_chain *layout_dns_chain(const char *table);
 struct nftnl_rule *layout_dns_rule(const char *table, const struct nft_options *o, unsigned int i);
 int layout_dns_chain_check(const struct nftnl_chain *ch);
@@ -297,7 +298,7 @@ struct nftnl_rule *layout_bchain_rule(const char *table, const struct nft_option
 				      enum layout_bchain which, unsigned int i);
 #define LAYOUT_BRIDGED_NRULES 4
 struct nftnl_rule *layout_bridged_rule(const char *table, unsigned int i);
-unsigned int layout_bport_nrules(void);
+unsigned int layout_bport_nrules(const struct nft_options *o);
 struct nftnl_rule *layout_bport_rule(const char *table, const struct nft_options *o,
 				     const char *chain, const char *ifname, unsigned int i);
 struct nftnl_set_elem *layout_ports_elem(const char *ifname, uint16_t port);

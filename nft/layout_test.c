@@ -788,7 +788,7 @@ START_TEST(bridged_rules_recognised)
 					 i == j ? 0 : -EBADMSG);
 		nftnl_rule_free(r);
 	}
-	for (i = 0; i < layout_bport_nrules(); i++) {
+	for (i = 0; i < layout_bport_nrules(o); i++) {
 		struct nftnl_rule *r = round_trip(layout_bport_rule(TABLE, o, "b_web", "hv1", i));
 
 		same_if +=
@@ -797,7 +797,7 @@ START_TEST(bridged_rules_recognised)
 			layout_rule_check(r, layout_bport_rule(TABLE, o, "b_web", "hv2", i)) == 0;
 		nftnl_rule_free(r);
 	}
-	ck_assert_uint_eq(same_if, layout_bport_nrules());
+	ck_assert_uint_eq(same_if, layout_bport_nrules(o));
 	/* only the rules without the interface: neighbour discovery, the
 	 * expected connections and the last drop */
 	ck_assert_uint_eq(other_if, 3);

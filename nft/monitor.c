@@ -255,7 +255,7 @@ event_cb(const struct nlmsghdr *nlh, void *data)
 				break;
 		rd->ch.kind = NFT_CHANGE_BASE;
 		if (layout_set == LAYOUT_SET_MAX || layout_set == LAYOUT_SET_PORTS ||
-		    layout_set == LAYOUT_SET_BPORTS)
+		    layout_set == LAYOUT_SET_BPORTS || layout_set == LAYOUT_SET_DNSB)
 			break;
 		rd->ch.kind = NFT_CHANGE_ELEM;
 		rd->ch.set = layout_set;

@@ -327,6 +327,9 @@ add_container_elems(struct plan *p, const struct target *t)
 	if (r == 0 && t->fill_b)
 		r = plan_elem_add(p, &p->add[LAYOUT_SET_BPORTS], LAYOUT_SET_BPORTS,
 				  layout_bports_elem(t->port, t->bchain), w->id);
+	if (r == 0 && t->add_dnsb)
+		r = plan_elem_add(p, &p->add[LAYOUT_SET_DNSB], LAYOUT_SET_DNSB,
+				  layout_bports_elem(t->port, NULL), w->id);
 	return r;
 }
 
@@ -361,7 +364,7 @@ add_bchain(struct plan *p, const struct target *t)
 		r = plan_put(p, OBJ_CHAIN, layout_container_chain(p->c->table, t->bchain),
 			     NFT_MSG_NEWCHAIN, NLM_F_CREATE, t->want->id, NULL,
 			     "create bridged chain");
-	for (i = 0; i < layout_bport_nrules() && r == 0; i++)
+	for (i = 0; i < layout_bport_nrules(&p->c->opts) && r == 0; i++)
 		r = plan_rule(
 			p,
 			layout_bport_rule(p->c->table, &p->c->opts, t->bchain, t->want->ifname, i),

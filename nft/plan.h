@@ -35,6 +35,7 @@ struct target {
 	bool add_dispatch;
 	bool add_dispatch6;
 	bool add_dns;  /* its interface's element in dns: it has rules by name */
+	bool add_dnsb; /* its port's element in dnsb: bridged, with rules by name */
 	uint16_t port; /* its id in the packet mark (bridged.c) */
 	/* per rule of want, a rule by name's id (layout_name_id()), else 0; NULL without names */
 	uint32_t *name_ids;

@@ -96,11 +96,12 @@ read_counters(struct plan *p, const struct model_ct *old, struct nft_counter *ct
  * Delete everything the old container put in the kernel but its chains:
  * its interface's dispatch, attached and ports elements unless
  * keep_ifname, its dispatch6 element unless keep6, its dns element
- * unless keep_dns, its bports element unless keep_b.
+ * unless keep_dns (its dnsb element unless keep_dnsb), its bports
+ * element unless keep_b.
  */
 static int
 put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, bool keep6,
-	       bool keep_dns, bool keep_b, bool keep_pins)
+	       bool keep_dns, bool keep_dnsb, bool keep_b, bool keep_pins)
 {
 	uint32_t i;
 	int r = 0;
@@ -133,6 +134,9 @@ put_unlink_old(struct plan *p, const struct model_ct *old, bool keep_ifname, boo
 				  layout_ifname_elem(old->ifname), old->id);
 	if (r == 0 && old->bridged && !keep_b)
 		r = plan_elem_add(p, &p->del[LAYOUT_SET_BPORTS], LAYOUT_SET_BPORTS,
+				  layout_bports_elem(old->port, NULL), old->id);
+	if (r == 0 && old->bridged && old->has_names && !keep_dnsb)
+		r = plan_elem_add(p, &p->del[LAYOUT_SET_DNSB], LAYOUT_SET_DNSB,
 				  layout_bports_elem(old->port, NULL), old->id);
 	if (r == 0 && !keep_pins)
 		r = plan_pins(p, p->del, old->ifname, old->addresses, old->naddresses, old->id);
@@ -223,13 +227,16 @@ put_build(struct plan *p, const struct nft_model *m, struct target *t, const cha
 	bool same_if = attach && old != NULL && strcmp(old->ifname, t->want->ifname) == 0;
 	bool want_b = attach && t->want->bridged;
 	bool names = attach && rules_container_has_names(t->want);
+	/* the interface's dns element, and its port's dnsb one, stay */
+	bool keep_dns = same_if && names && old->has_names;
+	bool keep_dnsb = keep_dns && old->bridged && want_b;
 	int r = attach ? put_port(m, t, same_if) : 0;
 
 	if (r == 0 && attach)
 		r = put_names(t);
 	t->want6 = attach && layout_has_ipv6(t->want);
 	if (old != NULL && r == 0) {
-		r = put_unlink_old(p, old, same_if, same_if && t->want6, same_if && names,
+		r = put_unlink_old(p, old, same_if, same_if && t->want6, keep_dns, keep_dnsb,
 				   want_b && !t->fill_b, attach && !t->add_pins);
 		if (r == 0)
 			r = plan_chain_drop(p, t->chain, !attach, id);
@@ -246,7 +253,8 @@ put_build(struct plan *p, const struct nft_model *m, struct target *t, const cha
 	t->has6 = old != NULL && old->has6;
 	t->add_attached = t->add_dispatch = !same_if;
 	t->add_dispatch6 = t->want6 && !(same_if && old->has6);
-	t->add_dns = names && !(same_if && old->has_names);
+	t->add_dns = names && !keep_dns;
+	t->add_dnsb = names && want_b && !keep_dnsb;
 	r = plan_tag_block(&p->tag_next, t->want->nrules + 1, &t->base);
 	if (r == 0)
 		r = plan_container(p, t, id);
