@@ -237,22 +237,17 @@ calls_warn(cJSON *warnings, const char *code, const char *fmt, ...)
 bool
 calls_warn_names(const struct calls *calls, cJSON *warnings, const struct engine_ct *c)
 {
-	bool bridged = c->fw.ifname[0] != '\0' && engine_bridged(calls->engine, c->fw.ifname);
 	size_t i;
 
-	if (calls->resolver && !bridged)
+	if (calls->resolver)
 		return true;
 	for (i = 0; i < c->fw.nrules; i++)
 		if (c->fw.rules[i].dname != NULL)
 			return calls_warn(
 				warnings, "names_unresolved",
 				"rules by name open only the addresses that the container's own "
-				"lookups through agentd's DNS resolver return, and %s: rule %s "
-				"(%s) "
-				"opens nothing",
-				calls->resolver ? "the queries of a container on a bridge do not "
-						  "reach it yet"
-						: "this agent runs none (--dns-port 0)",
+				"lookups through agentd's DNS resolver return, and this agent "
+				"runs none (--dns-port 0): rule %s (%s) opens nothing",
 				c->fw.rules[i].id, c->fw.rules[i].dname);
 	return true;
 }

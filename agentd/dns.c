@@ -164,8 +164,9 @@ send_line(struct dns *d, char *line)
 }
 
 static void
-write_policy(struct rules_jw *w, const struct rules_container *fw)
+write_policy(struct rules_jw *w, const struct dns *d, const struct rules_container *fw)
 {
+	uint32_t mask, mark = nft_model_port_mark(d->e->model, fw->id, &mask);
 	size_t i;
 
 	rules_jw_open(w, '{');
@@ -177,6 +178,11 @@ write_policy(struct rules_jw *w, const struct rules_container *fw)
 	rules_jw_str(w, fw->id);
 	rules_jw_key(w, "default");
 	rules_jw_str(w, rules_action_name(fw->policy));
+	/* on a bridge, its queries come in on the bridge: the mark says whose */
+	rules_jw_key(w, "mark");
+	rules_jw_u64(w, mark);
+	rules_jw_key(w, "mask");
+	rules_jw_u64(w, mask);
 	rules_jw_key(w, "names");
 	rules_jw_open(w, '[');
 	for (i = 0; i < fw->nrules; i++) {
@@ -207,7 +213,7 @@ send_policy(struct dns *d, const struct rules_container *fw)
 	struct rules_jw w;
 
 	rules_jw_init(&w);
-	write_policy(&w, fw);
+	write_policy(&w, d, fw);
 	send_line(d, rules_jw_take(&w));
 }
 

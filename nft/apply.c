@@ -360,9 +360,8 @@ plan_targets(struct plan *p, const struct rules_set *want)
 			     (p->fresh || nft_elems_find(&p->have->elems[LAYOUT_SET_DNS],
 							 t->want->ifname, 0) == NULL);
 		t->add_dnsb = t->want->bridged && rules_container_has_names(t->want) &&
-			      (p->fresh ||
-			       nft_elems_find(&p->have->elems[LAYOUT_SET_DNSB], "",
-					      layout_port_mark(t->port)) == NULL);
+			      (p->fresh || nft_elems_find(&p->have->elems[LAYOUT_SET_DNSB], "",
+							  layout_port_mark(t->port)) == NULL);
 		/* a new interface, or other addresses: the old pins go, these come */
 		t->add_pins = p->fresh || t->have == NULL ||
 			      strcmp(t->have->fw.ifname, t->want->ifname) != 0 ||

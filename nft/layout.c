@@ -87,8 +87,8 @@ const char *const layout_set_names[LAYOUT_SET_MAX] = {
 	[LAYOUT_SET_DISPATCH] = "dispatch", [LAYOUT_SET_DISPATCH6] = "dispatch6",
 	[LAYOUT_SET_DNS] = "dns",	    [LAYOUT_SET_PORTS] = "ports",
 	[LAYOUT_SET_BPORTS] = "bports",	    [LAYOUT_SET_DNSB] = "dnsb",
-	[LAYOUT_SET_PINNED] = "pinned",
-	[LAYOUT_SET_PIN4] = "pin4",	    [LAYOUT_SET_PIN6] = "pin6",
+	[LAYOUT_SET_PINNED] = "pinned",	    [LAYOUT_SET_PIN4] = "pin4",
+	[LAYOUT_SET_PIN6] = "pin6",
 };
 
 /* nft's userdata type for a table's comment */
@@ -264,7 +264,7 @@ enum base_kind {
 /* The rules of a bridged container's chain b_<id>: the base chain's, for
  * one port; BASE_DNS only with a resolver. */
 static const enum base_kind bport_kinds[] = {
-	BASE_ALLOW_FAST, BASE_DNS,   BASE_DENY,	      BASE_ND_ANY, BASE_EXPECTED,
+	BASE_ALLOW_FAST, BASE_DNS,     BASE_DENY,  BASE_ND_ANY,	    BASE_EXPECTED,
 	BASE_DISPATCH,	 BASE_DEFTAG6, BASE_ALLOW, BASE_DENY_AGAIN, BASE_DROP,
 };
 

@@ -137,6 +137,15 @@ nft_model_bridged(const struct nft_model *m, const char *id)
 	return ct != NULL && ct->bridged;
 }
 
+uint32_t
+nft_model_port_mark(const struct nft_model *m, const char *id, uint32_t *ret_mask)
+{
+	const struct model_ct *ct = lookup(m, id);
+
+	*ret_mask = LAYOUT_MARK_FIELD;
+	return ct != NULL && ct->port != 0 ? layout_port_mark(ct->port) : 0;
+}
+
 const struct model_ct *
 model_find_ifname(const struct nft_model *m, const char *ifname)
 {

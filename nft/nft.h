@@ -191,6 +191,13 @@ void nft_model_free(struct nft_model *m);
 bool nft_model_valid(const struct nft_model *m);
 /* Did the last change put container id in the kernel as a bridged one? */
 bool nft_model_bridged(const struct nft_model *m, const char *id);
+/*
+ * The mark a packet from container id's port carries in the IP hooks
+ * while the port is on a bridge (0: it has no port id), and in *ret_mask
+ * the bits that hold it: what tells a bridged container's packet apart
+ * where the interface it came in on is the bridge.
+ */
+uint32_t nft_model_port_mark(const struct nft_model *m, const char *id, uint32_t *ret_mask);
 
 /*
  * Make the kernel hold exactly want, starting from have (a dump taken

@@ -6,6 +6,7 @@
  *   {"t":"reset","port":P,"upstreams":[{"addr":A,"port":P}],
  *    "min_ttl":S,"max_ttl":S,"rate":N}        forget every policy
  *   {"t":"policy","ifname":I,"id":C,"default":"allow"|"deny",
+ *    "mark":M,"mask":K,                      its queries on a bridge
  *    "names":[{"rule":R,"action":"allow"|"deny","name":N}]}
  *   {"t":"gone","ifname":I}
  *   {"t":"ready"}                             the whole policy is here
@@ -42,6 +43,17 @@ rd_ct_find(struct rd *rd, const char *ifname)
 
 	for (i = 0; i < rd->ncts; i++)
 		if (strcmp(rd->cts[i].ifname, ifname) == 0)
+			return &rd->cts[i];
+	return NULL;
+}
+
+struct rd_ct *
+rd_ct_find_mark(struct rd *rd, uint32_t mark)
+{
+	size_t i;
+
+	for (i = 0; i < rd->ncts && mark != 0; i++)
+		if (rd->cts[i].mark != 0 && (mark & rd->cts[i].mask) == rd->cts[i].mark)
 			return &rd->cts[i];
 	return NULL;
 }
@@ -296,6 +308,8 @@ on_policy(struct rd *rd, const cJSON *m)
 	rules_container_clear(&ct->fw);
 	snprintf(ct->fw.id, sizeof(ct->fw.id), "%s", id);
 	ct->fw.policy = strcmp(dflt, "allow") == 0 ? RULES_ACTION_ALLOW : RULES_ACTION_DENY;
+	ct->mask = (uint32_t)num_of(m, "mask", 0);
+	ct->mark = (uint32_t)num_of(m, "mark", 0) & ct->mask;
 	ct->fw.rules = calloc(cJSON_GetArraySize(names) + 1, sizeof(*ct->fw.rules));
 	if (ct->fw.rules == NULL)
 		return -ENOMEM;

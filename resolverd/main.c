@@ -210,6 +210,8 @@ main(int argc, char *argv[])
 	    nonblocking(rd.udp6) < 0 || nonblocking(rd.tcp4) < 0 || nonblocking(rd.tcp6) < 0 ||
 	    setup_udp(rd.udp4, IPPROTO_IP, IP_PKTINFO) < 0 ||
 	    setup_udp(rd.udp6, IPPROTO_IPV6, IPV6_RECVPKTINFO) < 0 ||
+	    setup_udp(rd.udp4, SOL_SOCKET, SO_RCVMARK) < 0 ||
+	    setup_udp(rd.udp6, SOL_SOCKET, SO_RCVMARK) < 0 ||
 	    rd_watch(&rd, rd.ctl_listen, RD_TAG_CTL_LISTEN, 0) < 0 ||
 	    (rd.udp4 >= 0 && rd_watch(&rd, rd.udp4, RD_TAG_UDP4, 0) < 0) ||
 	    (rd.udp6 >= 0 && rd_watch(&rd, rd.udp6, RD_TAG_UDP6, 0) < 0) ||

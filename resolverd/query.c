@@ -295,7 +295,7 @@ rd_udp_ready(struct rd *rd, int fd, enum rd_client kind)
 	uint8_t buf[UDP_MAX];
 	union {
 		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-			 CMSG_SPACE(sizeof(struct in_pktinfo))];
+			 CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
 	} u;
 	int k;
@@ -311,7 +311,9 @@ rd_udp_ready(struct rd *rd, int fd, enum rd_client kind)
 				     .msg_controllen = sizeof(u.buf)};
 		char ifname[IFNAMSIZ] = "";
 		unsigned int ifindex = 0;
+		uint32_t mark = 0;
 		struct cmsghdr *cm;
+		struct rd_ct *ct;
 		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
 
 		if (n < 0)
@@ -325,12 +327,17 @@ rd_udp_ready(struct rd *rd, int fd, enum rd_client kind)
 				   cm->cmsg_type == IPV6_PKTINFO) {
 				memcpy(&c.pi6, CMSG_DATA(cm), sizeof(c.pi6));
 				ifindex = c.pi6.ipi6_ifindex;
+			} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_MARK &&
+				   cm->cmsg_len == CMSG_LEN(sizeof(mark))) {
+				memcpy(&mark, CMSG_DATA(cm), sizeof(mark));
 			}
 		}
 		if ((msg.msg_flags & MSG_TRUNC) || ifindex == 0 ||
 		    if_indextoname(ifindex, ifname) == NULL)
 			continue;
-		handle(rd, &c, ifname, buf, (size_t)n);
+		/* in on a bridge: the port's id, which the table wrote, says who */
+		ct = rd_ct_find(rd, ifname) == NULL ? rd_ct_find_mark(rd, mark) : NULL;
+		handle(rd, &c, ct != NULL ? ct->ifname : ifname, buf, (size_t)n);
 	}
 }
 

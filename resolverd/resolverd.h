@@ -40,6 +40,7 @@
 /* One container's policy: its rules by name and its default. */
 struct rd_ct {
 	char ifname[IFNAMSIZ];
+	uint32_t mark, mask;	   /* on a bridge: packet mark & mask == mark (0: none) */
 	struct rules_container fw; /* id, policy, and the rules by name only */
 	double tokens;		   /* queries it may send now */
 	int64_t refill_ms;
@@ -147,6 +148,8 @@ void rd_resend_opens(struct rd *rd);
 
 /* control.c */
 struct rd_ct *rd_ct_find(struct rd *rd, const char *ifname);
+/* The container whose bridge port a packet's mark names, or NULL. */
+struct rd_ct *rd_ct_find_mark(struct rd *rd, uint32_t mark);
 void rd_ctl_accept(struct rd *rd);
 void rd_ctl_ready(struct rd *rd);
 void rd_ctl_flush(struct rd *rd);

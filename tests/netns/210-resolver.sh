@@ -13,26 +13,10 @@ set -euo pipefail
 hfw_init resolver
 need_agentd
 command -v curl >/dev/null || skip "curl missing"
-command -v dig >/dev/null || skip "dig (dnsutils) missing"
-command -v dnsmasq >/dev/null || skip "dnsmasq missing"
 topo_up
 servers_up
 
-# the DNS server: 192.0.2.53 in the remote namespace, records from
-# files it reloads when they change, every query logged
-DNS=192.0.2.53
-ip -n "$REMOTE" addr add "$DNS/32" dev lo
-mkdir -p "$WORK/hosts"
-records() { printf '%s\n' "$@" >"$WORK/hosts/records.new" && mv "$WORK/hosts/records.new" "$WORK/hosts/records"; }
-records "203.0.113.10 api.example.test" "2001:db8::10 api.example.test" \
-	"203.0.113.11 other.example.test" "192.0.2.10 a.github.test" "192.0.2.11 b.github.test" \
-	"203.0.113.20 github.test"
-ip netns exec "$REMOTE" dnsmasq --keep-in-foreground --user=root --no-hosts --no-resolv \
-	--listen-address="$DNS" --bind-interfaces --port=53 --local=/test/ \
-	--hostsdir="$WORK/hosts" --local-ttl=3 --log-queries=extra \
-	--log-facility="$WORK/dnsmasq.log" --pid-file="$WORK/dnsmasq.pid" &
-bg_track $!
-poll 10 "dnsmasq answers" sh -c "ip netns exec $REMOTE dig +short +tries=1 +timeout=1 @$DNS api.example.test | grep -q 203.0.113.10"
+dns_server_up
 
 agentd_start --dns-upstream "$DNS" --dns-min-ttl 2 --dns-max-ttl 6
 
@@ -43,13 +27,6 @@ expect_api "c1: allow tcp 443 to api.example.test" 201 POST $V/c1/firewall/egres
 	'{"id": "api", "destination": "api.example.test", "protocol": "tcp", "destination_port": "443", "action": "allow"}'
 check "no warning that names open nothing" sh -c "! grep -q names_unresolved $WORK/api.out"
 
-# dig QUERY... in container NS: the answer's addresses (or status)
-lookup() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" dig +tries=2 +timeout=2 "$@" 2>&1
-}
-queried() { grep -c "query\[[A-Z]*\] $1 from" "$WORK/dnsmasq.log" 2>/dev/null || true; }
 
 batch_begin
 expect_blocked "before any lookup: 203.0.113.10:443 refused" tcp "$C1" 203.0.113.10 443

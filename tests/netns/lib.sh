@@ -797,3 +797,36 @@ rule_body() {
 	printf '{"destination": "%s", %s"protocol": "%s", "action": "%s", "description": "%s"}' \
 		"$1" "${2:+\"destination_port\": \"$2\", }" "$3" "$4" "${5:-}"
 }
+
+# dns_server_up: a real DNS server (dnsmasq) at $DNS, 192.0.2.53, in
+# the remote namespace, for the resolver's tests: records from a file it reloads when `records`
+# rewrites it, TTL 3 s, every query logged to $WORK/dnsmasq.log. Call
+# after topo_up.
+DNS=192.0.2.53
+dns_server_up() {
+	command -v dig >/dev/null || skip "dig (dnsutils) missing"
+	command -v dnsmasq >/dev/null || skip "dnsmasq missing"
+	ip -n "$REMOTE" addr add "$DNS/32" dev lo
+	mkdir -p "$WORK/hosts"
+	records "203.0.113.10 api.example.test" "2001:db8::10 api.example.test" \
+		"203.0.113.11 other.example.test" "192.0.2.10 a.github.test" \
+		"192.0.2.11 b.github.test" "203.0.113.20 github.test"
+	ip netns exec "$REMOTE" dnsmasq --keep-in-foreground --user=root --no-hosts --no-resolv \
+		--listen-address="$DNS" --bind-interfaces --port=53 --local=/test/ \
+		--hostsdir="$WORK/hosts" --local-ttl=3 --log-queries=extra \
+		--log-facility="$WORK/dnsmasq.log" --pid-file="$WORK/dnsmasq.pid" &
+	bg_track $!
+	poll 10 "dnsmasq answers" sh -c "ip netns exec $REMOTE dig +short +tries=1 +timeout=1 @$DNS api.example.test | grep -q 203.0.113.10"
+}
+
+# records LINE...: the DNS server's records from now on ("ADDR NAME" each)
+records() {
+	printf '%s\n' "$@" >"$WORK/hosts/records.new" && mv "$WORK/hosts/records.new" "$WORK/hosts/records"
+}
+
+# lookup NS DIG-ARGS...: dig in namespace NS (two tries of 2 s)
+lookup() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" dig +tries=2 +timeout=2 "$@" 2>&1
+}
