@@ -609,6 +609,15 @@ check_open(struct dns *d, const cJSON *m, struct nft_learn **v, size_t *n, size_
 	return 0;
 }
 
+/* A line of the agent's own from another thread than the observer's. */
+static void
+send_locked(struct dns *d, const char *line)
+{
+	pthread_mutex_lock(&d->lock);
+	send_line(d, strdup(line));
+	pthread_mutex_unlock(&d->lock);
+}
+
 static void
 send_opened(struct dns *d, uint64_t req, bool ok)
 {
@@ -616,9 +625,7 @@ send_opened(struct dns *d, uint64_t req, bool ok)
 
 	snprintf(line, sizeof(line), "{\"t\":\"opened\",\"req\":%llu,\"ok\":%s}",
 		 (unsigned long long)req, ok ? "true" : "false");
-	pthread_mutex_lock(&d->lock);
-	send_line(d, strdup(line));
-	pthread_mutex_unlock(&d->lock);
+	send_locked(d, line);
 }
 
 static void
@@ -645,6 +652,48 @@ on_refused(struct dns *d, const cJSON *m)
 	pthread_rwlock_unlock(&d->e->lock);
 	if (c != NULL)
 		drops_dns(d->drops, id, ifname, name, (uint16_t)qt->valuedouble);
+}
+
+/*
+ * Who opened the TCP connection from addr:port that came in on a bridge:
+ * the mark of its port, as the kernel recorded it (0: unknown). The
+ * resolver matches it against the policy it has.
+ */
+static void
+on_peer(struct dns *d, const cJSON *m)
+{
+	const cJSON *req = cJSON_GetObjectItemCaseSensitive(m, "req");
+	const cJSON *port = cJSON_GetObjectItemCaseSensitive(m, "port");
+	const char *ifname = str_of(m, "ifname"), *addr = str_of(m, "addr");
+	uint8_t a[16], family = RULES_FAMILY_IPV4;
+	uint32_t mark = 0;
+	char line[96];
+	int r = -EINVAL;
+
+	if (ifname != NULL && strlen(ifname) < RULES_IFNAME_MAX + 1 && addr != NULL &&
+	    cJSON_IsNumber(port) && port->valuedouble >= 1 && port->valuedouble <= 65535 &&
+	    cJSON_IsNumber(req)) {
+		if (inet_pton(AF_INET, addr, a) == 1)
+			r = 0;
+		else if (inet_pton(AF_INET6, addr, a) == 1) {
+			family = RULES_FAMILY_IPV6;
+			r = 0;
+		}
+	}
+	if (r == 0) {
+		pthread_rwlock_wrlock(&d->e->lock);
+		r = nft_dns_peer(d->e->nc, ifname, family, a, htons((uint16_t)port->valuedouble),
+				 &mark);
+		pthread_rwlock_unlock(&d->e->lock);
+	}
+	if (r < 0)
+		log_warn(r, "dns: who opened a TCP connection from %s on %s", addr ? addr : "?",
+			 ifname ? ifname : "?");
+	if (!cJSON_IsNumber(req))
+		return;
+	snprintf(line, sizeof(line), "{\"t\":\"peer\",\"req\":%llu,\"mark\":%lu}",
+		 (unsigned long long)req->valuedouble, (unsigned long)mark);
+	send_locked(d, line);
 }
 
 /* Forget the account of the containers of msgs: what it says may not hold. */
@@ -743,6 +792,8 @@ take_lines(struct dns *d, cJSON **opens)
 			m = NULL;
 		} else if (t != NULL && strcmp(t, "refused") == 0) {
 			on_refused(d, m);
+		} else if (t != NULL && strcmp(t, "peer") == 0) {
+			on_peer(d, m);
 		}
 		cJSON_Delete(m);
 		off = (size_t)(nl - d->in) + 1;

@@ -453,6 +453,29 @@ add_drop_log(struct plan *p)
 	return r;
 }
 
+/* The resolver's redirect of a table that no longer wants one. */
+static int
+remove_dns_redirect(struct plan *p)
+{
+	struct nftnl_set *s;
+	unsigned int i;
+	int r = 0;
+
+	if (p->have->dns_chain_present)
+		r = plan_put(p, OBJ_CHAIN, layout_container_chain(p->c->table, LAYOUT_DNS_CHAIN),
+			     NFT_MSG_DELCHAIN, 0, NULL, NULL, "delete resolver chain");
+	for (i = 0; i < 2 && r == 0; i++) {
+		if (!p->have->peers_present[i])
+			continue;
+		s = layout_peers_set(p->c->table, i);
+		if (s != NULL)
+			nftnl_set_unset(s, NFTNL_SET_ID);
+		r = plan_put(p, OBJ_SET, s, NFT_MSG_DELSET, 0, NULL, NULL,
+			     "delete resolver peers map");
+	}
+	return r;
+}
+
 /* The resolver's redirect (chain dns), whose rules follow the base chain's. */
 static int
 add_dns_redirect(struct plan *p)
@@ -460,7 +483,11 @@ add_dns_redirect(struct plan *p)
 	unsigned int i;
 	int r = 0;
 
-	if (p->fresh || !p->have->dns_chain_present)
+	for (i = 0; i < 2 && r == 0; i++)
+		if (p->fresh || !p->have->peers_present[i])
+			r = plan_put(p, OBJ_SET, layout_peers_set(p->c->table, i), NFT_MSG_NEWSET,
+				     NLM_F_CREATE, NULL, NULL, "create resolver peers map");
+	if (r == 0 && (p->fresh || !p->have->dns_chain_present))
 		r = plan_put(p, OBJ_CHAIN, layout_dns_chain(p->c->table), NFT_MSG_NEWCHAIN,
 			     NLM_F_CREATE, NULL, NULL, "create resolver chain");
 	for (i = 0; p->base_chain && i < LAYOUT_DNS_NRULES && r == 0; i++)
@@ -584,10 +611,8 @@ build(struct plan *p)
 			r = plan_flush(p, LAYOUT_DROP_CHAIN, NULL);
 		if (r == 0 && p->base_chain && h->dns_chain_present)
 			r = plan_flush(p, LAYOUT_DNS_CHAIN, NULL);
-		if (r == 0 && p->c->opts.dns_port == 0 && h->dns_chain_present)
-			r = plan_put(p, OBJ_CHAIN,
-				     layout_container_chain(p->c->table, LAYOUT_DNS_CHAIN),
-				     NFT_MSG_DELCHAIN, 0, NULL, NULL, "delete resolver chain");
+		if (r == 0 && p->c->opts.dns_port == 0)
+			r = remove_dns_redirect(p);
 		if (r == 0 && p->c->opts.log_rate == 0)
 			r = remove_drop_log(p);
 		if (r == 0)

@@ -101,6 +101,17 @@ set_cb(const struct nlmsghdr *nlh, void *data)
 		}
 		goto out;
 	}
+	for (i = 0; i < 2; i++) {
+		if (strcmp(name, layout_peers_name(i)) != 0)
+			continue;
+		if (layout_peers_set_check(s, i) == 0)
+			d->st->peers_present[i] = true;
+		else {
+			state_base_damage(d->st, "set %s has the wrong type", name);
+			d->st->base_unrepairable = true;
+		}
+		goto out;
+	}
 	for (i = 0; i < LAYOUT_SET_MAX; i++)
 		if (strcmp(name, layout_set_names[i]) == 0)
 			break;
@@ -483,7 +494,8 @@ judge_base(const struct dump *d)
 		st->base_rules_ok = false;
 	}
 	if (st->opts.dns_port != 0 &&
-	    (!st->dns_chain_present || d->dns_rules_seen != LAYOUT_DNS_NRULES)) {
+	    (!st->dns_chain_present || d->dns_rules_seen != LAYOUT_DNS_NRULES ||
+	     !st->peers_present[0] || !st->peers_present[1])) {
 		state_base_damage(st, "the resolver's redirect is %s",
 				  st->dns_chain_present ? "altered" : "missing");
 		st->base_rules_ok = false;

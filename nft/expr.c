@@ -303,6 +303,24 @@ expr_dynset_limit(const char *set, uint64_t rate)
 }
 
 struct nftnl_expr *
+expr_dynset_map(const char *set, uint32_t sreg_key, uint32_t sreg_data)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("dynset");
+
+	if (e == NULL || nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set) < 0) {
+		nftnl_expr_free(e);
+		return NULL;
+	}
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, sreg_key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, sreg_data);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, 0);
+	/* the kernel reports the flags, 0 too */
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_FLAGS, 0);
+	return e;
+}
+
+struct nftnl_expr *
 expr_meta_set_mark(void)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("meta");

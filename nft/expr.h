@@ -63,6 +63,8 @@ struct nftnl_expr *expr_hton(uint32_t size);
 struct nftnl_expr *expr_limit(uint64_t rate);
 /* update @set { register limit rate per second }: one bucket per key. */
 struct nftnl_expr *expr_dynset_limit(const char *set, uint64_t rate);
+/* add @set { register sreg_key : register sreg_data }, with the set's timeout. */
+struct nftnl_expr *expr_dynset_map(const char *set, uint32_t sreg_key, uint32_t sreg_data);
 /* Log the packet to NFLOG group, snaplen bytes of it. */
 struct nftnl_expr *expr_log(uint16_t group, uint32_t snaplen);
 

@@ -785,10 +785,45 @@ layout_dns_chain(const char *table)
 	return ch;
 }
 
+/* What each rule of chain dns matches: its protocol, and whose packets. */
+static const struct {
+	uint8_t proto;
+	bool bridged;	 /* a port of @dnsb in the mark, else an interface of @dns */
+	int8_t record_v; /* records the peer in peers4 (4) or peers6 (6); else redirects */
+} dns_rules[LAYOUT_DNS_NRULES] = {
+	{IPPROTO_UDP, false, 0}, {IPPROTO_TCP, false, 0}, {IPPROTO_UDP, true, 0},
+	{IPPROTO_TCP, true, 4},	 {IPPROTO_TCP, true, 6},  {IPPROTO_TCP, true, 0},
+};
+
+/* 32-bit register k, named as the kernel reports it: a 128-bit one where it starts one */
+static uint32_t
+reg32(uint32_t k)
+{
+	return k % 4 == 0 ? NFT_REG_1 + k / 4 : NFT_REG32_00 + k;
+}
+
+/* The key of peers4 or peers6 from the packet, and the mark, for the kernel to add. */
+static void
+add_peer_record(struct layout_rb *b, bool v6)
+{
+	/* bridge . source address . source port : mark, in 32-bit registers from 0 */
+	uint32_t aw = v6 ? 4 : 1; /* the address's words */
+
+	layout_rb_add(b, expr_meta(NFT_META_IIFNAME, reg32(0)));
+	layout_rb_add(b,
+		      expr_payload_to(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, 4 * aw, reg32(4)));
+	layout_rb_add(b, expr_payload_to(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, reg32(4 + aw)));
+	layout_rb_add(b, expr_meta(NFT_META_MARK, reg32(5 + aw)));
+	layout_rb_add(b, expr_dynset_map(layout_peers_name(v6), reg32(0), reg32(5 + aw)));
+}
+
 /*
- * Rule i of chain dns: UDP, then TCP, port 53 to the resolver's port;
- * from an interface of @dns (0, 1), then from a port of @dnsb (2, 3),
- * which the IP hooks see as the bridge's.
+ * Rule i of chain dns: port 53 to the resolver's port, UDP then TCP,
+ * from an interface of @dns (0, 1) and from a port of @dnsb (2, 5),
+ * which the IP hooks see as the bridge's; a TCP connection from a
+ * bridge is recorded first (3, 4), in rules of their own, so that a
+ * full map leaves it unattributed (the resolver closes it), never
+ * unredirected.
  */
 struct nftnl_rule *
 layout_dns_rule(const char *table, const struct nft_options *o, unsigned int i)
@@ -802,11 +837,17 @@ layout_dns_rule(const char *table, const struct nft_options *o, unsigned int i)
 		nftnl_rule_free(b.r);
 		return NULL;
 	}
+	if (dns_rules[i].record_v != 0) {
+		uint8_t nfproto = dns_rules[i].record_v == 6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+
+		layout_rb_add(&b, expr_meta(NFT_META_NFPROTO, NFT_REG_1));
+		layout_rb_add(&b, expr_cmp_u8(nfproto));
+	}
 	layout_rb_add(&b, expr_meta(NFT_META_L4PROTO, NFT_REG_1));
-	layout_rb_add(&b, expr_cmp_u8(i % 2 == 0 ? IPPROTO_UDP : IPPROTO_TCP));
+	layout_rb_add(&b, expr_cmp_u8(dns_rules[i].proto));
 	layout_rb_add(&b, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
 	layout_rb_add(&b, expr_cmp(NFT_CMP_EQ, &dport, sizeof(dport)));
-	if (i < 2) {
+	if (!dns_rules[i].bridged) {
 		layout_rb_add(&b, expr_meta(NFT_META_IIFNAME, NFT_REG_1));
 		layout_rb_add(&b, expr_lookup(layout_set_names[LAYOUT_SET_DNS], 0, false, 0));
 	} else {
@@ -815,6 +856,10 @@ layout_dns_rule(const char *table, const struct nft_options *o, unsigned int i)
 		layout_rb_add(&b, expr_meta(NFT_META_MARK, NFT_REG_1));
 		layout_rb_add(&b, expr_bitwise_and(&field, sizeof(field)));
 		layout_rb_add(&b, expr_lookup(layout_set_names[LAYOUT_SET_DNSB], 0, false, 0));
+	}
+	if (dns_rules[i].record_v != 0) {
+		add_peer_record(&b, dns_rules[i].record_v == 6);
+		return layout_rb_done(&b);
 	}
 	layout_rb_add(&b, expr_imm_data(&port, sizeof(port)));
 	layout_rb_add(&b, expr_redir());
@@ -846,6 +891,76 @@ layout_drop_set(const char *table)
 	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, 60000);
 	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, LAYOUT_DROP_SET_SIZE);
 	return s;
+}
+
+const char *
+layout_peers_name(bool v6)
+{
+	return v6 ? "peers6" : "peers4";
+}
+
+/* bridge . address . port, as types and as bytes (each part in 32-bit words) */
+static uint32_t
+peers_key_type(bool v6)
+{
+	return (NFT_TYPE_IFNAME << 2 * NFT_TYPE_BITS) |
+	       ((v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR) << NFT_TYPE_BITS) | NFT_TYPE_INET_SERVICE;
+}
+
+static uint32_t
+peers_key_len(bool v6)
+{
+	return IFNAMSIZ + (v6 ? 16 : 4) + 4;
+}
+
+struct nftnl_set *
+layout_peers_set(const char *table, bool v6)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s == NULL)
+		return NULL;
+	if (nftnl_set_set_str(s, NFTNL_SET_TABLE, table) < 0 ||
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, layout_peers_name(v6)) < 0) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, LAYOUT_SET_MAX + 2 + v6);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, peers_key_type(v6));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, peers_key_len(v6));
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
+	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, LAYOUT_PEERS_TIMEOUT_MS);
+	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, LAYOUT_PEERS_SIZE);
+	return s;
+}
+
+int
+layout_peers_set_check(const struct nftnl_set *s, bool v6)
+{
+	return nftnl_set_get_u32(s, NFTNL_SET_FLAGS) ==
+				       (NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL) &&
+			       nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE) == peers_key_type(v6) &&
+			       nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) == peers_key_len(v6) &&
+			       nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE) == NFT_TYPE_MARK &&
+			       nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN) == 4
+		       ? 0
+		       : -EBADMSG;
+}
+
+size_t
+layout_peers_key(uint8_t key[16 + 16 + 4], const char *ifname, bool v6, const void *addr,
+		 uint16_t port)
+{
+	size_t alen = v6 ? 16 : 4;
+
+	memset(key, 0, peers_key_len(v6));
+	strncpy((char *)key, ifname, IFNAMSIZ - 1);
+	memcpy(key + IFNAMSIZ, addr, alen);
+	memcpy(key + IFNAMSIZ + alen, &port, sizeof(port));
+	return peers_key_len(v6);
 }
 
 struct nftnl_chain *

@@ -39,6 +39,7 @@ struct raw_rule;
 /* nft's datatype ids, so that `nft list` shows our sets readably. */
 #define NFT_TYPE_IPADDR 7
 #define NFT_TYPE_IP6ADDR 8
+#define NFT_TYPE_INET_SERVICE 13
 #define NFT_TYPE_MARK 19
 #define NFT_TYPE_IFNAME 41
 #define NFT_TYPE_BITS 6
@@ -132,10 +133,25 @@ layout_port_mark(uint16_t port)
  */
 #define LAYOUT_DNS_CHAIN "dns"
 #define LAYOUT_DNS_PRIO (-101)
-#define LAYOUT_DNS_NRULES 4
+#define LAYOUT_DNS_NRULES 6
 struct nftnl_chain *layout_dns_chain(const char *table);
 struct nftnl_rule *layout_dns_rule(const char *table, const struct nft_options *o, unsigned int i);
 int layout_dns_chain_check(const struct nftnl_chain *ch);
+/*
+ * An accepted TCP connection carries no mark, so the chain dns records
+ * who opened each TCP connection it redirects from a bridge: the maps
+ * peers4 and peers6, bridge . source address . source port : the mark,
+ * filled by the kernel as the handshake passes, each entry for
+ * LAYOUT_PEERS_TIMEOUT_MS. The resolver asks agentd (nft_dns_peer()).
+ */
+#define LAYOUT_PEERS_TIMEOUT_MS 10000
+#define LAYOUT_PEERS_SIZE 65535
+const char *layout_peers_name(bool v6);
+struct nftnl_set *layout_peers_set(const char *table, bool v6);
+int layout_peers_set_check(const struct nftnl_set *s, bool v6);
+/* The key of an entry: bridge, address (4 or 16 bytes), port (network order). */
+size_t layout_peers_key(uint8_t key[16 + 16 + 4], const char *ifname, bool v6, const void *addr,
+			uint16_t port);
 
 /* The chains of the bridge table. */
 enum layout_bchain {

@@ -749,10 +749,25 @@ START_TEST(dns_rules_recognised)
 		for (j = 0; j < LAYOUT_DNS_NRULES; j++)
 			ck_assert_int_eq(layout_rule_check(r, layout_dns_rule(TABLE, &o, j)),
 					 i == j ? 0 : -EBADMSG);
-		ck_assert_int_eq(layout_rule_check(r, layout_dns_rule(TABLE, &other, i)), -EBADMSG);
+		/* rules 3 and 4 record TCP peers from a bridge, and redirect nothing */
+		ck_assert_int_eq(layout_rule_check(r, layout_dns_rule(TABLE, &other, i)),
+				 i == 3 || i == 4 ? 0 : -EBADMSG);
 		nftnl_rule_free(r);
 	}
 	ck_assert_ptr_null(layout_dns_rule(TABLE, &o, LAYOUT_DNS_NRULES));
+}
+END_TEST
+
+/* The maps of TCP peers parse back as themselves, not as each other. */
+START_TEST(peers_sets_recognised)
+{
+	struct nftnl_set *s = layout_peers_set(TABLE, _i), *back = nftnl_set_alloc();
+
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(nftnl_set_nlmsg_parse(serialise_set(s), back), 0);
+	ck_assert_int_eq(layout_peers_set_check(back, _i), 0);
+	ck_assert_int_eq(layout_peers_set_check(back, !_i), -EBADMSG);
+	nftnl_set_free(back);
 }
 END_TEST
 
@@ -867,6 +882,7 @@ layout_suite(void)
 	tcase_add_test(tc, bad_masks6_refused);
 	tcase_add_loop_test(tc, base_rules_recognised, 0, NBASE_OPTIONS);
 	tcase_add_test(tc, dns_rules_recognised);
+	tcase_add_loop_test(tc, peers_sets_recognised, 0, 2);
 	tcase_add_loop_test(tc, sets_recognised, 0, LAYOUT_SET_MAX);
 	tcase_add_loop_test(tc, bridged_rules_recognised, 0, NBASE_OPTIONS);
 	tcase_add_test(tc, chain_names);

@@ -176,6 +176,16 @@ struct nft_learn {
  */
 int nft_learn(struct nft_conn *c, const struct nft_learn *v, size_t n, struct nft_error *reterr);
 
+/*
+ * The mark of the bridge port that opened the TCP connection from
+ * address:port (network byte order; family enum rules_family) that
+ * came in on ifname, a bridge, to the resolver, as the chain dns
+ * recorded it (peers.c); 0 in *ret_mark when none was. Returns 0 or a
+ * negative errno.
+ */
+int nft_dns_peer(struct nft_conn *c, const char *ifname, uint8_t family, const void *addr,
+		 uint16_t port, uint32_t *ret_mark);
+
 /* What the table was built with, as its base chain says. */
 const struct nft_options *nft_state_options(const struct nft_state *s);
 

@@ -223,6 +223,7 @@ struct nft_state {
 	bool drop_chain_present;
 	bool dns_chain_present; /* hooked as layout_dns_chain() makes it */
 	bool drop_set_present;
+	bool peers_present[2]; /* peers4, peers6 (layout_peers_set()) */
 	struct nft_elems elems[LAYOUT_SET_MAX];
 	char **foreign_chains; /* chains that are neither the base nor a container's */
 	size_t nforeign_chains;

@@ -11,12 +11,15 @@
  *   {"t":"gone","ifname":I}
  *   {"t":"ready"}                             the whole policy is here
  *   {"t":"opened","req":N,"ok":B}
+ *   {"t":"peer","req":N,"mark":M}             whose port, 0: unknown
  *
  * To agentd:
  *
  *   {"t":"open","req":N,"id":C,"name":N,"rules":[R],
  *    "addrs":[{"addr":A,"ttl":S}]}
  *   {"t":"refused","id":C,"name":N,"qtype":T}
+ *   {"t":"peer","req":N,"ifname":I,"addr":A,"port":P}
+ *                      who opened this TCP connection that came in on a bridge?
  *
  * A new connection replaces the one before: a restarted agentd.
  */
@@ -204,6 +207,34 @@ rd_send_open(struct rd *rd, const struct rd_query *q)
 }
 
 void
+rd_send_peer(struct rd *rd, uint64_t req, const char *ifname, const struct sockaddr_storage *peer)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)peer;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)peer;
+	char addr[INET6_ADDRSTRLEN];
+	struct rules_jw w;
+
+	if (peer->ss_family == AF_INET)
+		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
+	else
+		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
+	rules_jw_init(&w);
+	rules_jw_open(&w, '{');
+	rules_jw_key(&w, "t");
+	rules_jw_str(&w, "peer");
+	rules_jw_key(&w, "req");
+	rules_jw_u64(&w, req);
+	rules_jw_key(&w, "ifname");
+	rules_jw_str(&w, ifname);
+	rules_jw_key(&w, "addr");
+	rules_jw_str(&w, addr);
+	rules_jw_key(&w, "port");
+	rules_jw_u64(&w, ntohs(peer->ss_family == AF_INET ? s4->sin_port : s6->sin6_port));
+	rules_jw_close(&w, '}');
+	ctl_write(rd, rules_jw_take(&w));
+}
+
+void
 rd_send_refused(struct rd *rd, const struct rd_ct *ct, const char *name, uint16_t qtype)
 {
 	struct rules_jw w;
@@ -352,6 +383,8 @@ on_line(struct rd *rd, const char *line)
 	} else if (strcmp(t, "opened") == 0)
 		rd_opened(rd, (uint64_t)num_of(m, "req", 0),
 			  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "ok")));
+	else if (strcmp(t, "peer") == 0)
+		rd_peer(rd, (uint64_t)num_of(m, "req", 0), (uint32_t)num_of(m, "mark", 0));
 	else
 		r = -EINVAL;
 	if (r < 0)

@@ -373,14 +373,25 @@ tcp_ifindex(int fd, int family)
 	return -ENOENT;
 }
 
+/*
+ * A connection that came in on a container's interface is that
+ * container's; one that came in on a bridge waits for agentd to say
+ * whose port opened it (tcp[].peer), reading meanwhile.
+ */
 void
 rd_tcp_accept(struct rd *rd, int lfd, enum rd_client family)
 {
 	int k;
 
 	for (k = 0; k < 16; k++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), ifindex;
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd =
+			accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		char ifname[IFNAMSIZ];
+		struct rd_tcp *t;
 		unsigned int i;
+		int ifindex;
 
 		if (fd < 0)
 			return;
@@ -388,16 +399,70 @@ rd_tcp_accept(struct rd *rd, int lfd, enum rd_client family)
 		for (i = 0; i < RD_TCP_MAX && rd->tcp[i].fd >= 0; i++)
 			;
 		if (ifindex <= 0 || i == RD_TCP_MAX ||
-		    if_indextoname((unsigned int)ifindex, rd->tcp[i].ifname) == NULL ||
-		    rd_ct_find(rd, rd->tcp[i].ifname) == NULL) {
+		    if_indextoname((unsigned int)ifindex, ifname) == NULL ||
+		    (rd_ct_find(rd, ifname) == NULL && !rd->agent_ready)) {
 			close(fd);
 			continue;
 		}
-		rd->tcp[i].fd = fd;
-		rd->tcp[i].have = 0;
-		rd->tcp[i].idle_ms = rd_now_ms() + RD_TCP_IDLE_MS;
+		t = &rd->tcp[i];
+		t->fd = fd;
+		t->have = 0;
+		t->idle_ms = rd_now_ms() + RD_TCP_IDLE_MS;
+		t->peer = 0;
+		snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
+		if (rd_ct_find(rd, ifname) == NULL) {
+			t->ifname[0] = '\0';
+			t->peer = ++rd->next_req;
+			rd_send_peer(rd, t->peer, ifname, &peer);
+		}
 		if (rd_watch(rd, fd, RD_TAG_TCP_CLIENT, i) < 0)
 			tcp_close(rd, i);
+	}
+}
+
+/* Answer every whole query read, once the connection's container is known. */
+static void
+tcp_serve(struct rd *rd, unsigned int slot)
+{
+	struct rd_tcp *t = &rd->tcp[slot];
+
+	while (t->fd >= 0 && t->ifname[0] != '\0' && t->have >= 2) {
+		size_t len = (size_t)t->buf[0] << 8 | t->buf[1];
+		struct client c = {.kind = RD_TCP, .tcp = slot};
+
+		if (len > RD_TCP_BUF) {
+			tcp_close(rd, slot);
+			return;
+		}
+		if (t->have < 2 + len)
+			return;
+		handle(rd, &c, t->ifname, t->buf + 2, len);
+		if (t->fd < 0)
+			return;
+		memmove(t->buf, t->buf + 2 + len, t->have - 2 - len);
+		t->have -= 2 + len;
+	}
+}
+
+void
+rd_peer(struct rd *rd, uint64_t req, uint32_t mark)
+{
+	struct rd_ct *ct = rd_ct_find_mark(rd, mark);
+	unsigned int i;
+
+	for (i = 0; i < RD_TCP_MAX; i++) {
+		struct rd_tcp *t = &rd->tcp[i];
+
+		if (t->fd < 0 || t->peer == 0 || t->peer != req)
+			continue;
+		t->peer = 0;
+		if (ct == NULL) {
+			tcp_close(rd, i); /* no container of ours: nobody to answer */
+			return;
+		}
+		snprintf(t->ifname, sizeof(t->ifname), "%s", ct->ifname);
+		tcp_serve(rd, i);
+		return;
 	}
 }
 
@@ -418,22 +483,7 @@ rd_tcp_ready(struct rd *rd, unsigned int slot)
 		return;
 	t->have += n;
 	t->idle_ms = rd_now_ms() + RD_TCP_IDLE_MS;
-	while (t->fd >= 0 && t->have >= 2) {
-		size_t len = (size_t)t->buf[0] << 8 | t->buf[1];
-		struct client c = {.kind = RD_TCP, .tcp = slot};
-
-		if (len > RD_TCP_BUF) {
-			tcp_close(rd, slot);
-			return;
-		}
-		if (t->have < 2 + len)
-			return;
-		handle(rd, &c, t->ifname, t->buf + 2, len);
-		if (t->fd < 0)
-			return;
-		memmove(t->buf, t->buf + 2 + len, t->have - 2 - len);
-		t->have -= 2 + len;
-	}
+	tcp_serve(rd, slot);
 }
 
 void

@@ -85,7 +85,8 @@ struct rd_query {
 struct rd_tcp {
 	int fd; /* -1: free */
 	uint32_t gen;
-	char ifname[IFNAMSIZ];
+	char ifname[IFNAMSIZ]; /* the container's; "" while agentd is asked whose (peer) */
+	uint64_t peer;
 	uint8_t buf[2 + RD_TCP_BUF];
 	size_t have;
 	int64_t idle_ms;
@@ -145,6 +146,8 @@ int rd_timers(struct rd *rd);
 void rd_opened(struct rd *rd, uint64_t req, bool ok);
 /* Every answer waiting for agentd is asked for again (a new agentd). */
 void rd_resend_opens(struct rd *rd);
+/* agentd says which port's mark opened the connection of request req (0: none). */
+void rd_peer(struct rd *rd, uint64_t req, uint32_t mark);
 
 /* control.c */
 struct rd_ct *rd_ct_find(struct rd *rd, const char *ifname);
@@ -155,6 +158,9 @@ void rd_ctl_ready(struct rd *rd);
 void rd_ctl_flush(struct rd *rd);
 /* Ask agentd to open q's addresses (when it is there). */
 void rd_send_open(struct rd *rd, const struct rd_query *q);
+/* Ask agentd who opened a TCP connection from addr:port on ifname, a bridge. */
+void rd_send_peer(struct rd *rd, uint64_t req, const char *ifname,
+		  const struct sockaddr_storage *peer);
 /* Tell agentd that ct's query for name was refused (its drop log). */
 void rd_send_refused(struct rd *rd, const struct rd_ct *ct, const char *name, uint16_t qtype);
 

@@ -6,7 +6,8 @@
 # 210: a lookup opens exactly its answer for the container that asked,
 # any name no rule allows gets NXDOMAIN and never leaves the host, and
 # queries to any address (remote, the bridge's, a peer's on the bridge),
-# over UDP and TCP, IPv4 and IPv6, are the resolver's. A bridged
+# over UDP and TCP (whose connections the kernel records, as an accepted
+# socket shows no mark), IPv4 and IPv6, are the resolver's. A bridged
 # container without rules by name keeps its DNS as its rules say.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +66,23 @@ check "a query over IPv6 (to the remote) is answered" \
 	sh -c "ip netns exec $B1 dig -6 +short +tries=1 +timeout=2 @2001:db8::53 api.example.test | grep -qx 203.0.113.10"
 check "a query over IPv6 to a peer on the bridge is answered" \
 	sh -c "ip netns exec $B1 dig -6 +short +tries=1 +timeout=2 @${B_ADDR6[3]} api.example.test | grep -qx 203.0.113.10"
+# TCP: the accepted connection shows no mark; the kernel recorded whose it is
+for srv in 192.0.2.99 "$BR_HOST4" "${B_ADDR4[3]}" 2001:db8::53 "${B_ADDR6[3]}"; do
+	check "a query over TCP to $srv is answered by the resolver" \
+		sh -c "ip netns exec $B1 dig +tcp +short +tries=1 +timeout=2 @$srv api.example.test | grep -qx 203.0.113.10"
+done
+for i in 1 2; do
+	expect_api "box-$i: allow tcp 443 to *.github.test" 201 POST $V/box-$i/firewall/egress \
+		'{"id": "gh", "destination": "*.github.test", "protocol": "tcp", "destination_port": "443", "action": "allow"}'
+done
+lookup "$B2" +tcp +short @"$DNS" a.github.test >"$WORK/gh2"
+check "b2 resolves a.github.test over TCP" grep -qx 192.0.2.10 "$WORK/gh2"
+batch_begin
+expect_ok "... which opens 192.0.2.10:443 for b2" tcp "$B2" 192.0.2.10 443
+expect_blocked "... and not for b1, whose rule is the same" tcp "$B1" 192.0.2.10 443
+batch_end
+lookup "$B1" +tcp @"$DNS" other.example.test >"$WORK/other-tcp"
+check "a name no rule allows, over TCP: NXDOMAIN" grep -q 'status: NXDOMAIN' "$WORK/other-tcp"
 lookup "$B1" +short @"$DNS" api.example.test AAAA >"$WORK/aaaa"
 check "AAAA: 2001:db8::10 [$(tr '\n' ' ' <"$WORK/aaaa")]" grep -qx 2001:db8::10 "$WORK/aaaa"
 expect_ok "... which connects over IPv6" tcp "$B1" 2001:db8::10 443
@@ -91,11 +109,14 @@ check "b3 (no rule by name) asks the server itself: other.example.test resolves"
 lookup "$B3" +short +tries=1 @192.0.2.99 api.example.test A >"$WORK/b3x" || true
 check "... and its query elsewhere is not answered" grep -q "timed out" "$WORK/b3x"
 
-# --- the audit shows what box-1's lookups opened
+# --- the audit shows what box-1's lookups opened (open for 6 s at most)
+lookup "$B1" +short @"$DNS" api.example.test >/dev/null
 expect_api "box-1's audit" 200 GET "$V/box-1/firewall/audit"
 check "it lists 203.0.113.10 among what box-1's lookups opened" \
 	grep -q '"address": *"203.0.113.10"' "$WORK/api.out"
-check "the agent is in sync" in_sync
+# the audit reads the table back: the resolver's rules recognised as written
+api GET /api/v1/firewall/audit
+check "the audit reads the host's table in sync" test "$(api_field data.in_sync)" = true
 if command -v nft >/dev/null; then
 	check "nft lists the table (the dns chain and dnsb)" \
 		sh -c "ip netns exec $HOST nft list table inet $TABLE | grep -q '@dnsb redirect to'"
