@@ -153,33 +153,7 @@ check "... within its clamped lifetime (6 s at most; took $(($(date +%s) - t0)) 
 expect_blocked "the old 203.0.113.10:443 refuses new connections" tcp "$C1" 203.0.113.10 443
 
 # --- an agent restart during a query loop loses no query
-ip netns exec "$C1" "$PYTHON" - "$DNS" >"$WORK/loop" <<'PY' &
-import socket, struct, sys, time
-def ask(i):
-    q = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"\3api\7example\4test\0" + struct.pack(">HH", 1, 1)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    for timeout in (1, 1):  # a client that asks again once after 1 s
-        s.settimeout(timeout)
-        s.sendto(q, (sys.argv[1], 53))
-        try:
-            a = s.recv(4096)
-            if struct.unpack(">H", a[:2])[0] == i and (a[3] & 0xf) == 0 and struct.unpack(">H", a[6:8])[0] > 0:
-                return True
-        except socket.timeout:
-            pass
-    return False
-ok = lost = 0
-end = time.time() + 6
-i = 0
-while time.time() < end:
-    i += 1
-    if ask(i & 0xffff):
-        ok += 1
-    else:
-        lost += 1
-    time.sleep(0.05)
-print(ok, lost)
-PY
+ip netns exec "$C1" "$PYTHON" "$HFW_DIR/dnsloop.py" "$DNS" 6 >"$WORK/loop" &
 LOOP=$!
 bg_track $LOOP
 sleep 1.5 # the loop runs a while before the kill; the loop's own clock ends it
