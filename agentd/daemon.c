@@ -19,6 +19,7 @@
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 
@@ -37,26 +38,50 @@
 #include "api/api.h"
 
 #define TOKEN_MAX 4096
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
+/*
+ * The bearer token: one line of visible ASCII, nothing after it but
+ * its newline, from a file no one but its owner can read. Anything
+ * else is refused whole, never cut: a token cut at a NUL or CR would be
+ * shorter than its owner thinks.
+ */
 static int
-read_token(const char *path, char **ret)
+read_token(const char *path, char **ret, const char **why)
 {
-	char buf[TOKEN_MAX + 2];
+	char buf[TOKEN_MAX + 3];
+	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len, i;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
+	*why = "";
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+		*why = ": not a regular file of mode 0600 or stricter";
+		close(fd);
+		return -EPERM;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
 		return -errno;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (buf[0] == '\0' || strlen(buf) > TOKEN_MAX) {
+	len = (size_t)n;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	for (i = 0; i < len && buf[i] > ' ' && buf[i] < 0x7f; i++)
+		;
+	if (len == 0 || len > TOKEN_MAX || i < len) {
+		*why = ": one line of 1-" STR(
+			TOKEN_MAX) " visible ASCII characters, no spaces or control bytes";
 		explicit_bzero(buf, sizeof(buf));
 		return -EINVAL;
 	}
+	buf[len] = '\0';
 	*ret = strdup(buf);
 	explicit_bzero(buf, sizeof(buf));
 	return *ret ? 0 : -ENOMEM;
@@ -185,10 +210,11 @@ daemon_run(const struct daemon_options *o)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (o->listen != NULL) {
-		r = read_token(o->token_file, &token);
+		const char *why;
+
+		r = read_token(o->token_file, &token, &why);
 		if (r < 0) {
-			log_warn(r, "--token-file %s (one line, 1-%d bytes)", o->token_file,
-				 TOKEN_MAX);
+			log_warn(r, "--token-file %s%s", o->token_file, why);
 			return EXIT_FAILURE;
 		}
 		ao.token = token;

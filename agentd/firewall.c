@@ -25,8 +25,6 @@
 #include "api/api.h"
 #include "rules/rules.h"
 
-#define PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
-
 /*
  * {"container_id", "interface", "default_action", "addresses", "rules",
  *  "interface_present", "enforcement", "revision"}
@@ -322,6 +320,13 @@ firewall_rule_delete(void *ctx, const char *id, const char *rule_id, struct api_
 
 	if (!calls_id_ok(id, res))
 		return;
+	/* never echoed: the path may hold any bytes */
+	if (!rules_id_valid(rule_id)) {
+		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_rule_id", "rule_id",
+				"rule id: expected 1-64 characters of A-Z a-z 0-9 _ . - (not \".\" "
+				"or \"..\")");
+		return;
+	}
 	pthread_rwlock_wrlock(&e->lock);
 	old = engine_ct_find(e, id);
 	if (old == NULL) {
@@ -485,11 +490,12 @@ resolve_peer(const cJSON *m, char *ifname, struct api_result *res)
 				"\"/run/netns/NAME\" or \"/proc/PID/ns/net\"");
 		return false;
 	}
-	if (!by_path && (!cJSON_IsNumber(m) || m->valuedouble < 1 || m->valuedouble > PID_MAX ||
-			 m->valuedouble != (double)(pid_t)m->valuedouble)) {
+	if (!by_path &&
+	    (!cJSON_IsNumber(m) || m->valuedouble < 1 || m->valuedouble > LINKS_PID_MAX ||
+	     m->valuedouble != (double)(pid_t)m->valuedouble)) {
 		api_result_fail(res, API_STATUS_BAD_INPUT, "invalid_pid", "pid",
 				"pid: expected the id of a process in the container, 1 to %d",
-				PID_MAX);
+				LINKS_PID_MAX);
 		return false;
 	}
 	r = links_host_peer(by_path ? m->valuestring : NULL, by_path ? 0 : (pid_t)m->valuedouble,

@@ -84,13 +84,15 @@ int links_bridge_nf_on(struct links *l, int ifindex);
  */
 void links_follow_container(const char *ifname, bool present, void *engine);
 
+#define LINKS_PID_MAX 4194304 /* the kernel's PID_MAX_LIMIT */
+
 /*
  * The host-side interface of the veth pair whose other end is in the
- * network namespace at netns_path (or, when it is NULL, that of process
- * pid). Returns 0 with the name in ifname (16 bytes); otherwise a
- * negative errno with reterr saying what went wrong for the API:
- * -ENOENT no such namespace or process, -ENODEV no veth of the host
- * leads there, -ENOTUNIQ several do (named in reterr).
+ * network namespace at netns_path, "/run/netns/NAME" or
+ * "/proc/PID/ns/net" (or, when it is NULL, that of process pid). Returns 0 with the name in ifname
+ * (16 bytes); otherwise a negative errno with reterr saying what went wrong for the API: -ENOENT no
+ * such namespace or process, -ENODEV no veth of the host leads there, -ENOTUNIQ several do (named
+ * in reterr).
  */
 int links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *reterr,
 		    size_t reterr_size);

@@ -4,11 +4,15 @@
  * the kernel gives it.
  */
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
@@ -21,6 +25,10 @@
 
 #include "agentd/links.h"
 #include "agentd/links_int.h"
+
+#define NETNS_NOT_ONE                                                                              \
+	"no network namespace there (accepted: /run/netns/NAME, as `ip netns` makes them, "        \
+	"or /proc/PID/ns/net)"
 
 struct nsid_answer {
 	int32_t nsid;
@@ -103,6 +111,51 @@ peer_cb(struct nl_object *o, void *arg)
 		 ps->n > 1 ? ", " : "", name);
 }
 
+/* "/proc/PID/ns/net": the process's id, else 0 */
+static pid_t
+netns_path_pid(const char *path)
+{
+	const char *p = path + 6;
+	long pid = 0;
+
+	if (strncmp(path, "/proc/", 6) != 0 || *p == '0')
+		return 0;
+	for (; isdigit((unsigned char)*p) && pid <= LINKS_PID_MAX; p++)
+		pid = pid * 10 + (*p - '0');
+	return strcmp(p, "/ns/net") == 0 && pid <= LINKS_PID_MAX ? (pid_t)pid : 0;
+}
+
+/*
+ * A namespace of `ip netns` (/run/netns/NAME), opened without ever
+ * opening anything else: O_PATH (a FIFO or a device is not opened, so
+ * nothing blocks), on nsfs, then opened for real. Every failure is
+ * -ENOENT alike, so that an answer tells nothing of the host's files.
+ */
+static int
+netns_open(const char *path)
+{
+	const char *name = path + 11;
+	struct statfs sf;
+	char self[32];
+	int fd, ns;
+
+	if (strncmp(path, "/run/netns/", 11) != 0 || name[0] == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -ENOENT;
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != NSFS_MAGIC) {
+		close(fd);
+		return -ENOENT;
+	}
+	/* the kernel takes no O_PATH descriptor for a namespace */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	ns = open(self, O_RDONLY | O_CLOEXEC);
+	close(fd);
+	return ns >= 0 ? ns : -ENOENT;
+}
+
 int
 links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *reterr, size_t reterr_size)
 {
@@ -111,13 +164,18 @@ links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *reterr, s
 	struct nl_sock *sk = nl_socket_alloc();
 	int fd = -1, r;
 
+	/* a process's namespace is found by its id: opening another root
+	 * process's file would take CAP_SYS_PTRACE, which the agent drops */
+	if (netns_path != NULL && netns_path_pid(netns_path) != 0) {
+		pid = netns_path_pid(netns_path);
+		netns_path = NULL;
+	}
 	if (netns_path != NULL) {
-		fd = open(netns_path, O_RDONLY | O_CLOEXEC);
+		fd = netns_open(netns_path);
 		if (fd < 0) {
-			r = -errno;
-			snprintf(reterr, reterr_size, "netns %s: %s", netns_path, strerror(-r));
+			snprintf(reterr, reterr_size, "netns %s: %s", netns_path, NETNS_NOT_ONE);
 			nl_socket_free(sk);
-			return r;
+			return fd;
 		}
 	}
 	r = sk == NULL ? -ENOMEM : links_nl_errno(nl_connect(sk, NETLINK_ROUTE));
@@ -127,7 +185,7 @@ links_host_peer(const char *netns_path, pid_t pid, char *ifname, char *reterr, s
 	if (r == 0)
 		r = namespace_id(sk, fd, pid, &ps.nsid);
 	if (r == -ENOENT && netns_path != NULL)
-		snprintf(reterr, reterr_size, "netns %s: not a network namespace", netns_path);
+		snprintf(reterr, reterr_size, "netns %s: %s", netns_path, NETNS_NOT_ONE);
 	else if (r == -ENOENT)
 		snprintf(reterr, reterr_size, "pid %d: no such process", (int)pid);
 	else if (r < 0)

@@ -43,13 +43,14 @@ enum api_status {
  * owns it); otherwise code, field and message explain, for people and
  * for programs.
  */
+#define API_MESSAGE_MAX 512 /* an error's message, in bytes */
 struct api_result {
 	enum api_status status;
 	struct cJSON *data;
 	char *text; /* or data already rendered as JSON (malloc'd), for large answers */
 	const char *code;
 	char field[32];
-	char message[512];
+	char message[API_MESSAGE_MAX];
 };
 
 enum api_log_level {

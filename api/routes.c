@@ -69,11 +69,17 @@ static const struct route routes[] = {
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static char *
-error_text(const char *code, const char *field, const char *message)
+error_text(const char *code, const char *field_in, const char *message_in)
 {
 	cJSON *o = cJSON_CreateObject(), *e = o ? cJSON_AddObjectToObject(o, "error") : NULL;
+	char message[API_MESSAGE_MAX], field[API_MESSAGE_MAX];
 	char *text = NULL;
 
+	/* they may quote what a client sent, or be cut in a character: UTF-8 out */
+	snprintf(message, sizeof(message), "%s", message_in);
+	snprintf(field, sizeof(field), "%s", field_in);
+	rules_text_clean(message);
+	rules_text_clean(field);
 	if (e != NULL && cJSON_AddStringToObject(e, "code", code) &&
 	    cJSON_AddStringToObject(e, "message", message) &&
 	    cJSON_AddStringToObject(e, "field", field))
@@ -107,7 +113,7 @@ void
 api_reply_error(struct api_reply *rp, unsigned int status, const char *code, const char *field,
 		const char *fmt, ...)
 {
-	char message[512];
+	char message[API_MESSAGE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -351,33 +351,69 @@ serve_listener(struct listener *l)
 }
 
 /* A socket file left by an agent that is gone is replaced; a live one is not. */
+/*
+ * The socket's directory: made if missing; else one that nobody but root
+ * or the agent's user can put things in (or sticky), so that no one can
+ * swap the socket for another between the agent's checks and a client.
+ */
 static int
-unix_listen(const char *path, int *ret_fd)
+socket_dir(char *dir, const char **why)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		*why = ": its directory is not one";
+		return -ENOTDIR;
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0)) {
+		*why = ": others may write its directory (it must be root's or the agent's user's, "
+		       "writable by no one else unless sticky)";
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int
+unix_listen(const char *path, int *ret_fd, const char **why)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[sizeof(sa.sun_path)], *slash;
+	struct stat st;
 	mode_t old;
 	int fd, r;
 
+	*why = "";
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
 	strcpy(dir, path);
 	slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
+	if (slash != NULL) {
+		slash[slash == dir] = '\0'; /* "/x": the root */
+		r = socket_dir(dir, why);
+		if (r < 0)
+			return r;
+	}
+	/* only a socket is ever replaced: a file there is someone's */
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		*why = ": something that is not a socket is there; it is left alone";
+		return -EEXIST;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		close(fd);
+		*why = ": another agent serves it";
 		return -EADDRINUSE;
 	}
 	if (errno == ECONNREFUSED)
-		unlink(path);
+		unlink(path); /* a socket no one serves: an agent that died */
 	close(fd);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -447,9 +483,11 @@ api_open(const struct api_options *o, const struct api_ops *ops, void *ctx, stru
 	}
 	a->o.token = NULL; /* a->token is the copy kept */
 	if (o->socket_path != NULL) {
-		r = unix_listen(o->socket_path, &a->unix_l.fd);
+		const char *why;
+
+		r = unix_listen(o->socket_path, &a->unix_l.fd, &why);
 		if (r < 0) {
-			say(a, API_LOG_WARN, r, "api: socket %s", o->socket_path);
+			say(a, API_LOG_WARN, r, "api: socket %s%s", o->socket_path, why);
 			goto fail;
 		}
 		snprintf(a->socket_path, sizeof(a->socket_path), "%s", o->socket_path);

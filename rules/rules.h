@@ -206,6 +206,12 @@ bool rules_ifname_valid(const char *ifname);
  * the kernel.
  */
 bool rules_desc_valid(const char *s, size_t len);
+/*
+ * Make s (NUL-terminated) safe to send as text: each byte that is not
+ * part of valid UTF-8, or is a control character, becomes '?'. For
+ * messages that quote what a client sent, or that a cut left broken.
+ */
+void rules_text_clean(char *s);
 
 /*
  * Render back to JSON. Each returns a new cJSON tree owned by the caller,

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "rules/rules_int.h"
 
@@ -79,4 +80,17 @@ rules_desc_valid(const char *s, size_t len)
 	const char *why;
 
 	return len <= RULES_DESC_MAX && rules_text_check(s, len, &off, &why) == 0;
+}
+
+void
+rules_text_clean(char *s)
+{
+	unsigned char *u = (unsigned char *)s;
+	size_t len = strlen(s), i, n;
+
+	for (i = 0; i < len; i += n) {
+		n = 1;
+		if (u[i] < 0x20 || u[i] == 0x7f || (u[i] >= 0x80 && sequence(u + i, len - i, &n)))
+			u[i] = '?';
+	}
 }

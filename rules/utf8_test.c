@@ -3,6 +3,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,29 @@ START_TEST(desc_valid_limits)
 }
 END_TEST
 
+/* Cleaning keeps valid text and marks every bad byte, a cut sequence too. */
+static const struct {
+	const char *in, *out;
+} cleaned[] = {
+	{"caf\xc3\xa9 ok", "caf\xc3\xa9 ok"},
+	{"id \xff\xfe", "id ??"},
+	{"a\nb\x7f", "a?b?"},
+	{"cut \xe2\x82", "cut ??"}, /* a 3-byte sequence cut after 2 */
+	{"\xc0\xafx", "??x"},	    /* overlong */
+	{"\xed\xa0\x80x", "???x"},  /* a surrogate */
+	{"\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!"},
+};
+
+START_TEST(text_clean)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s", cleaned[_i].in);
+	rules_text_clean(buf);
+	ck_assert_str_eq(buf, cleaned[_i].out);
+}
+END_TEST
+
 static Suite *
 utf8_suite(void)
 {
@@ -125,6 +149,7 @@ utf8_suite(void)
 	tcase_add_loop_test(tc, utf8_refuses, 0, sizeof(refused) / sizeof(refused[0]));
 	tcase_add_test(tc, utf8_respects_len);
 	tcase_add_test(tc, desc_valid_limits);
+	tcase_add_loop_test(tc, text_clean, 0, sizeof(cleaned) / sizeof(cleaned[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -162,6 +162,7 @@ check "the state file holds revision $rev" \
 
 # --- the TCP listener wants the token (a second agent on its own table)
 echo "s3cret-token-$$" >"$WORK/token"
+chmod 600 "$WORK/token"
 ip netns exec "$HOST" "$AGENTD" --table "${TABLE}tcp" --socket "$WORK/tcp.sock" --dns-port 0 \
 	--state-dir "$WORK/tcpstate" --listen 127.0.0.1:8181 --token-file "$WORK/token" \
 	>>"$WORK/agentd-tcp.log" 2>&1 &
