@@ -191,6 +191,7 @@ daemon_run(const struct daemon_options *o)
 		.listen = o->listen,
 		.threads = o->threads,
 		.max_connections = o->max_connections,
+		.max_per_address = o->max_per_address,
 		.timeout_s = o->timeout_s,
 	};
 	struct engine *e = NULL;

@@ -19,6 +19,7 @@ struct daemon_options {
 	const char *token_file;
 	unsigned int threads;
 	unsigned int max_connections;
+	unsigned int max_per_address;
 	unsigned int timeout_s;
 	unsigned int reconcile_interval_s; /* 0: only on announced changes */
 	unsigned int monitor_buffer;	   /* bytes for change announcements */

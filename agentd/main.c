@@ -62,6 +62,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: agentd [--socket PATH] [--listen ADDR:PORT --token-file FILE]\n"
+		"              [--max-connections N] [--max-per-address N]\n"
+		"              [--idle-timeout SECONDS]\n"
 		"              [--state-dir DIR] [--table NAME] [--log-format text|json]\n"
 		"              [--reconcile-interval SECONDS] [--monitor-buffer BYTES]\n"
 		"              [--no-table-owner] [--bridge-netfilter on|leave]\n"
@@ -79,7 +81,14 @@ usage(FILE *f)
 		"\n"
 		"  --socket PATH      the API's Unix socket, mode 0660 (default %s)\n"
 		"  --listen ADDR:PORT also serve the API over TCP (needs --token-file)\n"
-		"  --token-file FILE  the bearer token TCP clients must send\n"
+		"  --token-file FILE  the bearer token TCP clients must send: one line, in a\n"
+		"                     file of mode 0600\n"
+		"  --max-connections N\n"
+		"                     connections each listener serves at once (default 256)\n"
+		"  --max-per-address N\n"
+		"                     TCP connections from one address at once (default 16)\n"
+		"  --idle-timeout SECONDS\n"
+		"                     close a connection idle this long (default 10)\n"
 		"  --state-dir DIR    where the desired state is kept (default %s)\n"
 		"  --apply FILE       make the kernel enforce the desired state in FILE\n"
 		"                     (\"-\" for standard input) in one transaction, then exit\n"
@@ -452,6 +461,9 @@ main(int argc, char *argv[])
 		{"socket", required_argument, NULL, 's'},
 		{"listen", required_argument, NULL, 'l'},
 		{"token-file", required_argument, NULL, 'k'},
+		{"max-connections", required_argument, NULL, 'C'},
+		{"max-per-address", required_argument, NULL, 'A'},
+		{"idle-timeout", required_argument, NULL, 'T'},
 		{"state-dir", required_argument, NULL, 'S'},
 		{"log-format", required_argument, NULL, 'f'},
 		{"reconcile-interval", required_argument, NULL, 'R'},
@@ -479,6 +491,7 @@ main(int argc, char *argv[])
 		.socket_path = SOCKET_DEFAULT,
 		.threads = 4,
 		.max_connections = 256,
+		.max_per_address = 16,
 		.timeout_s = 10,
 		.reconcile_interval_s = 30,
 		.monitor_buffer = NFT_MONITOR_RCVBUF_DEFAULT,
@@ -600,6 +613,27 @@ main(int argc, char *argv[])
 				       86400, "seconds, 1 to 86400", &v) < 0)
 				return EXIT_USAGE;
 			*(ch == 'm' ? &dopt.dns.min_ttl : &dopt.dns.max_ttl) = v;
+			daemon_opt = true;
+			break;
+		case 'C':
+			if (parse_uint("--max-connections", optarg, 1, 65536,
+				       "connections, 1 to 65536", &v) < 0)
+				return EXIT_USAGE;
+			dopt.max_connections = v;
+			daemon_opt = true;
+			break;
+		case 'A':
+			if (parse_uint("--max-per-address", optarg, 1, 65536,
+				       "connections, 1 to 65536", &v) < 0)
+				return EXIT_USAGE;
+			dopt.max_per_address = v;
+			daemon_opt = true;
+			break;
+		case 'T':
+			if (parse_uint("--idle-timeout", optarg, 1, 3600, "seconds, 1 to 3600",
+				       &v) < 0)
+				return EXIT_USAGE;
+			dopt.timeout_s = v;
 			daemon_opt = true;
 			break;
 		case 'r':

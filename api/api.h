@@ -20,8 +20,9 @@ struct api_options {
 	const char *listen;	 /* "ADDR:PORT" or NULL */
 	const char *token;	 /* required with listen */
 	unsigned int threads;
-	unsigned int max_connections;
-	unsigned int timeout_s; /* idle connections are closed after this */
+	unsigned int max_connections; /* per listener */
+	unsigned int max_per_address; /* TCP: from one address at once */
+	unsigned int timeout_s;	      /* idle connections are closed after this */
 };
 
 /* How a call went; routes.c turns each into an HTTP status. */

@@ -339,7 +339,11 @@ serve_listener(struct listener *l)
 		o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
-		unescape_none, NULL, MHD_OPTION_END);
+		unescape_none, NULL,
+		/* clients that never finish their headers hold slots: from one
+		 * address, only so many (the Unix socket has a daemon of its own) */
+		l->tcp ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_END, o->max_per_address,
+		MHD_OPTION_END);
 	if (l->d == NULL) {
 		say(l->api, API_LOG_WARN, 0, "api: libmicrohttpd would not start on %s", l->name);
 		return -EIO;
