@@ -4,6 +4,7 @@
 #   make run        install dependencies, build, start the live sandbox
 #   make check      install dependencies, run every test (needs root)
 #   make check-man  lint the man pages, compare them with --help
+#   make check-san-netns  the API's suites against the sanitizer build
 #   make bench      benchmarks; figures go to bench/RESULTS.md
 #   make fuzz       the resolver's fuzz target, FUZZ_SECONDS long (clang)
 #   make SAN=1 ...  AddressSanitizer + UBSan build (in build/san)
@@ -56,7 +57,8 @@ RESOLVERD_OBJ := $(call obj,$(RESOLVERD_SRC))
 CLI_OBJ	  := $(call obj,$(CLI_SRC))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
-.PHONY: all deps unit check check-unit check-san check-man check-netns bench fuzz run install \
+.PHONY: all deps unit check check-unit check-san check-man check-netns check-san-netns bench fuzz \
+	run install \
 	format format-check clean
 
 all: $(BUILD)/agentd $(BUILD)/hoody $(BUILD)/hoody-resolver
@@ -118,6 +120,7 @@ check: deps
 	$(MAKE) check-man
 	$(MAKE) FUZZ_SECONDS=30 fuzz
 	$(MAKE) check-netns
+	$(MAKE) check-san-netns
 
 # The man pages: mandoc's lint, and their options against --help.
 check-man: all
@@ -126,6 +129,13 @@ check-man: all
 
 check-netns: all
 	tests/netns/run
+
+# The suites that make every API call, against the sanitizer build: a
+# report stops the daemon (-fno-sanitize-recover), and a leak fails its exit.
+SAN_SUITES := 100 120 125 130 150 160 170 180 200 210
+check-san-netns:
+	$(MAKE) SAN=1 all
+	AGENTD=$(CURDIR)/build/san/agentd HOODY=$(CURDIR)/build/san/hoody tests/netns/run $(SAN_SUITES)
 
 $(BUILD)/udprate: bench/udprate.c
 	@mkdir -p $(dir $@)

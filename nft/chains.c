@@ -34,8 +34,11 @@ scratch_add(struct dump *d, const struct claim *cl)
 
 		if (s == NULL)
 			return -ENOMEM;
-		memcpy(s, cl->id, cl->id_len);
-		memcpy(s + cl->id_len, cl->desc, cl->desc_len);
+		/* either may be empty, and then NULL */
+		if (cl->id_len > 0)
+			memcpy(s, cl->id, cl->id_len);
+		if (cl->desc_len > 0)
+			memcpy(s + cl->id_len, cl->desc, cl->desc_len);
 		c->id = s;
 		c->desc = s + cl->id_len;
 	}

@@ -134,8 +134,11 @@ decode_rule(const struct nft_state *st, const struct claim *cl, size_t first, si
 		r->desc = region_alloc(out, dlen + 1);
 		if (r->desc == NULL)
 			return -ENOMEM;
-		memcpy(r->desc, c0->desc, c0->desc_len);
-		memcpy(r->desc + c0->desc_len, e->tail, e->tail_len);
+		/* either part may be empty, and then NULL */
+		if (c0->desc_len > 0)
+			memcpy(r->desc, c0->desc, c0->desc_len);
+		if (e->tail_len > 0)
+			memcpy(r->desc + c0->desc_len, e->tail, e->tail_len);
 		r->desc[dlen] = '\0';
 		if (!rules_desc_valid(r->desc, dlen) ||
 		    c0->desc_len != layout_desc_head_len(r->id, dlen)) {
@@ -576,7 +579,8 @@ index_pins(struct dump *d)
 		for (i = 0; i < es->n; i++)
 			d->pins[f][i] = &es->v[i];
 		d->npins[f] = es->n;
-		qsort(d->pins[f], es->n, sizeof(*d->pins[f]), pin_cmp);
+		if (es->n > 1) /* qsort() takes no NULL, even for nothing */
+			qsort(d->pins[f], es->n, sizeof(*d->pins[f]), pin_cmp);
 	}
 	return 0;
 }

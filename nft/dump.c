@@ -328,7 +328,7 @@ read_lists(struct nft_conn *c, struct dump *d)
 
 	if (r == 0)
 		r = request_dump(c, d, NFT_MSG_GETCHAIN, NULL, chain_cb);
-	if (r == 0)
+	if (r == 0 && d->nchains > 1) /* qsort() takes no NULL, even for nothing */
 		qsort(d->chains, d->nchains, sizeof(*d->chains), dchain_cmp);
 	state_dsets_sort(d->st);
 	/* the bridge table's, as far as it is ours */

@@ -186,7 +186,8 @@ elems_dispatch_index(const struct nft_state *st, struct dispatch_index *ix)
 		for (i = 0; i < es->n; i++)
 			if (es->v[i].chain != NULL)
 				ix->v[f][ix->n[f]++] = &es->v[i];
-		qsort(ix->v[f], ix->n[f], sizeof(*ix->v[f]), by_chain_cmp);
+		if (ix->n[f] > 1) /* qsort() takes no NULL, even for nothing */
+			qsort(ix->v[f], ix->n[f], sizeof(*ix->v[f]), by_chain_cmp);
 	}
 	return 0;
 }

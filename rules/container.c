@@ -160,7 +160,8 @@ rules_addresses_parse(const struct cJSON *item, struct rules_container *c,
 					n, rules_quote(it->valuestring, q), j,
 					rules_address_format(&v[j], a));
 	}
-	qsort(v, n, sizeof(v[0]), cmp_address);
+	if (n > 1) /* qsort() takes no NULL, even for nothing */
+		qsort(v, n, sizeof(v[0]), cmp_address);
 	r = rules_container_set_addresses(c, v, n);
 	return r < 0 ? rules_error_nomem(reterr) : 0;
 }

@@ -54,7 +54,8 @@ check_ifnames(const struct rules_set *s, struct rules_error *reterr)
 		return rules_error_nomem(reterr);
 	for (i = 0; i < s->ncontainers; i++)
 		v[i] = &s->containers[i];
-	qsort(v, s->ncontainers, sizeof(*v), cmp_ifname);
+	if (s->ncontainers > 1) /* qsort() takes no NULL, even for nothing */
+		qsort(v, s->ncontainers, sizeof(*v), cmp_ifname);
 	for (i = 1; i < s->ncontainers; i++) {
 		if (v[i]->ifname[0] == '\0' || strcmp(v[i - 1]->ifname, v[i]->ifname) != 0)
 			continue;
@@ -98,7 +99,8 @@ parse_containers(const struct cJSON *obj, struct rules_set *s, struct rules_erro
 			return r;
 		s->ncontainers++;
 	}
-	qsort(s->containers, s->ncontainers, sizeof(*s->containers), cmp_container);
+	if (s->ncontainers > 1) /* qsort() takes no NULL, even for nothing */
+		qsort(s->containers, s->ncontainers, sizeof(*s->containers), cmp_container);
 	/* cJSON keeps every copy of a repeated key; sorting made them adjacent */
 	for (i = 1; i < s->ncontainers; i++) {
 		if (strcmp(s->containers[i - 1].id, s->containers[i].id) != 0)
