@@ -154,7 +154,7 @@ raw_expr_value(const struct raw_expr *e, uint16_t type, uint16_t len)
 	if (a == NULL || a->len < sizeof(*in))
 		return NULL;
 	in = a->data;
-	if (mnl_attr_get_type(in) != NFTA_DATA_VALUE || in->nla_len > a->len ||
+	if (!mnl_attr_ok(in, (int)a->len) || mnl_attr_get_type(in) != NFTA_DATA_VALUE ||
 	    mnl_attr_get_payload_len(in) != len)
 		return NULL;
 	return mnl_attr_get_payload(in);
@@ -199,8 +199,9 @@ parse_elem(const struct nlattr *elem, struct raw_elem *e)
 	{
 		switch (mnl_attr_get_type(a)) {
 		case NFTA_SET_ELEM_KEY:
+			/* the value must lie within the key: a dump may hold anything */
 			b = mnl_attr_get_payload(a);
-			if (mnl_attr_get_payload_len(a) < sizeof(*b) ||
+			if (!mnl_attr_ok(b, (int)mnl_attr_get_payload_len(a)) ||
 			    mnl_attr_get_type(b) != NFTA_DATA_VALUE)
 				return -EBADMSG;
 			e->key = mnl_attr_get_payload(b);
@@ -215,6 +216,9 @@ parse_elem(const struct nlattr *elem, struct raw_elem *e)
 				} else if (mnl_attr_get_type(b) == NFTA_DATA_VERDICT) {
 					mnl_attr_for_each_nested(c, b)
 					{
+						if (mnl_attr_get_type(c) == NFTA_VERDICT_CODE &&
+						    mnl_attr_validate(c, MNL_TYPE_U32) < 0)
+							return -EBADMSG;
 						if (mnl_attr_get_type(c) == NFTA_VERDICT_CODE)
 							e->verdict = ntohl(mnl_attr_get_u32(c));
 						else if (mnl_attr_get_type(c) ==
