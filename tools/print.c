@@ -29,11 +29,61 @@ struct column {
 	const char *(*map)(const char *v);
 };
 
+/* The length of the UTF-8 sequence at u, or 0 when it is not one. */
+static size_t
+utf8_len(const unsigned char *u)
+{
+	size_t n, k;
+
+	if (u[0] < 0x80)
+		return 1;
+	n = u[0] >= 0xc2 && u[0] <= 0xdf   ? 2
+	    : u[0] >= 0xe0 && u[0] <= 0xef ? 3
+	    : u[0] >= 0xf0 && u[0] <= 0xf4 ? 4
+					   : 0;
+	for (k = 1; k < n; k++)
+		if ((u[k] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * Characters a terminal acts on rather than shows: C0 and C1 controls,
+ * and the bidirectional marks, embeddings, overrides and isolates, which
+ * can make a line read in another order than it is (U+061C, U+200E-F,
+ * U+202A-E, U+2066-9).
+ */
+static bool
+acts_on_terminal(const unsigned char *u, size_t n)
+{
+	switch (n) {
+	case 1:
+		return u[0] < 0x20 || u[0] == 0x7f;
+	case 2:
+		return (u[0] == 0xc2 && u[1] < 0xa0) || (u[0] == 0xd8 && u[1] == 0x9c);
+	case 3:
+		return u[0] == 0xe2 && ((u[1] == 0x80 && (u[2] == 0x8e || u[2] == 0x8f ||
+							  (u[2] >= 0xaa && u[2] <= 0xae))) ||
+					(u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9));
+	default:
+		return false;
+	}
+}
+
 void
 cli_print_clean(FILE *f, const char *s)
 {
-	for (; *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	const unsigned char *u = (const unsigned char *)s;
+
+	while (*u != '\0') {
+		size_t n = utf8_len(u);
+
+		if (n == 0 || acts_on_terminal(u, n))
+			fputc('?', f);
+		else
+			fwrite(u, 1, n, f);
+		u += n > 0 ? n : 1;
+	}
 }
 
 void

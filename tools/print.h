@@ -58,7 +58,7 @@ void cli_print_drops(FILE *f, const struct cJSON *drops);
  */
 int cli_print_json(FILE *f, const struct cJSON *v);
 
-/* Write s with control characters as '?'. */
+/* Write s with what a terminal would act on (controls, bidi overrides) as '?'. */
 void cli_print_clean(FILE *f, const char *s);
 
 /* The answer's "warnings" (data's), one "hoody: warning: MESSAGE (CODE)" line each. */

@@ -45,6 +45,16 @@ batch_end
 hoody_rc 0 "egress list (table)" firewall egress list -c c1
 check "the table shows the rule and its description" out_has "Allow Stripe API"
 check "the table has a header" out_has "DESTINATION"
+# a description may hold any character the API takes: a terminal must
+# still show the line as it is (no C1 controls, no bidi overrides)
+expect_api "a rule whose description holds U+0085, U+202E and U+2066" 201 \
+	POST /api/v1/containers/c1/firewall/egress \
+	'{"destination": "198.51.100.7", "action": "allow", "description": "evil\u0085\u202eexe.txt\u2066x"}'
+hoody_rc 0 "egress list (table) with it" firewall egress list -c c1
+check "the table shows it with '?' for each, in order" out_has "evil??exe.txt?x"
+check "... and none of those characters" "$PYTHON" -c 'import sys
+sys.exit(any(c in open(sys.argv[1], encoding="utf-8").read() for c in "\u0085\u202e\u2066"))' "$WORK/cli.out"
+expect_api "... the rule goes" 200 DELETE "/api/v1/containers/c1/firewall/egress/$(api_field data.id)"
 hoody_rc 0 "egress list -o json" firewall egress list -c c1 -o json
 rid=$(json_get "$WORK/cli.out" rules.0.id)
 check "-o json prints the API's data (rule $rid)" test "$(json_get "$WORK/cli.out" rules.0.destination)" = 203.0.113.10/32
