@@ -45,6 +45,9 @@ enum api_status {
  * for programs.
  */
 #define API_MESSAGE_MAX 512 /* an error's message, in bytes */
+#define API_BODY_MAX (1u << 20)
+/* PUT /api/v1/firewall carries the whole host's state: far more than any other body. */
+#define API_HOST_BODY_MAX (64u << 20)
 struct api_result {
 	enum api_status status;
 	struct cJSON *data;

@@ -3,6 +3,7 @@
  * the daemon sees it: content type, well-formed JSON, an object.
  */
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,8 @@ static const struct route routes[] = {
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static pthread_mutex_t large_parse = PTHREAD_MUTEX_INITIALIZER;
 
 static char *
 error_text(const char *code, const char *field_in, const char *message_in)
@@ -174,7 +177,13 @@ parse_body(const struct api_request *rq, enum body want, cJSON **ret, struct api
 		api_reply_error(rp, 400, re.code, "", "%s", re.message);
 		return false;
 	}
+	/* a body past the usual size (a whole host's state) is parsed one at
+	 * a time: two at once would double the peak */
+	if (rq->body_len > API_BODY_MAX)
+		pthread_mutex_lock(&large_parse);
 	o = cJSON_ParseWithLengthOpts(rq->body, rq->body_len, &end, false);
+	if (rq->body_len > API_BODY_MAX)
+		pthread_mutex_unlock(&large_parse);
 	if (o == NULL) {
 		size_t at = end != NULL && end >= rq->body ? (size_t)(end - rq->body) : 0;
 

@@ -23,9 +23,6 @@
 
 #include "api/api.h"
 
-#define API_BODY_MAX (1u << 20)
-/* PUT /api/v1/firewall carries the whole host's state: far more than any other body. */
-#define API_HOST_BODY_MAX (64u << 20)
 #define API_PREFIX "/api/v1/"
 #define API_SEGMENTS_MAX 8
 
@@ -210,7 +207,7 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 	struct request *rq = *con_cls;
 	struct api_reply rp = {0};
 	struct api_request arq = {0};
-	char *seg[API_SEGMENTS_MAX], *path;
+	char *seg[API_SEGMENTS_MAX], *path, limit[32];
 	enum MHD_Result ret;
 
 	(void)version;
@@ -283,7 +280,14 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 	arq.seg = seg;
 	arq.content_type =
 		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	/* query values arrive as sent (unescape_none): decoded here, one
+	 * that does not decode goes on as sent, to be refused as a value */
 	arq.limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+	if (arq.limit != NULL && strlen(arq.limit) < sizeof(limit)) {
+		strcpy(limit, arq.limit);
+		if (percent_decode(limit))
+			arq.limit = limit;
+	}
 	arq.body = rq->body ? rq->body : "";
 	arq.body_len = rq->len;
 	if (!split_path(path, seg, &arq.nseg))

@@ -16,7 +16,7 @@ int
 rules_json_check_raw(const char *buf, size_t len, struct rules_error *reterr)
 {
 	bool in_string = false, escaped = false;
-	size_t i;
+	size_t i, values = 1;
 
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
@@ -30,6 +30,8 @@ rules_json_check_raw(const char *buf, size_t len, struct rules_error *reterr)
 				i);
 		if (!in_string) {
 			in_string = c == '"';
+			/* each value costs cJSON a node of some 64 bytes */
+			values += c == ',' || c == '[' || c == '{';
 			continue;
 		}
 		if (escaped) {
@@ -54,6 +56,13 @@ rules_json_check_raw(const char *buf, size_t len, struct rules_error *reterr)
 				"in a string; escape it (\\n, \\t, \\u00XX)",
 				i, c);
 	}
+	if (values > RULES_JSON_VALUES_MIN + len / RULES_JSON_BYTES_PER_VALUE)
+		return rules_error_set(reterr, "invalid_json", "",
+				       "invalid JSON: %zu values in %zu bytes; a body may hold at "
+				       "most %u values and one more per %u bytes (rules, "
+				       "containers and their fields fit well within that)",
+				       values, len, RULES_JSON_VALUES_MIN,
+				       RULES_JSON_BYTES_PER_VALUE);
 	return 0;
 }
 

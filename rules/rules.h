@@ -133,10 +133,16 @@ int rules_set_from_json(const struct cJSON *doc, struct rules_set **ret_set,
 
 /*
  * Refuse raw JSON text that cJSON would parse lossily: NUL bytes, a
- * \u0000 escape or an unescaped control character inside a string.
- * Call it on every body before cJSON sees it. Returns 0, or -EINVAL
- * with code "invalid_json" and the byte offset in *reterr.
+ * \u0000 escape or an unescaped control character inside a string; or
+ * that would cost far more parsed than sent: more than
+ * RULES_JSON_VALUES_MIN values and one per RULES_JSON_BYTES_PER_VALUE
+ * bytes (a 64 MiB "[0,0,...]" would be 32 million nodes, some 2 GB; the
+ * densest real state, a rule of an id and a destination, spends over 12
+ * bytes a value). Call it on every body before cJSON sees it. Returns 0,
+ * or -EINVAL with code "invalid_json" and the byte offset in *reterr.
  */
+#define RULES_JSON_VALUES_MIN 1024
+#define RULES_JSON_BYTES_PER_VALUE 8
 int rules_json_check_raw(const char *buf, size_t len, struct rules_error *reterr);
 
 /*

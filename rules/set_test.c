@@ -891,6 +891,32 @@ START_TEST(set_check_raw)
 }
 END_TEST
 
+/* A body dense in values is refused before it is parsed; real ones pass. */
+START_TEST(set_check_raw_density)
+{
+	size_t n = 1 << 20, i;
+	char *b = malloc(n);
+	struct rules_error e;
+
+	ck_assert_ptr_nonnull(b);
+	/* [0,0,...]: 2 bytes a value */
+	b[0] = '[';
+	for (i = 1; i + 1 < n; i += 2)
+		memcpy(b + i, "0,", 2);
+	b[n - 2] = '0';
+	b[n - 1] = ']';
+	ck_assert_int_eq(rules_json_check_raw(b, n, &e), -EINVAL);
+	contains(e.message, "values in 1048576 bytes");
+	/* the densest real rules: an id and a destination each */
+	i = (size_t)snprintf(b, n, "{\"containers\": {\"c\": {\"rules\": [");
+	while (i + 64 < n && i < 40000)
+		i += (size_t)snprintf(b + i, n - i, "{\"id\":\"r\",\"destination\":\"1.2.3.4\"},");
+	i += (size_t)snprintf(b + i - 1, n - i + 1, "]}}}") - 1;
+	ck_assert_int_eq(rules_json_check_raw(b, i, &e), 0);
+	free(b);
+}
+END_TEST
+
 START_TEST(set_rule_limit)
 {
 	struct rules_set *s = untouched;
@@ -927,6 +953,7 @@ set_suite(void)
 	Suite *s = suite_create("set");
 	TCase *tc = tcase_create("container");
 
+	tcase_add_test(tc, set_check_raw_density);
 	tcase_add_test(tc, container_defaults);
 	tcase_add_test(tc, container_full);
 	tcase_add_test(tc, container_canonical_order);

@@ -88,6 +88,14 @@ api_chunked() {
 		-o "$WORK/api.out" -w '%{http_code}' "http://localhost$E"
 }
 check "a 2 MiB chunked body (no length announced): 413" test "$(api_chunked)" = 413
+# 64 MiB of [0,0,...] for the whole host: cJSON would spend some 2 GB on it
+"$PYTHON" -c 'import sys; n = (32 << 20) - 1; sys.stdout.write("[" + "0," * (n - 1) + "0]")' >"$WORK/dense.json"
+refuse "a 64 MiB body of 33 million values, to the whole-host call" 400 invalid_json \
+	PUT /api/v1/firewall "@$WORK/dense.json"
+hwm=$(awk '$1 == "VmHWM:" {print $2}' "/proc/$AGENTD_PID/status")
+check "... refused before parsing: the agent's peak RSS is $((hwm / 1024)) MiB (under 256)" \
+	test "$hwm" -lt $((256 << 10))
+rm -f "$WORK/dense.json"
 
 # --- paths, methods, ids
 refuse "unknown path" 404 not_found GET /api/v1/nothing

@@ -66,6 +66,7 @@ PROBE_TIMEOUT=1 probe_udp "$C1" 192.0.2.10 53 >/dev/null 2>&1 || true
 poll 5 "the deny rule's drop to be reported" \
 	sh -c "curl -s --unix-socket '$SOCK' 'http://localhost$V/c1/firewall/drops?limit=1' | grep -q '\"rule_id\":\"nodns\"'"
 check "limit=1 gives one drop of the two or more" test "$(drops_count c1 1)" = 1
+check "... as does limit=%31, percent-encoded" test "$(drops_count c1 %31)" = 1
 check "... naming the deny rule, udp to 192.0.2.10 port 53" \
 	test "$(api_field data.drops.0.rule_id) $(api_field data.drops.0.protocol) $(api_field data.drops.0.destination) $(api_field data.drops.0.destination_port)" = \
 	"nodns udp 192.0.2.10 53"
