@@ -640,7 +640,62 @@ struct loader {
 	bool running;
 	unsigned int bad;
 	int r;
+	char (*detached)[RULES_ID_MAX + 1]; /* containers a double claim detached */
+	size_t ndetached;
 };
+
+/*
+ * c claims the interface that other, loaded already, claims. Only a
+ * whole-host change cut short leaves that (an attach takes no interface
+ * another container holds): the file written last is that change's, and
+ * its container keeps the interface; the other is detached, and written
+ * so once loading is done. Either way the interface stays enforced.
+ * Returns the one to detach.
+ */
+static struct engine_ct *
+double_claim(struct loader *l, struct engine_ct *c, struct engine_ct *other)
+{
+	struct timespec tc = store_written(l->e->store, c->fw.id);
+	struct timespec to = store_written(l->e->store, other->fw.id);
+	bool c_newer = tc.tv_sec != to.tv_sec	  ? tc.tv_sec > to.tv_sec
+		       : tc.tv_nsec != to.tv_nsec ? tc.tv_nsec > to.tv_nsec
+						  : strcmp(c->fw.id, other->fw.id) > 0;
+	struct engine_ct *keep = c_newer ? c : other, *lose = c_newer ? other : c;
+	void *v = reallocarray(l->detached, l->ndetached + 1, sizeof(*l->detached));
+
+	log_warnx("state: interface %s is claimed by containers %s and %s (a whole-host change "
+		  "was cut short): %s, written last, keeps it; %s is detached",
+		  c->fw.ifname, other->fw.id, c->fw.id, keep->fw.id, lose->fw.id);
+	if (lose == other)
+		tdelete(other, &l->e->by_ifname, by_ifname_cmp);
+	lose->fw.ifname[0] = '\0';
+	if (v != NULL) {
+		l->detached = v;
+		snprintf(l->detached[l->ndetached++], RULES_ID_MAX + 1, "%s", lose->fw.id);
+	}
+	return lose;
+}
+
+/* Write what double claims detached, so that the next start finds it so. */
+static void
+persist_detached(struct loader *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->ndetached; i++) {
+		struct engine_ct *c = engine_ct_find(l->e, l->detached[i]);
+		struct store_staged *st = NULL;
+		int r = c ? engine_stage(l->e, c, &st) : -ENOENT;
+
+		if (r == 0)
+			r = store_commit(l->e->store, st);
+		if (r < 0)
+			log_warn(r, "state: writing container %s detached", l->detached[i]);
+	}
+	free(l->detached);
+	l->detached = NULL;
+	l->ndetached = 0;
+}
 
 static int
 load_one(const char *id, const char *buf, size_t len, const char *path, const char *problem,
@@ -666,13 +721,8 @@ load_one(const char *id, const char *buf, size_t len, const char *path, const ch
 		l->bad++;
 		return 0;
 	}
-	if (c->fw.ifname[0] != '\0' && engine_ct_find_ifname(l->e, c->fw.ifname) != NULL) {
-		log_warnx("state: %s: interface %s is attached to container %s too", path,
-			  c->fw.ifname, engine_ct_find_ifname(l->e, c->fw.ifname)->fw.id);
-		engine_ct_free(c);
-		l->bad++;
-		return 0;
-	}
+	if (c->fw.ifname[0] != '\0' && engine_ct_find_ifname(l->e, c->fw.ifname) != NULL)
+		double_claim(l, c, engine_ct_find_ifname(l->e, c->fw.ifname));
 	return engine_ct_replace(l->e, NULL, c);
 }
 
@@ -682,6 +732,8 @@ loader_run(void *arg)
 	struct loader *l = arg;
 
 	l->r = store_load(l->e->store, load_one, l);
+	if (l->r == 0 && l->bad == 0)
+		persist_detached(l);
 	if (l->r == 0 && l->bad > 0) {
 		log_warnx("state: %u files in %s/containers cannot be used; fix or remove them "
 			  "(the agent does not guess a firewall)",

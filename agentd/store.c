@@ -496,3 +496,15 @@ store_remove(struct store *s, const char *id)
 		return -errno;
 	return fsync(s->dfd) < 0 ? -errno : 0;
 }
+
+struct timespec
+store_written(struct store *s, const char *id)
+{
+	char file[RULES_ID_MAX + 16];
+	struct stat st;
+
+	snprintf(file, sizeof(file), "%s" STORE_SUFFIX, id);
+	if (fstatat(s->dfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return (struct timespec){0, 0};
+	return st.st_mtim;
+}

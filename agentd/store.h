@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 struct store;
 struct store_staged;
@@ -64,5 +65,7 @@ int store_commit(struct store *s, struct store_staged *st);
 void store_abort(struct store *s, struct store_staged *st);
 /* Remove container id's file (gone already: 0). */
 int store_remove(struct store *s, const char *id);
+/* When container id's file was last written ({0, 0}: no file). */
+struct timespec store_written(struct store *s, const char *id);
 
 #endif
