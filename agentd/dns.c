@@ -325,6 +325,14 @@ exec_resolver(const struct dns *d, const int fds[5], const struct passwd *pw)
 			 fds[i] >= 0 ? 3 + i : -1);
 		argv[i + 1] = args[i];
 	}
+	/* nothing it execs can ever get a capability back: an empty
+	 * bounding set (where the agent may still change it) and
+	 * no-new-privileges, both kept across execve */
+	for (i = 0; i <= CAP_LAST_CAP; i++)
+		if (prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 1)
+			(void)prctl(PR_CAPBSET_DROP, i, 0, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		_exit(126);
 	/* root's capabilities go with root: none is left after the switch */
 	if (getuid() == 0 && pw != NULL)
 		if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||

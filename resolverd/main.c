@@ -51,8 +51,9 @@ drop_privileges(const char *user)
 {
 	struct passwd *pw;
 
+	/* started by agentd, which made us its user already: still none */
 	if (getuid() != 0)
-		return 0;
+		return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
 	pw = getpwnam(user);
 	if (pw == NULL) {
 		fprintf(stderr, "resolverd: no user %s\n", user);
