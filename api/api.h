@@ -129,8 +129,9 @@ struct api_request {
 
 struct api_reply {
 	unsigned int status;
-	char *text;	/* the JSON answer, malloc'd; NULL: out of memory */
-	char allow[32]; /* 405: the methods the path takes */
+	char *text;	  /* the JSON answer, malloc'd; NULL: out of memory */
+	char allow[32];	  /* 405: the methods the path takes */
+	char change[200]; /* a change made: what, for the log ("" for reads and refusals) */
 };
 
 /* Route rq to its call in ops (with ctx) and fill rp with the answer. */

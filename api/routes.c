@@ -290,6 +290,30 @@ call(const struct api_ops *ops, void *ctx, const struct route *r, const struct a
 	}
 }
 
+/* What a change did, from its answer: container, rule, revision, as there are. */
+static void
+note_change(const cJSON *data, struct api_reply *rp)
+{
+	static const char *const keys[][2] = {
+		{"container_id", "container"}, {"id", "rule"},	       {"deleted", "rule"},
+		{"revision", "revision"},      {"changed", "changed"},
+	};
+	size_t i, o = 0;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && o < sizeof(rp->change); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, keys[i][0]);
+
+		if (cJSON_IsString(v))
+			o += (size_t)snprintf(rp->change + o, sizeof(rp->change) - o, "%s%s=%.64s",
+					      o ? " " : "", keys[i][1], v->valuestring);
+		else if (cJSON_IsNumber(v))
+			o += (size_t)snprintf(rp->change + o, sizeof(rp->change) - o, "%s%s=%.0f",
+					      o ? " " : "", keys[i][1], v->valuedouble);
+	}
+	if (o == 0)
+		snprintf(rp->change, sizeof(rp->change), "done");
+}
+
 void
 api_route(const struct api_ops *ops, void *ctx, const struct api_request *rq, struct api_reply *rp)
 {
@@ -330,6 +354,9 @@ api_route(const struct api_ops *ops, void *ctx, const struct api_request *rq, st
 	call(ops, ctx, r, rq, body, &res);
 	cJSON_Delete(body);
 	rp->status = http_status(res.status);
+	if (strcmp(rq->method, "GET") != 0 &&
+	    (res.status == API_STATUS_OK || res.status == API_STATUS_CREATED))
+		note_change(res.data, rp);
 	if (res.status != API_STATUS_OK && res.status != API_STATUS_CREATED) {
 		rp->text = error_text(res.code, res.field, res.message);
 		api_result_clear(&res);

@@ -199,6 +199,40 @@ log_request(const struct api *a, const char *method, const char *url, unsigned i
 		    ms);
 }
 
+/*
+ * One line per accepted change, saying who made it: the peer's uid and
+ * pid on the socket (the kernel's word for it), the address on TCP.
+ */
+static void
+log_change(const struct listener *l, struct MHD_Connection *conn, const char *method,
+	   const char *url, const struct api_reply *rp)
+{
+	const union MHD_ConnectionInfo *ci;
+	char who[80] = "unknown";
+
+	if (!l->tcp) {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL &&
+		    getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+			snprintf(who, sizeof(who), "uid=%u pid=%d", (unsigned int)cr.uid,
+				 (int)cr.pid);
+	} else {
+		char addr[INET_ADDRSTRLEN];
+
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL && ci->client_addr != NULL &&
+		    ci->client_addr->sa_family == AF_INET &&
+		    inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+			      addr, sizeof(addr)) != NULL)
+			snprintf(who, sizeof(who), "addr=%s", addr);
+	}
+	say(l->api, API_LOG_INFO, 0, "api: change by %s: %.16s %.200s: %u %s", who, method, url,
+	    rp->status, rp->change);
+}
+
 static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
        const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -298,6 +332,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 		api_route(l->api->ops, l->api->ctx, &arq, &rp);
 	free(path);
 	log_request(l->api, method, url, rp.status, rq);
+	if (rp.change[0] != '\0')
+		log_change(l, conn, method, url, &rp);
 	ret = send_reply(conn, &rp);
 	return ret;
 }

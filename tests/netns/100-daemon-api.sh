@@ -35,6 +35,17 @@ expect_api "health answers" 200 GET /api/v1/health
 check "the daemon's $(threads "$AGENTD_PID") threads hold CAP_NET_ADMIN only [$(caps_wide "$AGENTD_PID")]" \
 	test -z "$(caps_wide "$AGENTD_PID")"
 check "health: kernel in sync with an empty state" test "$(api_field data.kernel_in_sync)" = true
+status_of() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+check "... and no-new-privileges [NoNewPrivs $(status_of "$AGENTD_PID" NoNewPrivs)]" \
+	test "$(status_of "$AGENTD_PID" NoNewPrivs)" = 1
+RPID=$(for p in $(ip netns pids "$HOST"); do
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = hoody-resolver ] && echo "$p"
+done | head -1)
+check "the resolver (pid $RPID) runs as nobody [uid $(status_of "$RPID" Uid)]" \
+	test "$(status_of "$RPID" Uid)" = "$(id -u nobody)"
+check "... with no capability, effective, permitted or bounding [$(grep -E '^Cap(Eff|Prm|Bnd)' "/proc/$RPID/status" | tr -s '\t\n' '  ')]" \
+	test "$(grep -cE '^Cap(Eff|Prm|Bnd):[[:space:]]+0000000000000000$' "/proc/$RPID/status")" = 3
+check "... and no-new-privileges" test "$(status_of "$RPID" NoNewPrivs)" = 1
 expect_api "no containers yet" 200 GET /api/v1/containers
 check "the list is empty" test "$(api_field data.containers)" = "[]"
 
@@ -55,6 +66,9 @@ check "the created rule is returned as stored" \
 	test "$(api_field data.destination) $(api_field data.destination_port) $(api_field data.description)" = \
 	"203.0.113.10/32 443 Allow Stripe API"
 rev=$(api_field data.revision)
+check "the log names who made the change, and what it was" grep -Eq \
+	"api: change by uid=0 pid=[0-9]+: POST $V/c1/firewall/egress: 201 .*rule=$rid revision=$rev" \
+	"$WORK/agentd.log"
 expect_api "the same rule again is not stored twice" 200 POST $V/c1/firewall/egress "$STRIPE"
 check "... and the existing rule comes back" test "$(api_field data.id)" = "$rid"
 check "... and the revision did not move" test "$(api_field data.revision)" = "$rev"
@@ -150,6 +164,7 @@ check "c2's state file is gone" test ! -e "$STATE/containers/c2.state"
 expect_api "c2 is unknown now" 404 GET $V/c2/firewall
 expect_ok "deleted: c2 -> 203.0.113.10 tcp 80 untouched" tcp "$C2" 203.0.113.10 80
 expect_api "egress on an unknown container" 404 POST $V/c9/firewall/egress "$STRIPE"
+check "... logs no change" sh -c "! grep -q 'change by .*/c9/' $WORK/agentd.log"
 
 # --- the kernel holds exactly the desired state
 expect_api "health" 200 GET /api/v1/health
