@@ -5,6 +5,7 @@
 #   make check      install dependencies, run every test (needs root)
 #   make check-man  lint the man pages, compare them with --help
 #   make check-san-netns  the API's suites against the sanitizer build
+#   make check-systemd    systemd-analyze verify and security of the unit
 #   make bench      benchmarks; figures go to bench/RESULTS.md
 #   make fuzz       the resolver's fuzz target, FUZZ_SECONDS long (clang)
 #   make SAN=1 ...  AddressSanitizer + UBSan build (in build/san)
@@ -57,7 +58,8 @@ RESOLVERD_OBJ := $(call obj,$(RESOLVERD_SRC))
 CLI_OBJ	  := $(call obj,$(CLI_SRC))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
-.PHONY: all deps unit check check-unit check-san check-man check-netns check-san-netns bench fuzz \
+.PHONY: all deps unit check check-unit check-san check-man check-netns check-san-netns check-systemd \
+	bench fuzz \
 	run install \
 	format format-check clean
 
@@ -118,6 +120,7 @@ check: deps
 	$(MAKE) all unit
 	$(MAKE) SAN=1 unit
 	$(MAKE) check-man
+	$(MAKE) check-systemd
 	$(MAKE) FUZZ_SECONDS=30 fuzz
 	$(MAKE) check-netns
 	$(MAKE) check-san-netns
@@ -129,6 +132,10 @@ check-man: all
 
 check-netns: all
 	tests/netns/run
+
+# The systemd unit: systemd-analyze verify, and its exposure score held.
+check-systemd: all
+	tools/systemd/check $(BUILD)
 
 # The suites that make every API call, against the sanitizer build: a
 # report stops the daemon (-fno-sanitize-recover), and a leak fails its exit.
