@@ -28,17 +28,7 @@ expect_api "c1: allow tcp 443 to api.example.test" 201 POST $V/c1/firewall/egres
 check "no warning that names open nothing" sh -c "! grep -q names_unresolved $WORK/api.out"
 
 
-batch_begin
-expect_blocked "before any lookup: 203.0.113.10:443 refused" tcp "$C1" 203.0.113.10 443
-batch_end
-lookup "$C1" +short @"$DNS" api.example.test A >"$WORK/a1"
-check "c1 resolves api.example.test [$(tr '\n' ' ' <"$WORK/a1")]" grep -qx 203.0.113.10 "$WORK/a1"
-batch_begin
-expect_ok "after the lookup: 203.0.113.10:443 connects" tcp "$C1" 203.0.113.10 443
-expect_blocked "... not port 80" tcp "$C1" 203.0.113.10 80
-expect_blocked "its sibling 203.0.113.11 refused" tcp "$C1" 203.0.113.11 443
-expect_blocked "c1's lookup opens nothing for c2" tcp "$C2" 203.0.113.10 443
-batch_end
+expect_lookup_opens c1 "$C1" "$C2" c2
 expect_api "c2: the same rule by name" 201 POST $V/c2/firewall/egress \
 	'{"id": "api", "destination": "api.example.test", "protocol": "tcp", "destination_port": "443", "action": "allow"}'
 expect_blocked "c1's lookup opens nothing for c2, which has the same rule" tcp "$C2" 203.0.113.10 443

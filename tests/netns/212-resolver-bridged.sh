@@ -42,17 +42,7 @@ expect_api "box-2: the same rule" 201 POST $V/box-2/firewall/egress \
 expect_api "box-3: allow udp 53 to the server" 201 POST $V/box-3/firewall/egress \
 	"{\"destination\": \"$DNS/32\", \"protocol\": \"udp\", \"destination_port\": \"53\", \"action\": \"allow\"}"
 
-batch_begin
-expect_blocked "before any lookup: b1 -> 203.0.113.10:443 refused" tcp "$B1" 203.0.113.10 443
-batch_end
-lookup "$B1" +short @"$DNS" api.example.test A >"$WORK/a1"
-check "b1 resolves api.example.test [$(tr '\n' ' ' <"$WORK/a1")]" grep -qx 203.0.113.10 "$WORK/a1"
-batch_begin
-expect_ok "after the lookup: b1 -> 203.0.113.10:443 connects" tcp "$B1" 203.0.113.10 443
-expect_blocked "... not port 80" tcp "$B1" 203.0.113.10 80
-expect_blocked "its sibling 203.0.113.11 refused" tcp "$B1" 203.0.113.11 443
-expect_blocked "b1's lookup opens nothing for b2, which has the same rule" tcp "$B2" 203.0.113.10 443
-batch_end
+expect_lookup_opens b1 "$B1" "$B2" "b2 (which has the same rule)"
 lookup "$B2" +short @"$DNS" api.example.test A >"$WORK/a2"
 check "b2 resolves it itself" grep -qx 203.0.113.10 "$WORK/a2"
 expect_ok "... and then connects" tcp "$B2" 203.0.113.10 443

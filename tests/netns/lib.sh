@@ -830,3 +830,24 @@ lookup() {
 	shift
 	ip netns exec "$ns" dig +tries=2 +timeout=2 "$@" 2>&1
 }
+
+# expect_lookup_opens NAME NS OTHER OTHER_NAME: NS's container NAME has
+# an allow rule for tcp 443 to api.example.test; its lookup through the
+# resolver opens the answer, 203.0.113.10, on that port and for it only:
+# refused before, then it connects, not port 80, not the sibling
+# 203.0.113.11, and not for OTHER_NAME (in OTHER)
+expect_lookup_opens() {
+	local name=$1 ns=$2 other=$3 other_name=$4
+	batch_begin
+	expect_blocked "$name: before any lookup, 203.0.113.10:443 refused" tcp "$ns" 203.0.113.10 443
+	batch_end
+	lookup "$ns" +short @"$DNS" api.example.test A >"$WORK/lookup.$name"
+	check "$name resolves api.example.test [$(tr '\n' ' ' <"$WORK/lookup.$name")]" \
+		grep -qx 203.0.113.10 "$WORK/lookup.$name"
+	batch_begin
+	expect_ok "$name: after the lookup, 203.0.113.10:443 connects" tcp "$ns" 203.0.113.10 443
+	expect_blocked "... not port 80" tcp "$ns" 203.0.113.10 80
+	expect_blocked "... nor the sibling 203.0.113.11" tcp "$ns" 203.0.113.11 443
+	expect_blocked "$name's lookup opens nothing for $other_name" tcp "$other" 203.0.113.10 443
+	batch_end
+}
