@@ -28,6 +28,9 @@
 #define EXIT_USAGE 2
 #define SOCKET_DEFAULT "/run/hoody-firewall/agentd.sock"
 #define STATE_DIR_DEFAULT "/var/lib/hoody-firewall"
+#define CONNECTIONS_DEFAULT 256 /* per listener */
+#define PER_ADDRESS_DEFAULT 16	/* TCP connections from one address */
+#define IDLE_TIMEOUT_DEFAULT 10 /* seconds */
 /* A bound on what --apply reads, far above a large host's state file. */
 #define STATE_FILE_MAX (256u << 20)
 /* Another writer may commit between our dump and our transaction. */
@@ -84,11 +87,11 @@ usage(FILE *f)
 		"  --token-file FILE  the bearer token TCP clients must send: one line, in a\n"
 		"                     file of mode 0600\n"
 		"  --max-connections N\n"
-		"                     connections each listener serves at once (default 256)\n"
+		"                     connections each listener serves at once (default %d)\n"
 		"  --max-per-address N\n"
-		"                     TCP connections from one address at once (default 16)\n"
+		"                     TCP connections from one address at once (default %d)\n"
 		"  --idle-timeout SECONDS\n"
-		"                     close a connection idle this long (default 10)\n"
+		"                     close a connection idle this long (default %d)\n"
 		"  --state-dir DIR    where the desired state is kept (default %s)\n"
 		"  --apply FILE       make the kernel enforce the desired state in FILE\n"
 		"                     (\"-\" for standard input) in one transaction, then exit\n"
@@ -133,10 +136,11 @@ usage(FILE *f)
 		"  --log-format F     text (default) or json: one JSON object per line\n"
 		"  --debug            log more\n"
 		"  --help             show this\n",
-		SOCKET_DEFAULT, STATE_DIR_DEFAULT, NFT_TABLE_DEFAULT, NFT_MONITOR_RCVBUF_DEFAULT,
-		NFT_IFPREFIX_MAX, DROP_LOG_RATE_DEFAULT, DROP_LOG_GROUP_DEFAULT, DNS_PORT_DEFAULT,
-		DNS_UPSTREAM_MAX, DNS_MIN_TTL_DEFAULT, DNS_MAX_TTL_DEFAULT, DNS_RATE_DEFAULT,
-		DNS_MAX_LEARNED_DEFAULT, RESOLVER_INSTALLED);
+		SOCKET_DEFAULT, CONNECTIONS_DEFAULT, PER_ADDRESS_DEFAULT, IDLE_TIMEOUT_DEFAULT,
+		STATE_DIR_DEFAULT, NFT_TABLE_DEFAULT, NFT_MONITOR_RCVBUF_DEFAULT, NFT_IFPREFIX_MAX,
+		DROP_LOG_RATE_DEFAULT, DROP_LOG_GROUP_DEFAULT, DNS_PORT_DEFAULT, DNS_UPSTREAM_MAX,
+		DNS_MIN_TTL_DEFAULT, DNS_MAX_TTL_DEFAULT, DNS_RATE_DEFAULT, DNS_MAX_LEARNED_DEFAULT,
+		RESOLVER_INSTALLED);
 }
 
 static int
@@ -490,9 +494,9 @@ main(int argc, char *argv[])
 		.state_dir = STATE_DIR_DEFAULT,
 		.socket_path = SOCKET_DEFAULT,
 		.threads = 4,
-		.max_connections = 256,
-		.max_per_address = 16,
-		.timeout_s = 10,
+		.max_connections = CONNECTIONS_DEFAULT,
+		.max_per_address = PER_ADDRESS_DEFAULT,
+		.timeout_s = IDLE_TIMEOUT_DEFAULT,
 		.reconcile_interval_s = 30,
 		.monitor_buffer = NFT_MONITOR_RCVBUF_DEFAULT,
 		.nft = {.log_rate = DROP_LOG_RATE_DEFAULT,
