@@ -851,3 +851,15 @@ expect_lookup_opens() {
 	expect_blocked "$name's lookup opens nothing for $other_name" tcp "$other" 203.0.113.10 443
 	batch_end
 }
+
+# expect_names_refused NAME NS: the resolver refuses NAME's (in NS) lookup
+# of a name no rule allows (NXDOMAIN) and answers another type of an
+# allowed one empty; the callers check that the server saw neither
+expect_names_refused() {
+	local name=$1 ns=$2
+	lookup "$ns" @"$DNS" other.example.test A >"$WORK/other.$name"
+	check "$name: a name no rule allows: NXDOMAIN" grep -q 'status: NXDOMAIN' "$WORK/other.$name"
+	lookup "$ns" @"$DNS" api.example.test TXT >"$WORK/txt.$name"
+	check "$name: another type of an allowed name: NOERROR, no answer" \
+		sh -c "grep -q 'status: NOERROR' $WORK/txt.$name && grep -q 'ANSWER: 0' $WORK/txt.$name"
+}
