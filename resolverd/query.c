@@ -215,10 +215,10 @@ ct_take(struct rd *rd, struct rd_ct *ct)
 	return true;
 }
 
+/* A query from client c, of container ct (NULL: one agentd named none). */
 static void
-handle(struct rd *rd, const struct client *c, const char *ifname, const uint8_t *wire, size_t len)
+handle(struct rd *rd, const struct client *c, struct rd_ct *ct, const uint8_t *wire, size_t len)
 {
-	struct rd_ct *ct = rd_ct_find(rd, ifname);
 	size_t *idx, n = 0, i;
 	struct resolver_query q;
 	enum resolver_verdict v;
@@ -278,7 +278,7 @@ handle(struct rd *rd, const struct client *c, const char *ifname, const uint8_t 
 	memcpy(pq->wire, wire, len);
 	pq->len = len;
 	pq->q = q;
-	snprintf(pq->ifname, sizeof(pq->ifname), "%s", ifname);
+	snprintf(pq->ifname, sizeof(pq->ifname), "%s", ct->ifname);
 	snprintf(pq->ct, sizeof(pq->ct), "%s", ct->fw.id);
 	for (i = 0; i < n && pq->nrules < RD_RULES_MAX; i++)
 		snprintf(pq->rules[pq->nrules++], RULES_ID_MAX + 1, "%s", ct->fw.rules[idx[i]].id);
@@ -336,8 +336,8 @@ rd_udp_ready(struct rd *rd, int fd, enum rd_client kind)
 		    if_indextoname(ifindex, ifname) == NULL)
 			continue;
 		/* in on a bridge: the port's id, which the table wrote, says who */
-		ct = rd_ct_find(rd, ifname) == NULL ? rd_ct_find_mark(rd, mark) : NULL;
-		handle(rd, &c, ct != NULL ? ct->ifname : ifname, buf, (size_t)n);
+		ct = rd_ct_find(rd, ifname);
+		handle(rd, &c, ct != NULL ? ct : rd_ct_find_mark(rd, mark), buf, (size_t)n);
 	}
 }
 
@@ -389,6 +389,7 @@ rd_tcp_accept(struct rd *rd, int lfd, enum rd_client family)
 		int fd =
 			accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		char ifname[IFNAMSIZ];
+		struct rd_ct *ct = NULL;
 		struct rd_tcp *t;
 		unsigned int i;
 		int ifindex;
@@ -400,7 +401,7 @@ rd_tcp_accept(struct rd *rd, int lfd, enum rd_client family)
 			;
 		if (ifindex <= 0 || i == RD_TCP_MAX ||
 		    if_indextoname((unsigned int)ifindex, ifname) == NULL ||
-		    (rd_ct_find(rd, ifname) == NULL && !rd->agent_ready)) {
+		    ((ct = rd_ct_find(rd, ifname)) == NULL && !rd->agent_ready)) {
 			close(fd);
 			continue;
 		}
@@ -410,7 +411,7 @@ rd_tcp_accept(struct rd *rd, int lfd, enum rd_client family)
 		t->idle_ms = rd_now_ms() + RD_TCP_IDLE_MS;
 		t->peer = 0;
 		snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
-		if (rd_ct_find(rd, ifname) == NULL) {
+		if (ct == NULL) {
 			t->ifname[0] = '\0';
 			t->peer = ++rd->next_req;
 			rd_send_peer(rd, t->peer, ifname, &peer);
@@ -436,7 +437,7 @@ tcp_serve(struct rd *rd, unsigned int slot)
 		}
 		if (t->have < 2 + len)
 			return;
-		handle(rd, &c, t->ifname, t->buf + 2, len);
+		handle(rd, &c, rd_ct_find(rd, t->ifname), t->buf + 2, len);
 		if (t->fd < 0)
 			return;
 		memmove(t->buf, t->buf + 2 + len, t->have - 2 - len);
