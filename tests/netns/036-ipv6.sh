@@ -150,9 +150,9 @@ apply "$WORK/v6.json"
 apply_json '{"containers": {"c1": {"interface": "hc1", "default_action": "deny", "rules": [
   {"id": "a4-https", "destination": "198.51.100.2/32", "destination_port": "443", "protocol": "tcp", "action": "allow"}]}}}'
 check "no IPv6 rule: no IPv6 chain" \
-	nsx "$HOST" sh -c "! nft list table inet $TABLE | grep -q 'chain c6_'"
+	nft_lacks "$HOST" 'chain c6_' list table inet "$TABLE"
 check "no IPv6 rule: no dispatch6 element" \
-	nsx "$HOST" sh -c "! nft list map inet $TABLE dispatch6 | grep -q hc1"
+	nft_lacks "$HOST" hc1 list map inet "$TABLE" dispatch6
 batch_begin
 expect_blocked "IPv6 rules removed: c1 -> tcp [2001:db8::10]:443" tcp "$C1" 2001:db8::10 443
 expect_ok "IPv6 rules removed: c1 -> tcp 198.51.100.2:443" tcp "$C1" 198.51.100.2 443

@@ -131,9 +131,9 @@ check "hoody firewall drops -o json: the API's data" \
 agentd_stop TERM
 agentd_start --drop-log-rate 0
 check "without a drop log the table has no drops chain" \
-	sh -c "! ip netns exec '$HOST' nft list table inet '$TABLE' | grep -q 'chain drops'"
+	nft_lacks "$HOST" 'chain drops' list table inet "$TABLE"
 check "... and no droprate set" \
-	sh -c "! ip netns exec '$HOST' nft list table inet '$TABLE' | grep -q droprate"
+	nft_lacks "$HOST" droprate list table inet "$TABLE"
 expect_blocked "c1 -> 203.0.113.10 80 still dropped" tcp "$C1" 203.0.113.10 80
 expect_api "the drops call says the log is off" 409 GET "$V/c1/firewall/drops"
 check "... with its code" test "$(api_field error.code)" = drop_log_off

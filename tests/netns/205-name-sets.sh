@@ -107,7 +107,7 @@ check "hoody firewall audit prints them" \
 learn "$D4" 203.0.113.20 3s
 hold lease "$C1" 203.0.113.20 443
 expect_flowing lease "learned for 3s: a connection to 203.0.113.20:443 delivers"
-gone_from_set() { ! nsx "$HOST" nft list set inet "$TABLE" "$D4" | grep -q 203.0.113.20; }
+gone_from_set() { nft_lacks "$HOST" 203.0.113.20 list set inet "$TABLE" "$D4"; }
 poll 8 "the element of 203.0.113.20 to time out" gone_from_set
 t_out=$(now)
 sleep 1.5
@@ -123,7 +123,7 @@ sleep 1.5
 expect_stopped api "$t_del" "rule deleted: its connection stops at once"
 expect_stopped lease "$t_del" "rule deleted: the connection past its time stops too"
 check "rule deleted: its sets are gone" \
-	sh -c "! ip netns exec $HOST nft list table inet $TABLE | grep -q 'set $D4'"
+	nft_lacks "$HOST" "set $D4" list table inet "$TABLE"
 check "c2's sets stay" sh -c "ip netns exec $HOST nft list table inet $TABLE | grep -q 'set $D4_C2'"
 expect_blocked "rule deleted: 203.0.113.10:443 refused" tcp "$C1" 203.0.113.10 443
 
@@ -140,7 +140,7 @@ poll 10 "the reconciler to repair c2" in_sync
 pass "c2 repaired"
 D4_NEW=$(nsx "$HOST" nft list chain inet "$TABLE" c_c2 | grep -o 'd4_[0-9a-f]*' | head -1)
 check "... on new sets ($D4_C2 -> $D4_NEW)" test -n "$D4_NEW" -a "$D4_NEW" != "$D4_C2"
-check "... the old ones gone" sh -c "! ip netns exec $HOST nft list table inet $TABLE | grep -q 'set $D4_C2'"
+check "... the old ones gone" nft_lacks "$HOST" "set $D4_C2" list table inet "$TABLE"
 expect_blocked "... so 203.0.113.10:443 is refused until looked up again" tcp "$C2" 203.0.113.10 443
 
 finish

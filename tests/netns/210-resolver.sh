@@ -133,7 +133,8 @@ for o in json.load(sys.stdin)["nftables"]:
         print(s["name"])' "$TABLE" "$1" | head -1; }
 D4=$(dset4 api.example.test)
 check "c1's set of api.example.test ($D4)" test -n "$D4"
-old_closed() { ! nsx "$HOST" nft list set inet "$TABLE" "$D4" | grep -q '203.0.113.10 '; }
+# closed: gone from a listing that still holds the new address
+old_closed() { NFT_HAS='203.0.113.20 ' nft_lacks "$HOST" '203.0.113.10 ' list set inet "$TABLE" "$D4"; }
 poll 15 "the old address's element times out" old_closed
 check "... within its clamped lifetime (6 s at most; took $(($(date +%s) - t0)) s)" test $(($(date +%s) - t0)) -le 7
 expect_blocked "the old 203.0.113.10:443 refuses new connections" tcp "$C1" 203.0.113.10 443

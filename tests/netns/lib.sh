@@ -136,6 +136,20 @@ nsx() {
 	ip netns exec "$ns" "$@"
 }
 
+# nft_lacks NS PATTERN NFT-ARGS...: nft lists NFT-ARGS in NS, succeeds, and
+# no line of the listing matches PATTERN; a failing nft proves no absence.
+# With NFT_HAS=PATTERN2 set, the listing must match that too: a control
+# that the listing holds what it must, so that absence means something.
+nft_lacks() {
+	local ns=$1 pat=$2 out
+	shift 2
+	out=$(ip netns exec "$ns" nft "$@") || return 1
+	if [ -n "${NFT_HAS:-}" ] && ! grep -q -- "$NFT_HAS" <<<"$out"; then
+		return 1
+	fi
+	! grep -q -- "$pat" <<<"$out"
+}
+
 # poll DEADLINE_SECS DESCRIPTION CMD...: rerun CMD every 20 ms until it
 # succeeds; fail the test when the deadline passes.
 poll() {
