@@ -147,60 +147,22 @@ fail:
 	return -ENOMEM;
 }
 
-/* The state file: {"revision": N, "firewall": {...}}. */
-static char *
-file_render(const struct engine_ct *c)
-{
-	cJSON *o = cJSON_CreateObject(), *fw = rules_container_to_json(&c->fw);
-	char *text = NULL;
-
-	if (o != NULL && fw != NULL &&
-	    cJSON_AddNumberToObject(o, "revision", (double)c->revision) &&
-	    cJSON_AddItemToObject(o, "firewall", fw)) {
-		fw = NULL;
-		text = cJSON_PrintUnformatted(o);
-	}
-	cJSON_Delete(fw);
-	cJSON_Delete(o);
-	return text;
-}
-
 static int
 file_parse(const char *id, const char *buf, size_t len, struct engine_ct **ret,
 	   struct rules_error *reterr)
 {
-	cJSON *o = NULL;
-	const cJSON *rev, *fw;
-	struct engine_ct *c = NULL;
-	int r = -EINVAL;
+	struct engine_ct *c = calloc(1, sizeof(*c));
+	int r;
 
-	memset(reterr, 0, sizeof(*reterr));
-	reterr->code = "invalid_state_file";
-	if (rules_json_check_raw(buf, len, reterr) < 0 ||
-	    (o = cJSON_ParseWithLength(buf, len)) == NULL)
-		goto out;
-	rev = cJSON_GetObjectItemCaseSensitive(o, "revision");
-	fw = cJSON_GetObjectItemCaseSensitive(o, "firewall");
-	if (!cJSON_IsNumber(rev) || rev->valuedouble < 1 || fw == NULL) {
-		snprintf(reterr->message, sizeof(reterr->message),
-			 "expected {\"revision\": N, \"firewall\": {...}}");
-		goto out;
+	if (c == NULL)
+		return -ENOMEM;
+	r = rules_state_parse(buf, len, id, &c->fw, &c->revision, reterr);
+	if (r < 0) {
+		free(c);
+		return r;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = rules_container_parse(fw, id, &c->fw, reterr);
-	if (r < 0)
-		goto out;
-	c->revision = (uint64_t)rev->valuedouble;
 	*ret = c;
-	c = NULL;
-out:
-	free(c);
-	cJSON_Delete(o);
-	return r;
+	return 0;
 }
 
 static void
@@ -512,7 +474,7 @@ engine_follow_bridge(struct engine *e, const struct engine_ct *c)
 int
 engine_stage(struct engine *e, const struct engine_ct *c, struct store_staged **ret)
 {
-	char *text = file_render(c);
+	char *text = rules_state_render(&c->fw, c->revision);
 	int r = text ? store_stage(e->store, c->fw.id, text, strlen(text), ret) : -ENOMEM;
 
 	free(text);

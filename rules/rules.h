@@ -132,6 +132,17 @@ int rules_set_from_json(const struct cJSON *doc, struct rules_set **ret_set,
 			struct rules_error *reterr);
 
 /*
+ * A container's state file: {"revision": N, "firewall": {container}}.
+ * _render returns the text (the caller frees it), or NULL when out of
+ * memory. _parse fills *ret as rules_container_parse() does for
+ * container id, and *ret_revision (1 to 10^15); on failure returns
+ * -EINVAL or -ENOMEM, leaves both alone and explains in *reterr.
+ */
+char *rules_state_render(const struct rules_container *c, uint64_t revision);
+int rules_state_parse(const char *buf, size_t len, const char *id, struct rules_container *ret,
+		      uint64_t *ret_revision, struct rules_error *reterr);
+
+/*
  * Refuse raw JSON text that cJSON would parse lossily: NUL bytes, a
  * \u0000 escape or an unescaped control character inside a string; or
  * that would cost far more parsed than sent: more than
