@@ -46,6 +46,8 @@
  * timeout is not to be refreshed for every answer).
  */
 #define DNS_SLACK_MS 1000
+/* Request numbers: the resolver counts them from 1; a double holds them exactly to 2^53. */
+#define DNS_REQ_MAX 9007199254740992.0
 
 struct dns {
 	struct engine *e;
@@ -490,6 +492,21 @@ str_of(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/*
+ * o's member key when it is a number from 0 to max, else -1: what the
+ * resolver sends is checked before any cast (a double out of an
+ * integer's range is undefined to convert).
+ */
+static int64_t
+num_of(const cJSON *o, const char *key, double max)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= max
+		       ? (int64_t)v->valuedouble
+		       : -1;
+}
+
 /* The index of rule id in fw, or -1. */
 static long
 rule_index(const struct rules_container *fw, const char *id)
@@ -640,12 +657,12 @@ static void
 on_refused(struct dns *d, const cJSON *m)
 {
 	const char *id = str_of(m, "id"), *name = str_of(m, "name");
-	const cJSON *qt = cJSON_GetObjectItemCaseSensitive(m, "qtype");
+	int64_t qtype = num_of(m, "qtype", UINT16_MAX);
 	char ifname[RULES_IFNAME_MAX + 1] = "";
 	const struct engine_ct *c;
 	time_t now = time(NULL);
 
-	if (id == NULL || name == NULL || !cJSON_IsNumber(qt) || d->drops == NULL)
+	if (id == NULL || name == NULL || qtype < 0 || d->drops == NULL)
 		return;
 	if (now != d->report_sec) {
 		d->report_sec = now;
@@ -659,7 +676,7 @@ on_refused(struct dns *d, const cJSON *m)
 		strcpy(ifname, c->fw.ifname);
 	pthread_rwlock_unlock(&d->e->lock);
 	if (c != NULL)
-		drops_dns(d->drops, id, ifname, name, (uint16_t)qt->valuedouble);
+		drops_dns(d->drops, id, ifname, name, (uint16_t)qtype);
 }
 
 /*
@@ -670,17 +687,15 @@ on_refused(struct dns *d, const cJSON *m)
 static void
 on_peer(struct dns *d, const cJSON *m)
 {
-	const cJSON *req = cJSON_GetObjectItemCaseSensitive(m, "req");
-	const cJSON *port = cJSON_GetObjectItemCaseSensitive(m, "port");
+	int64_t req = num_of(m, "req", DNS_REQ_MAX), port = num_of(m, "port", UINT16_MAX);
 	const char *ifname = str_of(m, "ifname"), *addr = str_of(m, "addr");
 	uint8_t a[16], family = RULES_FAMILY_IPV4;
 	uint32_t mark = 0;
 	char line[96];
 	int r = -EINVAL;
 
-	if (ifname != NULL && strlen(ifname) < RULES_IFNAME_MAX + 1 && addr != NULL &&
-	    cJSON_IsNumber(port) && port->valuedouble >= 1 && port->valuedouble <= 65535 &&
-	    cJSON_IsNumber(req)) {
+	if (ifname != NULL && strlen(ifname) < RULES_IFNAME_MAX + 1 && addr != NULL && port >= 1 &&
+	    req >= 0) {
 		if (inet_pton(AF_INET, addr, a) == 1)
 			r = 0;
 		else if (inet_pton(AF_INET6, addr, a) == 1) {
@@ -690,17 +705,16 @@ on_peer(struct dns *d, const cJSON *m)
 	}
 	if (r == 0) {
 		pthread_rwlock_wrlock(&d->e->lock);
-		r = nft_dns_peer(d->e->nc, ifname, family, a, htons((uint16_t)port->valuedouble),
-				 &mark);
+		r = nft_dns_peer(d->e->nc, ifname, family, a, htons((uint16_t)port), &mark);
 		pthread_rwlock_unlock(&d->e->lock);
 	}
 	if (r < 0)
 		log_warn(r, "dns: who opened a TCP connection from %s on %s", addr ? addr : "?",
 			 ifname ? ifname : "?");
-	if (!cJSON_IsNumber(req))
+	if (req < 0)
 		return;
-	snprintf(line, sizeof(line), "{\"t\":\"peer\",\"req\":%llu,\"mark\":%lu}",
-		 (unsigned long long)req->valuedouble, (unsigned long)mark);
+	snprintf(line, sizeof(line), "{\"t\":\"peer\",\"req\":%lld,\"mark\":%lu}", (long long)req,
+		 (unsigned long)mark);
 	send_locked(d, line);
 }
 
@@ -729,10 +743,10 @@ open_batch(struct dns *d, cJSON **msgs, size_t nmsgs)
 
 	pthread_rwlock_wrlock(&d->e->lock);
 	for (i = 0; i < nmsgs; i++) {
-		const cJSON *req = cJSON_GetObjectItemCaseSensitive(msgs[i], "req");
 		const char *id = str_of(msgs[i], "id"), *name = str_of(msgs[i], "name");
+		int64_t req = num_of(msgs[i], "req", DNS_REQ_MAX);
 
-		reqs[i].req = cJSON_IsNumber(req) ? (uint64_t)req->valuedouble : 0;
+		reqs[i].req = req < 0 ? 0 : (uint64_t)req;
 		reqs[i].first = n;
 		r = check_open(d, msgs[i], &v, &n, &cap, &bc);
 		reqs[i].ok = r == 0;
