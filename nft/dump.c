@@ -81,8 +81,9 @@ set_cb(const struct nlmsghdr *nlh, void *data)
 	const char *name;
 	int i;
 
-	if (s == NULL || nftnl_set_nlmsg_parse(nlh, s) < 0) {
-		d->err = -ENOMEM;
+	if (s == NULL || nftnl_set_nlmsg_parse(nlh, s) < 0 ||
+	    !nftnl_set_is_set(s, NFTNL_SET_TABLE) || !nftnl_set_is_set(s, NFTNL_SET_NAME)) {
+		d->err = s == NULL ? -ENOMEM : -EPROTO; /* a kernel names every set */
 		goto out;
 	}
 	if (strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), d->table) != 0)
@@ -175,8 +176,10 @@ chain_cb(const struct nlmsghdr *nlh, void *data)
 	struct dchain *v;
 	const char *name;
 
-	if (ch == NULL || nftnl_chain_nlmsg_parse(nlh, ch) < 0) {
-		d->err = -ENOMEM;
+	if (ch == NULL || nftnl_chain_nlmsg_parse(nlh, ch) < 0 ||
+	    !nftnl_chain_is_set(ch, NFTNL_CHAIN_TABLE) ||
+	    !nftnl_chain_is_set(ch, NFTNL_CHAIN_NAME)) {
+		d->err = ch == NULL ? -ENOMEM : -EPROTO; /* a kernel names every chain */
 		goto out;
 	}
 	/* the kernel does not filter chain dumps by table */
@@ -276,8 +279,9 @@ fixed_rule_cb(const struct nlmsghdr *nlh, void *data)
 	unsigned int *seen;
 	bool drop;
 
-	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
-		d->err = -ENOMEM;
+	if (r == NULL || nftnl_rule_nlmsg_parse(nlh, r) < 0 ||
+	    !nftnl_rule_is_set(r, NFTNL_RULE_CHAIN)) {
+		d->err = r == NULL ? -ENOMEM : -EPROTO; /* a kernel names every rule's chain */
 		goto out;
 	}
 	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
