@@ -42,6 +42,8 @@ target_id_cmp(const void *key, const void *elem)
 static const struct target *
 target_find(const struct plan *p, const char *id)
 {
+	if (p->nt == 0) /* bsearch() takes no NULL, even for nothing */
+		return NULL;
 	return bsearch(id, p->t, p->nt, sizeof(*p->t), target_id_cmp);
 }
 

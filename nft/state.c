@@ -233,6 +233,8 @@ container_cmp(const void *key, const void *elem)
 const struct nft_container *
 nft_state_find(const struct nft_state *s, const char *id)
 {
+	if (s->ncontainers == 0) /* bsearch() takes no NULL, even for nothing */
+		return NULL;
 	return bsearch(id, s->containers, s->ncontainers, sizeof(*s->containers), container_cmp);
 }
 
