@@ -236,8 +236,10 @@ exchange(struct nft_conn *c, struct nlmsghdr *req, char *buf, unsigned int nslot
 					       data);
 				if (r == MNL_CB_STOP)
 					return 0; /* the last answer */
+				/* the kernel's errors are errnos; anything else is no answer of its
+				 */
 				if (r < 0)
-					failed = -errno;
+					failed = errno > 0 && errno < 4096 ? -errno : -EPROTO;
 			}
 			if (failed < 0 && holds_end(iov[i].iov_base, mm[i].msg_len, seq))
 				return failed;
