@@ -7,7 +7,8 @@
 #   make check-san-netns  the API's suites against the sanitizer build
 #   make check-systemd    systemd-analyze verify and security of the unit
 #   make bench      benchmarks; figures go to bench/RESULTS.md
-#   make fuzz       the resolver's fuzz target, FUZZ_SECONDS long (clang)
+#   make fuzz       every fuzz target, FUZZ_SECONDS each (FUZZ=name: one)
+#   make fuzz-replay  every fuzz target over its seeds, once (in make check)
 #   make SAN=1 ...  AddressSanitizer + UBSan build (in build/san)
 
 BUILD	?= build
@@ -39,10 +40,11 @@ CFLAGS	+= -std=gnu11 -Wall -Wextra $(WERROR) -Wshadow -Wformat=2 \
 	   -fstack-protector-strong -fPIE $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now $(SANFLAGS)
 
-RULES_SRC := $(filter-out %_test.c,$(wildcard rules/*.c))
-RESOLVER_SRC := $(filter-out %_test.c resolver/fuzz_%.c,$(wildcard resolver/*.c))
-NFT_SRC	  := $(filter-out %_test.c,$(wildcard nft/*.c))
-AGENTD_SRC := $(filter-out %_test.c,$(wildcard agentd/*.c api/*.c))
+FUZZ_SRC  := $(wildcard */fuzz_*.c)
+RULES_SRC := $(filter-out %_test.c $(FUZZ_SRC),$(wildcard rules/*.c))
+RESOLVER_SRC := $(filter-out %_test.c $(FUZZ_SRC),$(wildcard resolver/*.c))
+NFT_SRC	  := $(filter-out %_test.c $(FUZZ_SRC),$(wildcard nft/*.c))
+AGENTD_SRC := $(filter-out %_test.c $(FUZZ_SRC),$(wildcard agentd/*.c api/*.c))
 RESOLVERD_SRC := $(wildcard resolverd/*.c)
 CLI_SRC	  := tools/hoody.c tools/commands.c tools/http.c tools/print.c
 TEST_SRC  := $(wildcard rules/*_test.c nft/*_test.c agentd/*_test.c resolver/*_test.c)
@@ -59,7 +61,7 @@ CLI_OBJ	  := $(call obj,$(CLI_SRC))
 TEST_BIN  := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRC)))
 
 .PHONY: all deps unit check check-unit check-san check-man check-netns check-san-netns check-systemd \
-	bench fuzz \
+	bench fuzz fuzz-replay \
 	run install \
 	format format-check clean
 
@@ -94,20 +96,42 @@ $(BUILD)/tests/%_test: $(BUILD)/obj/resolver/%_test.o $(RESOLVER_OBJ) $(RULES_OB
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(RESOLVER_LIBS) $(PKG_LIBS) $(CHECK_LIBS)
 
-# The resolver reads what containers and upstream servers send: libFuzzer
-# feeds its message code, with ASan and UBSan, from the seeds in
-# resolver/corpus (new finds go to build/fuzz/corpus, not the tree).
+# libFuzzer targets, with ASan and UBSan, for every parser of outside
+# input: <module>/fuzz_<name>.c, seeded from tests/fuzz/<name>/ (new
+# finds go to build/fuzz/corpus/<name>, not the tree). make fuzz runs
+# each for FUZZ_SECONDS (FUZZ=name ... picks some); make fuzz-replay
+# runs each seed once, as make check does.
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-D_GNU_SOURCE -I. -isystem /usr/include/cjson
+	-Wall -Wextra $(WERROR) -D_GNU_SOURCE -I. $(PKG_CFLAGS)
+FUZZ_LIBS := $(RESOLVER_LIBS) $(PKG_LIBS)
+FUZZ_NAMES := $(patsubst fuzz_%.c,%,$(notdir $(FUZZ_SRC)))
+FUZZ	?= $(FUZZ_NAMES)
 $(BUILD)/fuzz/fuzz_message: resolver/fuzz_message.c $(RESOLVER_SRC) $(RULES_SRC)
+$(BUILD)/fuzz/fuzz_json: rules/fuzz_json.c $(RULES_SRC)
+# the kernel's side of the sockets is the fuzzer's (see the target)
+$(BUILD)/fuzz/fuzz_netlink: nft/fuzz_netlink.c $(NFT_SRC) $(RULES_SRC)
+$(BUILD)/fuzz/fuzz_netlink: FUZZ_LIBS += \
+	-Wl,--wrap=mnl_socket_sendto,--wrap=mnl_socket_recvfrom,--wrap=recvmmsg
+$(BUILD)/fuzz/fuzz_%: $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(RESOLVER_LIBS) -lcjson
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(FUZZ_LIBS)
 
-fuzz: deps $(BUILD)/fuzz/fuzz_message
-	@mkdir -p $(BUILD)/fuzz/corpus
-	$(BUILD)/fuzz/fuzz_message -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
-		-print_final_stats=1 $(BUILD)/fuzz/corpus resolver/corpus
+fuzz: deps $(foreach n,$(FUZZ),$(BUILD)/fuzz/fuzz_$(n))
+	@set -e; for n in $(FUZZ); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		$(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
+			-rss_limit_mb=1024 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/$$n- \
+			$(BUILD)/fuzz/corpus/$$n tests/fuzz/$$n; \
+	done
+
+fuzz-replay: $(foreach n,$(FUZZ),$(BUILD)/fuzz/fuzz_$(n))
+	@set -e; for n in $(FUZZ); do \
+		echo "fuzz-replay: $$n ($$(ls tests/fuzz/$$n | wc -l) inputs)"; \
+		out=$$($(BUILD)/fuzz/fuzz_$$n -timeout=5 -rss_limit_mb=1024 tests/fuzz/$$n/* 2>&1) || \
+			{ printf '%s\n' "$$out"; exit 1; }; \
+	done
 
 unit: $(TEST_BIN)
 	@set -e; for t in $(TEST_BIN); do echo "unit: $$t"; CK_FORK=no $$t; done
@@ -121,7 +145,7 @@ check: deps
 	$(MAKE) SAN=1 unit
 	$(MAKE) check-man
 	$(MAKE) check-systemd
-	$(MAKE) FUZZ_SECONDS=30 fuzz
+	$(MAKE) fuzz-replay
 	$(MAKE) check-netns
 	$(MAKE) check-san-netns
 
