@@ -110,6 +110,7 @@ FUZZ	?= $(FUZZ_NAMES)
 $(BUILD)/fuzz/fuzz_message: resolver/fuzz_message.c $(RESOLVER_SRC) $(RULES_SRC)
 $(BUILD)/fuzz/fuzz_json: rules/fuzz_json.c $(RULES_SRC)
 $(BUILD)/fuzz/fuzz_store: agentd/fuzz_store.c agentd/store.c $(RULES_SRC)
+$(BUILD)/fuzz/fuzz_api: api/fuzz_api.c $(filter api/%,$(AGENTD_SRC)) $(RULES_SRC)
 # the kernel's side of the sockets is the fuzzer's (see the target)
 $(BUILD)/fuzz/fuzz_netlink: nft/fuzz_netlink.c $(NFT_SRC) $(RULES_SRC)
 $(BUILD)/fuzz/fuzz_netlink: FUZZ_LIBS += \

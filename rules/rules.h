@@ -217,6 +217,12 @@ bool rules_id_valid(const char *id);
 bool rules_ifname_valid(const char *ifname);
 
 /*
+ * Check len bytes of s for valid UTF-8 without control characters.
+ * Returns 0, or -EILSEQ with the offset of the bad byte and a static
+ * reason ("overlong encoding", ...) in the outputs.
+ */
+int rules_text_check(const char *s, size_t len, size_t *ret_off, const char **ret_why);
+/*
  * True when len bytes at s are an acceptable description: at most
  * RULES_DESC_MAX bytes of valid UTF-8 without control characters. For
  * text that arrives outside JSON, such as a description read back from

@@ -115,13 +115,6 @@ int rules_ports_parse(const char *s, struct rules_port_range ret_ports[RULES_POR
 		      uint8_t *ret_n, struct rules_error *reterr);
 
 /*
- * Check len bytes of s for valid UTF-8 without control characters.
- * Returns 0, or -EILSEQ with the offset of the bad byte and a static
- * reason ("overlong encoding", ...) in the outputs.
- */
-int rules_text_check(const char *s, size_t len, size_t *ret_off, const char **ret_why);
-
-/*
  * expiry.c: a rule's "expires_at" and "ttl" (either may be NULL, absent)
  * into r->expires_at or r->ttl. -EINVAL with "invalid_expiry".
  */
