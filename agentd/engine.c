@@ -740,10 +740,15 @@ engine_start(const struct engine_options *o, struct engine **ret)
 	e->links = o->links;
 	l.e = e;
 	r = store_open(o->state_dir, &e->store);
-	if (r < 0) {
+	if (r == -EBADMSG)
+		log_warnx("state directory %s: host.journal, a change of several containers "
+			  "to finish, is damaged; the kernel keeps enforcing what it holds. "
+			  "Remove the file to start from the containers' files as they are",
+			  o->state_dir);
+	else if (r < 0)
 		log_warn(r, "state directory %s", o->state_dir);
+	if (r < 0)
 		goto fail;
-	}
 	r = nft_conn_open(o->table, &e->nc);
 	if (r == 0)
 		r = nft_model_new(&e->model);

@@ -145,6 +145,43 @@ host_unstore(struct engine *e, struct host_plan *p)
 		if (r < 0)
 			log_warn(r, "container %s: could not restore its state file", c->id);
 	}
+	/* the old state is back: a start must not finish the change */
+	if (store_journal_done(e->store) < 0)
+		log_warnx("host state: could not remove the journal in %s", store_dir(e->store));
+}
+
+/*
+ * Several containers change: the journal says which and to what before
+ * the first file does, so that a stop in between finishes them all at
+ * the next start (the kernel holds them all already).
+ */
+static int
+host_journal(struct engine *e, const struct host_plan *p)
+{
+	struct store_entry *v = calloc(p->n, sizeof(*v));
+	char **texts = calloc(p->n, sizeof(*texts));
+	size_t i;
+	int r = v == NULL || texts == NULL ? -ENOMEM : 0;
+
+	for (i = 0; i < p->n && r == 0; i++) {
+		const struct engine_ct *next = p->v[i].next;
+
+		v[i].id = p->v[i].id;
+		if (next == NULL)
+			continue;
+		texts[i] = rules_state_render(&next->fw, next->revision);
+		if (texts[i] == NULL)
+			r = -ENOMEM;
+		v[i].buf = texts[i];
+		v[i].len = texts[i] ? strlen(texts[i]) : 0;
+	}
+	if (r == 0)
+		r = store_journal(e->store, v, p->n);
+	for (i = 0; texts != NULL && i < p->n; i++)
+		free(texts[i]);
+	free(texts);
+	free(v);
+	return r;
 }
 
 static int
@@ -153,6 +190,8 @@ host_store(struct engine *e, struct host_plan *p, bool commit_phase)
 	size_t i;
 	int r = 0;
 
+	if (commit_phase && p->n > 1)
+		r = host_journal(e, p);
 	for (i = 0; i < p->n && r == 0; i++) {
 		struct host_change *c = &p->v[i];
 
@@ -168,6 +207,8 @@ host_store(struct engine *e, struct host_plan *p, bool commit_phase)
 		if (r < 0)
 			log_warn(r, "container %s: state directory %s", c->id, store_dir(e->store));
 	}
+	if (r == 0 && commit_phase && p->n > 1)
+		r = store_journal_done(e->store);
 	return r;
 }
 

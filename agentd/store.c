@@ -45,9 +45,14 @@
 #define STORE_PAYLOAD_MAX (4u << 20)
 /* room for the largest payload and half as much again */
 #define STORE_SLOT_MAX (8u << 20)
+/* changes of several containers, until every one is committed */
+#define STORE_JOURNAL "host.journal"
+#define STORE_JOURNAL_TMP "host.journal.tmp"
+#define STORE_JOURNAL_MAGIC "HFWJRNL1"
 
 struct store {
 	int dfd;      /* DIR/containers */
+	int tfd;      /* DIR */
 	bool created; /* DIR/containers did not exist */
 	char dir[PATH_MAX];
 };
@@ -98,6 +103,8 @@ remove_temporaries(struct store *s)
 	closedir(d);
 }
 
+static int journal_finish(struct store *s);
+
 int
 store_open(const char *dir, struct store **ret)
 {
@@ -110,6 +117,7 @@ store_open(const char *dir, struct store **ret)
 	if (s == NULL)
 		return -ENOMEM;
 	s->dfd = -1;
+	s->tfd = -1;
 	strcpy(s->dir, dir);
 	r = mkdir_at(AT_FDCWD, dir);
 	if (r >= 0) {
@@ -123,13 +131,15 @@ store_open(const char *dir, struct store **ret)
 	}
 	if (r >= 0 && fsync(top) < 0)
 		r = -errno;
-	if (top >= 0)
-		close(top);
+	s->tfd = top;
+	if (r >= 0) {
+		remove_temporaries(s);
+		r = journal_finish(s);
+	}
 	if (r < 0) {
 		store_close(s);
 		return r;
 	}
-	remove_temporaries(s);
 	*ret = s;
 	return 0;
 }
@@ -141,6 +151,8 @@ store_close(struct store *s)
 		return;
 	if (s->dfd >= 0)
 		close(s->dfd);
+	if (s->tfd >= 0)
+		close(s->tfd);
 	free(s);
 }
 
@@ -507,4 +519,188 @@ store_written(struct store *s, const char *id)
 	if (fstatat(s->dfd, file, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return (struct timespec){0, 0};
 	return st.st_mtim;
+}
+
+/*
+ * The journal: magic, le32 count, then per change le16 id length, the
+ * id, u8 1 (write) or 0 (remove), le32 length and the text; last the
+ * crc32 of all before it. Written whole under a temporary name, synced
+ * and renamed into place: it is there whole or not at all.
+ */
+static int
+journal_append(uint8_t **buf, size_t *n, size_t *cap, const void *p, size_t len)
+{
+	if (*n + len > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		uint8_t *b;
+
+		while (c < *n + len)
+			c *= 2;
+		b = realloc(*buf, c);
+		if (b == NULL)
+			return -ENOMEM;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *n, p, len);
+	*n += len;
+	return 0;
+}
+
+int
+store_journal(struct store *s, const struct store_entry *v, size_t nv)
+{
+	uint8_t *buf = NULL;
+	size_t n = 0, cap = 0, i;
+	uint32_t v32 = htole32((uint32_t)nv);
+	int fd = -1, r;
+
+	r = journal_append(&buf, &n, &cap, STORE_JOURNAL_MAGIC, 8);
+	if (r == 0)
+		r = journal_append(&buf, &n, &cap, &v32, 4);
+	for (i = 0; i < nv && r == 0; i++) {
+		uint16_t idlen = htole16((uint16_t)strlen(v[i].id));
+		uint8_t op = v[i].buf != NULL;
+		uint32_t len = htole32((uint32_t)v[i].len);
+
+		r = journal_append(&buf, &n, &cap, &idlen, 2);
+		if (r == 0)
+			r = journal_append(&buf, &n, &cap, v[i].id, strlen(v[i].id));
+		if (r == 0)
+			r = journal_append(&buf, &n, &cap, &op, 1);
+		if (r == 0 && op)
+			r = journal_append(&buf, &n, &cap, &len, 4);
+		if (r == 0 && op)
+			r = journal_append(&buf, &n, &cap, v[i].buf, v[i].len);
+	}
+	v32 = htole32((uint32_t)crc32(0, buf, (uInt)n));
+	if (r == 0)
+		r = journal_append(&buf, &n, &cap, &v32, 4);
+	if (r == 0) {
+		fd = openat(s->tfd, STORE_JOURNAL_TMP,
+			    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		r = fd < 0 ? -errno : pwrite_full(fd, buf, n, 0);
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (r == 0 && renameat(s->tfd, STORE_JOURNAL_TMP, s->tfd, STORE_JOURNAL) < 0)
+		r = -errno;
+	if (r == 0 && fsync(s->tfd) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(s->tfd, STORE_JOURNAL_TMP, 0);
+	free(buf);
+	return r;
+}
+
+int
+store_journal_done(struct store *s)
+{
+	if (unlinkat(s->tfd, STORE_JOURNAL, 0) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return fsync(s->tfd) < 0 ? -errno : 0;
+}
+
+/* Commit one change the journal holds. */
+static int
+journal_apply(struct store *s, const char *id, const uint8_t *text, size_t len, bool write)
+{
+	struct store_staged *st;
+	int r;
+
+	if (!write)
+		return store_remove(s, id);
+	r = store_stage(s, id, (const char *)text, len, &st);
+	return r < 0 ? r : store_commit(s, st);
+}
+
+/*
+ * Walk the journal in j[0..n) (its crc checked), committing each change
+ * when apply: -EBADMSG when it is not one.
+ */
+static int
+journal_walk(struct store *s, const uint8_t *j, size_t n, bool apply)
+{
+	size_t off = 12, i, count;
+	uint32_t v32;
+	int r = 0;
+
+	memcpy(&v32, j + 8, 4);
+	count = le32toh(v32);
+	for (i = 0; i < count && r == 0; i++) {
+		char id[RULES_ID_MAX + 1];
+		uint16_t idlen;
+		uint32_t len = 0;
+		bool write;
+
+		if (n - off < 3)
+			return -EBADMSG;
+		memcpy(&idlen, j + off, 2);
+		idlen = le16toh(idlen);
+		if (idlen == 0 || idlen > RULES_ID_MAX || n - off - 2 < (size_t)idlen + 1)
+			return -EBADMSG;
+		memcpy(id, j + off + 2, idlen);
+		id[idlen] = '\0';
+		off += 2 + idlen;
+		write = j[off++] == 1;
+		if (write) {
+			if (n - off < 4)
+				return -EBADMSG;
+			memcpy(&len, j + off, 4);
+			len = le32toh(len);
+			off += 4;
+			if (n - off < len || len > STORE_PAYLOAD_MAX)
+				return -EBADMSG;
+		}
+		if (!rules_id_valid(id))
+			return -EBADMSG;
+		if (apply)
+			r = journal_apply(s, id, j + off, len, write);
+		off += len;
+	}
+	return r < 0 ? r : off == n ? 0 : -EBADMSG;
+}
+
+/*
+ * A journal left by a stop before all its changes were committed: they
+ * were meant to land together, and the kernel may hold them already;
+ * commit them all now, then drop it. One that is not whole was never
+ * renamed into place: nothing of it was committed.
+ */
+static int
+journal_finish(struct store *s)
+{
+	int fd = openat(s->tfd, STORE_JOURNAL, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	uint8_t *j = NULL;
+	uint32_t crc;
+	int r;
+
+	unlinkat(s->tfd, STORE_JOURNAL_TMP, 0);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	if (r == 0 && (st.st_size < 16 || st.st_size > (off_t)1 << 30))
+		r = -EBADMSG;
+	if (r == 0)
+		r = (j = malloc((size_t)st.st_size)) == NULL ? -ENOMEM : 0;
+	if (r == 0)
+		r = pread_full(fd, j, (size_t)st.st_size, 0);
+	close(fd);
+	if (r == 0) {
+		size_t n = (size_t)st.st_size - 4;
+
+		memcpy(&crc, j + n, 4);
+		if (memcmp(j, STORE_JOURNAL_MAGIC, 8) != 0 || le32toh(crc) != crc32(0, j, (uInt)n))
+			r = -EBADMSG;
+		/* checked whole before the first change is committed */
+		if (r == 0)
+			r = journal_walk(s, j, n, false);
+		if (r == 0)
+			r = journal_walk(s, j, n, true);
+	}
+	free(j);
+	return r < 0 ? r : store_journal_done(s);
 }

@@ -63,6 +63,21 @@ int store_stage(struct store *s, const char *id, const char *buf, size_t len,
 		struct store_staged **ret);
 int store_commit(struct store *s, struct store_staged *st);
 void store_abort(struct store *s, struct store_staged *st);
+/*
+ * Changes of several containers that must land together, even across a
+ * crash (a redo record): store_journal() makes what they are durable
+ * (each entry an id and the text of its next state, or NULL for a
+ * removal) before the first of them is committed, store_journal_done()
+ * drops it once all are. store_open() commits the changes of a journal
+ * it finds before anything is loaded.
+ */
+struct store_entry {
+	const char *id;
+	const char *buf; /* NULL: the container goes */
+	size_t len;
+};
+int store_journal(struct store *s, const struct store_entry *v, size_t n);
+int store_journal_done(struct store *s);
 /* Remove container id's file (gone already: 0). */
 int store_remove(struct store *s, const char *id);
 /* When container id's file was last written ({0, 0}: no file). */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,94 @@ START_TEST(store_remove_is_idempotent)
 }
 END_TEST
 
+struct one {
+	const char *id;
+	char buf[64];
+};
+
+static int
+pick(const char *id, const char *buf, size_t len, const char *path, const char *problem, void *data)
+{
+	struct one *o = data;
+
+	(void)path;
+	(void)problem;
+	if (strcmp(id, o->id) == 0)
+		snprintf(o->buf, sizeof(o->buf), "%.*s", buf ? (int)len : 0, buf ? buf : "");
+	return 0;
+}
+
+/* The state of container id, as a store opened anew loads it ("" when none). */
+static const char *
+state_of(const char *id, struct one *o)
+{
+	struct store *s;
+
+	*o = (struct one){.id = id};
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_load(s, pick, o), 0);
+	store_close(s);
+	return o->buf;
+}
+
+/* Whether container id has a file. */
+static bool
+has_file(const char *id)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/containers/%s.state", dir, id);
+	return access(path, F_OK) == 0;
+}
+
+/* A stop after the first of several changes: the next open commits the rest. */
+START_TEST(store_journal_finishes_at_open)
+{
+	static const struct store_entry v[] = {
+		{"c1", "{\"v\": 2}", 8}, {"c2", NULL, 0}, {"c3", "{\"v\": 1}", 8}};
+	struct store *s;
+	struct one o;
+	char path[128];
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	put(s, "c1", "{\"v\": 1}");
+	put(s, "c2", "{\"v\": 1}");
+	ck_assert_int_eq(store_journal(s, v, 3), 0);
+	put(s, "c1", "{\"v\": 2}"); /* then the agent stops */
+	store_close(s);
+	ck_assert_str_eq(state_of("c1", &o), "{\"v\": 2}");
+	ck_assert(!has_file("c2"));
+	ck_assert_str_eq(state_of("c3", &o), "{\"v\": 1}");
+	snprintf(path, sizeof(path), "%s/host.journal", dir);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	/* done, a journal is gone: the next open changes nothing */
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_journal(s, v, 1), 0);
+	ck_assert_int_eq(store_journal_done(s), 0);
+	put(s, "c1", "{\"v\": 9}");
+	store_close(s);
+	ck_assert_str_eq(state_of("c1", &o), "{\"v\": 9}");
+}
+END_TEST
+
+/* A journal that fails its checksum is no order to follow: the open refuses. */
+START_TEST(store_journal_damaged_refused)
+{
+	static const struct store_entry v[] = {{"c1", "{\"v\": 2}", 8}, {"c2", NULL, 0}};
+	struct store *s;
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	put(s, "c2", "{\"v\": 1}");
+	ck_assert_int_eq(store_journal(s, v, 2), 0);
+	store_close(s);
+	snprintf(file, sizeof(file), "%s/host.journal", dir);
+	damage(20);
+	ck_assert_int_eq(store_open(dir, &s), -EBADMSG);
+	ck_assert(!has_file("c1"));
+	ck_assert(has_file("c2"));
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -286,6 +375,8 @@ store_suite(void)
 	tcase_add_test(tc, store_refuses_foreign_files);
 	tcase_add_test(tc, store_crash_between_stage_and_commit);
 	tcase_add_test(tc, store_remove_is_idempotent);
+	tcase_add_test(tc, store_journal_finishes_at_open);
+	tcase_add_test(tc, store_journal_damaged_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
