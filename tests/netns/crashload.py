@@ -6,8 +6,8 @@ Each client thread owns containers no other touches, keeps a model of
 them, and after every call reads its container back: a call answered
 2xx must be there; any other (an error, or no answer because the agent
 died) wholly there or wholly absent. A host thread, with the clients
-held, PUTs the whole host with one container of its own added or
-removed, and reads the host back the same way. Runs until --stop
+held, PUTs the whole host with two containers of its own added and
+an older one removed, and reads the host back the same way. Runs until --stop
 exists, prints a JSON summary, exits 1 on any violation.
 
     crashload.py --socket SOCK --stop FILE [--clients 3] [--seed N]
@@ -209,7 +209,7 @@ def host(run, rng):
     n = 0
     mine = []
     while not os.path.exists(a.stop):
-        time.sleep(rng.uniform(0.2, 1.0))
+        time.sleep(rng.uniform(0.0, 0.1))
         n += 1
         run.lock.acquire()
         try:
@@ -221,10 +221,12 @@ def host(run, rng):
             for c in containers.values():
                 c.pop("revision", None)
             before = host_view(doc["data"])
-            if mine and (len(mine) > 3 or rng.random() < 0.4):
+            # one container of its own goes, two come: a change of several
+            # containers must happen whole or not at all
+            if len(mine) > 4:
                 del containers[mine.pop(0)]
-            else:
-                cid = "h-%d" % n
+            for j in range(2):
+                cid = "h-%d-%d" % (n, j)
                 mine.append(cid)
                 containers[cid] = {"rules": [
                     {"id": "h%d" % n, "destination": "203.0.113.%d/32" % (n % 250 + 1),

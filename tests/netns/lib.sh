@@ -51,6 +51,7 @@ HOST_ADDRS="10.10.1.1 10.10.2.1 198.51.100.1 10.99.0.1 fd00:1::1 fd00:2::1 fd00:
 
 HFW_NS=()	# namespaces we created, deleted by cleanup
 HFW_BG=()	# background job pids of this shell, killed by cleanup
+STREAMS=()	# streams_start's senders
 HFW_PASS=0
 HFW_FAIL=0
 HFW_FINISHED=0
@@ -673,6 +674,35 @@ loops_judge() {
 			fail "$what [$(printf '%s\n' "$bad" | grep -c .) of $count wrong, first: $(printf '%s' "$bad" | head -1)]"
 		fi
 	done
+}
+
+# streams_start SRC...: from each container SRC (c1, c2), a datagram every
+# 20 ms to the denied udp 203.0.113.10:53 until streams_judge
+streams_start() {
+	local src
+	for src in "$@"; do
+		ip netns exec "$HFW_TAG-$src" "$PYTHON" "$PROBE" sendudp 203.0.113.10 53 \
+			--payload "stream-$src-$$" --count 1000000 &
+		STREAMS+=($!)
+		bg_track $!
+	done
+}
+# streams_judge SRC...: the remote saw none of the streams' datagrams;
+# then, to show the check can fail, c1 allowed udp 53 sees its own arrive
+streams_judge() {
+	local src
+	kill "${STREAMS[@]}"
+	STREAMS=()
+	for src in "$@"; do
+		check "the 20 ms datagram stream from $src to denied udp 53 never arrived" \
+			bash -c "! grep -qF 'stream-$src-$$' '$WORK/serve.remote.log'"
+	done
+	expect_api "control: allow c1 udp 53" 201 POST /api/v1/containers/c1/firewall/egress \
+		"$(rule_body 203.0.113.10 53 udp allow)"
+	ip netns exec "$C1" "$PYTHON" "$PROBE" sendudp 203.0.113.10 53 --payload "control-c1-$$" \
+		--count 5
+	check "control: allowed datagrams with a payload are seen by the remote" \
+		poll_quiet 3 saw_payload remote "control-c1-$$"
 }
 
 # ------------------------------------------------------- held connections
