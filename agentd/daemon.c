@@ -188,6 +188,7 @@ daemon_run(const struct daemon_options *o)
 	struct links *links = NULL;
 	struct api_options ao = {
 		.socket_path = o->socket_path,
+		.socket_gid = o->socket_gid,
 		.listen = o->listen,
 		.threads = o->threads,
 		.max_connections = o->max_connections,

@@ -15,6 +15,7 @@ struct daemon_options {
 	const char *table;
 	const char *state_dir;
 	const char *socket_path;
+	gid_t socket_gid; /* (gid_t)-1: root's group */
 	const char *listen;
 	const char *token_file;
 	unsigned int threads;

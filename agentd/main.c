@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,7 +65,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: agentd [--socket PATH] [--listen ADDR:PORT --token-file FILE]\n"
+		"usage: agentd [--socket PATH] [--socket-group GROUP]\n"
+		"              [--listen ADDR:PORT --token-file FILE]\n"
 		"              [--max-connections N] [--max-per-address N]\n"
 		"              [--idle-timeout SECONDS]\n"
 		"              [--state-dir DIR] [--table NAME] [--log-format text|json]\n"
@@ -83,6 +85,9 @@ usage(FILE *f)
 		"enforce the state in --state-dir and serves the REST API until SIGTERM.\n"
 		"\n"
 		"  --socket PATH      the API's Unix socket, mode 0660 (default %s)\n"
+		"  --socket-group GROUP\n"
+		"                     the socket's group, whose members may use the API\n"
+		"                     (default: root's)\n"
 		"  --listen ADDR:PORT also serve the API over TCP (needs --token-file)\n"
 		"  --token-file FILE  the bearer token TCP clients must send: one line, in a\n"
 		"                     file of mode 0600\n"
@@ -463,6 +468,7 @@ main(int argc, char *argv[])
 		{"dump", no_argument, NULL, 'd'},
 		{"table", required_argument, NULL, 't'},
 		{"socket", required_argument, NULL, 's'},
+		{"socket-group", required_argument, NULL, 'g'},
 		{"listen", required_argument, NULL, 'l'},
 		{"token-file", required_argument, NULL, 'k'},
 		{"max-connections", required_argument, NULL, 'C'},
@@ -493,6 +499,7 @@ main(int argc, char *argv[])
 		.table = NFT_TABLE_DEFAULT,
 		.state_dir = STATE_DIR_DEFAULT,
 		.socket_path = SOCKET_DEFAULT,
+		.socket_gid = (gid_t)-1,
 		.threads = 4,
 		.max_connections = CONNECTIONS_DEFAULT,
 		.max_per_address = PER_ADDRESS_DEFAULT,
@@ -529,6 +536,19 @@ main(int argc, char *argv[])
 			dopt.socket_path = optarg;
 			daemon_opt = true;
 			break;
+		case 'g': {
+			const struct group *gr = getgrnam(optarg);
+
+			if (gr == NULL) {
+				fprintf(stderr,
+					"agentd: --socket-group: no group \"%s\" on this host\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			dopt.socket_gid = gr->gr_gid;
+			daemon_opt = true;
+			break;
+		}
 		case 'l':
 			dopt.listen = optarg;
 			daemon_opt = true;

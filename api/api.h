@@ -11,12 +11,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <sys/types.h>
+
 struct api;
 struct cJSON;
 struct rules_error;
 
 struct api_options {
 	const char *socket_path; /* NULL: no Unix socket */
+	gid_t socket_gid;	 /* the socket's group, or (gid_t)-1: root's */
 	const char *listen;	 /* "ADDR:PORT" or NULL */
 	const char *token;	 /* required with listen */
 	unsigned int threads;

@@ -423,7 +423,7 @@ socket_dir(char *dir, const char **why)
 }
 
 static int
-unix_listen(const char *path, int *ret_fd, const char **why)
+unix_listen(const char *path, gid_t gid, int *ret_fd, const char **why)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[sizeof(sa.sun_path)], *slash;
@@ -466,6 +466,11 @@ unix_listen(const char *path, int *ret_fd, const char **why)
 	old = umask(0117);
 	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
+	/* the group's members may connect too; the directory is root's (checked) */
+	if (r == 0 && gid != (gid_t)-1 && lchown(path, (uid_t)-1, gid) < 0) {
+		*why = ": giving it its group";
+		r = -1;
+	}
 	if (r < 0 || listen(fd, 128) < 0) {
 		r = -errno;
 		close(fd);
@@ -529,7 +534,7 @@ api_open(const struct api_options *o, const struct api_ops *ops, void *ctx, stru
 	if (o->socket_path != NULL) {
 		const char *why;
 
-		r = unix_listen(o->socket_path, &a->unix_l.fd, &why);
+		r = unix_listen(o->socket_path, o->socket_gid, &a->unix_l.fd, &why);
 		if (r < 0) {
 			say(a, API_LOG_WARN, r, "api: socket %s%s", o->socket_path, why);
 			goto fail;

@@ -2,7 +2,8 @@
 # 125: what the agent does with hostile paths, files and bytes: a token
 # file that others can read, or whose token a NUL or CR would cut, is
 # refused whole; --socket never removes what is not a socket, nor goes
-# in a directory others may write; a "netns" path opens nothing but a
+# in a directory others may write, and --socket-group lets that group's
+# members in and no one else; a "netns" path opens nothing but a
 # network namespace under /run/netns or /proc/PID/ns/net (a FIFO there
 # does not hang the agent) and every refusal reads alike, so answers
 # tell nothing of the host's files; bytes that are not UTF-8 in a path
@@ -57,6 +58,28 @@ SOCK=$WORK/sticky/agentd.sock
 agentd_start --dns-port 0
 check "... but a sticky one (as /tmp) is fine" test -n "$(api_up)"
 agentd_stop TERM
+
+# --- the socket's group: its members may use the API, others may not
+agent_refuses "--socket-group of a group the host lacks is refused" \
+	--socket "$WORK/x.sock" --socket-group "no-such-group-$$"
+check "... saying which" grep -q "no group \"no-such-group-$$\"" "$WORK/refused.log"
+chmod 0711 "$WORK" # others may pass through to the socket's directory
+SOCK=$WORK/pub/agentd.sock
+agentd_start --dns-port 0 --socket-group nogroup
+check "the socket is nogroup's, mode 0660 [$(stat -c '%G %a' "$SOCK")]" \
+	test "$(stat -c '%G %a' "$SOCK")" = "nogroup 660"
+as_nobody() { # as_nobody GROUPS: GET health as nobody with those groups
+	setpriv --reuid=nobody --regid=nogroup "$1" curl -s -o /dev/null -w '%{http_code}' \
+		--max-time 5 --unix-socket "$SOCK" http://localhost/api/v1/health || true
+}
+check "nobody in the group is served [$(as_nobody --clear-groups)]" \
+	test "$(as_nobody --clear-groups)" = 200
+agentd_stop TERM
+agentd_start --dns-port 0
+check "without --socket-group, root's group [$(stat -c '%G' "$SOCK")]; nobody is not served" \
+	test "$(stat -c '%G' "$SOCK")" = root -a "$(as_nobody --clear-groups)" = 000
+agentd_stop TERM
+chmod 0700 "$WORK"
 
 # --- "netns" paths, seen by an agent with a /run/netns of its own: a
 # tmpfs (in a mount namespace of the test's) with a FIFO, a file, and
