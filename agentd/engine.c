@@ -472,12 +472,16 @@ engine_follow_bridge(struct engine *e, const struct engine_ct *c)
 /* Changes. */
 
 int
-engine_stage(struct engine *e, const struct engine_ct *c, struct store_staged **ret)
+engine_stage(struct engine *e, const struct engine_ct *c, struct store_staged **ret,
+	     char **ret_text)
 {
 	char *text = rules_state_render(&c->fw, c->revision);
 	int r = text ? store_stage(e->store, c->fw.id, text, strlen(text), ret) : -ENOMEM;
 
-	free(text);
+	if (r == 0 && ret_text != NULL)
+		*ret_text = text;
+	else
+		free(text);
 	return r;
 }
 
@@ -491,7 +495,7 @@ engine_commit(struct engine *e, const char *id, struct engine_ct *old, struct en
 	struct nft_error err;
 	int r = 0, r2;
 
-	if (next != NULL && (r = engine_stage(e, next, &st)) < 0)
+	if (next != NULL && (r = engine_stage(e, next, &st, NULL)) < 0)
 		goto storage;
 	r = kernel_put(e, id, nextfw, &reterr->kernel);
 	if (r < 0) {
@@ -647,7 +651,7 @@ persist_detached(struct loader *l)
 	for (i = 0; i < l->ndetached; i++) {
 		struct engine_ct *c = engine_ct_find(l->e, l->detached[i]);
 		struct store_staged *st = NULL;
-		int r = c ? engine_stage(l->e, c, &st) : -ENOENT;
+		int r = c ? engine_stage(l->e, c, &st, NULL) : -ENOENT;
 
 		if (r == 0)
 			r = store_commit(l->e->store, st);

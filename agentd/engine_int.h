@@ -161,8 +161,13 @@ const char *engine_ifprefix(const struct engine *e, const char *ifname);
 
 /* Changes. The caller holds the write lock. */
 
-/* Stage c's state file (see store.h): *ret is for store_commit() or store_abort(). */
-int engine_stage(struct engine *e, const struct engine_ct *c, struct store_staged **ret);
+/*
+ * Stage c's state file (see store.h): *ret is for store_commit() or
+ * store_abort(). With ret_text (else NULL), the file's text is the
+ * caller's to keep and free.
+ */
+int engine_stage(struct engine *e, const struct engine_ct *c, struct store_staged **ret,
+		 char **ret_text);
 /*
  * Make next (NULL: remove) the state of container id, everywhere; old is
  * the current state (NULL: new). Returns 0 with next in the trees and old

@@ -29,6 +29,7 @@ struct host_change {
 	struct engine_ct *old;	     /* NULL: created */
 	struct engine_ct *next;	     /* NULL: removed */
 	struct store_staged *staged; /* until committed or dropped */
+	char *text;		     /* next's state file, for the journal */
 	bool committed;
 };
 
@@ -43,8 +44,10 @@ host_plan_free(struct host_plan *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->n; i++)
+	for (i = 0; i < p->n; i++) {
 		engine_ct_free(p->v[i].next);
+		free(p->v[i].text);
+	}
 	free(p->v);
 }
 
@@ -137,7 +140,7 @@ host_unstore(struct engine *e, struct host_plan *p)
 		if (c->old == NULL) {
 			r = store_remove(e->store, c->id);
 		} else {
-			r = engine_stage(e, c->old, &c->staged);
+			r = engine_stage(e, c->old, &c->staged, NULL);
 			if (r == 0)
 				r = store_commit(e->store, c->staged);
 			c->staged = NULL;
@@ -159,27 +162,17 @@ static int
 host_journal(struct engine *e, const struct host_plan *p)
 {
 	struct store_entry *v = calloc(p->n, sizeof(*v));
-	char **texts = calloc(p->n, sizeof(*texts));
 	size_t i;
-	int r = v == NULL || texts == NULL ? -ENOMEM : 0;
+	int r;
 
-	for (i = 0; i < p->n && r == 0; i++) {
-		const struct engine_ct *next = p->v[i].next;
-
+	if (v == NULL)
+		return -ENOMEM;
+	for (i = 0; i < p->n; i++) {
 		v[i].id = p->v[i].id;
-		if (next == NULL)
-			continue;
-		texts[i] = rules_state_render(&next->fw, next->revision);
-		if (texts[i] == NULL)
-			r = -ENOMEM;
-		v[i].buf = texts[i];
-		v[i].len = texts[i] ? strlen(texts[i]) : 0;
+		v[i].buf = p->v[i].text; /* staged with next; NULL: removed */
+		v[i].len = v[i].buf != NULL ? strlen(v[i].buf) : 0;
 	}
-	if (r == 0)
-		r = store_journal(e->store, v, p->n);
-	for (i = 0; texts != NULL && i < p->n; i++)
-		free(texts[i]);
-	free(texts);
+	r = store_journal(e->store, v, p->n);
 	free(v);
 	return r;
 }
@@ -197,7 +190,7 @@ host_store(struct engine *e, struct host_plan *p, bool commit_phase)
 
 		if (!commit_phase) {
 			if (c->next != NULL)
-				r = engine_stage(e, c->next, &c->staged);
+				r = engine_stage(e, c->next, &c->staged, &c->text);
 		} else {
 			r = c->next ? store_commit(e->store, c->staged)
 				    : store_remove(e->store, c->id);
