@@ -140,15 +140,7 @@ check "... within its clamped lifetime (6 s at most; took $(($(date +%s) - t0)) 
 expect_blocked "the old 203.0.113.10:443 refuses new connections" tcp "$C1" 203.0.113.10 443
 
 # --- an agent restart during a query loop loses no query
-ip netns exec "$C1" "$PYTHON" "$HFW_DIR/dnsloop.py" "$DNS" 6 >"$WORK/loop" &
-LOOP=$!
-bg_track $LOOP
-sleep 1.5 # the loop runs a while before the kill; the loop's own clock ends it
-agentd_stop KILL
-agentd_start --dns-upstream "$DNS" --dns-min-ttl 2 --dns-max-ttl 6
-wait "$LOOP"
-read -r ok lost <"$WORK/loop"
-check "SIGKILL and restart during a query loop: $ok answered, $lost lost" test "$lost" -eq 0 -a "$ok" -gt 20
+expect_restart_keeps_dns "$C1" a --dns-upstream "$DNS" --dns-min-ttl 2 --dns-max-ttl 6
 check "the restarted agent linked to the running resolver" \
 	grep -q 'the resolver a previous agentd started is there' "$WORK/agentd.log"
 

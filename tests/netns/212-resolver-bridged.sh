@@ -101,16 +101,7 @@ expect_api "box-1's audit" 200 GET "$V/box-1/firewall/audit"
 check "it lists 203.0.113.10 among what box-1's lookups opened" \
 	grep -q '"address": *"203.0.113.10"' "$WORK/api.out"
 # --- an agent restart: the new agent gives the resolver the ports' marks again
-ip netns exec "$B1" "$PYTHON" "$HFW_DIR/dnsloop.py" "$DNS" 6 >"$WORK/loop" &
-LOOP=$!
-bg_track $LOOP
-sleep 1.5 # the loop runs a while before the kill; the loop's own clock ends it
-agentd_stop KILL
-agentd_start --dns-upstream "$DNS" --dns-min-ttl 2 --dns-max-ttl 6
-wait "$LOOP"
-read -r ok lost <"$WORK/loop"
-check "SIGKILL and restart during b1's query loop: $ok answered, $lost lost" \
-	test "$lost" -eq 0 -a "$ok" -gt 20
+expect_restart_keeps_dns "$B1" "b1's" --dns-upstream "$DNS" --dns-min-ttl 2 --dns-max-ttl 6
 check "over TCP after the restart, b1 is told apart again" \
 	sh -c "ip netns exec $B1 dig +tcp +short +tries=1 +timeout=2 @192.0.2.99 api.example.test | grep -qx 203.0.113.10"
 

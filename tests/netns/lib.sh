@@ -875,6 +875,24 @@ lookup() {
 	ip netns exec "$ns" dig +tries=2 +timeout=2 "$@" 2>&1
 }
 
+# expect_restart_keeps_dns NS WHO AGENTD-OPTION...: SIGKILL and restart
+# the agent (with those options) while NS sends queries to $DNS for 6 s:
+# none is lost (dnsloop.py retries once after 1 s)
+expect_restart_keeps_dns() {
+	local ns=$1 who=$2 loop ok lost
+	shift 2
+	ip netns exec "$ns" "$PYTHON" "$HFW_DIR/dnsloop.py" "$DNS" 6 >"$WORK/loop" &
+	loop=$!
+	bg_track "$loop"
+	sleep 1.5 # the loop runs a while before the kill; the loop's own clock ends it
+	agentd_stop KILL
+	agentd_start "$@"
+	wait "$loop"
+	read -r ok lost <"$WORK/loop"
+	check "SIGKILL and restart during $who query loop: $ok answered, $lost lost" \
+		test "$lost" -eq 0 -a "$ok" -gt 20
+}
+
 # expect_lookup_opens NAME NS OTHER OTHER_NAME: NS's container NAME has
 # an allow rule for tcp 443 to api.example.test; its lookup through the
 # resolver opens the answer, 203.0.113.10, on that port and for it only:
