@@ -155,8 +155,8 @@ host_unstore(struct engine *e, struct host_plan *p)
 
 /*
  * Several containers change: the journal says which and to what before
- * the first file does, so that a stop in between finishes them all at
- * the next start (the kernel holds them all already).
+ * the kernel or any file does, so that a stop before all files are
+ * committed finishes them at the next start (the kernel then follows).
  */
 static int
 host_journal(struct engine *e, const struct host_plan *p)
@@ -183,8 +183,6 @@ host_store(struct engine *e, struct host_plan *p, bool commit_phase)
 	size_t i;
 	int r = 0;
 
-	if (commit_phase && p->n > 1)
-		r = host_journal(e, p);
 	for (i = 0; i < p->n && r == 0; i++) {
 		struct host_change *c = &p->v[i];
 
@@ -200,8 +198,13 @@ host_store(struct engine *e, struct host_plan *p, bool commit_phase)
 		if (r < 0)
 			log_warn(r, "container %s: state directory %s", c->id, store_dir(e->store));
 	}
-	if (r == 0 && commit_phase && p->n > 1)
-		r = store_journal_done(e->store);
+	/* staged, the journal goes down before the kernel is changed: a disk
+	 * that takes no journal refuses the change while nothing else has */
+	if (r == 0 && p->n > 1) {
+		r = commit_phase ? store_journal_done(e->store) : host_journal(e, p);
+		if (r < 0)
+			log_warn(r, "host state: the journal in %s", store_dir(e->store));
+	}
 	return r;
 }
 
