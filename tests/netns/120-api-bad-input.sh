@@ -5,6 +5,8 @@
 # writers to one container (no lost update), and a full state directory
 # (a small tmpfs in a private mount namespace): a change that needs room
 # gets 507 and changes nothing; one that fits its file's slots commits.
+# The same directory remounted read-only: every change gets 500 and
+# changes nothing, and the agent serves changes again once it is writable.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -187,6 +189,32 @@ inside cat "$FULL/state/containers/c1.state" >"$WORK/full.inplace.state"
 check "full: ... and is in the state file" test "$(json_len "$WORK/full.inplace.state" firewall.rules)" -eq 2
 inside rm -f "$FULL/filler"
 expect_api "full: with room again the big firewall is put" 200 PUT $V/c1/firewall "$big"
+
+# --- the state directory remounted read-only mid-run, as a failing disk
+# is: every change gets an error that says so and changes nothing;
+# writable again, the same calls work, with no restart
+expect_api "c3, before the disk fails" 201 PUT $V/c3 '{"interface": "hf3"}'
+inside mount -o remount,ro "$FULL"
+inside cat "$FULL/state/containers/c1.state" >"$WORK/ro.before"
+ip netns exec "$HOST" "$AGENTD" --dump --table "${TABLE}full" >"$WORK/ro.dump.before"
+refuse "read-only: a rule" 500 storage_error POST $E "$(rule_body 203.0.113.12 443 tcp allow)"
+check "... saying why" grep -q "Read-only file system" "$WORK/api.out"
+refuse "read-only: a reset" 500 storage_error POST $V/c1/firewall/reset
+refuse "read-only: a new container" 500 storage_error PUT $V/c4 '{"interface": "hf4"}'
+# it removes c1 and c3: its journal, refused, stops it before the kernel
+refuse "read-only: a whole-host PUT" 500 storage_error PUT /api/v1/firewall '{"containers": {}}'
+inside cat "$FULL/state/containers/c1.state" >"$WORK/ro.after"
+ip netns exec "$HOST" "$AGENTD" --dump --table "${TABLE}full" >"$WORK/ro.dump.after"
+check "read-only: the state file is unchanged" cmp -s "$WORK/ro.before" "$WORK/ro.after"
+check "read-only: the kernel is unchanged" \
+	"$PYTHON" "$PROBE" statecmp "$WORK/ro.dump.before" "$WORK/ro.dump.after" --table "${TABLE}full"
+expect_api "read-only: c1's firewall is still the one stored" 200 GET $V/c1/firewall
+check "... its 40 rules" test "$(json_len "$WORK/api.out" data.rules)" -eq 40
+inside mount -o remount,rw "$FULL"
+expect_api "writable again: the rule is added" 201 POST $E "$(rule_body 203.0.113.12 443 tcp allow)"
+inside cat "$FULL/state/containers/c1.state" >"$WORK/rw.state"
+check "... and is in the state file" test "$(json_len "$WORK/rw.state" firewall.rules)" -eq 41
+expect_api "writable again: a new container" 201 PUT $V/c4 '{"interface": "hf4"}'
 SOCK=$SOCK_MAIN
 expect_api "the first agent still serves" 200 GET /api/v1/health
 
