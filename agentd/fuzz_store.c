@@ -11,10 +11,15 @@
  *   where (modulo the file's size) is then changed by xor, as a torn
  *   write or a bad sector would. The load must find B, or A when B's
  *   copy is the damaged one, or nothing usable; never anything else.
+ *   With bit 2 too (5): the rest is a journal of a change of several
+ *   containers left by a stop (DIR/host.journal), and the store is
+ *   opened anew: one that is not whole changes no file and stops the
+ *   open; one that is, is committed and gone.
  *
  * It works in a directory of its own under /dev/shm.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -38,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct store *store;
 static char dir[64] = "/dev/shm/hfw-fuzz-store-XXXXXX";
 static int containers = -1; /* dir/containers */
+static char journal[sizeof(dir) + 16];
 
 struct loaded {
 	int calls;
@@ -152,6 +158,87 @@ as_changes(const uint8_t *d, size_t n)
 	free(l.buf);
 }
 
+/* What the start makes of any container's file. */
+static int
+any_cb(const char *id, const char *buf, size_t len, const char *path, const char *problem,
+       void *data)
+{
+	struct rules_container c = {0};
+	struct rules_error re;
+	uint64_t rev;
+
+	(void)path;
+	(void)problem;
+	(void)data;
+	if (buf != NULL && rules_state_parse(buf, len, id, &c, &rev, &re) == 0)
+		rules_container_clear(&c);
+	return 0;
+}
+
+/* The names in the containers directory, each with a trailing '/', in out. */
+static void
+list_files(char *out, size_t size)
+{
+	int fd = dup(containers);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	size_t n = 0;
+
+	if (d == NULL)
+		abort();
+	rewinddir(d);
+	out[0] = '\0';
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s/", de->d_name);
+	closedir(d);
+}
+
+/* Remove every container file (a journal may name any id). */
+static void
+clear_files(void)
+{
+	char names[8192], *p, *slash;
+
+	list_files(names, sizeof(names));
+	for (p = names; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		*slash = '\0';
+		unlinkat(containers, p, 0);
+	}
+}
+
+/*
+ * d as DIR/host.journal, a change of several containers cut short, and
+ * the store opened anew: a journal that is not whole changes no file
+ * and stops the open; one that is, is committed and gone.
+ */
+static void
+as_journal(const uint8_t *d, size_t n)
+{
+	char before[8192], after[8192];
+	int fd, r;
+
+	clear_files();
+	list_files(before, sizeof(before));
+	store_close(store);
+	store = NULL;
+	fd = open(journal, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, d, n) != (ssize_t)n)
+		abort();
+	close(fd);
+	r = store_open(dir, &store);
+	list_files(after, sizeof(after));
+	if (r < 0 && strcmp(before, after) != 0)
+		abort(); /* refused, yet it changed files */
+	if (r == 0 && access(journal, F_OK) == 0)
+		abort(); /* committed, yet still there */
+	if (r < 0 && (unlink(journal) < 0 || store_open(dir, &store) < 0))
+		abort();
+	if (store_load(store, any_cb, NULL) < 0)
+		abort();
+	clear_files();
+}
+
 static void
 cleanup(void)
 {
@@ -176,6 +263,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	snprintf(sub, sizeof(sub), "%s/containers", dir);
+	snprintf(journal, sizeof(journal), "%s/host.journal", dir);
 	containers = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (containers < 0) {
 		perror(sub);
@@ -190,7 +278,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	if (data[0] & 1)
+	if ((data[0] & 5) == 5)
+		as_journal(data + 1, size - 1);
+	else if (data[0] & 1)
 		as_changes(data + 1, size - 1);
 	else
 		as_file(data + 1, size - 1, data[0] & 2);
